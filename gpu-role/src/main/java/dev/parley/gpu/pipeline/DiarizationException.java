@@ -1,0 +1,22 @@
+package dev.parley.gpu.pipeline;
+
+/**
+ * A diarization that could not finish. {@code retryable=false} means the input is at fault
+ * (not audio, corrupt, empty): retrying cannot help and the meeting ends failed with this message.
+ */
+public class DiarizationException extends Exception {
+  private final boolean retryable;
+
+  public DiarizationException(String message, boolean retryable, Throwable cause) {
+    super(message, cause);
+    this.retryable = retryable;
+  }
+
+  public DiarizationException(String message, boolean retryable) {
+    this(message, retryable, null);
+  }
+
+  public boolean retryable() {
+    return retryable;
+  }
+}

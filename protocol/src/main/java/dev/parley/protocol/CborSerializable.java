@@ -1,0 +1,7 @@
+package dev.parley.protocol;
+
+/**
+ * Marker for every message that crosses the wire between nodes. Bound to {@code jackson-cbor}
+ * in {@code parley.conf}; nothing in Parley uses Java serialization.
+ */
+public interface CborSerializable {}

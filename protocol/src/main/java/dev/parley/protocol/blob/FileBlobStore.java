@@ -1,0 +1,84 @@
+package dev.parley.protocol.blob;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.UUID;
+
+/** Blob store on a local (or shared, mounted) directory: the embedded default, {@code ./data/blobs}. */
+public final class FileBlobStore implements BlobStore {
+  private final Path root;
+
+  public FileBlobStore(Path root) {
+    this.root = root;
+    try {
+      Files.createDirectories(root);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot create blob directory " + root, e);
+    }
+  }
+
+  private Path file(String key) {
+    if (key.isEmpty() || key.contains("/") || key.contains("\\") || key.startsWith(".")) {
+      throw new IllegalArgumentException("invalid blob key: " + key);
+    }
+    return root.resolve(key);
+  }
+
+  @Override
+  public BlobInfo put(String key, InputStream in) throws IOException {
+    Path target = file(key);
+    Path tmp = root.resolve(".tmp-" + UUID.randomUUID());
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    long size;
+    try (OutputStream out = new DigestOutputStream(Files.newOutputStream(tmp), sha)) {
+      size = in.transferTo(out);
+    } catch (IOException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    return new BlobInfo(size, HexFormat.of().formatHex(sha.digest()));
+  }
+
+  @Override
+  public InputStream open(String key) throws IOException {
+    return Files.newInputStream(file(key));
+  }
+
+  @Override
+  public Path materialize(String key, Path scratchDir) throws IOException {
+    Path f = file(key);
+    if (!Files.exists(f)) throw new NoSuchFileException(f.toString());
+    return f;
+  }
+
+  /** The file behind a key (for range requests served straight from disk). */
+  public Path path(String key) {
+    return file(key);
+  }
+
+  @Override
+  public long size(String key) throws IOException {
+    Path f = file(key);
+    return Files.exists(f) ? Files.size(f) : -1;
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    Files.deleteIfExists(file(key));
+  }
+}

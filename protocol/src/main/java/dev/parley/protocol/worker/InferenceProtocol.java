@@ -1,0 +1,64 @@
+package dev.parley.protocol.worker;
+
+import dev.parley.protocol.CborSerializable;
+import dev.parley.protocol.DiarizationOptions;
+import dev.parley.protocol.DiarizationResult;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+
+/**
+ * The contract between a Meeting (http role) and the sharded gpu worker pool (gpu role).
+ *
+ * <p>A Meeting sends {@link RunJob} to the worker entity whose id is the attempt id, and re-sends
+ * it until {@link JobAccepted} arrives (at-least-once). The worker reports {@link JobProgress}
+ * (also a heartbeat) while it runs and ends with exactly one {@link JobCompleted} or {@link
+ * JobFailed} for that attempt. The Meeting accepts one completion and ignores the rest.
+ */
+public final class InferenceProtocol {
+  private InferenceProtocol() {}
+
+  public static final String GPU_ROLE = "gpu";
+  public static final String HTTP_ROLE = "http";
+
+  /** Worker entities live only on gpu nodes; http nodes reach them through a sharding proxy. */
+  public static final EntityTypeKey<WorkerCommand> WORKER =
+      EntityTypeKey.create(WorkerCommand.class, "InferenceWorker");
+
+  /** Commands understood by an InferenceWorker entity. */
+  public interface WorkerCommand extends CborSerializable {}
+
+  /**
+   * Run one attempt of a meeting's diarization. Idempotent per {@code attemptId}: a repeat of a
+   * known attempt is answered with {@link JobAccepted} again and never starts a second run.
+   */
+  public record RunJob(
+      String meetingId,
+      String attemptId,
+      int attempt,
+      String audioKey,
+      DiarizationOptions options,
+      ActorRef<JobUpdate> replyTo)
+      implements WorkerCommand {}
+
+  /** Everything a worker tells a Meeting about an attempt. */
+  public interface JobUpdate extends CborSerializable {
+    String meetingId();
+
+    String attemptId();
+  }
+
+  /** The worker has the job (running, or waiting for a free slot on its node). */
+  public record JobAccepted(String meetingId, String attemptId, String node) implements JobUpdate {}
+
+  /** Progress of a running attempt, 0..1, with the current stage; sent at least every few seconds. */
+  public record JobProgress(String meetingId, String attemptId, String stage, double fraction, String node)
+      implements JobUpdate {}
+
+  /** The attempt finished with a result. */
+  public record JobCompleted(String meetingId, String attemptId, DiarizationResult result, String node)
+      implements JobUpdate {}
+
+  /** The attempt failed; {@code retryable=false} means the input itself is bad (no retry loop). */
+  public record JobFailed(String meetingId, String attemptId, String reason, boolean retryable, String node)
+      implements JobUpdate {}
+}
