@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# API latency benchmark on loopback: starts an http-only Parley node on PostgreSQL, then loads
+# /healthz, /auth/login, /meetings (list) and a 50 MB upload with wrk and prints p50/p99.
+# Usage: scripts/bench-api.sh [duration-seconds]   (needs wrk, curl, jq; PostgreSQL on 127.0.0.1:5432)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-15}
+JAR=node/target/parley.jar
+[ -f "$JAR" ] || mvn -q -B -ntp package -DskipTests
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/parley-bench.XXXXXX)
+DB="bench_$(date +%s)"
+psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE DATABASE $DB" >/dev/null
+PORT=18080
+cleanup() {
+  [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+  psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PARLEY_ROLES=http PARLEY_HTTP_PORT=$PORT PARLEY_CLUSTER_PORT=25590 PARLEY_DATA_DIR=$WORK/data \
+PARLEY_DB_URL=jdbc:postgresql://127.0.0.1:5432/$DB PARLEY_DB_USER=postgres PARLEY_JWT_SECRET=bench-secret-0123456789abcdef \
+  java -Xmx1g -jar "$JAR" >"$WORK/node.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 1; done
+curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$WORK/node.log"; exit 1; }
+
+BASE=http://127.0.0.1:$PORT
+curl -sf -X POST "$BASE/auth/register" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"bench-password"}' >/dev/null
+TOKEN=$(curl -sf -X POST "$BASE/auth/login" -H 'Content-Type: application/json' -d '{"email":"bench@example.com","password":"bench-password"}' | jq -r .token)
+# a list worth paging through: 100 small meetings
+head -c 32000 /dev/zero > "$WORK/small.raw"
+for i in $(seq 1 100); do
+  curl -sf -X POST "$BASE/meetings?title=m$i" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: audio/wav' --data-binary @"$WORK/small.raw" >/dev/null
+done
+head -c 52428800 /dev/urandom > "$WORK/upload50.bin"
+
+cat > "$WORK/login.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"email":"bench@example.com","password":"bench-password"}'
+LUA
+cat > "$WORK/upload.lua" <<LUA
+local f = io.open("$WORK/upload50.bin", "rb")
+wrk.method = "POST"
+wrk.path = "/meetings?title=bench"
+wrk.headers["Content-Type"] = "audio/wav"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+wrk.body = f:read("*all")
+f:close()
+LUA
+
+run() { # name, wrk args...
+  local name=$1; shift
+  local out; out=$(wrk --latency "$@")
+  local p50 p99 rps
+  p50=$(echo "$out" | awk '$1=="50%"{print $2}')
+  p99=$(echo "$out" | awk '$1=="99%"{print $2}')
+  rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
+  local errs; errs=$(echo "$out" | grep -E 'Non-2xx|Socket errors' || true)
+  printf '%-28s p50 %-9s p99 %-9s req/s %-9s %s\n' "$name" "$p50" "$p99" "$rps" "$errs"
+}
+echo "# $(date -u +%F) $(nproc) cores, $(uname -m), $(java -version 2>&1 | head -1)"
+run "healthz (64 conns)"        -t2 -c64 -d"${DUR}s" "$BASE/healthz"
+run "login (16 conns)"          -t2 -c16 -d"${DUR}s" -s "$WORK/login.lua" "$BASE/auth/login"
+run "list limit=20 (64 conns)"  -t2 -c64 -d"${DUR}s" -H "Authorization: Bearer $TOKEN" "$BASE/meetings?limit=20"
+run "upload 50 MB (2 conns)"    -t1 -c2 -d"${DUR}s" --timeout 30s -s "$WORK/upload.lua" "$BASE/meetings"
