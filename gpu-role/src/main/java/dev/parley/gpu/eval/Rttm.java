@@ -1,0 +1,57 @@
+package dev.parley.gpu.eval;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * NIST RTTM: {@code SPEAKER <file> <chan> <start> <dur> <NA> <NA> <speaker> <NA> <NA>}. Only SPEAKER
+ * lines are read; comments ({@code ;;} or {@code #}) and blank lines are skipped.
+ */
+public final class Rttm {
+  private Rttm() {}
+
+  /** Turns grouped by file id, in file order. */
+  public static Map<String, List<Turn>> read(Path path) throws IOException {
+    return parse(Files.readString(path, StandardCharsets.UTF_8), path.toString());
+  }
+
+  public static Map<String, List<Turn>> parse(String text, String source) {
+    Map<String, List<Turn>> out = new LinkedHashMap<>();
+    String[] lines = text.split("\r?\n");
+    for (int i = 0; i < lines.length; i++) {
+      String line = lines[i].strip();
+      if (line.isEmpty() || line.startsWith(";;") || line.startsWith("#")) continue;
+      String[] f = line.split("\\s+");
+      if (!f[0].equals("SPEAKER")) continue;
+      if (f.length < 8) throw new IllegalArgumentException(source + ":" + (i + 1) + ": an RTTM SPEAKER line needs at least 8 fields");
+      double start;
+      double dur;
+      try {
+        start = Double.parseDouble(f[3]);
+        dur = Double.parseDouble(f[4]);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(source + ":" + (i + 1) + ": bad start or duration: " + line);
+      }
+      if (!(start >= 0) || !(dur >= 0) || !Double.isFinite(start + dur))
+        throw new IllegalArgumentException(source + ":" + (i + 1) + ": negative or invalid time: " + line);
+      out.computeIfAbsent(f[1], k -> new ArrayList<>()).add(new Turn(f[1], start, start + dur, f[7]));
+    }
+    return out;
+  }
+
+  public static String format(List<Turn> turns) {
+    StringBuilder sb = new StringBuilder();
+    for (Turn t : turns) {
+      sb.append(String.format(Locale.ROOT, "SPEAKER %s 1 %.3f %.3f <NA> <NA> %s <NA> <NA>%n",
+          t.file(), t.start(), t.duration(), t.speaker()));
+    }
+    return sb.toString();
+  }
+}
