@@ -1,0 +1,162 @@
+package dev.parley.gpu.embedding;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Properties;
+
+/**
+ * Parley's own {@link SpeakerTdnn} with weights trained by {@code train-embedding}. The default
+ * weights are the classpath resources {@code models/parley-embed/parley-embed.params} (DJL
+ * parameter format, read through an InputStream so they load from inside a jar) and {@code
+ * models/parley-embed/model.properties} (layer sizes, training facts, held-out EER).
+ *
+ * <p>Thread safety: {@link #embed} runs the block directly with a fresh {@link ParameterStore} per
+ * call, in inference mode, on parameters that are frozen (no gradient); calls may run concurrently.
+ * Features are expected mean-normalised per window (the caller applies {@code Fbank.cmn}).
+ */
+public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
+  public static final String RESOURCE_DIR = "models/parley-embed/";
+  public static final String PARAMS_FILE = "parley-embed.params";
+  public static final String PROPERTIES_FILE = "model.properties";
+  public static final String ID = "parley-tdnn";
+
+  private final NDManager manager;
+  private final SpeakerTdnn block;
+  private final String version;
+  private final Properties properties;
+
+  private DefaultSpeakerModel(byte[] params, Properties properties, Device device)
+      throws IOException, MalformedModelException {
+    this.properties = properties;
+    this.version = sha256Prefix(params);
+    this.manager = NDManager.newBaseManager(device);
+    try {
+      this.block = new SpeakerTdnn(SpeakerTdnn.Config.from(properties));
+      block.initialize(manager, DataType.FLOAT32, new Shape(1, 200, 80));
+      block.loadParameters(manager, new DataInputStream(new ByteArrayInputStream(params)));
+      block.freezeParameters(true);
+    } catch (IOException | MalformedModelException | RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+  }
+
+  /** Whether the committed default weights are on the classpath. */
+  public static boolean available() {
+    return DefaultSpeakerModel.class.getClassLoader().getResource(RESOURCE_DIR + PARAMS_FILE)
+        != null;
+  }
+
+  /** Loads the committed default weights (classpath) onto {@code device} (null: DJL default). */
+  public static DefaultSpeakerModel load(Device device) {
+    ClassLoader cl = DefaultSpeakerModel.class.getClassLoader();
+    try (InputStream params = cl.getResourceAsStream(RESOURCE_DIR + PARAMS_FILE);
+        InputStream props = cl.getResourceAsStream(RESOURCE_DIR + PROPERTIES_FILE)) {
+      if (params == null || props == null) {
+        throw new IllegalStateException(
+            "no default speaker embedding weights on the classpath ("
+                + RESOURCE_DIR
+                + PARAMS_FILE
+                + "); train them with `train-embedding` or set PARLEY_EMBEDDING_MODEL");
+      }
+      Properties p = new Properties();
+      p.load(new StringReader(new String(props.readAllBytes(), StandardCharsets.UTF_8)));
+      return new DefaultSpeakerModel(params.readAllBytes(), p, device);
+    } catch (IOException | MalformedModelException e) {
+      throw new IllegalStateException("cannot load the default speaker embedding weights", e);
+    }
+  }
+
+  /** Loads weights saved by {@code SpeakerTdnn.saveParameters} from a file, with their sizes. */
+  public static DefaultSpeakerModel load(Path params, Properties properties, Device device) {
+    try {
+      return new DefaultSpeakerModel(Files.readAllBytes(params), properties, device);
+    } catch (IOException | MalformedModelException e) {
+      throw new IllegalStateException("cannot load speaker embedding weights " + params, e);
+    }
+  }
+
+  /** The committed {@code model.properties} (training facts, reference EER). */
+  public Properties properties() {
+    Properties copy = new Properties();
+    copy.putAll(properties);
+    return copy;
+  }
+
+  @Override
+  public NDArray embed(NDArray features) {
+    return BlockForward.run(block, manager.getDevice(), features);
+  }
+
+  @Override
+  public int dimension() {
+    return block.config().embeddingDim();
+  }
+
+  @Override
+  public String id() {
+    return ID;
+  }
+
+  @Override
+  public String version() {
+    return version;
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+
+  static String sha256Prefix(byte[] bytes) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(bytes);
+      return HexFormat.of().formatHex(d).substring(0, 12);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Runs an inference forward pass with intermediates freed and the result on the input's manager. */
+  static final class BlockForward {
+    private BlockForward() {}
+
+    static NDArray run(ai.djl.nn.Block block, Device device, NDArray features) {
+      Shape s = features.getShape();
+      if (s.dimension() != 3 || s.get(2) != 80 || s.get(0) < 1 || s.get(1) < 1) {
+        throw new IllegalArgumentException("expected features [batch, frames>=1, 80], got " + s);
+      }
+      NDManager owner = features.getManager();
+      try (NDManager scratch = owner.newSubManager(device)) {
+        NDArray x = features.toDevice(device, false);
+        if (x == features) {
+          scratch.tempAttachAll(features);
+        } else {
+          x.attach(scratch);
+        }
+        NDArray out =
+            block.forward(new ParameterStore(scratch, false), new NDList(x), false)
+                .singletonOrThrow();
+        out.attach(owner);
+        return out;
+      }
+    }
+  }
+}

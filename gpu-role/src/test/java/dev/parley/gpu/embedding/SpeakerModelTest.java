@@ -1,0 +1,134 @@
+package dev.parley.gpu.embedding;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.DataOutputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpeakerModelTest {
+  @TempDir static Path dir;
+  static Path params;
+  static Properties props = new Properties();
+  static final SpeakerTdnn.Config SMALL = new SpeakerTdnn.Config(32, 64, 24);
+
+  @BeforeAll
+  static void saveRandomWeights() throws Exception {
+    System.setProperty("ai.djl.offline", "true");
+    SMALL.to(props);
+    params = dir.resolve("w.params");
+    try (NDManager m = NDManager.newBaseManager()) {
+      SpeakerTdnn net = new SpeakerTdnn(SMALL);
+      net.initialize(m, DataType.FLOAT32, new Shape(1, 100, 80));
+      try (OutputStream os = Files.newOutputStream(params)) {
+        net.saveParameters(new DataOutputStream(os));
+      }
+    }
+  }
+
+  @Test
+  void defaultConfigIsCompact() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      SpeakerTdnn net = new SpeakerTdnn(SpeakerTdnn.Config.DEFAULT);
+      net.initialize(m, DataType.FLOAT32, new Shape(1, 100, 80));
+      long n = net.parameterCount();
+      assertTrue(n > 500_000 && n < 3_000_000, "parameters: " + n);
+    }
+  }
+
+  @Test
+  void embedsBatchesWithTheContractShape() {
+    try (DefaultSpeakerModel model = DefaultSpeakerModel.load(params, props, null);
+        NDManager m = NDManager.newBaseManager()) {
+      assertEquals(24, model.dimension());
+      assertEquals("parley-tdnn", model.id());
+      assertEquals(12, model.version().length());
+      NDArray x = m.randomNormal(new Shape(3, 150, 80));
+      NDArray y = model.embed(x);
+      assertEquals(new Shape(3, 24), y.getShape());
+      assertEquals(m, y.getManager());
+      // inference is per example: one window alone gives the same embedding as in the batch
+      NDArray one = model.embed(x.get("1:2"));
+      assertArrayEquals(y.get("1:2").toFloatArray(), one.toFloatArray(), 1e-4f);
+      assertNotEquals(y.get(0).toFloatArray()[0], y.get(2).toFloatArray()[0]);
+      // very short windows are still accepted
+      assertEquals(new Shape(2, 24), model.embed(m.randomNormal(new Shape(2, 3, 80))).getShape());
+    }
+  }
+
+  @Test
+  void concurrentCallsAgree() throws Exception {
+    try (DefaultSpeakerModel model = DefaultSpeakerModel.load(params, props, null);
+        NDManager m = NDManager.newBaseManager()) {
+      float[] input = m.randomNormal(new Shape(2, 120, 80)).toFloatArray();
+      float[] expected;
+      try (NDManager s = m.newSubManager()) {
+        expected = model.embed(s.create(input, new Shape(2, 120, 80))).toFloatArray();
+      }
+      ExecutorService pool = Executors.newFixedThreadPool(4);
+      try {
+        List<Future<float[]>> fs = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+          fs.add(
+              pool.submit(
+                  () -> {
+                    try (NDManager s = NDManager.newBaseManager()) {
+                      return model.embed(s.create(input, new Shape(2, 120, 80))).toFloatArray();
+                    }
+                  }));
+        }
+        for (Future<float[]> f : fs) {
+          assertArrayEquals(expected, f.get(), 1e-4f);
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void badInputIsRejectedClearly() {
+    try (DefaultSpeakerModel model = DefaultSpeakerModel.load(params, props, null);
+        NDManager m = NDManager.newBaseManager()) {
+      assertThrows(IllegalArgumentException.class, () -> model.embed(m.zeros(new Shape(2, 50, 40))));
+      assertThrows(IllegalArgumentException.class, () -> model.embed(m.zeros(new Shape(50, 80))));
+      assertThrows(IllegalArgumentException.class, () -> model.embed(m.zeros(new Shape(1, 0, 80))));
+    }
+  }
+
+  @Test
+  void missingTorchScriptFileIsAClearError() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> EmbeddingModels.load(dir.resolve("nope.pt").toString(), null));
+    assertTrue(e.getMessage().contains("not found"));
+  }
+
+  @Test
+  void notATorchScriptFileIsAClearError() throws Exception {
+    Path junk = dir.resolve("junk.pt");
+    Files.writeString(junk, "this is not a model");
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> EmbeddingModels.load(junk.toString(), null));
+    assertTrue(e.getMessage().contains("junk.pt"), e.getMessage());
+  }
+}
