@@ -1,0 +1,134 @@
+package dev.parley.gpu;
+
+import dev.parley.gpu.pipeline.Diarizer;
+import dev.parley.gpu.worker.GpuSettings;
+import dev.parley.gpu.worker.IdleWatcher;
+import dev.parley.gpu.worker.InferenceWorker;
+import dev.parley.gpu.worker.JobExecution;
+import dev.parley.gpu.worker.JobRunner;
+import dev.parley.protocol.blob.BlobStore;
+import dev.parley.protocol.worker.InferenceProtocol;
+import dev.parley.protocol.worker.InferenceProtocol.WorkerCommand;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Leave;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gpu role of a node: the sharded {@link InferenceWorker} pool (shard regions only on role
+ * {@code gpu}, remember-entities off, no automatic passivation), a node-local {@link JobRunner}
+ * that runs at most {@code parley.gpu.concurrency} jobs on a dedicated blocking executor, and, on a
+ * gpu-only node, an {@link IdleWatcher} that leaves the cluster after {@code parley.gpu.idle-timeout}
+ * without a job.
+ *
+ * <p>Start it before the http role on a combined node: the first {@code ClusterSharding.init} for
+ * {@link InferenceProtocol#WORKER} wins, and it must be this one.
+ */
+public final class GpuRole {
+  private static final Logger log = LoggerFactory.getLogger(GpuRole.class);
+
+  private final GpuSettings settings;
+  private final ActorRef<ShardingEnvelope<WorkerCommand>> region;
+  private final ActorRef<JobRunner.Command> runner;
+  private final ActorRef<IdleWatcher.Command> idleWatcher;
+  private final ExecutorService executor;
+  private final String node;
+
+  private GpuRole(GpuSettings settings, ActorRef<ShardingEnvelope<WorkerCommand>> region,
+      ActorRef<JobRunner.Command> runner, ActorRef<IdleWatcher.Command> idleWatcher, ExecutorService executor,
+      String node) {
+    this.settings = settings;
+    this.region = region;
+    this.runner = runner;
+    this.idleWatcher = idleWatcher;
+    this.executor = executor;
+    this.node = node;
+  }
+
+  /** Starts the role with settings read from the system's {@code parley} config section. */
+  public static GpuRole start(ActorSystem<?> system, BlobStore blobs, Diarizer diarizer) {
+    return start(system, blobs, diarizer, GpuSettings.fromConfig(system.settings().config().getConfig("parley")));
+  }
+
+  public static GpuRole start(ActorSystem<?> system, BlobStore blobs, Diarizer diarizer, GpuSettings settings) {
+    Cluster cluster = Cluster.get(system);
+    if (!cluster.selfMember().hasRole(InferenceProtocol.GPU_ROLE)) {
+      throw new IllegalStateException("the gpu role needs pekko.cluster.roles to contain \""
+          + InferenceProtocol.GPU_ROLE + "\"; this node has " + cluster.selfMember().getRoles());
+    }
+    Address self = cluster.selfMember().address();
+    String node = self.hostPort();
+
+    ExecutorService executor = Executors.newFixedThreadPool(settings.concurrency(), jobThreads());
+    system.getWhenTerminated().whenComplete((done, error) -> executor.shutdownNow());
+
+    // a combined http+gpu node must never leave because its gpu side is idle
+    ActorRef<IdleWatcher.Command> idleWatcher = null;
+    if (!cluster.selfMember().hasRole(InferenceProtocol.HTTP_ROLE)) {
+      Runnable leave = () -> cluster.manager().tell(Leave.create(self));
+      idleWatcher = system.systemActorOf(
+          IdleWatcher.create(settings.idleTimeout(), leave, node), "parley-gpu-idle-watcher", Props.empty());
+    }
+    JobExecution execution = new JobExecution(blobs, diarizer, settings.scratchDir());
+    ActorRef<JobRunner.Command> runner = system.systemActorOf(
+        JobRunner.create(execution, executor, settings.concurrency(), idleWatcher, node),
+        "parley-gpu-job-runner", Props.empty());
+
+    ActorRef<ShardingEnvelope<WorkerCommand>> region = ClusterSharding.get(system).init(
+        Entity.of(InferenceProtocol.WORKER,
+                ctx -> InferenceWorker.create(ctx.getEntityId(), runner, settings, node, ctx.getShard()))
+            .withRole(InferenceProtocol.GPU_ROLE)
+            // the worker passivates itself when done; a long job receives no messages and must not be passivated
+            .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()
+                .withRememberEntities(false)));
+    log.info("gpu role started on {}: concurrency {}, progress every {}, idle leave {}", node,
+        settings.concurrency(), settings.progressInterval(),
+        idleWatcher == null ? "off (node also has the http role)" : "after " + settings.idleTimeout());
+    return new GpuRole(settings, region, runner, idleWatcher, executor, node);
+  }
+
+  private static ThreadFactory jobThreads() {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, "parley-gpu-job-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  public GpuSettings settings() {
+    return settings;
+  }
+
+  /** The worker shard region (messages are {@code ShardingEnvelope(attemptId, RunJob)}). */
+  public ActorRef<ShardingEnvelope<WorkerCommand>> region() {
+    return region;
+  }
+
+  /** The node-local job runner (ask it {@link JobRunner.GetStatus} for running and waiting jobs). */
+  public ActorRef<JobRunner.Command> runner() {
+    return runner;
+  }
+
+  /** {@code true} when this node leaves the cluster after its idle timeout. */
+  public boolean leavesWhenIdle() {
+    return idleWatcher != null;
+  }
+
+  /** host:port of this node, as reported in JobAccepted/JobProgress. */
+  public String node() {
+    return node;
+  }
+}

@@ -1,0 +1,41 @@
+package dev.parley.gpu.worker;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The gpu role's parameters, read once from the {@code parley} config section.
+ *
+ * @param concurrency jobs this node runs at once ({@code parley.gpu.concurrency}); more wait on the node
+ * @param idleTimeout a gpu-only node with no job (running or waiting) for this long leaves the cluster
+ * @param progressInterval a worker reports progress at least this often (it is the Meeting's heartbeat)
+ * @param resultLinger how long a finished worker keeps its outcome to answer a repeated RunJob
+ * @param scratchDir where audio from a remote blob store is copied for a job (deleted afterwards)
+ */
+public record GpuSettings(
+    int concurrency, Duration idleTimeout, Duration progressInterval, Duration resultLinger, Path scratchDir) {
+
+  public GpuSettings {
+    if (concurrency < 1) throw new IllegalArgumentException("parley.gpu.concurrency must be >= 1, got " + concurrency);
+    if (idleTimeout.isNegative() || idleTimeout.isZero())
+      throw new IllegalArgumentException("parley.gpu.idle-timeout must be positive, got " + idleTimeout);
+    if (progressInterval.isNegative() || progressInterval.isZero())
+      throw new IllegalArgumentException("parley.gpu.progress-interval must be positive, got " + progressInterval);
+    if (resultLinger.isNegative())
+      throw new IllegalArgumentException("parley.gpu.result-linger must not be negative, got " + resultLinger);
+  }
+
+  /** Reads {@code parley.gpu.*} (and {@code parley.data-dir} for the default scratch directory). */
+  public static GpuSettings fromConfig(Config parley) {
+    Config gpu = parley.getConfig("gpu");
+    String scratch = gpu.getString("scratch-dir");
+    Path scratchDir = scratch.isBlank() ? Path.of(parley.getString("data-dir"), "scratch") : Path.of(scratch);
+    return new GpuSettings(
+        gpu.getInt("concurrency"),
+        gpu.getDuration("idle-timeout"),
+        gpu.getDuration("progress-interval"),
+        gpu.getDuration("result-linger"),
+        scratchDir);
+  }
+}

@@ -1,0 +1,181 @@
+package dev.parley.gpu.worker;
+
+import dev.parley.protocol.worker.InferenceProtocol.JobAccepted;
+import dev.parley.protocol.worker.InferenceProtocol.JobCompleted;
+import dev.parley.protocol.worker.InferenceProtocol.JobFailed;
+import dev.parley.protocol.worker.InferenceProtocol.JobProgress;
+import dev.parley.protocol.worker.InferenceProtocol.JobUpdate;
+import dev.parley.protocol.worker.InferenceProtocol.RunJob;
+import dev.parley.protocol.worker.InferenceProtocol.WorkerCommand;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+
+/**
+ * One attempt of one meeting's diarization, sharded on the gpu role (entity id = attempt id).
+ *
+ * <p>On {@link RunJob} it answers {@link JobAccepted} at once (again for every repeat, taking the
+ * repeat's {@code replyTo}: a restarted http node sends a new one), hands the job to the node's
+ * {@link JobRunner}, reports {@link JobProgress} at least every {@code progress-interval} while the
+ * job waits for a slot or runs (the Meeting's heartbeat), then sends exactly one {@link
+ * JobCompleted} or {@link JobFailed}. It keeps that outcome for {@code result-linger} to answer a
+ * late repeat without running the job twice, then passivates.
+ */
+public final class InferenceWorker {
+
+  /** Stage reported while the job waits for a free slot on this node. */
+  public static final String STAGE_QUEUED = "queued";
+
+  private record FromRunner(JobRunner.Event event) implements WorkerCommand {}
+
+  private enum Tick implements WorkerCommand { INSTANCE }
+
+  private enum LingerOver implements WorkerCommand { INSTANCE }
+
+  private static final Object TICK = "progress";
+
+  private final ActorContext<WorkerCommand> ctx;
+  private final TimerScheduler<WorkerCommand> timers;
+  private final String attemptId;
+  private final ActorRef<JobRunner.Command> runner;
+  private final GpuSettings settings;
+  private final String node;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+
+  private RunJob job;
+  private ActorRef<JobUpdate> replyTo;
+  private String stage = STAGE_QUEUED;
+  private double fraction = 0.0;
+  private JobUpdate outcome;
+
+  private InferenceWorker(ActorContext<WorkerCommand> ctx, TimerScheduler<WorkerCommand> timers, String attemptId,
+      ActorRef<JobRunner.Command> runner, GpuSettings settings, String node,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
+    this.ctx = ctx;
+    this.timers = timers;
+    this.attemptId = attemptId;
+    this.runner = runner;
+    this.settings = settings;
+    this.node = node;
+    this.shard = shard;
+  }
+
+  /**
+   * @param shard the entity's shard (for passivation); {@code null} outside sharding (tests), where
+   *     the worker stops itself instead
+   */
+  public static Behavior<WorkerCommand> create(String attemptId, ActorRef<JobRunner.Command> runner,
+      GpuSettings settings, String node, ActorRef<ClusterSharding.ShardCommand> shard) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new InferenceWorker(ctx, timers, attemptId, runner, settings, node, shard).idle()));
+  }
+
+  private Behavior<WorkerCommand> idle() {
+    return Behaviors.receive(WorkerCommand.class)
+        .onMessage(RunJob.class, this::start)
+        .onMessage(FromRunner.class, m -> Behaviors.same())
+        .onMessageEquals(Tick.INSTANCE, Behaviors::same)
+        .onMessageEquals(LingerOver.INSTANCE, Behaviors::same)
+        .build();
+  }
+
+  private Behavior<WorkerCommand> start(RunJob run) {
+    if (!attemptId.equals(run.attemptId())) {
+      ctx.getLog().warn("worker {} on {}: ignoring RunJob for attempt {} of meeting {} (wrong entity)",
+          attemptId, node, run.attemptId(), run.meetingId());
+      return Behaviors.same();
+    }
+    job = run;
+    replyTo = run.replyTo();
+    ctx.getLog().info("meeting {} attempt {} (#{}) on {}: accepted", run.meetingId(), attemptId, run.attempt(), node);
+    replyTo.tell(new JobAccepted(run.meetingId(), attemptId, node));
+    ActorRef<JobRunner.Event> events = ctx.messageAdapter(JobRunner.Event.class, FromRunner::new);
+    runner.tell(new JobRunner.Submit(run.meetingId(), attemptId, run.audioKey(), run.options(), events));
+    timers.startTimerAtFixedRate(TICK, Tick.INSTANCE, settings.progressInterval());
+    sendProgress();
+    return active();
+  }
+
+  private Behavior<WorkerCommand> active() {
+    return Behaviors.receive(WorkerCommand.class)
+        .onMessage(RunJob.class, this::repeat)
+        .onMessage(FromRunner.class, this::onRunner)
+        .onMessageEquals(Tick.INSTANCE, () -> {
+          sendProgress();
+          return Behaviors.same();
+        })
+        .onMessageEquals(LingerOver.INSTANCE, Behaviors::same)
+        .build();
+  }
+
+  private Behavior<WorkerCommand> repeat(RunJob run) {
+    if (!job.attemptId().equals(run.attemptId()) || !job.meetingId().equals(run.meetingId())) {
+      ctx.getLog().warn("worker {} on {}: ignoring RunJob for meeting {} attempt {} (holds meeting {})",
+          attemptId, node, run.meetingId(), run.attemptId(), job.meetingId());
+      return Behaviors.same();
+    }
+    if (!run.replyTo().equals(replyTo)) {
+      ctx.getLog().info("meeting {} attempt {} on {}: repeated RunJob with a new reply address",
+          job.meetingId(), attemptId, node);
+      replyTo = run.replyTo();
+    }
+    replyTo.tell(new JobAccepted(job.meetingId(), attemptId, node));
+    if (outcome != null) {
+      replyTo.tell(outcome);
+    } else {
+      sendProgress();
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<WorkerCommand> onRunner(FromRunner m) {
+    JobRunner.Event e = m.event();
+    if (e instanceof JobRunner.Started) {
+      if (STAGE_QUEUED.equals(stage)) stage = "starting";
+      sendProgress();
+    } else if (e instanceof JobRunner.Progress p) {
+      boolean newStage = !p.stage().equals(stage);
+      stage = p.stage();
+      fraction = Math.max(0.0, Math.min(1.0, p.fraction()));
+      if (newStage) sendProgress();
+    } else if (e instanceof JobRunner.Finished f) {
+      timers.cancel(TICK);
+      if (f.outcome() instanceof JobOutcome.Completed c) {
+        outcome = new JobCompleted(job.meetingId(), attemptId, c.result(), node);
+      } else {
+        JobOutcome.Failed failed = (JobOutcome.Failed) f.outcome();
+        outcome = new JobFailed(job.meetingId(), attemptId, failed.reason(), failed.retryable(), node);
+      }
+      replyTo.tell(outcome);
+      if (settings.resultLinger().isZero()) {
+        Behavior<WorkerCommand> next = passivate();
+        return shard == null ? next : finished();
+      }
+      timers.startSingleTimer(LingerOver.INSTANCE, settings.resultLinger());
+      return finished();
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<WorkerCommand> finished() {
+    return Behaviors.receive(WorkerCommand.class)
+        .onMessage(RunJob.class, this::repeat)
+        .onMessage(FromRunner.class, m -> Behaviors.same())
+        .onMessageEquals(Tick.INSTANCE, Behaviors::same)
+        .onMessageEquals(LingerOver.INSTANCE, this::passivate)
+        .build();
+  }
+
+  private Behavior<WorkerCommand> passivate() {
+    if (shard == null) return Behaviors.stopped();
+    shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+    return Behaviors.same();
+  }
+
+  private void sendProgress() {
+    replyTo.tell(new JobProgress(job.meetingId(), attemptId, stage, fraction, node));
+  }
+}

@@ -1,0 +1,87 @@
+package dev.parley.gpu.worker;
+
+import dev.parley.gpu.pipeline.DiarizationException;
+import dev.parley.gpu.pipeline.Diarizer;
+import dev.parley.protocol.DiarizationOptions;
+import dev.parley.protocol.DiarizationResult;
+import dev.parley.protocol.blob.BlobStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one job on the calling (blocking) thread: materializes the meeting's audio from the blob
+ * store into a per-attempt scratch directory, runs the {@link Diarizer}, removes the scratch copy,
+ * and turns every way it can end into a {@link JobOutcome}. Never throws.
+ */
+public final class JobExecution {
+  private static final Logger log = LoggerFactory.getLogger(JobExecution.class);
+
+  /** Stage reported while the audio is copied from the blob store. */
+  public static final String STAGE_FETCH = "fetching audio";
+
+  private final BlobStore blobs;
+  private final Diarizer diarizer;
+  private final Path scratchRoot;
+
+  public JobExecution(BlobStore blobs, Diarizer diarizer, Path scratchRoot) {
+    this.blobs = blobs;
+    this.diarizer = diarizer;
+    this.scratchRoot = scratchRoot;
+  }
+
+  public JobOutcome run(
+      String meetingId, String attemptId, String audioKey, DiarizationOptions options,
+      Diarizer.ProgressListener progress) {
+    Path scratch = scratchRoot.resolve("job-" + safe(attemptId));
+    try {
+      progress.progress(STAGE_FETCH, 0.0);
+      Files.createDirectories(scratch);
+      Path audio = blobs.materialize(audioKey, scratch);
+      DiarizationResult result =
+          diarizer.diarize(audio, options == null ? DiarizationOptions.NONE : options, progress);
+      if (result == null) return new JobOutcome.Failed("the pipeline returned no result", true);
+      return new JobOutcome.Completed(result);
+    } catch (DiarizationException e) {
+      return new JobOutcome.Failed(e.getMessage(), e.retryable());
+    } catch (NoSuchFileException e) {
+      // the audio is gone (meeting deleted, or never stored): another attempt cannot help
+      return new JobOutcome.Failed("audio " + audioKey + " not found in the blob store", false);
+    } catch (IOException e) {
+      log.warn("meeting {} attempt {}: reading audio {} failed", meetingId, attemptId, audioKey, e);
+      return new JobOutcome.Failed("could not read the audio: " + e.getMessage(), true);
+    } catch (IllegalArgumentException e) {
+      // e.g. an invalid blob key: the job itself is malformed
+      return new JobOutcome.Failed("invalid job: " + e.getMessage(), false);
+    } catch (RuntimeException | OutOfMemoryError e) {
+      log.error("meeting {} attempt {}: worker error", meetingId, attemptId, e);
+      return new JobOutcome.Failed("worker error: " + e, true);
+    } finally {
+      deleteQuietly(scratch);
+    }
+  }
+
+  private static String safe(String id) {
+    return id.replaceAll("[^A-Za-z0-9._-]", "_");
+  }
+
+  private static void deleteQuietly(Path dir) {
+    if (!Files.exists(dir)) return;
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          log.warn("could not delete scratch file {}: {}", p, e.toString());
+        }
+      });
+    } catch (IOException e) {
+      log.warn("could not clean scratch directory {}: {}", dir, e.toString());
+    }
+  }
+}

@@ -1,0 +1,174 @@
+package dev.parley.gpu.worker;
+
+import dev.parley.protocol.DiarizationOptions;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * Node-local limiter and executor of jobs: at most {@code concurrency} jobs run at once on the
+ * dedicated blocking executor (never on an actor thread); the others wait here in arrival order.
+ * A job, once started, holds its slot until its thread returns, even if its worker entity stops.
+ * It tells the {@link IdleWatcher} how many jobs the node holds.
+ */
+public final class JobRunner {
+
+  public interface Command {}
+
+  /** Run (or queue) one attempt; events go to {@code worker}. A repeat for the same attempt only updates {@code worker}. */
+  public record Submit(
+      String meetingId, String attemptId, String audioKey, DiarizationOptions options, ActorRef<Event> worker)
+      implements Command {}
+
+  /** Current jobs of this node, for tests and the cluster view. */
+  public record GetStatus(ActorRef<Status> replyTo) implements Command {}
+
+  public record Status(List<String> running, List<String> waiting) {}
+
+  /** What the runner tells a worker. */
+  public interface Event {}
+
+  /** The job got a slot and its thread starts now. */
+  public record Started() implements Event {}
+
+  public record Progress(String stage, double fraction) implements Event {}
+
+  public record Finished(JobOutcome outcome) implements Event {}
+
+  private record JobProgress(String attemptId, String stage, double fraction) implements Command {}
+
+  private record JobDone(String attemptId, JobOutcome outcome, long millis) implements Command {}
+
+  private record WorkerStopped(String attemptId, ActorRef<Event> worker) implements Command {}
+
+  private final ActorContext<Command> ctx;
+  private final JobExecution execution;
+  private final ExecutorService executor;
+  private final int concurrency;
+  private final ActorRef<IdleWatcher.Command> idleWatcher; // null: idle leave disabled
+  private final String node;
+  private final LinkedHashMap<String, Submit> waiting = new LinkedHashMap<>();
+  private final Map<String, Submit> running = new HashMap<>();
+
+  private JobRunner(ActorContext<Command> ctx, JobExecution execution, ExecutorService executor, int concurrency,
+      ActorRef<IdleWatcher.Command> idleWatcher, String node) {
+    this.ctx = ctx;
+    this.execution = execution;
+    this.executor = executor;
+    this.concurrency = concurrency;
+    this.idleWatcher = idleWatcher;
+    this.node = node;
+  }
+
+  public static Behavior<Command> create(JobExecution execution, ExecutorService executor, int concurrency,
+      ActorRef<IdleWatcher.Command> idleWatcher, String node) {
+    return Behaviors.setup(ctx -> new JobRunner(ctx, execution, executor, concurrency, idleWatcher, node).behavior());
+  }
+
+  private Behavior<Command> behavior() {
+    return Behaviors.receive(Command.class)
+        .onMessage(Submit.class, this::onSubmit)
+        .onMessage(JobProgress.class, this::onProgress)
+        .onMessage(JobDone.class, this::onDone)
+        .onMessage(WorkerStopped.class, this::onWorkerStopped)
+        .onMessage(GetStatus.class, g -> {
+          g.replyTo().tell(new Status(List.copyOf(running.keySet()), List.copyOf(waiting.keySet())));
+          return Behaviors.same();
+        })
+        .build();
+  }
+
+  private Behavior<Command> onSubmit(Submit s) {
+    Submit known = running.containsKey(s.attemptId()) ? running.get(s.attemptId()) : waiting.get(s.attemptId());
+    if (known != null) {
+      if (!known.worker().equals(s.worker())) {
+        ctx.unwatch(known.worker());
+        ctx.watchWith(s.worker(), new WorkerStopped(s.attemptId(), s.worker()));
+        if (running.containsKey(s.attemptId())) {
+          running.put(s.attemptId(), s);
+          s.worker().tell(new Started());
+        } else {
+          waiting.put(s.attemptId(), s);
+        }
+      }
+      return Behaviors.same();
+    }
+    ctx.watchWith(s.worker(), new WorkerStopped(s.attemptId(), s.worker()));
+    waiting.put(s.attemptId(), s);
+    if (running.size() >= concurrency) {
+      ctx.getLog().info("meeting {} attempt {} on {}: waiting for a slot ({} running, {} waiting)",
+          s.meetingId(), s.attemptId(), node, running.size(), waiting.size());
+    }
+    startNext();
+    reportCount();
+    return Behaviors.same();
+  }
+
+  private void startNext() {
+    while (running.size() < concurrency && !waiting.isEmpty()) {
+      String attemptId = waiting.keySet().iterator().next();
+      Submit s = waiting.remove(attemptId);
+      running.put(attemptId, s);
+      s.worker().tell(new Started());
+      ActorRef<Command> self = ctx.getSelf();
+      long t0 = System.nanoTime();
+      ctx.getLog().info("meeting {} attempt {} on {}: job started", s.meetingId(), attemptId, node);
+      try {
+        CompletableFuture
+            .supplyAsync(() -> execution.run(s.meetingId(), attemptId, s.audioKey(), s.options(),
+                (stage, fraction) -> self.tell(new JobProgress(attemptId, stage, fraction))), executor)
+            .whenComplete((outcome, error) -> self.tell(new JobDone(attemptId,
+                outcome != null ? outcome : new JobOutcome.Failed("worker error: " + error, true),
+                (System.nanoTime() - t0) / 1_000_000)));
+      } catch (RejectedExecutionException e) {
+        self.tell(new JobDone(attemptId, new JobOutcome.Failed("gpu node is shutting down", true), 0));
+      }
+    }
+  }
+
+  private Behavior<Command> onProgress(JobProgress p) {
+    Submit s = running.get(p.attemptId());
+    if (s != null) s.worker().tell(new Progress(p.stage(), p.fraction()));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onDone(JobDone d) {
+    Submit s = running.remove(d.attemptId());
+    if (s != null) {
+      String how = d.outcome() instanceof JobOutcome.Failed f
+          ? "failed (" + (f.retryable() ? "retryable" : "not retryable") + "): " + f.reason()
+          : "completed";
+      ctx.getLog().info("meeting {} attempt {} on {}: job {} after {} ms", s.meetingId(), d.attemptId(), node, how,
+          d.millis());
+      s.worker().tell(new Finished(d.outcome()));
+      ctx.unwatch(s.worker());
+    }
+    startNext();
+    reportCount();
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onWorkerStopped(WorkerStopped w) {
+    Submit queued = waiting.get(w.attemptId());
+    if (queued != null && queued.worker().equals(w.worker())) {
+      waiting.remove(w.attemptId());
+      ctx.getLog().info("meeting {} attempt {} on {}: worker stopped while waiting, dropped",
+          queued.meetingId(), w.attemptId(), node);
+      reportCount();
+    }
+    // a running job keeps its slot until its thread returns; its outcome then goes nowhere
+    return Behaviors.same();
+  }
+
+  private void reportCount() {
+    if (idleWatcher != null) idleWatcher.tell(new IdleWatcher.JobCount(running.size() + waiting.size()));
+  }
+}
