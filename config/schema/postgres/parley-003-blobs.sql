@@ -1,0 +1,18 @@
+-- Blob store in the database (parley.blob.store = postgres): audio shared by http and gpu nodes on
+-- different machines. A blob is a row in blob_object plus fixed-size chunks, written and read one
+-- chunk at a time, never whole.
+CREATE TABLE IF NOT EXISTS blob_object (
+  blob_key VARCHAR(255) PRIMARY KEY,
+  size_bytes BIGINT NOT NULL,
+  sha256 VARCHAR(64) NOT NULL,
+  chunk_size INTEGER NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blob_chunk (
+  blob_key VARCHAR(255) NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  data BYTEA NOT NULL,
+  PRIMARY KEY (blob_key, chunk_index)
+);
+-- audio does not compress: store chunks out of line without trying
+ALTER TABLE blob_chunk ALTER COLUMN data SET STORAGE EXTERNAL;

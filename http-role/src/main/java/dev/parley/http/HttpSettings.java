@@ -1,0 +1,45 @@
+package dev.parley.http;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** Typed settings of the http role, read once from the {@code parley} config block. */
+public record HttpSettings(
+    String bindHost,
+    int port,
+    long maxUpload,
+    String jwtSecret,
+    Duration tokenTtl,
+    Path dataDir,
+    Duration askTimeout,
+    int listDefaultLimit,
+    int listMaxLimit,
+    Duration healthCheckInterval,
+    long maxJsonBody,
+    int bcryptCost) {
+
+  public HttpSettings {
+    if (maxUpload < 1) throw new IllegalArgumentException("parley.http.max-upload must be positive");
+    if (bcryptCost < 4 || bcryptCost > 31) throw new IllegalArgumentException("parley.auth.bcrypt-cost must be 4..31");
+    if (listDefaultLimit < 1 || listMaxLimit < listDefaultLimit)
+      throw new IllegalArgumentException("parley.http.list-default-limit must be 1..list-max-limit");
+  }
+
+  public static HttpSettings fromConfig(Config parley) {
+    Config h = parley.getConfig("http");
+    return new HttpSettings(
+        h.getString("bind-host"),
+        h.getInt("port"),
+        h.getBytes("max-upload"),
+        h.getString("jwt-secret"),
+        h.getDuration("token-ttl"),
+        Path.of(parley.getString("data-dir")).toAbsolutePath().normalize(),
+        h.getDuration("ask-timeout"),
+        h.getInt("list-default-limit"),
+        h.getInt("list-max-limit"),
+        h.getDuration("health-check-interval"),
+        h.getBytes("max-json-body"),
+        parley.getInt("auth.bcrypt-cost"));
+  }
+}

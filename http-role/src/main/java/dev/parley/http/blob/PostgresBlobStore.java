@@ -1,0 +1,245 @@
+package dev.parley.http.blob;
+
+import dev.parley.protocol.blob.BlobStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import javax.sql.DataSource;
+
+/**
+ * Blob store in the database: {@code blob_object} (size, checksum) plus {@code blob_chunk} rows of
+ * {@code chunkSize} bytes. Writing and reading go one chunk at a time, each with a connection
+ * borrowed just for that statement, so a slow client never pins a pooled connection and no blob is
+ * ever whole in memory. A blob is visible once its {@code blob_object} row exists (written last).
+ * Works on PostgreSQL (BYTEA, stored uncompressed) and on H2 (BLOB).
+ */
+public final class PostgresBlobStore implements BlobStore {
+  private final DataSource ds;
+  private final int chunkSize;
+
+  public PostgresBlobStore(DataSource ds, int chunkSize) {
+    if (chunkSize < 1024) throw new IllegalArgumentException("blob chunk size must be >= 1 KiB");
+    this.ds = ds;
+    this.chunkSize = chunkSize;
+  }
+
+  public int chunkSize() {
+    return chunkSize;
+  }
+
+  private static void checkKey(String key) {
+    if (key == null || key.isEmpty() || key.length() > 255) throw new IllegalArgumentException("invalid blob key: " + key);
+  }
+
+  @Override
+  public BlobInfo put(String key, InputStream in) throws IOException {
+    checkKey(key);
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    try {
+      deleteRows(key);
+      byte[] buf = new byte[chunkSize];
+      long size = 0;
+      int index = 0;
+      try {
+        while (true) {
+          int n = in.readNBytes(buf, 0, chunkSize);
+          if (n <= 0) break;
+          sha.update(buf, 0, n);
+          byte[] data = n == chunkSize ? buf : Arrays.copyOf(buf, n);
+          try (Connection c = ds.getConnection();
+              PreparedStatement ps = c.prepareStatement(
+                  "INSERT INTO blob_chunk (blob_key, chunk_index, data) VALUES (?, ?, ?)")) {
+            ps.setString(1, key);
+            ps.setInt(2, index++);
+            ps.setBytes(3, data);
+            ps.executeUpdate();
+          }
+          size += n;
+          if (n < chunkSize) break;
+        }
+        String hex = HexFormat.of().formatHex(sha.digest());
+        try (Connection c = ds.getConnection();
+            PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO blob_object (blob_key, size_bytes, sha256, chunk_size, created_at) VALUES (?, ?, ?, ?, ?)")) {
+          ps.setString(1, key);
+          ps.setLong(2, size);
+          ps.setString(3, hex);
+          ps.setInt(4, chunkSize);
+          ps.setLong(5, System.currentTimeMillis());
+          ps.executeUpdate();
+        }
+        return new BlobInfo(size, hex);
+      } catch (IOException | SQLException | RuntimeException e) {
+        try {
+          deleteRows(key);
+        } catch (SQLException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new IOException("blob store: cannot write " + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void deleteRows(String key) throws SQLException {
+    try (Connection c = ds.getConnection()) {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM blob_object WHERE blob_key = ?")) {
+        ps.setString(1, key);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM blob_chunk WHERE blob_key = ?")) {
+        ps.setString(1, key);
+        ps.executeUpdate();
+      }
+    }
+  }
+
+  private record Meta(long size, int chunkSize) {}
+
+  private Meta meta(String key) throws IOException {
+    checkKey(key);
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement("SELECT size_bytes, chunk_size FROM blob_object WHERE blob_key = ?")) {
+      ps.setString(1, key);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? new Meta(rs.getLong(1), rs.getInt(2)) : null;
+      }
+    } catch (SQLException e) {
+      throw new IOException("blob store: cannot read " + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public InputStream open(String key) throws IOException {
+    Meta m = meta(key);
+    if (m == null) throw new NoSuchFileException("blob " + key);
+    return new ChunkInputStream(key, m.size(), m.chunkSize());
+  }
+
+  @Override
+  public Path materialize(String key, Path scratchDir) throws IOException {
+    Files.createDirectories(scratchDir);
+    Path tmp = Files.createTempFile(scratchDir, "blob-", ".bin");
+    try (InputStream in = open(key); OutputStream out = Files.newOutputStream(tmp)) {
+      in.transferTo(out);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    return tmp;
+  }
+
+  @Override
+  public long size(String key) throws IOException {
+    Meta m = meta(key);
+    return m == null ? -1 : m.size();
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    checkKey(key);
+    try {
+      deleteRows(key);
+    } catch (SQLException e) {
+      throw new IOException("blob store: cannot delete " + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Reads one chunk per query; {@link #skip} jumps to the chunk holding the target position. */
+  private final class ChunkInputStream extends InputStream {
+    private final String key;
+    private final long size;
+    private final int chunk;
+    private long pos;
+    private byte[] buf;
+    private long bufStart = -1;
+    private boolean closed;
+
+    ChunkInputStream(String key, long size, int chunk) {
+      this.key = key;
+      this.size = size;
+      this.chunk = chunk;
+    }
+
+    private boolean fill() throws IOException {
+      if (closed) throw new IOException("stream closed");
+      if (pos >= size) return false;
+      long index = pos / chunk;
+      long start = index * chunk;
+      if (buf != null && bufStart == start) return true;
+      try (Connection c = ds.getConnection();
+          PreparedStatement ps = c.prepareStatement(
+              "SELECT data FROM blob_chunk WHERE blob_key = ? AND chunk_index = ?")) {
+        ps.setString(1, key);
+        ps.setInt(2, (int) index);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) throw new IOException("blob " + key + " is missing chunk " + index + " (deleted while read?)");
+          buf = rs.getBytes(1);
+          bufStart = start;
+        }
+      } catch (SQLException e) {
+        throw new IOException("blob store: cannot read " + key + " chunk " + index + ": " + e.getMessage(), e);
+      }
+      return true;
+    }
+
+    @Override
+    public int read() throws IOException {
+      if (!fill()) return -1;
+      int b = buf[(int) (pos - bufStart)] & 0xff;
+      pos++;
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      java.util.Objects.checkFromIndexSize(off, len, b.length);
+      if (len == 0) return 0;
+      if (!fill()) return -1;
+      int inBuf = (int) (pos - bufStart);
+      int n = Math.min(len, buf.length - inBuf);
+      if (n <= 0) throw new IOException("blob " + key + " chunk at " + bufStart + " is shorter than recorded");
+      System.arraycopy(buf, inBuf, b, off, n);
+      pos += n;
+      return n;
+    }
+
+    @Override
+    public long skip(long n) {
+      if (n <= 0) return 0;
+      long target = Math.min(size, pos + n);
+      long skipped = target - pos;
+      pos = target;
+      return skipped;
+    }
+
+    @Override
+    public int available() {
+      if (buf == null || pos < bufStart) return 0;
+      return (int) Math.max(0, Math.min(bufStart + buf.length - pos, Integer.MAX_VALUE));
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+      buf = null;
+    }
+  }
+}

@@ -1,0 +1,27 @@
+package dev.parley.http.db;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+/** Parley's own connection pool (users, read side, blob chunks); the journal has its own pool. */
+public final class Database {
+  private Database() {}
+
+  /** A HikariCP pool for {@code db}; close it when the node stops. Does not connect eagerly. */
+  public static HikariDataSource create(DbSettings db) {
+    HikariConfig c = new HikariConfig();
+    c.setPoolName("parley-db");
+    c.setJdbcUrl(db.url());
+    c.setDriverClassName(db.driverClass());
+    if (!db.user().isEmpty()) c.setUsername(db.user());
+    if (!db.password().isEmpty()) c.setPassword(db.password());
+    c.setMaximumPoolSize(db.poolSize());
+    c.setMinimumIdle(Math.min(2, db.poolSize()));
+    c.setConnectionTimeout(5_000);
+    c.setValidationTimeout(2_000);
+    // start without a database: the node reports 503 on /healthz instead of refusing to start
+    c.setInitializationFailTimeout(-1);
+    c.setAutoCommit(true);
+    return new HikariDataSource(c);
+  }
+}

@@ -1,0 +1,94 @@
+package dev.parley.http.db;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Where Parley's database is, read once from {@code parley.db} (and {@code parley.data-dir} for the
+ * embedded default). An empty {@code parley.db.url} means an H2 file database under the data dir.
+ *
+ * <p>{@link #pekkoConfig()} gives the matching {@code pekko-persistence-jdbc.shared-databases.parley}
+ * block, so the journal, snapshot store and read journal use the same database as Parley's tables.
+ */
+public record DbSettings(String url, String user, String password, int poolSize) {
+
+  public static final String POSTGRES_PROFILE = "slick.jdbc.PostgresProfile$";
+  public static final String H2_PROFILE = "slick.jdbc.H2Profile$";
+
+  public DbSettings {
+    if (url == null || url.isBlank()) throw new IllegalArgumentException("parley.db.url must not be empty here");
+    if (!url.startsWith("jdbc:postgresql:") && !url.startsWith("jdbc:h2:")) {
+      throw new IllegalArgumentException(
+          "parley.db.url must be a jdbc:postgresql: or jdbc:h2: URL, got " + safeUrl(url));
+    }
+    if (poolSize < 1) throw new IllegalArgumentException("parley.db.pool-size must be >= 1");
+    user = user == null ? "" : user;
+    password = password == null ? "" : password;
+  }
+
+  /** Reads {@code db.*} and {@code data-dir} from the {@code parley} config block. */
+  public static DbSettings fromConfig(Config parley) {
+    String url = parley.getString("db.url").trim();
+    if (url.isEmpty()) url = h2FileUrl(Path.of(parley.getString("data-dir")));
+    return new DbSettings(url, parley.getString("db.user"), parley.getString("db.password"), parley.getInt("db.pool-size"));
+  }
+
+  /** The embedded default: {@code jdbc:h2:file:<abs data-dir>/db/parley;DB_CLOSE_DELAY=-1}. */
+  public static String h2FileUrl(Path dataDir) {
+    Path file = dataDir.toAbsolutePath().normalize().resolve("db").resolve("parley");
+    return "jdbc:h2:file:" + file + ";DB_CLOSE_DELAY=-1";
+  }
+
+  public boolean isPostgres() {
+    return url.startsWith("jdbc:postgresql:");
+  }
+
+  public String slickProfile() {
+    return isPostgres() ? POSTGRES_PROFILE : H2_PROFILE;
+  }
+
+  public String driverClass() {
+    return isPostgres() ? "org.postgresql.Driver" : "org.h2.Driver";
+  }
+
+  /** "postgres" or "h2": the folder of the schema files. */
+  public String dialect() {
+    return isPostgres() ? "postgres" : "h2";
+  }
+
+  /**
+   * The {@code pekko-persistence-jdbc.shared-databases.parley} settings for this database; put it in
+   * front of the loaded config ({@code db.pekkoConfig().withFallback(config)}) before the
+   * ActorSystem starts.
+   */
+  public Config pekkoConfig() {
+    String p = "pekko-persistence-jdbc.shared-databases.parley.";
+    return ConfigFactory.parseMap(Map.of(
+            p + "profile", slickProfile(),
+            p + "db.url", url,
+            p + "db.user", user,
+            p + "db.password", password,
+            p + "db.driver", driverClass(),
+            p + "db.numThreads", poolSize,
+            p + "db.maxConnections", poolSize,
+            p + "db.minConnections", 1))
+        .withValue(p + "db.connectionTimeout", ConfigValueFactory.fromAnyRef("5s"));
+  }
+
+  /** The URL without credentials that may be embedded in it, for logs and errors. */
+  public String safeUrl() {
+    return safeUrl(url);
+  }
+
+  static String safeUrl(String url) {
+    return url.replaceAll("(?i)(password=)[^&;]*", "$1***");
+  }
+
+  @Override
+  public String toString() {
+    return "DbSettings[url=" + safeUrl() + ", user=" + user + ", poolSize=" + poolSize + "]";
+  }
+}
