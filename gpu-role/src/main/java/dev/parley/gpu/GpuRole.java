@@ -127,6 +127,14 @@ public final class GpuRole {
     return idleWatcher != null;
   }
 
+  /**
+   * After the actor system terminated (which interrupts running jobs), waits until the job threads
+   * have returned, so the caller can close the Diarizer safely. {@code false} on timeout.
+   */
+  public boolean awaitJobThreads(java.time.Duration timeout) throws InterruptedException {
+    return executor.awaitTermination(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
   /** host:port of this node, as reported in JobAccepted/JobProgress. */
   public String node() {
     return node;
