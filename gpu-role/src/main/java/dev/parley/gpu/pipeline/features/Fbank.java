@@ -95,6 +95,45 @@ public final class Fbank implements AutoCloseable {
     return compute(samples, 0, samples.length, m);
   }
 
+  /**
+   * Features of several equally long windows in one pass: {@code [windows, frames, 80]} on {@code
+   * m}. Meant for batches of short windows (training, embedding extraction); no blocking.
+   */
+  public NDArray computeBatch(float[][] windows, NDManager m) {
+    if (windows == null || windows.length == 0) {
+      throw new IllegalArgumentException("no windows");
+    }
+    int len = windows[0].length;
+    int frames = frameCount(len);
+    if (frames == 0) {
+      throw new IllegalArgumentException("windows shorter than one frame: " + len + " samples");
+    }
+    float[] all = new float[windows.length * frames * FRAME_LENGTH];
+    for (int w = 0; w < windows.length; w++) {
+      if (windows[w].length != len) {
+        throw new IllegalArgumentException("windows differ in length");
+      }
+      for (int f = 0; f < frames; f++) {
+        System.arraycopy(
+            windows[w], f * FRAME_SHIFT, all, (w * frames + f) * FRAME_LENGTH, FRAME_LENGTH);
+      }
+    }
+    try (NDManager scratch = m.newSubManager(device())) {
+      NDArray x = scratch.create(all, new Shape((long) windows.length * frames, FRAME_LENGTH));
+      NDArray power = x.matMul(dft).square();
+      NDArray out =
+          power
+              .get(":, 0:" + SPEC_BINS)
+              .add(power.get(":, " + SPEC_BINS + ":"))
+              .matMul(mel)
+              .maximum(LOG_FLOOR)
+              .log()
+              .reshape(windows.length, frames, NUM_BINS);
+      out.attach(m);
+      return out;
+    }
+  }
+
   private NDArray block(float[] samples, int offset, int f0, int f1, NDManager m) {
     int n = f1 - f0;
     float[] frames = new float[n * FRAME_LENGTH];

@@ -1,0 +1,148 @@
+package dev.parley.gpu.training;
+
+import java.util.Random;
+
+/** Waveform augmentation toward far-field meeting speech. All methods are pure functions of their inputs. */
+public final class Augment {
+  public static final int SAMPLE_RATE = 16_000;
+
+  private Augment() {}
+
+  /**
+   * A synthetic room impulse response: a direct path followed by exponentially decaying Gaussian
+   * noise reaching -60 dB after {@code rt60} seconds, with direct-to-reverberant ratio {@code
+   * drrDb}. Normalised to unit energy.
+   */
+  public static float[] syntheticRir(double rt60, double drrDb, Random rnd) {
+    int len = Math.max(2, (int) (rt60 * SAMPLE_RATE));
+    int predelay = 1 + rnd.nextInt(80); // up to 5 ms before the first reflections
+    float[] h = new float[len + predelay];
+    double tail = 0;
+    double[] t = new double[len];
+    for (int n = 0; n < len; n++) {
+      t[n] = rnd.nextGaussian() * Math.exp(-6.908 * n / (rt60 * SAMPLE_RATE));
+      tail += t[n] * t[n];
+    }
+    double scale = Math.sqrt(Math.pow(10, -drrDb / 10) / tail);
+    h[0] = 1f;
+    for (int n = 0; n < len; n++) {
+      h[predelay + n] = (float) (t[n] * scale);
+    }
+    double e = 0;
+    for (float v : h) {
+      e += v * v;
+    }
+    float norm = (float) (1 / Math.sqrt(e));
+    for (int i = 0; i < h.length; i++) {
+      h[i] *= norm;
+    }
+    return h;
+  }
+
+  /** Reverberates {@code x} with {@code rir} (FFT convolution) and restores the input's RMS. */
+  public static float[] reverberate(float[] x, float[] rir) {
+    float[] y = Fft.convolve(x, rir);
+    double ex = rms(x);
+    double ey = rms(y);
+    if (ey > 0) {
+      float g = (float) (ex / ey);
+      for (int i = 0; i < y.length; i++) {
+        y[i] *= g;
+      }
+    }
+    return y;
+  }
+
+  public static double rms(float[] x) {
+    double s = 0;
+    for (float v : x) {
+      s += (double) v * v;
+    }
+    return Math.sqrt(s / Math.max(1, x.length));
+  }
+
+  /**
+   * {@code length} output samples of {@code src} played at {@code speed} (Kaldi-style speed
+   * perturbation: 1.1 is faster and higher), starting at source sample {@code start}, wrapping
+   * around the source. Linear interpolation.
+   */
+  public static float[] crop(float[] src, int start, int length, double speed) {
+    float[] out = new float[length];
+    int n = src.length;
+    for (int i = 0; i < length; i++) {
+      double pos = start + i * speed;
+      long p = (long) Math.floor(pos);
+      double frac = pos - p;
+      float a = src[(int) (p % n)];
+      float b = src[(int) ((p + 1) % n)];
+      out[i] = (float) (a + (b - a) * frac);
+    }
+    return out;
+  }
+
+  /** In-place RBJ biquad low-pass ({@code lowPass}) or high-pass at {@code cutoffHz}. */
+  public static void biquad(float[] x, double cutoffHz, boolean lowPass) {
+    double w0 = 2 * Math.PI * cutoffHz / SAMPLE_RATE;
+    double alpha = Math.sin(w0) / (2 * Math.sqrt(0.5));
+    double cos = Math.cos(w0);
+    double b0;
+    double b1;
+    double b2;
+    if (lowPass) {
+      b0 = (1 - cos) / 2;
+      b1 = 1 - cos;
+      b2 = (1 - cos) / 2;
+    } else {
+      b0 = (1 + cos) / 2;
+      b1 = -(1 + cos);
+      b2 = (1 + cos) / 2;
+    }
+    double a0 = 1 + alpha;
+    double a1 = -2 * cos;
+    double a2 = 1 - alpha;
+    double x1 = 0;
+    double x2 = 0;
+    double y1 = 0;
+    double y2 = 0;
+    for (int i = 0; i < x.length; i++) {
+      double xi = x[i];
+      double y = (b0 * xi + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2) / a0;
+      x2 = x1;
+      x1 = xi;
+      y2 = y1;
+      y1 = y;
+      x[i] = (float) y;
+    }
+  }
+
+  /** Adds {@code other} scaled so that {@code x} is {@code snrDb} louder (RMS). */
+  public static void mix(float[] x, float[] other, double snrDb) {
+    double ex = rms(x);
+    double eo = rms(other);
+    if (eo <= 0 || ex <= 0) {
+      return;
+    }
+    float g = (float) (ex / eo / Math.pow(10, snrDb / 20));
+    for (int i = 0; i < x.length; i++) {
+      x[i] += g * other[i];
+    }
+  }
+
+  /** White noise, optionally coloured by a one-pole low-pass (brown-ish when {@code colour} near 1). */
+  public static float[] noise(int length, double colour, Random rnd) {
+    float[] n = new float[length];
+    double prev = 0;
+    for (int i = 0; i < length; i++) {
+      prev = colour * prev + (1 - colour) * rnd.nextGaussian();
+      n[i] = (float) prev;
+    }
+    return n;
+  }
+
+  public static void gain(float[] x, double db) {
+    float g = (float) Math.pow(10, db / 20);
+    for (int i = 0; i < x.length; i++) {
+      x[i] *= g;
+    }
+  }
+}

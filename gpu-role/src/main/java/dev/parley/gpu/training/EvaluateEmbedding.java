@@ -1,0 +1,346 @@
+package dev.parley.gpu.training;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.parley.gpu.embedding.DefaultSpeakerModel;
+import dev.parley.gpu.embedding.EmbeddingModels;
+import dev.parley.gpu.embedding.SpeakerEmbeddingModel;
+import dev.parley.gpu.pipeline.audio.AudioDecodeException;
+import dev.parley.gpu.pipeline.audio.AudioDecoder;
+import dev.parley.gpu.pipeline.features.Fbank;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+/**
+ * Equal error rate of a speaker model on speakers it never saw:
+ *
+ * <ul>
+ *   <li><b>LibriSpeech held-out</b>: the 40 speakers listed in {@code
+ *       models/parley-embed/heldout-librispeech.txt}. Each utterance is split into halves; each half
+ *       gives up to three 3 s crops (start, middle, end). Target trials pair crops of different
+ *       halves of one speaker; non-target trials pair crops of different speakers.
+ *   <li><b>AMI far-field</b>: single-speaker regions of at least 1 s from ami-dev trn05..trn09
+ *       (speakers absent from training), cut into 1.5 s pieces (a region under 1.5 s stays whole).
+ *       Pieces of the same region are never paired. Reported over all pairs and over pairs within
+ *       one recording (what diarization faces). Few trials: a coarse figure.
+ * </ul>
+ *
+ * <p>Command: {@code evaluate-embedding [--data DIR] [--ami DIR] [--model PARAMS --properties
+ * PROPS | --torchscript FILE]} (default: the committed model).
+ */
+public final class EvaluateEmbedding {
+  public static final String HELD_OUT_RESOURCE =
+      DefaultSpeakerModel.RESOURCE_DIR + "heldout-librispeech.txt";
+  public static final List<String> AMI_EVAL_FILES =
+      List.of("trn05", "trn06", "trn07", "trn08", "trn09");
+  static final double CROP_SECONDS = 3.0;
+  static final double AMI_MIN_SECONDS = 1.0;
+  static final double AMI_PIECE_SECONDS = 1.5;
+  static final int BATCH = 32;
+
+  /** A piece of audio with its speaker; {@code group} separates halves / recordings. */
+  public record Segment(String speaker, String file, int group, float[] samples) {}
+
+  /** Figures of one evaluation. */
+  public record Result(
+      double libriEer, int libriTargets, int libriNonTargets,
+      double amiEer, double amiWithinFileEer, int amiSegments, int amiWithinTargets, int amiWithinNonTargets) {
+    public void print(PrintStream out) {
+      out.printf(Locale.ROOT, "eer.librispeech=%.4f%n", libriEer);
+      out.printf(Locale.ROOT, "eer.librispeech.trials=%d targets, %d non-targets%n", libriTargets, libriNonTargets);
+      out.printf(Locale.ROOT, "eer.ami=%.4f%n", amiEer);
+      out.printf(Locale.ROOT, "eer.ami.withinFile=%.4f%n", amiWithinFileEer);
+      out.printf(Locale.ROOT, "eer.ami.segments=%d%n", amiSegments);
+      out.printf(Locale.ROOT, "eer.ami.withinFile.trials=%d targets, %d non-targets%n", amiWithinTargets, amiWithinNonTargets);
+    }
+  }
+
+  private EvaluateEmbedding() {}
+
+  public static List<String> heldOutSpeakers() {
+    try (InputStream in =
+        EvaluateEmbedding.class.getClassLoader().getResourceAsStream(HELD_OUT_RESOURCE)) {
+      if (in == null) {
+        throw new IllegalStateException("missing resource " + HELD_OUT_RESOURCE);
+      }
+      List<String> out = new ArrayList<>();
+      for (String line :
+          new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().toList()) {
+        line = line.trim();
+        if (!line.isEmpty() && !line.startsWith("#")) {
+          out.add(line);
+        }
+      }
+      return out;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Maps LibriSpeech speaker id to its FLAC file in {@code dir}. */
+  public static Map<String, Path> librispeechFiles(Path dir) throws IOException {
+    Map<String, Path> out = new LinkedHashMap<>();
+    try (Stream<Path> s = Files.list(dir)) {
+      s.filter(p -> p.getFileName().toString().endsWith(".flac"))
+          .sorted()
+          .forEach(p -> out.put(p.getFileName().toString().split("-")[0], p));
+    }
+    if (out.isEmpty()) {
+      throw new IOException("no .flac files in " + dir);
+    }
+    return out;
+  }
+
+  public static List<Segment> librispeechSegments(Path dir, List<String> speakers)
+      throws IOException, AudioDecodeException {
+    Map<String, Path> files = librispeechFiles(dir);
+    int crop = (int) (CROP_SECONDS * 16000);
+    List<Segment> out = new ArrayList<>();
+    for (String spk : speakers) {
+      Path f = files.get(spk);
+      if (f == null) {
+        throw new IOException("no utterance for held-out speaker " + spk + " in " + dir);
+      }
+      float[] x = AudioDecoder.decode(f);
+      int half = x.length / 2;
+      for (int h = 0; h < 2; h++) {
+        int base = h * half;
+        if (half <= crop) {
+          out.add(new Segment(spk, f.getFileName().toString(), h, Arrays.copyOfRange(x, base, base + half)));
+          continue;
+        }
+        for (int start : new int[] {0, (half - crop) / 2, half - crop}) {
+          out.add(new Segment(spk, f.getFileName().toString(), h,
+              Arrays.copyOfRange(x, base + start, base + start + crop)));
+        }
+      }
+    }
+    return out;
+  }
+
+  public static List<Segment> amiSegments(Path amiDir, List<String> fileIds)
+      throws IOException, AudioDecodeException {
+    List<Rttm.Turn> turns = Rttm.read(amiDir.resolve("ami-dev.rttm"));
+    List<Segment> out = new ArrayList<>();
+    int piece = (int) (AMI_PIECE_SECONDS * 16000);
+    int region = 0;
+    for (String id : fileIds) {
+      float[] x = AudioDecoder.decode(amiDir.resolve(id + ".wav"));
+      for (Rttm.Region r : Rttm.singleSpeakerRegions(turns, id, x.length, AMI_MIN_SECONDS)) {
+        int len = r.to() - r.from();
+        if (len < piece) {
+          out.add(new Segment(r.speaker(), id, region, Arrays.copyOfRange(x, r.from(), r.to())));
+        } else {
+          for (int from = r.from(); from + piece <= r.to(); from += piece) {
+            out.add(new Segment(r.speaker(), id, region, Arrays.copyOfRange(x, from, from + piece)));
+          }
+        }
+        region++;
+      }
+    }
+    return out;
+  }
+
+  /** L2-normalised embeddings of the segments, batched by equal length. */
+  public static float[][] embed(
+      Function<NDArray, NDArray> embedder, Fbank fbank, List<Segment> segments, NDManager m) {
+    float[][] out = new float[segments.size()][];
+    Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
+    for (int i = 0; i < segments.size(); i++) {
+      byLength.computeIfAbsent(segments.get(i).samples().length, k -> new ArrayList<>()).add(i);
+    }
+    for (List<Integer> idx : byLength.values()) {
+      for (int b = 0; b < idx.size(); b += BATCH) {
+        List<Integer> part = idx.subList(b, Math.min(idx.size(), b + BATCH));
+        float[][] windows = new float[part.size()][];
+        for (int k = 0; k < part.size(); k++) {
+          windows[k] = segments.get(part.get(k)).samples();
+        }
+        try (NDManager s = m.newSubManager()) {
+          NDArray e = embedder.apply(Fbank.cmn(fbank.computeBatch(windows, s)));
+          float[] flat = e.toFloatArray();
+          int dim = (int) e.getShape().get(1);
+          for (int k = 0; k < part.size(); k++) {
+            float[] v = Arrays.copyOfRange(flat, k * dim, (k + 1) * dim);
+            double n = 0;
+            for (float f : v) {
+              n += f * f;
+            }
+            float inv = (float) (1 / Math.max(1e-9, Math.sqrt(n)));
+            for (int j = 0; j < dim; j++) {
+              v[j] *= inv;
+            }
+            out[part.get(k)] = v;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Which pairs count and how: returns 1 for target, 0 for non-target, -1 to skip. */
+  interface PairRule {
+    int classify(Segment a, Segment b);
+  }
+
+  static final PairRule LIBRI =
+      (a, b) -> a.speaker().equals(b.speaker()) ? (a.group() != b.group() ? 1 : -1) : 0;
+  static final PairRule AMI_ALL =
+      (a, b) -> a.group() == b.group() ? -1 : a.speaker().equals(b.speaker()) ? 1 : 0;
+  static final PairRule AMI_WITHIN =
+      (a, b) -> !a.file().equals(b.file()) ? -1 : AMI_ALL.classify(a, b);
+
+  /** EER and trial counts: {eer, targets, nonTargets}. */
+  static double[] eer(List<Segment> segs, float[][] emb, PairRule rule) {
+    List<Double> tar = new ArrayList<>();
+    List<Double> non = new ArrayList<>();
+    for (int i = 0; i < segs.size(); i++) {
+      for (int j = i + 1; j < segs.size(); j++) {
+        int c = rule.classify(segs.get(i), segs.get(j));
+        if (c < 0) {
+          continue;
+        }
+        double s = 0;
+        for (int k = 0; k < emb[i].length; k++) {
+          s += emb[i][k] * emb[j][k];
+        }
+        (c == 1 ? tar : non).add(s);
+      }
+    }
+    return new double[] {eer(tar, non), tar.size(), non.size()};
+  }
+
+  /** Equal error rate of target and non-target scores (higher = more likely same speaker). */
+  public static double eer(List<Double> targets, List<Double> nonTargets) {
+    if (targets.isEmpty() || nonTargets.isEmpty()) {
+      return Double.NaN;
+    }
+    double[] t = targets.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    double[] n = nonTargets.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    double[] thresholds = new double[t.length + n.length + 1];
+    System.arraycopy(t, 0, thresholds, 0, t.length);
+    System.arraycopy(n, 0, thresholds, t.length, n.length);
+    thresholds[thresholds.length - 1] = Double.POSITIVE_INFINITY;
+    java.util.Arrays.sort(thresholds);
+    // accept when score >= threshold: miss = targets below, false alarm = non-targets at/above
+    double best = Double.MAX_VALUE;
+    double eer = 1;
+    int i = 0;
+    int j = 0;
+    for (double thr : thresholds) {
+      while (i < t.length && t[i] < thr) {
+        i++;
+      }
+      while (j < n.length && n[j] < thr) {
+        j++;
+      }
+      double miss = (double) i / t.length;
+      double fa = (double) (n.length - j) / n.length;
+      if (Math.abs(miss - fa) < best) {
+        best = Math.abs(miss - fa);
+        eer = (miss + fa) / 2;
+      }
+    }
+    return eer;
+  }
+
+  /** Full evaluation of one embedder on already decoded segments. */
+  public static Result evaluate(
+      Function<NDArray, NDArray> embedder, Fbank fbank, List<Segment> libri, List<Segment> ami) {
+    try (NDManager m = NDManager.newBaseManager(fbank.device())) {
+      double[] l = eer(libri, embed(embedder, fbank, libri, m), LIBRI);
+      double amiAll = Double.NaN;
+      double[] within = {Double.NaN, 0, 0};
+      if (!ami.isEmpty()) {
+        float[][] e = embed(embedder, fbank, ami, m);
+        amiAll = eer(ami, e, AMI_ALL)[0];
+        within = eer(ami, e, AMI_WITHIN);
+      }
+      return new Result(l[0], (int) l[1], (int) l[2], amiAll, within[0], ami.size(),
+          (int) within[1], (int) within[2]);
+    }
+  }
+
+  public static int run(String[] args) {
+    System.setProperty("ai.djl.offline", "true");
+    Path data = Path.of("../shared/data/librispeech-speakers");
+    Path ami = Path.of("../shared/data/ami-dev");
+    Path model = null;
+    Path props = null;
+    String torchscript = null;
+    try {
+      for (int i = 0; i < args.length; i++) {
+        String v = i + 1 < args.length ? args[i + 1] : null;
+        switch (args[i]) {
+          case "--data" -> data = Path.of(need(args[i], v));
+          case "--ami" -> ami = Path.of(need(args[i], v));
+          case "--model" -> model = Path.of(need(args[i], v));
+          case "--properties" -> props = Path.of(need(args[i], v));
+          case "--torchscript" -> torchscript = need(args[i], v);
+          default -> throw new IllegalArgumentException("unknown option " + args[i]);
+        }
+        i++;
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println("evaluate-embedding: " + e.getMessage());
+      System.err.println(
+          "usage: evaluate-embedding [--data DIR] [--ami DIR] [--model PARAMS --properties PROPS | --torchscript FILE]");
+      return 2;
+    }
+    try (Fbank fbank = new Fbank((Device) null);
+        SpeakerEmbeddingModel m = openModel(model, props, torchscript)) {
+      List<Segment> libri = librispeechSegments(data, heldOutSpeakers());
+      List<Segment> amiSegs = Files.isDirectory(ami) ? amiSegments(ami, AMI_EVAL_FILES) : List.of();
+      System.out.println("model=" + m.id() + " version=" + m.version());
+      evaluate(m::embed, fbank, libri, amiSegs).print(System.out);
+      return 0;
+    } catch (IOException | AudioDecodeException | RuntimeException e) {
+      System.err.println("evaluate-embedding: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  private static SpeakerEmbeddingModel openModel(Path model, Path props, String torchscript)
+      throws IOException {
+    if (torchscript != null) {
+      return EmbeddingModels.load(torchscript, null);
+    }
+    if (model != null) {
+      Properties p = new Properties();
+      if (props != null) {
+        try (var r = Files.newBufferedReader(props)) {
+          p.load(r);
+        }
+      }
+      return DefaultSpeakerModel.load(model, p, null);
+    }
+    return DefaultSpeakerModel.load((Device) null);
+  }
+
+  static String need(String flag, String v) {
+    if (v == null) {
+      throw new IllegalArgumentException(flag + " needs a value");
+    }
+    return v;
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+}

@@ -1,0 +1,127 @@
+package dev.parley.gpu.training;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainingUtilsTest {
+  @TempDir Path dir;
+
+  @Test
+  void fftConvolutionMatchesDirect() {
+    Random r = new Random(1);
+    float[] x = new float[1000];
+    float[] h = new float[77];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) r.nextGaussian();
+    }
+    for (int i = 0; i < h.length; i++) {
+      h[i] = (float) r.nextGaussian();
+    }
+    float[] y = Fft.convolve(x, h);
+    for (int n = 0; n < x.length; n += 37) {
+      double s = 0;
+      for (int k = 0; k < h.length && k <= n; k++) {
+        s += x[n - k] * h[k];
+      }
+      assertEquals(s, y[n], 1e-3);
+    }
+  }
+
+  @Test
+  void rirDecaysAndReverbKeepsLevel() {
+    Random r = new Random(2);
+    float[] h = Augment.syntheticRir(0.5, 0, r);
+    assertEquals(1.0, Augment.rms(h) * Math.sqrt(h.length), 1e-3);
+    double early = 0;
+    double late = 0;
+    for (int i = 100; i < 1100; i++) {
+      early += h[i] * h[i];
+      late += h[h.length - 1000 + i - 100] * h[h.length - 1000 + i - 100];
+    }
+    assertTrue(early > 100 * late, "energy must decay by orders of magnitude");
+    float[] x = Augment.noise(16000, 0, r);
+    assertEquals(Augment.rms(x), Augment.rms(Augment.reverberate(x, h)), 1e-3);
+  }
+
+  @Test
+  void speedPerturbationResamples() {
+    float[] src = new float[16000];
+    for (int i = 0; i < src.length; i++) {
+      src[i] = (float) Math.sin(2 * Math.PI * 200 * i / 16000.0);
+    }
+    float[] fast = Augment.crop(src, 0, 8000, 1.1);
+    // a 200 Hz tone played 1.1x fast is 220 Hz: count zero crossings over 0.5 s
+    int crossings = 0;
+    for (int i = 1; i < fast.length; i++) {
+      if ((fast[i - 1] < 0) != (fast[i] < 0)) {
+        crossings++;
+      }
+    }
+    assertEquals(220, crossings, 2);
+  }
+
+  @Test
+  void lowPassAttenuatesHighFrequencies() {
+    float[] hi = new float[16000];
+    for (int i = 0; i < hi.length; i++) {
+      hi[i] = (float) Math.sin(2 * Math.PI * 7000 * i / 16000.0);
+    }
+    Augment.biquad(hi, 2000, true);
+    assertTrue(Augment.rms(hi) < 0.1 * Math.sqrt(0.5));
+  }
+
+  @Test
+  void mixSetsTheRatio() {
+    Random r = new Random(3);
+    float[] x = Augment.noise(16000, 0, r);
+    float[] copy = x.clone();
+    float[] n = Augment.noise(16000, 0.9, r);
+    Augment.mix(x, n, 10);
+    float[] added = new float[x.length];
+    for (int i = 0; i < x.length; i++) {
+      added[i] = x[i] - copy[i];
+    }
+    assertEquals(10, 20 * Math.log10(Augment.rms(copy) / Augment.rms(added)), 0.01);
+  }
+
+  @Test
+  void eerOfSeparatedAndOverlappingScores() {
+    assertEquals(0.0, EvaluateEmbedding.eer(List.of(0.9, 0.8, 0.7), List.of(0.1, 0.2, 0.3)), 1e-9);
+    assertEquals(1.0, EvaluateEmbedding.eer(List.of(0.1, 0.2), List.of(0.8, 0.9)), 1e-9);
+    double e =
+        EvaluateEmbedding.eer(List.of(0.9, 0.8, 0.7, 0.35), List.of(0.1, 0.2, 0.3, 0.75));
+    assertEquals(0.25, e, 1e-9);
+  }
+
+  @Test
+  void singleSpeakerRegionsExcludeOverlap() throws Exception {
+    Path rttm = dir.resolve("x.rttm");
+    Files.writeString(
+        rttm,
+        "SPEAKER f 1 0.00 2.00 <NA> <NA> A <NA> <NA>\n"
+            + "SPEAKER f 1 1.50 2.00 <NA> <NA> B <NA> <NA>\n"
+            + "SPEAKER g 1 0.00 5.00 <NA> <NA> C <NA> <NA>\n");
+    List<Rttm.Region> r = Rttm.singleSpeakerRegions(Rttm.read(rttm), "f", 16000 * 10, 0.2);
+    assertEquals(2, r.size());
+    assertEquals(new Rttm.Region("f", "A", 0, 150 * 160), r.get(0));
+    assertEquals(new Rttm.Region("f", "B", 200 * 160, 350 * 160), r.get(1));
+    assertEquals(0, Rttm.singleSpeakerRegions(Rttm.read(rttm), "f", 16000 * 10, 1.6).size());
+    assertEquals(1, Rttm.singleSpeakerRegions(Rttm.read(rttm), "g", 16000 * 10, 1.6).size());
+  }
+
+  @Test
+  void badFlagsAreRejected() {
+    assertEquals(2, TrainEmbedding.run(new String[] {"--bogus", "1"}));
+    assertEquals(2, TrainEmbedding.run(new String[] {"--minutes", "-3"}));
+    assertEquals(2, TrainEmbedding.run(new String[] {"--minutes"}));
+    assertEquals(2, TrainEmbedding.run(new String[] {"--data", dir.resolve("missing").toString()}));
+    assertEquals(2, EvaluateEmbedding.run(new String[] {"--what"}));
+  }
+}
