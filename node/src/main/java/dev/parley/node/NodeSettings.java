@@ -1,0 +1,137 @@
+package dev.parley.node;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * What a node is, read once from the {@code parley} config section: its roles, where it listens
+ * and which seed nodes it joins.
+ *
+ * @param roles {@code http}, {@code gpu} or both ({@code parley.roles}, {@code PARLEY_ROLES})
+ * @param host host name other nodes reach this one by (Pekko canonical host)
+ * @param clusterPort Pekko remoting port ({@code 0} = any free port)
+ * @param seedNodes Pekko addresses ({@code pekko://parley@host:port}); empty = this node joins itself
+ * @param httpPort HTTP port of the http role ({@code -1} on a gpu-only node; {@code 0} = any free port)
+ * @param dataDir where the embedded default keeps its database, blobs and secret
+ * @param blobStore {@code file} or {@code postgres}
+ */
+public record NodeSettings(
+    Set<String> roles, String host, int clusterPort, List<String> seedNodes, int httpPort, Path dataDir,
+    String blobStore) {
+
+  public static final String SYSTEM_NAME = "parley";
+  public static final String HTTP = "http";
+  public static final String GPU = "gpu";
+
+  public NodeSettings {
+    roles = Collections.unmodifiableSet(new LinkedHashSet<>(roles));
+    seedNodes = List.copyOf(seedNodes);
+  }
+
+  public static NodeSettings fromConfig(Config parley) {
+    Set<String> roles = parseRoles(parley.getString("roles"));
+    return new NodeSettings(
+        roles,
+        requireHost(parley.getString("host")),
+        port(parley, "cluster.port", true),
+        parseSeedNodes(parley.getString("cluster.seed-nodes")),
+        // a gpu-only node serves no HTTP and does not read the port
+        roles.contains(HTTP) ? port(parley, "http.port", true) : -1,
+        Path.of(parley.getString("data-dir")),
+        parley.getString("blob.store").trim().toLowerCase(Locale.ROOT));
+  }
+
+  public boolean isHttp() {
+    return roles.contains(HTTP);
+  }
+
+  public boolean isGpu() {
+    return roles.contains(GPU);
+  }
+
+  /** {@code http}, {@code gpu}, {@code http,gpu} (any order, spaces allowed); anything else is an error. */
+  public static Set<String> parseRoles(String value) {
+    Set<String> roles = new LinkedHashSet<>();
+    for (String part : value.split(",")) {
+      String r = part.trim().toLowerCase(Locale.ROOT);
+      if (r.isEmpty()) continue;
+      if (!r.equals(HTTP) && !r.equals(GPU)) {
+        throw new IllegalArgumentException(
+            "PARLEY_ROLES (parley.roles) must be http, gpu or http,gpu; got '" + value + "' (unknown role '" + r + "')");
+      }
+      roles.add(r);
+    }
+    if (roles.isEmpty()) {
+      throw new IllegalArgumentException("PARLEY_ROLES (parley.roles) must be http, gpu or http,gpu; got '" + value + "'");
+    }
+    // a stable order: http before gpu
+    Set<String> ordered = new LinkedHashSet<>();
+    if (roles.contains(HTTP)) ordered.add(HTTP);
+    if (roles.contains(GPU)) ordered.add(GPU);
+    return ordered;
+  }
+
+  /**
+   * {@code host:port,host:port} (or full {@code pekko://parley@host:port} addresses) to Pekko
+   * addresses of the {@code parley} actor system; empty = no seeds (the node joins itself).
+   */
+  public static List<String> parseSeedNodes(String value) {
+    List<String> seeds = new ArrayList<>();
+    for (String part : value.split(",")) {
+      String s = part.trim();
+      if (s.isEmpty()) continue;
+      String hostPort = s;
+      if (s.startsWith("pekko://")) {
+        String prefix = "pekko://" + SYSTEM_NAME + "@";
+        if (!s.startsWith(prefix)) {
+          throw new IllegalArgumentException("PARLEY_SEED_NODES: '" + s + "' is not an address of the '" + SYSTEM_NAME
+              + "' actor system (expected host:port or " + prefix + "host:port)");
+        }
+        hostPort = s.substring(prefix.length());
+      }
+      int colon = hostPort.lastIndexOf(':');
+      if (colon <= 0 || colon == hostPort.length() - 1) {
+        throw new IllegalArgumentException("PARLEY_SEED_NODES: '" + s + "' must be host:port");
+      }
+      String host = hostPort.substring(0, colon);
+      int port;
+      try {
+        port = Integer.parseInt(hostPort.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("PARLEY_SEED_NODES: '" + s + "' has a port that is not a number");
+      }
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("PARLEY_SEED_NODES: '" + s + "' has a port outside 1..65535");
+      }
+      seeds.add("pekko://" + SYSTEM_NAME + "@" + host + ":" + port);
+    }
+    return seeds;
+  }
+
+  private static String requireHost(String host) {
+    String h = host.trim();
+    if (h.isEmpty()) throw new IllegalArgumentException("PARLEY_HOST (parley.host) must not be empty");
+    return h;
+  }
+
+  private static int port(Config parley, String path, boolean zeroAllowed) {
+    int p;
+    try {
+      p = parley.getInt(path);
+    } catch (com.typesafe.config.ConfigException.WrongType e) {
+      throw new IllegalArgumentException("parley." + path + " must be a port number, got '"
+          + parley.getValue(path).unwrapped() + "'");
+    }
+    if (p < (zeroAllowed ? 0 : 1) || p > 65535) {
+      throw new IllegalArgumentException("parley." + path + " must be a port in " + (zeroAllowed ? 0 : 1)
+          + "..65535, got " + p);
+    }
+    return p;
+  }
+}

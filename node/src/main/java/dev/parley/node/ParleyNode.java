@@ -1,0 +1,199 @@
+package dev.parley.node;
+
+import com.typesafe.config.Config;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.parley.gpu.GpuRole;
+import dev.parley.gpu.pipeline.Diarizer;
+import dev.parley.http.HttpRole;
+import dev.parley.http.blob.BlobStores;
+import dev.parley.http.db.Database;
+import dev.parley.http.db.DbSettings;
+import dev.parley.http.db.Schema;
+import dev.parley.protocol.blob.BlobStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running Parley node: reads the typed settings, prepares the database and blob store, starts
+ * the ActorSystem {@code parley} with the derived cluster settings, then the gpu role (first: its
+ * worker sharding init must win over the http role's proxy on a combined node) and the http role.
+ */
+public final class ParleyNode {
+  private static final Logger log = LoggerFactory.getLogger(ParleyNode.class);
+
+  /** How long an http node keeps retrying the schema migration while the database comes up. */
+  static final Duration DB_STARTUP_TIMEOUT = Duration.ofSeconds(30);
+
+  private final NodeSettings settings;
+  private final DbSettings db;
+  private final ActorSystem<Void> system;
+  private final HikariDataSource dataSource;
+  private final GpuRole gpu;
+  private final HttpRole.Handle http;
+
+  private ParleyNode(NodeSettings settings, DbSettings db, ActorSystem<Void> system, HikariDataSource dataSource,
+      GpuRole gpu, HttpRole.Handle http) {
+    this.settings = settings;
+    this.db = db;
+    this.system = system;
+    this.dataSource = dataSource;
+    this.gpu = gpu;
+    this.http = http;
+  }
+
+  /**
+   * @param loaded the loaded configuration (see {@link NodeConfig#load()})
+   * @param standalone a real process (exit the JVM after coordinated shutdown)
+   * @param diarizers builds the Diarizer from the {@code parley} config section; used only on gpu nodes
+   */
+  public static ParleyNode start(Config loaded, boolean standalone, Function<Config, Diarizer> diarizers) {
+    long t0 = System.nanoTime();
+    Config parley = loaded.getConfig("parley");
+    NodeSettings node = NodeSettings.fromConfig(parley);
+    DbSettings db = DbSettings.fromConfig(parley);
+    boolean postgresBlobs = node.blobStore().equals("postgres") || node.blobStore().equals("db");
+    if (postgresBlobs && !db.isPostgres()) {
+      throw new IllegalArgumentException("PARLEY_BLOB_STORE=postgres needs PARLEY_DB_URL=jdbc:postgresql://...");
+    }
+    if (!node.isHttp() && node.seedNodes().isEmpty()) {
+      log.warn("gpu-only node without PARLEY_SEED_NODES: it forms a cluster of its own and no http node will find it");
+    }
+    if (!node.isHttp() && !postgresBlobs) {
+      log.warn("gpu-only node with the file blob store: it must share {} with the http nodes", node.dataDir());
+    }
+    try {
+      Files.createDirectories(node.dataDir());
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot create data directory " + node.dataDir().toAbsolutePath(), e);
+    }
+
+    // the database: http nodes always (journal, users, read side); gpu-only nodes only for blobs
+    HikariDataSource ds = null;
+    Diarizer diarizer = null;
+    ActorSystem<Void> system = null;
+    try {
+      if (node.isHttp() || postgresBlobs) ds = Database.create(db);
+      if (node.isHttp()) migrate(ds, db);
+      BlobStore blobs = BlobStores.create(parley, ds);
+
+      if (node.isGpu()) {
+        long tm = System.nanoTime();
+        diarizer = diarizers.apply(parley);
+        log.info("diarization pipeline ready in {} ms", (System.nanoTime() - tm) / 1_000_000);
+      }
+
+      Config config = NodeConfig.overlay(node, db, standalone).withFallback(loaded);
+      system = ActorSystem.create(Behaviors.empty(), NodeSettings.SYSTEM_NAME, config);
+      Cluster cluster = Cluster.get(system);
+      Address self = cluster.selfMember().address();
+      if (node.seedNodes().isEmpty()) cluster.manager().tell(Join.create(self));
+
+      GpuRole gpu = node.isGpu() ? GpuRole.start(system, blobs, diarizer) : null;
+      HttpRole.Handle http = node.isHttp() ? HttpRole.start(system, blobs, ds, db) : null;
+
+      ParleyNode started = new ParleyNode(node, db, system, ds, gpu, http);
+      started.closeResourcesOnTermination(diarizer);
+      log.info("Parley node started in {} ms: roles {}, {}cluster {} (seeds {}), db {} {}, blob store {}",
+          (System.nanoTime() - t0) / 1_000_000, node.roles(),
+          http != null ? "http port " + http.port() + ", " : "",
+          self, node.seedNodes().isEmpty() ? "self" : node.seedNodes(),
+          db.isPostgres() ? "postgres" : "h2", db.safeUrl(), node.blobStore());
+      return started;
+    } catch (RuntimeException | Error e) {
+      if (system != null) system.terminate();
+      if (diarizer != null) diarizer.close();
+      if (ds != null) ds.close();
+      throw e;
+    }
+  }
+
+  private static void migrate(HikariDataSource ds, DbSettings db) {
+    long deadline = System.nanoTime() + DB_STARTUP_TIMEOUT.toNanos();
+    int tries = 0;
+    while (true) {
+      try {
+        Schema.migrate(ds, db);
+        return;
+      } catch (IllegalStateException e) {
+        tries++;
+        if (System.nanoTime() > deadline) throw e;
+        log.warn("database {} not ready (try {}): {}; retrying", db.safeUrl(), tries, e.getMessage());
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
+  private void closeResourcesOnTermination(Diarizer diarizer) {
+    if (http != null) {
+      // stop taking requests first, while the cluster is still there for the ones in flight
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "parley-http-unbind",
+          () -> CompletableFuture.supplyAsync(() -> {
+            try {
+              http.stop();
+            } catch (RuntimeException e) {
+              log.warn("unbinding the http API failed: {}", e.toString());
+            }
+            return Done.getInstance();
+          }));
+    }
+    system.getWhenTerminated().whenComplete((done, error) -> {
+      if (diarizer != null) {
+        try {
+          if (gpu == null || gpu.awaitJobThreads(Duration.ofSeconds(10))) diarizer.close();
+          else log.warn("job threads still running after shutdown; diarizer left open");
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+          log.warn("closing the diarizer failed: {}", e.toString());
+        }
+      }
+      if (dataSource != null) dataSource.close();
+    });
+  }
+
+  public NodeSettings settings() {
+    return settings;
+  }
+
+  public DbSettings db() {
+    return db;
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  /** The gpu role, or {@code null} on an http-only node. */
+  public GpuRole gpu() {
+    return gpu;
+  }
+
+  /** The http role, or {@code null} on a gpu-only node. */
+  public HttpRole.Handle http() {
+    return http;
+  }
+
+  /** Graceful stop: coordinated shutdown (cluster leave, shard hand-off), then termination. */
+  public CompletionStage<Done> stop() {
+    system.terminate();
+    return system.getWhenTerminated();
+  }
+}

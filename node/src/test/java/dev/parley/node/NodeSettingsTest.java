@@ -1,0 +1,99 @@
+package dev.parley.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.parley.http.db.DbSettings;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class NodeSettingsTest {
+
+  private static Config load(String overrides) {
+    return NodeConfig.load(ConfigFactory.parseString(overrides));
+  }
+
+  @Test
+  void withNoConfigurationItIsTheEmbeddedDefault() {
+    Config c = NodeConfig.load(ConfigFactory.empty());
+    NodeSettings s = NodeSettings.fromConfig(c.getConfig("parley"));
+    assertEquals(Set.of("http", "gpu"), s.roles());
+    assertEquals(8080, s.httpPort());
+    assertEquals(25520, s.clusterPort());
+    assertEquals(List.of(), s.seedNodes());
+    assertEquals(Path.of("./data"), s.dataDir());
+    assertEquals("file", s.blobStore());
+    DbSettings db = DbSettings.fromConfig(c.getConfig("parley"));
+    assertFalse(db.isPostgres());
+    assertTrue(db.url().startsWith("jdbc:h2:file:"), db.url());
+    assertTrue(db.url().contains("/data/db/parley"), db.url());
+  }
+
+  @Test
+  void rolesAreHttpGpuOrBothAndNothingElse() {
+    assertEquals(List.of("http"), List.copyOf(NodeSettings.parseRoles("http")));
+    assertEquals(List.of("gpu"), List.copyOf(NodeSettings.parseRoles(" GPU ")));
+    assertEquals(List.of("http", "gpu"), List.copyOf(NodeSettings.parseRoles("gpu, http")));
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> NodeSettings.parseRoles("http,cpu"));
+    assertTrue(bad.getMessage().contains("PARLEY_ROLES") && bad.getMessage().contains("cpu"), bad.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> NodeSettings.parseRoles(" , "));
+    assertThrows(IllegalArgumentException.class,
+        () -> NodeSettings.fromConfig(load("parley.roles = \"worker\"").getConfig("parley")));
+  }
+
+  @Test
+  void seedNodesBecomePekkoAddresses() {
+    assertEquals(List.of("pekko://parley@10.0.0.1:25520", "pekko://parley@api-1.internal:2552"),
+        NodeSettings.parseSeedNodes("10.0.0.1:25520, api-1.internal:2552"));
+    assertEquals(List.of("pekko://parley@h:1"), NodeSettings.parseSeedNodes("pekko://parley@h:1"));
+    assertEquals(List.of(), NodeSettings.parseSeedNodes(""));
+    for (String bad : List.of("nohost", "h:", ":25520", "h:port", "h:70000", "pekko://other@h:1")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NodeSettings.parseSeedNodes(bad));
+      assertTrue(e.getMessage().startsWith("PARLEY_SEED_NODES"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aGpuOnlyNodeDoesNotReadTheHttpPort() {
+    NodeSettings s = NodeSettings.fromConfig(
+        load("parley { roles = gpu, http.port = \"not-a-port\" }").getConfig("parley"));
+    assertEquals(-1, s.httpPort());
+    assertThrows(IllegalArgumentException.class, () -> NodeSettings.fromConfig(
+        load("parley { roles = http, http.port = \"not-a-port\" }").getConfig("parley")));
+  }
+
+  @Test
+  void theOverlaySetsClusterAndJournalSettings() {
+    Config loaded = load("""
+        parley { roles = "gpu", cluster.port = 25999, cluster.seed-nodes = "10.1.2.3:25520",
+                 db.url = "jdbc:postgresql://db:5432/parley", db.user = parley, db.password = secret }
+        """);
+    Config parley = loaded.getConfig("parley");
+    Config c = NodeConfig.overlay(NodeSettings.fromConfig(parley), DbSettings.fromConfig(parley), true)
+        .withFallback(loaded);
+    assertEquals(List.of("gpu"), c.getStringList("pekko.cluster.roles"));
+    assertEquals(List.of("pekko://parley@10.1.2.3:25520"), c.getStringList("pekko.cluster.seed-nodes"));
+    assertEquals(25999, c.getInt("pekko.remote.artery.canonical.port"));
+    assertEquals("127.0.0.1", c.getString("pekko.remote.artery.canonical.hostname"));
+    assertTrue(c.getBoolean("pekko.coordinated-shutdown.exit-jvm"));
+    assertEquals(0, c.getInt("pekko.coordinated-shutdown.exit-code"));
+    String db = "pekko-persistence-jdbc.shared-databases.parley.";
+    assertEquals("slick.jdbc.PostgresProfile$", c.getString(db + "profile"));
+    assertEquals("jdbc:postgresql://db:5432/parley", c.getString(db + "db.url"));
+    assertEquals("parley", c.getString(db + "db.user"));
+    assertEquals("secret", c.getString(db + "db.password"));
+    assertEquals("org.postgresql.Driver", c.getString(db + "db.driver"));
+    // the downing policy weighs only the http role
+    assertEquals("keep-majority", c.getString("pekko.cluster.split-brain-resolver.active-strategy"));
+    assertEquals("http", c.getString("pekko.cluster.split-brain-resolver.keep-majority.role"));
+    // tests and embedding keep the JVM alive
+    Config embedded = NodeConfig.overlay(NodeSettings.fromConfig(parley), DbSettings.fromConfig(parley), false);
+    assertFalse(embedded.getBoolean("pekko.coordinated-shutdown.exit-jvm"));
+  }
+}
