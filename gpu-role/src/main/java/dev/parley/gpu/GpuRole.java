@@ -14,9 +14,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -77,7 +79,15 @@ public final class GpuRole {
     // a combined http+gpu node must never leave because its gpu side is idle
     ActorRef<IdleWatcher.Command> idleWatcher = null;
     if (!cluster.selfMember().hasRole(InferenceProtocol.HTTP_ROLE)) {
-      Runnable leave = () -> cluster.manager().tell(Leave.create(self));
+      Runnable leave = () -> {
+        MemberStatus status = cluster.selfMember().status();
+        if (status.equals(MemberStatus.removed())) {
+          // never joined (no seed node reachable): nothing to leave, shut down directly
+          CoordinatedShutdown.get(system).run(CoordinatedShutdown.clusterLeavingReason());
+        } else {
+          cluster.manager().tell(Leave.create(self));
+        }
+      };
       idleWatcher = system.systemActorOf(
           IdleWatcher.create(settings.idleTimeout(), leave, node), "parley-gpu-idle-watcher", Props.empty());
     }

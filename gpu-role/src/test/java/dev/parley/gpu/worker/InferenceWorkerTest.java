@@ -249,6 +249,25 @@ class InferenceWorkerTest {
   }
 
   @Test
+  void aGpuNodeThatNeverJoinedShutsDownWhenIdle() throws IOException {
+    Path d = Files.createTempDirectory("parley-unjoined-test");
+    ActorTestKit gpu = ActorTestKit.create("parley", config("""
+        pekko.cluster.roles = [gpu]
+        parley.data-dir = "%s"
+        parley.gpu.idle-timeout = 1s
+        """.formatted(d.toString().replace("\\", "/"))));
+    try {
+      // no seed node and no join: the node is not a member of any cluster
+      GpuRole.start(gpu.system(), new FileBlobStore(d.resolve("blobs")), new ScriptedDiarizer(false));
+      gpu.system().getWhenTerminated().toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError("the idle, never joined gpu node did not shut down", e);
+    } finally {
+      gpu.shutdownTestKit();
+    }
+  }
+
+  @Test
   void aCombinedNodeNeverLeavesBecauseItsGpuSideIsIdle() throws IOException {
     // the shared test node has only the gpu role; a combined node is checked on role configuration alone
     Path d = Files.createTempDirectory("parley-combined-test");
