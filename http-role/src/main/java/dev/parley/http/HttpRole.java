@@ -1,16 +1,63 @@
 package dev.parley.http;
 
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
+import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeoutResponse;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.parley.http.auth.AuthRoutes;
+import dev.parley.http.auth.JwtSecrets;
+import dev.parley.http.auth.PasswordHasher;
+import dev.parley.http.auth.TokenService;
+import dev.parley.http.auth.UserRepository;
+import dev.parley.http.cluster.ClusterRoutes;
 import dev.parley.http.db.DbSettings;
+import dev.parley.http.meeting.Meeting;
+import dev.parley.http.meeting.MeetingRoutes;
+import dev.parley.http.meeting.MeetingService;
+import dev.parley.http.meeting.MeetingSettings;
+import dev.parley.http.meeting.list.MeetingListProjection;
+import dev.parley.http.meeting.list.MeetingListRepository;
+import dev.parley.http.web.ApiError;
+import dev.parley.http.web.ApiErrors;
+import dev.parley.http.web.HealthCheck;
+import dev.parley.http.web.JsonParsingErrorHandler;
 import dev.parley.protocol.blob.BlobStore;
+import dev.parley.protocol.worker.InferenceProtocol;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
+import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.concurrent.ExecutionContextExecutor;
 
 /**
- * The http role of a node: Meeting sharding (role http), the gpu worker proxy, the meeting-list
- * projection (a cluster singleton on role http) and the REST API.
+ * The http role of a node: Meeting sharding (role http, remembered entities), the gpu worker proxy,
+ * the meeting-list projection (a cluster singleton on role http) and the REST API.
  */
 public final class HttpRole {
+  private static final Logger log = LoggerFactory.getLogger(HttpRole.class);
 
   /** A started http role: the port the API is bound to, and a way to unbind it. */
   public interface Handle {
@@ -29,8 +76,93 @@ public final class HttpRole {
   /**
    * Starts the http role on {@code system} (which must have the {@code http} cluster role) and blocks
    * until the API is bound. The schema must already be migrated ({@link dev.parley.http.db.Schema}).
+   * On a node that also has the gpu role, the gpu worker sharding must be initialised before this.
    */
   public static Handle start(ActorSystem<?> system, BlobStore blobs, DataSource ds, DbSettings db) {
-    throw new UnsupportedOperationException("http role not implemented yet");
+    Config parley = system.settings().config().getConfig("parley");
+    HttpSettings settings = HttpSettings.fromConfig(parley);
+    MeetingSettings meetingSettings = MeetingSettings.fromConfig(parley);
+    ExecutionContextExecutor blocking =
+        system.dispatchers().lookup(DispatcherSelector.fromConfig(Meeting.BLOCKING_DISPATCHER));
+
+    // the gpu pool: on an http-only node this is the proxy to the gpu nodes' regions
+    ClusterSharding sharding = ClusterSharding.get(system);
+    if (!Cluster.get(system).selfMember().hasRole(InferenceProtocol.GPU_ROLE)) {
+      sharding.init(Entity.of(InferenceProtocol.WORKER, ctx -> Behaviors.<InferenceProtocol.WorkerCommand>stopped())
+          .withRole(InferenceProtocol.GPU_ROLE));
+    }
+    Meeting.WorkerGateway workers = job -> sharding.entityRefFor(InferenceProtocol.WORKER, job.attemptId()).tell(job);
+    sharding.init(Entity.of(Meeting.ENTITY_KEY,
+            ctx -> Meeting.create(ctx.getEntityId(), meetingSettings, workers, blobs, ctx.getShard()))
+        .withRole(InferenceProtocol.HTTP_ROLE)
+        .withStopMessage(Meeting.Stop.INSTANCE)
+        .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
+
+    // read side
+    MeetingListRepository list = new MeetingListRepository(ds, db);
+    ClusterSingleton.get(system).init(
+        SingletonActor.of(
+                Behaviors.supervise(MeetingListProjection.create(list, MeetingListProjection.Settings.fromConfig(parley)))
+                    .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
+                MeetingListProjection.NAME)
+            .withStopMessage(MeetingListProjection.Stop.INSTANCE)
+            .withSettings(ClusterSingletonSettings.create(system).withRole(InferenceProtocol.HTTP_ROLE)));
+
+    // API
+    JdbcReadJournal journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    String secret = JwtSecrets.resolve(settings.jwtSecret(), settings.dataDir());
+    TokenService tokens = new TokenService(secret, settings.tokenTtl());
+    AuthRoutes auth = new AuthRoutes(new UserRepository(ds), new PasswordHasher(settings.bcryptCost()), tokens, blocking,
+        settings.maxJsonBody());
+    MeetingService meetings = new MeetingService(system, blobs, list, journal, settings, blocking);
+    HealthCheck health = new HealthCheck(system, ds, settings.healthCheckInterval(), blocking);
+    Route routes = routes(health, auth, new MeetingRoutes(meetings, auth, blocking),
+        new ClusterRoutes(system, list, blocking));
+
+    Config serverConfig = ConfigFactory.parseMap(Map.of(
+            "pekko.http.server.parsing.max-content-length", settings.maxUpload(),
+            "pekko.http.server.parsing.error-handler", JsonParsingErrorHandler.class.getName()))
+        .withFallback(system.settings().config());
+    ServerBinding binding;
+    try {
+      binding = Http.get(system).newServerAt(settings.bindHost(), settings.port())
+          .withSettings(ServerSettings.create(serverConfig))
+          .bind(routes)
+          .toCompletableFuture()
+          .get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      health.stop();
+      throw new IllegalStateException("cannot bind the HTTP API on " + settings.bindHost() + ":" + settings.port()
+          + ": " + e.getMessage(), e);
+    }
+    binding.addToCoordinatedShutdown(Duration.ofSeconds(5), system);
+    int port = binding.localAddress().getPort();
+    log.info("http role up: API on {}:{}, database {}, blobs {}", settings.bindHost(), port, db.safeUrl(),
+        blobs.getClass().getSimpleName());
+    ServerBinding bound = binding;
+    return new Handle() {
+      @Override
+      public int port() {
+        return port;
+      }
+
+      @Override
+      public void stop(Duration timeout) {
+        health.stop();
+        try {
+          bound.terminate(timeout).toCompletableFuture().get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+          log.warn("HTTP API did not stop cleanly: {}", e.toString());
+        }
+      }
+    };
+  }
+
+  static Route routes(HealthCheck health, AuthRoutes auth, MeetingRoutes meetings, ClusterRoutes cluster) {
+    Route all = concat(health.routes(), auth.routes(), meetings.routes(), cluster.routes());
+    return withRequestTimeoutResponse(
+        req -> ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "timeout", "the request took too long"),
+        () -> handleExceptions(ApiErrors.exceptionHandler(),
+            () -> handleRejections(ApiErrors.rejectionHandler(), () -> all)));
   }
 }

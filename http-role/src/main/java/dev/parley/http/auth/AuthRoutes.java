@@ -1,0 +1,136 @@
+package dev.parley.http.auth;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.completeOKWithFuture;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.entity;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
+
+import dev.parley.http.web.ApiError;
+import dev.parley.http.web.ApiException;
+import dev.parley.http.web.Json;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
+import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /auth/register}, {@code POST /auth/login}, and the bearer-token check every
+ * {@code /meetings} route goes through ({@link #authenticated}).
+ */
+public final class AuthRoutes {
+  private static final Logger log = LoggerFactory.getLogger(AuthRoutes.class);
+  private static final Pattern EMAIL = Pattern.compile("^[^@\\s]{1,64}@[^@\\s.]+(\\.[^@\\s.]+)+$");
+  public static final int MIN_PASSWORD = 8;
+  public static final int MAX_PASSWORD = 1024;
+
+  public record Credentials(String email, String password) {}
+
+  public record Registered(String id, String email) {}
+
+  public record LoginResponse(String token, Instant expiresAt, String tokenType) {}
+
+  private final UserRepository users;
+  private final PasswordHasher hasher;
+  private final TokenService tokens;
+  private final Executor blocking;
+  private final long maxJsonBody;
+
+  public AuthRoutes(UserRepository users, PasswordHasher hasher, TokenService tokens, Executor blocking, long maxJsonBody) {
+    this.users = users;
+    this.hasher = hasher;
+    this.tokens = tokens;
+    this.blocking = blocking;
+    this.maxJsonBody = maxJsonBody;
+  }
+
+  public Route routes() {
+    return pathPrefix("auth", () -> concat(
+        path("register", () -> post(() -> withSizeLimit(maxJsonBody, () ->
+            entity(Json.unmarshaller(Credentials.class), c -> onSuccess(register(c), r ->
+                complete(StatusCodes.CREATED, r, Json.marshaller())))))),
+        path("login", () -> post(() -> withSizeLimit(maxJsonBody, () ->
+            entity(Json.unmarshaller(Credentials.class), c -> completeOKWithFuture(login(c), Json.marshaller())))))));
+  }
+
+  /** Normalised email, or a 400. */
+  static String email(Credentials c) {
+    if (c == null || c.email() == null || c.email().isBlank()) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_email", "email is required");
+    String e = c.email().strip().toLowerCase(Locale.ROOT);
+    if (e.length() > 254 || !EMAIL.matcher(e).matches()) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_email", "email is not a valid address");
+    return e;
+  }
+
+  CompletionStage<Registered> register(Credentials c) {
+    String email = email(c);
+    String pw = c.password();
+    if (pw == null) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password is required");
+    if (pw.length() < MIN_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at least " + MIN_PASSWORD + " characters");
+    if (pw.length() > MAX_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at most " + MAX_PASSWORD + " characters");
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        UserRepository.User u = users.create(email, hasher.hash(pw));
+        log.info("registered user {}", u.id());
+        return new Registered(u.id(), u.email());
+      } catch (UserRepository.DuplicateEmailException d) {
+        throw new ApiException(StatusCodes.CONFLICT, "email_taken", d.getMessage());
+      } catch (java.sql.SQLException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, blocking);
+  }
+
+  CompletionStage<LoginResponse> login(Credentials c) {
+    if (c == null || c.email() == null || c.password() == null) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, "bad_request", "email and password are required");
+    }
+    String email = c.email().strip().toLowerCase(Locale.ROOT);
+    String pw = c.password();
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        Optional<UserRepository.User> u = pw.length() > MAX_PASSWORD ? Optional.empty() : users.findByEmail(email);
+        boolean ok = hasher.verify(pw.length() > MAX_PASSWORD ? "x" : pw, u.map(UserRepository.User::passwordHash).orElse(null));
+        if (u.isEmpty() || !ok) throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
+        TokenService.Token t = tokens.issue(u.get().id(), u.get().email());
+        return new LoginResponse(t.token(), t.expiresAt(), "Bearer");
+      } catch (java.sql.SQLException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, blocking);
+  }
+
+  /** Runs {@code inner} with the caller of a valid bearer token; 401 otherwise. */
+  public Route authenticated(Function<AuthUser, Route> inner) {
+    return optionalHeaderValueByName("Authorization", header -> {
+      if (header.isEmpty()) return complete(unauthorized("missing bearer token"));
+      String h = header.get().strip();
+      if (h.length() < 7 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        return complete(unauthorized("the Authorization header must be 'Bearer <token>'"));
+      }
+      Optional<AuthUser> user = tokens.verify(h.substring(7).strip());
+      if (user.isEmpty()) return complete(unauthorized("invalid or expired token"));
+      return inner.apply(user.get());
+    });
+  }
+
+  private static HttpResponse unauthorized(String message) {
+    return ApiError.response(StatusCodes.UNAUTHORIZED, "unauthorized", message)
+        .addHeader(WWWAuthenticate.create(HttpChallenge.createOAuth2("parley")));
+  }
+}

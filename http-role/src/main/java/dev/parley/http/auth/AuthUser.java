@@ -1,0 +1,4 @@
+package dev.parley.http.auth;
+
+/** The caller of an authenticated request. */
+public record AuthUser(String id, String email) {}

@@ -1,0 +1,527 @@
+package dev.parley.http.meeting;
+
+import dev.parley.protocol.CborSerializable;
+import dev.parley.protocol.DiarizationOptions;
+import dev.parley.protocol.DiarizationResult;
+import dev.parley.protocol.JsonSerializable;
+import dev.parley.protocol.blob.BlobStore;
+import dev.parley.protocol.worker.InferenceProtocol.JobAccepted;
+import dev.parley.protocol.worker.InferenceProtocol.JobCompleted;
+import dev.parley.protocol.worker.InferenceProtocol.JobFailed;
+import dev.parley.protocol.worker.InferenceProtocol.JobProgress;
+import dev.parley.protocol.worker.InferenceProtocol.JobUpdate;
+import dev.parley.protocol.worker.InferenceProtocol.RunJob;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerBuilder;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * A meeting: the aggregate of the http role, event-sourced, sharded on role {@code http}.
+ *
+ * <p>It owns the delivery of its diarization job to the gpu pool ({@link
+ * dev.parley.protocol.worker.InferenceProtocol}): it sends {@link RunJob} for the current attempt
+ * ({@code <meetingId>-<n>}) every {@code resend-interval} until the worker acknowledges; once an
+ * attempt runs, a silence of {@code heartbeat-timeout} (no progress: the gpu node crashed or left)
+ * starts a new attempt; it accepts exactly one completion (the first result or failure of the
+ * current or an earlier attempt while it is not final) and ignores everything after. A failure the
+ * worker marks non-retryable (bad input) ends the meeting; retryable ones are retried up to {@code
+ * max-attempts}. The entity is remembered by sharding while it has work: after a restart it resumes
+ * by itself, re-sending its current attempt (the worker treats a repeat as idempotent).
+ */
+public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting.Event, Meeting.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Meeting");
+
+  /** Every event carries this tag: the meeting-list projection reads them with eventsByTag. */
+  public static final String TAG = "meeting";
+
+  /** The dispatcher for blocking work (blob deletion) of the http role. */
+  public static final String BLOCKING_DISPATCHER = "parley-http-blocking-dispatcher";
+
+  /** Where RunJob goes: the sharded worker pool in production, a probe in tests. */
+  @FunctionalInterface
+  public interface WorkerGateway {
+    void send(RunJob job);
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  /** Commands of a Meeting; the public ones cross nodes through sharding. */
+  public interface Command extends CborSerializable {}
+
+  /** Create the meeting for audio already in the blob store; replies with the new state. */
+  public record Create(String owner, String title, DiarizationOptions options, Audio audio,
+      ActorRef<StatusReply<State>> replyTo) implements Command {}
+
+  /** The current state (an empty state, {@link Status#NEW}, when the meeting does not exist). */
+  public record Get(ActorRef<State> replyTo) implements Command {}
+
+  /** Delete the meeting and its audio; fails with "not found" when absent or already deleted. */
+  public record Delete(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** A worker's message, through the Meeting's message adapter. */
+  record WorkerUpdate(JobUpdate update) implements Command {}
+
+  record Resend(String attemptId) implements Command {}
+
+  record HeartbeatTimeout(String attemptId) implements Command {}
+
+  record BlobDeleted(ActorRef<StatusReply<Done>> replyTo, String error) implements Command {}
+
+  enum Idle implements Command { INSTANCE }
+
+  /** The stop message sharding sends after passivation. */
+  public enum Stop implements Command { INSTANCE }
+
+  // ---------------------------------------------------------------- events
+
+  /** Events of a Meeting, persisted as JSON and tagged {@link #TAG}. */
+  public interface Event extends JsonSerializable {}
+
+  public record Created(String meetingId, String owner, String title, DiarizationOptions options, Instant createdAt)
+      implements Event {}
+
+  public record AudioStored(String key, long size, String sha256, String contentType, String fileName,
+      Double durationSeconds) implements Event {}
+
+  /** Attempt {@code attempt} waits for a worker; {@code reason} says why it is a retry (null for the first). */
+  public record Queued(int attempt, String attemptId, String reason) implements Event {}
+
+  /** A worker on {@code node} acknowledged the attempt. */
+  public record Dispatched(int attempt, String attemptId, String node) implements Event {}
+
+  public record Progress(int attempt, String attemptId, String stage, double fraction, String node) implements Event {}
+
+  /** The one accepted result: segments, speakers, model versions and timing (gpu seconds, RTF). */
+  public record Completed(int attempt, String attemptId, String node, DiarizationResult result) implements Event {}
+
+  public record Failed(int attempt, String attemptId, String node, String reason, boolean retryable) implements Event {}
+
+  public record Deleted(String audioKey) implements Event {}
+
+  // ---------------------------------------------------------------- state
+
+  public enum Status {
+    NEW, QUEUED, PROCESSING, DONE, FAILED, DELETED;
+
+    /** The API's word: queued, processing, done, failed (deleted and new never reach clients). */
+    public String api() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /** Where the audio is and what it is. */
+  public record Audio(String key, long size, String sha256, String contentType, String fileName,
+      Double durationSeconds) implements CborSerializable {}
+
+  public record Failure(String reason, boolean retryable) implements CborSerializable {}
+
+  public record State(
+      String meetingId,
+      String owner,
+      String title,
+      DiarizationOptions options,
+      Instant createdAt,
+      Audio audio,
+      Status status,
+      int attempt,
+      String attemptId,
+      String node,
+      String stage,
+      double progress,
+      String retryReason,
+      DiarizationResult result,
+      Failure failure) implements CborSerializable {
+
+    static State empty(String meetingId) {
+      return new State(meetingId, null, null, null, null, null, Status.NEW, 0, null, null, null, 0.0, null, null, null);
+    }
+
+    public boolean exists() {
+      return status != Status.NEW && status != Status.DELETED;
+    }
+
+    public boolean isActive() {
+      return status == Status.QUEUED || status == Status.PROCESSING;
+    }
+
+    public boolean isFinished() {
+      return status == Status.DONE || status == Status.FAILED;
+    }
+
+    /** Audio length: from the upload's header when known, else from the result. */
+    public Double durationSeconds() {
+      if (audio != null && audio.durationSeconds() != null) return audio.durationSeconds();
+      if (result != null && result.timing() != null) return result.timing().audioSeconds();
+      return null;
+    }
+
+    State with(Status s) {
+      return new State(meetingId, owner, title, options, createdAt, audio, s, attempt, attemptId, node, stage,
+          progress, retryReason, result, failure);
+    }
+
+    State apply(Event e) {
+      if (e instanceof Created c) {
+        return new State(c.meetingId(), c.owner(), c.title(), c.options(), c.createdAt(), audio, Status.NEW,
+            attempt, attemptId, node, stage, progress, retryReason, result, failure);
+      } else if (e instanceof AudioStored a) {
+        Audio au = new Audio(a.key(), a.size(), a.sha256(), a.contentType(), a.fileName(), a.durationSeconds());
+        return new State(meetingId, owner, title, options, createdAt, au, status, attempt, attemptId, node, stage,
+            progress, retryReason, result, failure);
+      } else if (e instanceof Queued q) {
+        return new State(meetingId, owner, title, options, createdAt, audio, Status.QUEUED, q.attempt(),
+            q.attemptId(), null, null, 0.0, q.reason(), null, null);
+      } else if (e instanceof Dispatched d) {
+        return new State(meetingId, owner, title, options, createdAt, audio, Status.PROCESSING, d.attempt(),
+            d.attemptId(), d.node(), stage, progress, retryReason, result, failure);
+      } else if (e instanceof Progress p) {
+        return new State(meetingId, owner, title, options, createdAt, audio, Status.PROCESSING, attempt, attemptId,
+            p.node(), p.stage(), p.fraction(), retryReason, result, failure);
+      } else if (e instanceof Completed c) {
+        return new State(meetingId, owner, title, options, createdAt, audio, Status.DONE, attempt, attemptId,
+            c.node(), "done", 1.0, retryReason, c.result(), null);
+      } else if (e instanceof Failed f) {
+        return new State(meetingId, owner, title, options, createdAt, audio, Status.FAILED, attempt, attemptId,
+            f.node(), stage, progress, retryReason, null, new Failure(f.reason(), f.retryable()));
+      } else if (e instanceof Deleted) {
+        // keep the identity (owner, audio key) but drop the result
+        return new State(meetingId, owner, title, options, createdAt, audio, Status.DELETED, attempt, attemptId,
+            node, stage, progress, retryReason, null, failure);
+      }
+      throw new IllegalArgumentException("unknown event " + e.getClass().getName());
+    }
+  }
+
+  // ---------------------------------------------------------------- behavior
+
+  private static final String RESEND_TIMER = "resend";
+  private static final String HEARTBEAT_TIMER = "heartbeat";
+  private static final String IDLE_TIMER = "idle";
+
+  private final String meetingId;
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final MeetingSettings settings;
+  private final WorkerGateway workers;
+  private final BlobStore blobs;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final ActorRef<JobUpdate> updates;
+  private final Executor blocking;
+
+  /**
+   * @param shard the entity's shard (passivation); {@code null} outside sharding (tests), where a
+   *     final meeting stops itself instead
+   */
+  public static Behavior<Command> create(String meetingId, MeetingSettings settings, WorkerGateway workers,
+      BlobStore blobs, ActorRef<ClusterSharding.ShardCommand> shard) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new Meeting(meetingId, ctx, timers, settings, workers, blobs, shard)));
+  }
+
+  private Meeting(String meetingId, ActorContext<Command> ctx, TimerScheduler<Command> timers,
+      MeetingSettings settings, WorkerGateway workers, BlobStore blobs,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
+    super(PersistenceId.of(ENTITY_KEY.name(), meetingId));
+    this.meetingId = meetingId;
+    this.ctx = ctx;
+    this.timers = timers;
+    this.settings = settings;
+    this.workers = workers;
+    this.blobs = blobs;
+    this.shard = shard;
+    this.updates = ctx.messageAdapter(JobUpdate.class, WorkerUpdate::new);
+    this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
+  }
+
+  /** {@code <meetingId>-<attempt>}: the worker entity id of one attempt. */
+  public static String attemptId(String meetingId, int attempt) {
+    return meetingId + "-" + attempt;
+  }
+
+  /** The attempt number encoded in a worker's attempt id, or -1 when it is not one of ours. */
+  int attemptOf(JobUpdate u) {
+    if (!meetingId.equals(u.meetingId()) || u.attemptId() == null) return -1;
+    String prefix = meetingId + "-";
+    if (!u.attemptId().startsWith(prefix)) return -1;
+    try {
+      return Integer.parseInt(u.attemptId().substring(prefix.length()));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  @Override
+  public State emptyState() {
+    return State.empty(meetingId);
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(TAG);
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return State::apply;
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::onRecovered)
+        .build();
+  }
+
+  private void onRecovered(State s) {
+    switch (s.status()) {
+      case QUEUED -> {
+        ctx.getLog().info("meeting {}: recovered queued, sending attempt {}", meetingId, s.attemptId());
+        dispatch(s);
+      }
+      case PROCESSING -> {
+        ctx.getLog().info("meeting {}: recovered while attempt {} ran on {}; re-sending it", meetingId,
+            s.attemptId(), s.node());
+        dispatch(s);
+        timers.startSingleTimer(HEARTBEAT_TIMER, new HeartbeatTimeout(s.attemptId()), settings.heartbeatTimeout());
+      }
+      case DELETED -> {
+        // a crash between the Deleted event and the blob removal leaves the blob: remove it again
+        if (s.audio() != null) deleteBlob(s.audio().key(), null);
+        passivate();
+      }
+      default -> idleTimer();
+    }
+  }
+
+  @Override
+  public CommandHandler<Command, Event, State> commandHandler() {
+    CommandHandlerBuilder<Command, Event, State> b = newCommandHandlerBuilder();
+    b.forState(s -> s.status() == Status.NEW)
+        .onCommand(Create.class, this::onCreate)
+        .onCommand(Delete.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("meeting not found")));
+    b.forState(State::isActive)
+        .onCommand(WorkerUpdate.class, this::onUpdate)
+        .onCommand(Resend.class, this::onResend)
+        .onCommand(HeartbeatTimeout.class, this::onHeartbeatTimeout)
+        .onCommand(Delete.class, this::onDelete);
+    b.forState(State::isFinished)
+        .onCommand(Delete.class, this::onDelete);
+    b.forState(s -> s.status() == Status.DELETED)
+        .onCommand(Delete.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("meeting not found")));
+    b.forAnyState()
+        .onCommand(Create.class, (s, c) ->
+            Effect().reply(c.replyTo(), StatusReply.error("meeting " + meetingId + " already exists")))
+        .onCommand(Get.class, (s, c) -> {
+          if (!s.isActive()) idleTimer();
+          return Effect().reply(c.replyTo(), s);
+        })
+        .onCommand(WorkerUpdate.class, (s, c) -> {
+          ctx.getLog().debug("meeting {} ({}): ignoring {} from attempt {}", meetingId, s.status(),
+              c.update().getClass().getSimpleName(), c.update().attemptId());
+          return Effect().none();
+        })
+        .onCommand(Resend.class, (s, c) -> Effect().none())
+        .onCommand(HeartbeatTimeout.class, (s, c) -> Effect().none())
+        .onCommand(BlobDeleted.class, this::onBlobDeleted)
+        .onCommand(Idle.class, (s, c) -> {
+          if (!s.isActive()) passivate();
+          return Effect().none();
+        })
+        .onCommand(Stop.class, (s, c) -> Effect().stop());
+    return b.build();
+  }
+
+  private Effect<Event, State> onCreate(State s, Create c) {
+    String error = validate(c);
+    if (error != null) return Effect().reply(c.replyTo(), StatusReply.error(error));
+    Audio a = c.audio();
+    String title = c.title() == null || c.title().isBlank() ? "Untitled meeting" : c.title().strip();
+    DiarizationOptions options = c.options() == null ? DiarizationOptions.NONE : c.options();
+    List<Event> events = List.of(
+        new Created(meetingId, c.owner(), title, options, Instant.now()),
+        new AudioStored(a.key(), a.size(), a.sha256(), a.contentType(), a.fileName(), a.durationSeconds()),
+        new Queued(1, attemptId(meetingId, 1), null));
+    return Effect().persist(events).thenRun(st -> {
+      ctx.getLog().info("meeting {}: created for {} ({} bytes), queued attempt {}", meetingId, st.owner(),
+          st.audio().size(), st.attemptId());
+      dispatch(st);
+    }).thenReply(c.replyTo(), StatusReply::success);
+  }
+
+  private static String validate(Create c) {
+    if (c.owner() == null || c.owner().isBlank()) return "owner is required";
+    if (c.audio() == null || c.audio().key() == null || c.audio().key().isBlank()) return "audio is required";
+    if (c.audio().size() <= 0) return "audio is empty";
+    return null;
+  }
+
+  private Effect<Event, State> onUpdate(State s, WorkerUpdate w) {
+    JobUpdate u = w.update();
+    int k = attemptOf(u);
+    if (k < 1 || k > s.attempt()) {
+      ctx.getLog().warn("meeting {}: ignoring {} for unknown attempt {}", meetingId, u.getClass().getSimpleName(),
+          u.attemptId());
+      return Effect().none();
+    }
+    boolean current = k == s.attempt() && u.attemptId().equals(s.attemptId());
+    if (u instanceof JobCompleted done) {
+      if (done.result() == null) {
+        return Effect().none();
+      }
+      ctx.getLog().info("meeting {}: attempt {} completed on {} ({} segments, {} speakers)", meetingId,
+          u.attemptId(), done.node(), done.result().segments().size(), done.result().speakers().size());
+      return Effect().persist(new Completed(k, u.attemptId(), done.node(), done.result())).thenRun(this::finished);
+    }
+    if (u instanceof JobFailed f) {
+      if (!f.retryable()) {
+        ctx.getLog().info("meeting {}: attempt {} failed on {} (not retryable): {}", meetingId, u.attemptId(),
+            f.node(), f.reason());
+        return Effect().persist(new Failed(k, u.attemptId(), f.node(), f.reason(), false)).thenRun(this::finished);
+      }
+      if (!current) return Effect().none(); // a newer attempt is already on its way
+      return retryOrFail(s, "attempt " + k + " failed on " + f.node() + ": " + f.reason(), f.node(), f.reason());
+    }
+    if (!current) return Effect().none(); // progress or ack of a superseded attempt
+    if (u instanceof JobAccepted a) {
+      timers.cancel(RESEND_TIMER);
+      restartHeartbeat(s);
+      if (s.status() == Status.QUEUED || !Objects.equals(s.node(), a.node())) {
+        ctx.getLog().info("meeting {}: attempt {} accepted by {}", meetingId, s.attemptId(), a.node());
+        return Effect().persist(new Dispatched(k, s.attemptId(), a.node()));
+      }
+      return Effect().none();
+    }
+    if (u instanceof JobProgress p) {
+      timers.cancel(RESEND_TIMER);
+      restartHeartbeat(s);
+      List<Event> events = new ArrayList<>(2);
+      if (s.status() == Status.QUEUED || !Objects.equals(s.node(), p.node())) {
+        events.add(new Dispatched(k, s.attemptId(), p.node()));
+      }
+      double fraction = Math.max(0.0, Math.min(1.0, p.fraction()));
+      boolean stageChanged = !Objects.equals(s.stage(), p.stage());
+      if (stageChanged || fraction >= s.progress() + settings.progressStep() - 1e-9) {
+        events.add(new Progress(k, s.attemptId(), p.stage(), fraction, p.node()));
+      }
+      return events.isEmpty() ? Effect().none() : Effect().persist(events);
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, State> retryOrFail(State s, String reason, String node, String failReason) {
+    timers.cancel(HEARTBEAT_TIMER);
+    timers.cancel(RESEND_TIMER);
+    if (s.attempt() < settings.maxAttempts()) {
+      int next = s.attempt() + 1;
+      ctx.getLog().warn("meeting {}: {}; retrying as attempt {}", meetingId, reason, attemptId(meetingId, next));
+      return Effect().persist(new Queued(next, attemptId(meetingId, next), reason)).thenRun(this::dispatch);
+    }
+    ctx.getLog().warn("meeting {}: {}; giving up after {} attempts", meetingId, reason, s.attempt());
+    String why = failReason + " (gave up after " + s.attempt() + " attempts)";
+    return Effect().persist(new Failed(s.attempt(), s.attemptId(), node, why, true)).thenRun(this::finished);
+  }
+
+  private Effect<Event, State> onResend(State s, Resend r) {
+    if (r.attemptId().equals(s.attemptId())) send(s);
+    return Effect().none();
+  }
+
+  private Effect<Event, State> onHeartbeatTimeout(State s, HeartbeatTimeout h) {
+    if (!h.attemptId().equals(s.attemptId()) || s.status() != Status.PROCESSING) return Effect().none();
+    String node = s.node() == null ? "its worker" : s.node();
+    return retryOrFail(s, "no progress from " + node + " for " + settings.heartbeatTimeout().toMillis() + " ms",
+        s.node(), "the gpu worker stopped answering");
+  }
+
+  private Effect<Event, State> onDelete(State s, Delete d) {
+    return Effect().persist(new Deleted(s.audio() == null ? null : s.audio().key())).thenRun(st -> {
+      timers.cancel(RESEND_TIMER);
+      timers.cancel(HEARTBEAT_TIMER);
+      ctx.getLog().info("meeting {}: deleted", meetingId);
+      if (st.audio() == null) {
+        d.replyTo().tell(StatusReply.ack());
+        passivate();
+      } else {
+        deleteBlob(st.audio().key(), d.replyTo());
+      }
+    });
+  }
+
+  private Effect<Event, State> onBlobDeleted(State s, BlobDeleted b) {
+    if (b.error() != null) {
+      // the meeting is deleted either way; the next start of this entity tries the blob again
+      ctx.getLog().error("meeting {}: audio could not be removed: {}", meetingId, b.error());
+    }
+    if (b.replyTo() != null) b.replyTo().tell(StatusReply.ack());
+    passivate();
+    return Effect().none();
+  }
+
+  private void deleteBlob(String key, ActorRef<StatusReply<Done>> replyTo) {
+    CompletableFuture<Void> f = CompletableFuture.runAsync(() -> {
+      try {
+        blobs.delete(key);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, blocking);
+    ctx.pipeToSelf(f, (ok, err) -> new BlobDeleted(replyTo, err == null ? null : String.valueOf(err.getMessage())));
+  }
+
+  // ---------------------------------------------------------------- delivery
+
+  private void dispatch(State s) {
+    send(s);
+    timers.startTimerWithFixedDelay(RESEND_TIMER, new Resend(s.attemptId()), settings.resendInterval());
+  }
+
+  private void send(State s) {
+    workers.send(new RunJob(meetingId, s.attemptId(), s.attempt(), s.audio().key(), s.options(), updates));
+  }
+
+  private void restartHeartbeat(State s) {
+    timers.startSingleTimer(HEARTBEAT_TIMER, new HeartbeatTimeout(s.attemptId()), settings.heartbeatTimeout());
+  }
+
+  private void finished(State s) {
+    timers.cancel(RESEND_TIMER);
+    timers.cancel(HEARTBEAT_TIMER);
+    idleTimer();
+  }
+
+  private void idleTimer() {
+    timers.startSingleTimer(IDLE_TIMER, Idle.INSTANCE, settings.passivateAfter());
+  }
+
+  private void passivate() {
+    timers.cancel(IDLE_TIMER);
+    if (shard != null) {
+      shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+    } else {
+      ctx.getSelf().tell(Stop.INSTANCE);
+    }
+  }
+}

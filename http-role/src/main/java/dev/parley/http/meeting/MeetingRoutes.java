@@ -1,0 +1,287 @@
+package dev.parley.http.meeting;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.completeOKWithFuture;
+import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.delete;
+import static org.apache.pekko.http.javadsl.server.Directives.entity;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByType;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterMap;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathEnd;
+import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
+import static org.apache.pekko.http.javadsl.server.Directives.withoutRequestTimeout;
+
+import dev.parley.http.auth.AuthRoutes;
+import dev.parley.http.auth.AuthUser;
+import dev.parley.http.meeting.list.Cursor;
+import dev.parley.http.web.ApiError;
+import dev.parley.http.web.ApiException;
+import dev.parley.http.web.Json;
+import dev.parley.protocol.blob.BlobStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaType;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.AcceptRanges;
+import org.apache.pekko.http.javadsl.model.headers.ByteRange;
+import org.apache.pekko.http.javadsl.model.headers.ContentRange;
+import org.apache.pekko.http.javadsl.model.headers.Location;
+import org.apache.pekko.http.javadsl.model.headers.Range;
+import org.apache.pekko.http.javadsl.model.headers.RangeUnits;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.stream.javadsl.StreamConverters;
+
+/** The {@code /meetings} routes; every one needs a bearer token, another user's meeting is 404. */
+public final class MeetingRoutes {
+  private static final int AUDIO_CHUNK = 64 * 1024;
+
+  private final MeetingService service;
+  private final AuthRoutes auth;
+  private final Executor blocking;
+  private final long maxUpload;
+
+  public MeetingRoutes(MeetingService service, AuthRoutes auth, Executor blocking) {
+    this.service = service;
+    this.auth = auth;
+    this.blocking = blocking;
+    this.maxUpload = service.settings().maxUpload();
+  }
+
+  public Route routes() {
+    return pathPrefix("meetings", () -> auth.authenticated(user -> concat(
+        pathEndOrSingleSlash(() -> concat(get(() -> list(user)), post(() -> upload(user)))),
+        path("upload", () -> post(() -> upload(user))),
+        path("list", () -> get(() -> list(user))),
+        pathPrefix(PathMatchers.segment(), id -> concat(
+            pathEnd(() -> concat(
+                get(() -> completeOKWithFuture(service.get(user, id).thenApply(MeetingViews::of), Json.marshaller())),
+                delete(() -> onSuccess(service.delete(user, id), d -> complete(StatusCodes.NO_CONTENT))))),
+            path("rttm", () -> get(() -> completeWithFuture(service.get(user, id).thenApply(s -> rttm(id, s))))),
+            path("history", () -> get(() -> completeOKWithFuture(service.history(user, id), Json.marshaller()))),
+            path("audio", () -> get(() -> optionalHeaderValueByType(Range.class, range ->
+                completeWithFuture(audio(user, id, range))))))))));
+  }
+
+  // ---------------------------------------------------------------- list
+
+  private Route list(AuthUser user) {
+    var s = service.settings();
+    return parameterOptional("limit", limitParam -> parameterOptional("cursor", cursorParam -> {
+      int limit = s.listDefaultLimit();
+      if (limitParam.isPresent()) {
+        try {
+          limit = Integer.parseInt(limitParam.get().strip());
+        } catch (NumberFormatException e) {
+          limit = -1;
+        }
+        if (limit < 1 || limit > s.listMaxLimit()) {
+          return complete(ApiError.response(StatusCodes.BAD_REQUEST, "bad_request",
+              "limit must be a whole number between 1 and " + s.listMaxLimit()));
+        }
+      }
+      Cursor cursor = null;
+      if (cursorParam.isPresent() && !cursorParam.get().isBlank()) {
+        try {
+          cursor = Cursor.decode(cursorParam.get().strip());
+        } catch (IllegalArgumentException e) {
+          return complete(ApiError.response(StatusCodes.BAD_REQUEST, "bad_request", "invalid cursor"));
+        }
+      }
+      return completeOKWithFuture(service.list(user, limit, cursor).thenApply(MeetingViews::of), Json.marshaller());
+    }));
+  }
+
+  // ---------------------------------------------------------------- upload
+
+  private Route upload(AuthUser user) {
+    return withoutRequestTimeout(() -> extractRequestEntity(raw -> {
+      OptionalLong declared = raw.getContentLengthOption();
+      if (declared.isPresent() && declared.getAsLong() > maxUpload) {
+        // refuse before reading a byte of the body
+        return complete(ApiError.response(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
+            "the upload is " + declared.getAsLong() + " bytes; the limit is " + maxUpload));
+      }
+      if (declared.isPresent() && declared.getAsLong() == 0) {
+        return complete(ApiError.response(StatusCodes.BAD_REQUEST, "empty_file", "the uploaded file is empty"));
+      }
+      MediaType media = raw.getContentType().mediaType();
+      return withSizeLimit(maxUpload, () -> {
+        if (media.isMultipart()) {
+          if (!"form-data".equals(media.subType())) {
+            return complete(ApiError.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                "use multipart/form-data with a 'file' field, or send the audio itself as the body"));
+          }
+          return entity(Unmarshaller.entityToMultipartFormData(), form ->
+              onSuccess(service.uploadMultipart(user, form), this::accepted));
+        }
+        if (!isAudioBody(media)) {
+          return complete(ApiError.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+              "send multipart/form-data with a 'file' field, or an audio/* or application/octet-stream body; got "
+                  + media));
+        }
+        return parameterMap(params -> extractRequestEntity(limited ->
+            onSuccess(service.uploadRaw(user, limited.getDataBytes(), limited.getContentType().toString(), params),
+                this::accepted)));
+      });
+    }));
+  }
+
+  private static boolean isAudioBody(MediaType m) {
+    String main = m.mainType().toLowerCase(Locale.ROOT);
+    return main.equals("audio") || main.equals("video")
+        || (main.equals("application") && m.subType().equalsIgnoreCase("octet-stream"));
+  }
+
+  private Route accepted(Meeting.State s) {
+    return complete(HttpResponse.create()
+        .withStatus(StatusCodes.ACCEPTED)
+        .addHeader(Location.create("/meetings/" + s.meetingId()))
+        .withEntity(ContentTypes.APPLICATION_JSON, json(new MeetingViews.Accepted(s.meetingId(), s.status().api()))));
+  }
+
+  private static byte[] json(Object o) {
+    try {
+      return Json.MAPPER.writeValueAsBytes(o);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // ---------------------------------------------------------------- rttm and audio
+
+  private static HttpResponse rttm(String id, Meeting.State s) {
+    if (s.status() != Meeting.Status.DONE || s.result() == null) {
+      return ApiError.response(StatusCodes.CONFLICT, "not_ready",
+          "meeting " + id + " is " + s.status().api() + "; RTTM exists once it is done");
+    }
+    return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id)));
+  }
+
+  private CompletionStage<HttpResponse> audio(AuthUser user, String id, Optional<Range> range) {
+    BlobStore blobs = service.blobs();
+    return service.get(user, id).thenApplyAsync(s -> {
+      Meeting.Audio a = s.audio();
+      long length;
+      try {
+        length = a == null ? -1 : blobs.size(a.key());
+      } catch (IOException e) {
+        throw new CompletionException(e);
+      }
+      if (length < 0) throw new ApiException(StatusCodes.NOT_FOUND, "not_found", "the audio of meeting " + id + " is gone");
+      ContentType ct = contentType(a.contentType());
+      AcceptRanges acceptRanges = AcceptRanges.create(RangeUnits.BYTES);
+      ByteRange single = range.map(MeetingRoutes::singleByteRange).orElse(null);
+      if (single == null) {
+        return HttpResponse.create().addHeader(acceptRanges)
+            .withEntity(HttpEntities.create(ct, length, source(blobs, a.key(), 0, length)));
+      }
+      long first;
+      long last;
+      if (single.isSlice()) {
+        first = single.getSliceFirst().getAsLong();
+        last = Math.min(single.getSliceLast().getAsLong(), length - 1);
+      } else if (single.isFromOffset()) {
+        first = single.getOffset().getAsLong();
+        last = length - 1;
+      } else {
+        long n = Math.min(single.getSuffixLength().getAsLong(), length);
+        first = length - n;
+        last = length - 1;
+      }
+      if (first >= length || last < first) {
+        return ApiError.response(StatusCodes.RANGE_NOT_SATISFIABLE, "range_not_satisfiable",
+                "the audio has " + length + " bytes")
+            .addHeader(ContentRange.create(RangeUnits.BYTES,
+                org.apache.pekko.http.javadsl.model.ContentRange.createUnsatisfiable(length)));
+      }
+      long count = last - first + 1;
+      return HttpResponse.create()
+          .withStatus(StatusCodes.PARTIAL_CONTENT)
+          .addHeader(acceptRanges)
+          .addHeader(ContentRange.create(RangeUnits.BYTES,
+              org.apache.pekko.http.javadsl.model.ContentRange.create(first, last, length)))
+          .withEntity(HttpEntities.create(ct, count, source(blobs, a.key(), first, count)));
+    }, blocking);
+  }
+
+  /** The one byte range of a {@code Range: bytes=...} header; null for none or several (then 200, full). */
+  private static ByteRange singleByteRange(Range r) {
+    if (!r.rangeUnit().equals(RangeUnits.BYTES)) return null;
+    Iterator<ByteRange> it = r.getRanges().iterator();
+    if (!it.hasNext()) return null;
+    ByteRange b = it.next();
+    return it.hasNext() ? null : b;
+  }
+
+  private static ContentType contentType(String s) {
+    if (s == null || s.isBlank()) return ContentTypes.APPLICATION_OCTET_STREAM;
+    try {
+      return ContentTypes.parse(s);
+    } catch (RuntimeException e) {
+      return ContentTypes.APPLICATION_OCTET_STREAM;
+    }
+  }
+
+  /** {@code count} bytes of a blob from {@code offset}, read lazily (skip seeks in both stores). */
+  private static org.apache.pekko.stream.javadsl.Source<org.apache.pekko.util.ByteString, ?> source(
+      BlobStore blobs, String key, long offset, long count) {
+    return StreamConverters.fromInputStream(() -> {
+      InputStream in = blobs.open(key);
+      try {
+        in.skipNBytes(offset);
+      } catch (IOException | RuntimeException e) {
+        in.close();
+        throw e;
+      }
+      return new Bounded(in, count);
+    }, AUDIO_CHUNK);
+  }
+
+  /** At most {@code remaining} bytes of {@code in}. */
+  private static final class Bounded extends java.io.FilterInputStream {
+    private long remaining;
+
+    Bounded(InputStream in, long remaining) {
+      super(in);
+      this.remaining = remaining;
+    }
+
+    @Override
+    public int read() throws IOException {
+      if (remaining <= 0) return -1;
+      int b = super.read();
+      if (b >= 0) remaining--;
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (remaining <= 0) return -1;
+      int n = super.read(b, off, (int) Math.min(len, remaining));
+      if (n > 0) remaining -= n;
+      return n;
+    }
+  }
+}

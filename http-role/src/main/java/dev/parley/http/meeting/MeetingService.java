@@ -1,0 +1,324 @@
+package dev.parley.http.meeting;
+
+import dev.parley.http.HttpSettings;
+import dev.parley.http.auth.AuthUser;
+import dev.parley.http.meeting.list.Cursor;
+import dev.parley.http.meeting.list.MeetingListRepository;
+import dev.parley.http.meeting.list.MeetingRow;
+import dev.parley.http.web.ApiException;
+import dev.parley.protocol.DiarizationOptions;
+import dev.parley.protocol.blob.BlobStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.http.javadsl.model.Multipart;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.StreamConverters;
+import org.apache.pekko.util.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the meeting routes do, without the HTTP: uploads streamed into the blob store and turned
+ * into Meeting entities, access checks, reads through the entity, the journal and the list.
+ */
+public final class MeetingService {
+  private static final Logger log = LoggerFactory.getLogger(MeetingService.class);
+  private static final Pattern ID = Pattern.compile("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+  private static final int MAX_FIELD_BYTES = 4096;
+  private static final int MAX_SPEAKERS = 1000;
+
+  /** The optional upload fields (multipart fields or query parameters). */
+  public static final List<String> FIELDS = List.of("title", "numSpeakers", "minSpeakers", "maxSpeakers");
+
+  /** The audio of an upload, once it is in the blob store. */
+  public record StoredAudio(String key, long size, String sha256, String contentType, String fileName, Double duration) {}
+
+  /** One event of a meeting's history. */
+  public record HistoryEntry(long sequenceNr, Instant timestamp, String type, Meeting.Event event) {}
+
+  private final ActorSystem<?> system;
+  private final ClusterSharding sharding;
+  private final BlobStore blobs;
+  private final MeetingListRepository list;
+  private final JdbcReadJournal journal;
+  private final HttpSettings settings;
+  private final Executor blocking;
+  private final Materializer mat;
+
+  public MeetingService(ActorSystem<?> system, BlobStore blobs, MeetingListRepository list, JdbcReadJournal journal,
+      HttpSettings settings, Executor blocking) {
+    this.system = system;
+    this.sharding = ClusterSharding.get(system);
+    this.blobs = blobs;
+    this.list = list;
+    this.journal = journal;
+    this.settings = settings;
+    this.blocking = blocking;
+    this.mat = Materializer.matFromSystem(system);
+  }
+
+  public BlobStore blobs() {
+    return blobs;
+  }
+
+  public HttpSettings settings() {
+    return settings;
+  }
+
+  static String newId() {
+    return UUID.randomUUID().toString();
+  }
+
+  // ---------------------------------------------------------------- uploads
+
+  /** A raw audio body: fields come from the query string. */
+  public CompletionStage<Meeting.State> uploadRaw(AuthUser user, Source<ByteString, ?> body, String contentType,
+      Map<String, String> params) {
+    DiarizationOptions options = options(params); // fail before reading the body
+    String id = newId();
+    return store(id, body, contentType, null).thenCompose(a -> create(user, id, params.get("title"), options, a));
+  }
+
+  /** A multipart form: a {@code file} part and optional field parts, in any order. */
+  public CompletionStage<Meeting.State> uploadMultipart(AuthUser user, Multipart.FormData form) {
+    String id = newId();
+    Map<String, String> fields = new HashMap<>();
+    AtomicBoolean sawFile = new AtomicBoolean();
+    CompletionStage<Optional<StoredAudio>> parts = form.getParts()
+        .mapAsync(1, part -> {
+          String name = part.getName();
+          if ("file".equals(name)) {
+            if (!sawFile.compareAndSet(false, true)) {
+              part.getEntity().discardBytes(mat);
+              throw new ApiException(StatusCodes.BAD_REQUEST, "only one 'file' field is allowed");
+            }
+            return store(id, part.getEntity().getDataBytes(), part.getEntity().getContentType().toString(),
+                part.getFilename().orElse(null)).thenApply(Optional::of);
+          }
+          if (FIELDS.contains(name)) {
+            return part.getEntity().toStrict(settings.askTimeout().toMillis(), MAX_FIELD_BYTES, mat).thenApply(s -> {
+              fields.put(name, s.getData().utf8String().strip());
+              return Optional.<StoredAudio>empty();
+            });
+          }
+          return part.getEntity().discardBytes(mat).completionStage().thenApply(d -> Optional.<StoredAudio>empty());
+        })
+        .runWith(Sink.fold(Optional.<StoredAudio>empty(), (acc, o) -> o.isPresent() ? o : acc), mat);
+    return parts.handle((stored, err) -> {
+      if (err != null) {
+        deleteQuietly(id);
+        throw err instanceof CompletionException ce ? ce : new CompletionException(err);
+      }
+      if (stored.isEmpty()) throw new ApiException(StatusCodes.BAD_REQUEST, "missing_file", "the form has no 'file' field");
+      DiarizationOptions options;
+      try {
+        options = options(fields);
+      } catch (ApiException e) {
+        deleteQuietly(id);
+        throw e;
+      }
+      String title = fields.get("title");
+      if (title == null || title.isBlank()) title = titleFrom(stored.get().fileName());
+      return create(user, id, title, options, stored.get());
+    }).thenCompose(s -> s);
+  }
+
+  private static String titleFrom(String fileName) {
+    if (fileName == null || fileName.isBlank()) return null;
+    String base = fileName.replaceAll(".*[/\\\\]", "");
+    int dot = base.lastIndexOf('.');
+    return dot > 0 ? base.substring(0, dot) : base;
+  }
+
+  /** Parses and checks the speaker-count fields; 400 on anything wrong. */
+  static DiarizationOptions options(Map<String, String> f) {
+    Integer num = count(f, "numSpeakers");
+    Integer min = count(f, "minSpeakers");
+    Integer max = count(f, "maxSpeakers");
+    String title = f.get("title");
+    if (title != null && title.length() > 500) throw new ApiException(StatusCodes.BAD_REQUEST, "title must have at most 500 characters");
+    try {
+      return new DiarizationOptions(num, min, max);
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, e.getMessage());
+    }
+  }
+
+  private static Integer count(Map<String, String> f, String name) {
+    String v = f.get(name);
+    if (v == null || v.isBlank()) return null;
+    try {
+      int n = Integer.parseInt(v.strip());
+      if (n < 1 || n > MAX_SPEAKERS) throw new ApiException(StatusCodes.BAD_REQUEST, name + " must be between 1 and " + MAX_SPEAKERS);
+      return n;
+    } catch (NumberFormatException e) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, name + " must be a whole number, got '" + v + "'");
+    }
+  }
+
+  /**
+   * Streams {@code bytes} into the blob store under {@code key} on the blocking dispatcher (the
+   * body is never whole in memory); 400 for an empty body, 413 when the size limit trips.
+   */
+  CompletionStage<StoredAudio> store(String key, Source<ByteString, ?> bytes, String declaredType, String fileName) {
+    InputStream in = bytes.runWith(StreamConverters.asInputStream(settings.uploadStallTimeout()), mat);
+    return CompletableFuture.supplyAsync(() -> {
+      AudioProbe.HeadCapture head = new AudioProbe.HeadCapture(in);
+      try (head) {
+        BlobStore.BlobInfo info = blobs.put(key, head);
+        if (info.size() == 0) {
+          blobs.delete(key);
+          throw new ApiException(StatusCodes.BAD_REQUEST, "empty_file", "the uploaded file is empty");
+        }
+        byte[] h = head.head();
+        return new StoredAudio(key, info.size(), info.sha256(), AudioProbe.contentType(declaredType, h, fileName),
+            fileName, AudioProbe.wavDurationSeconds(h, info.size()));
+      } catch (IOException e) {
+        deleteQuietly(key);
+        throw new CompletionException(e);
+      }
+    }, blocking);
+  }
+
+  private void deleteQuietly(String key) {
+    try {
+      blobs.delete(key);
+    } catch (IOException | RuntimeException e) {
+      log.warn("could not remove the blob of a failed upload {}: {}", key, e.toString());
+    }
+  }
+
+  private CompletionStage<Meeting.State> create(AuthUser user, String id, String title, DiarizationOptions options,
+      StoredAudio a) {
+    Meeting.Audio audio = new Meeting.Audio(a.key(), a.size(), a.sha256(), a.contentType(), a.fileName(), a.duration());
+    return this.<Meeting.State>askStatus(id, r -> new Meeting.Create(user.id(), title, options, audio, r))
+        .thenApplyAsync(s -> {
+          try {
+            list.insertCreated(new MeetingRow(id, s.owner(), s.title(), s.status().api(), 0.0,
+                s.createdAt().toEpochMilli(), s.createdAt().toEpochMilli(), s.durationSeconds(), audio.size(),
+                audio.contentType(), null, null));
+          } catch (java.sql.SQLException e) {
+            // the projection adds the row from the Created event shortly
+            log.warn("meeting {}: list row not written at once ({}); the projection will add it", id, e.getMessage());
+          }
+          log.info("meeting {}: uploaded by {} ({} bytes, {})", id, user.id(), a.size(), a.contentType());
+          return s;
+        }, blocking);
+  }
+
+  // ---------------------------------------------------------------- reads and delete
+
+  /** The meeting, when it exists and belongs to {@code user}; 404 otherwise. */
+  public CompletionStage<Meeting.State> get(AuthUser user, String id) {
+    return access(user, id).thenCompose(ok -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout()))
+        .thenApply(s -> {
+          if (!s.exists() || !user.id().equals(s.owner())) throw notFound(id);
+          return s;
+        });
+  }
+
+  public CompletionStage<Done> delete(AuthUser user, String id) {
+    return access(user, id)
+        .thenCompose(ok -> this.<Done>askStatus(id, Meeting.Delete::new))
+        .thenApplyAsync(d -> {
+          try {
+            list.markDeleted(id, System.currentTimeMillis());
+          } catch (java.sql.SQLException e) {
+            log.warn("meeting {}: list row not marked deleted at once ({}); the projection will", id, e.getMessage());
+          }
+          return d;
+        }, blocking);
+  }
+
+  public CompletionStage<List<HistoryEntry>> history(AuthUser user, String id) {
+    return access(user, id).thenCompose(ok -> journal
+        .currentEventsByPersistenceId(PersistenceId.of(Meeting.ENTITY_KEY.name(), id).id(), 0L, Long.MAX_VALUE)
+        .map(MeetingService::entry)
+        .runWith(Sink.seq(), mat))
+        .thenApply(entries -> {
+          if (entries.isEmpty()) throw notFound(id);
+          return entries;
+        });
+  }
+
+  private static HistoryEntry entry(EventEnvelope env) {
+    Object e = env.event();
+    Meeting.Event ev = e instanceof Meeting.Event me ? me : null;
+    String type = e == null ? "unknown" : e.getClass().getSimpleName();
+    return new HistoryEntry(env.sequenceNr(), Instant.ofEpochMilli(env.timestamp()), type, ev);
+  }
+
+  public CompletionStage<MeetingListRepository.Page> list(AuthUser user, int limit, Cursor after) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return list.page(user.id(), limit, after);
+      } catch (java.sql.SQLException e) {
+        throw new CompletionException(e);
+      }
+    }, blocking);
+  }
+
+  /** Completes when {@code id} is a live meeting of {@code user} per the list; fails with 404. */
+  private CompletionStage<MeetingListRepository.Ref> access(AuthUser user, String id) {
+    if (!ID.matcher(id).matches()) return CompletableFuture.failedFuture(notFound(id));
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        Optional<MeetingListRepository.Ref> ref = list.ref(id);
+        if (ref.isEmpty() || !user.id().equals(ref.get().ownerId())
+            || MeetingListRepository.DELETED.equals(ref.get().status())) {
+          throw notFound(id);
+        }
+        return ref.get();
+      } catch (java.sql.SQLException e) {
+        throw new CompletionException(e);
+      }
+    }, blocking);
+  }
+
+  static ApiException notFound(String id) {
+    return new ApiException(StatusCodes.NOT_FOUND, "not_found", "no meeting " + id);
+  }
+
+  private EntityRef<Meeting.Command> entity(String id) {
+    return sharding.entityRefFor(Meeting.ENTITY_KEY, id);
+  }
+
+  private <T> CompletionStage<T> askStatus(String id,
+      org.apache.pekko.japi.function.Function<org.apache.pekko.actor.typed.ActorRef<StatusReply<T>>, Meeting.Command> make) {
+    return entity(id).<StatusReply<T>>ask(make, settings.askTimeout()).thenApply(r -> {
+      if (r.isSuccess()) return r.getValue();
+      String m = r.getError().getMessage();
+      if (m != null && m.contains("not found")) throw notFound(id);
+      if (m != null && m.contains("already exists")) throw new ApiException(StatusCodes.CONFLICT, m);
+      throw new ApiException(StatusCodes.BAD_REQUEST, m);
+    });
+  }
+
+  Duration askTimeout() {
+    return settings.askTimeout();
+  }
+}

@@ -1,0 +1,96 @@
+package dev.parley.http.meeting;
+
+import dev.parley.http.meeting.list.MeetingListRepository;
+import dev.parley.http.meeting.list.MeetingRow;
+import dev.parley.protocol.DiarizationOptions;
+import dev.parley.protocol.DiarizationResult;
+import dev.parley.protocol.Segment;
+import dev.parley.protocol.SpeakerSummary;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/** The JSON shapes of the meeting routes. */
+public final class MeetingViews {
+  private MeetingViews() {}
+
+  public record Accepted(String id, String status) {}
+
+  public record AudioView(long size, String sha256, String contentType, String fileName) {}
+
+  public record SegmentView(double start, double end, String speaker) {}
+
+  public record SpeakerView(String label, double talkTime) {}
+
+  public record Processing(Integer attempts, String node, Double gpuSeconds, Double audioSeconds,
+      Double realTimeFactor, String device, Map<String, String> models) {}
+
+  public record ErrorView(String reason, boolean retryable) {}
+
+  public record MeetingView(
+      String id,
+      String title,
+      String status,
+      double progress,
+      String stage,
+      Instant createdAt,
+      Double duration,
+      AudioView audio,
+      DiarizationOptions options,
+      List<SegmentView> segments,
+      List<SpeakerView> speakers,
+      Processing processing,
+      String retryReason,
+      ErrorView error) {}
+
+  public static MeetingView of(Meeting.State s) {
+    DiarizationResult r = s.result();
+    List<SegmentView> segments = r == null ? List.of()
+        : r.segments().stream().map((Segment g) -> new SegmentView(round(g.start()), round(g.end()), g.speaker())).toList();
+    List<SpeakerView> speakers = r == null ? List.of()
+        : r.speakers().stream().map((SpeakerSummary p) -> new SpeakerView(p.label(), round(p.talkTime()))).toList();
+    Processing processing = new Processing(
+        s.attempt(),
+        s.node(),
+        r == null || r.timing() == null ? null : r.timing().processingSeconds(),
+        r == null || r.timing() == null ? null : r.timing().audioSeconds(),
+        r == null || r.timing() == null ? null : r.timing().realTimeFactor(),
+        r == null || r.timing() == null ? null : r.timing().device(),
+        r == null ? null : r.models());
+    Meeting.Audio a = s.audio();
+    return new MeetingView(
+        s.meetingId(),
+        s.title(),
+        s.status().api(),
+        s.progress(),
+        s.stage(),
+        s.createdAt(),
+        s.durationSeconds(),
+        a == null ? null : new AudioView(a.size(), a.sha256(), a.contentType(), a.fileName()),
+        s.options(),
+        segments,
+        speakers,
+        processing,
+        s.retryReason(),
+        s.failure() == null ? null : new ErrorView(s.failure().reason(), s.failure().retryable()));
+  }
+
+  public record ListItem(String id, String title, String status, double progress, Instant createdAt,
+      Instant updatedAt, Double duration, Long size, String contentType, Integer speakers, String error) {}
+
+  public record ListPage(List<ListItem> items, String nextCursor) {}
+
+  public static ListPage of(MeetingListRepository.Page p) {
+    return new ListPage(p.items().stream().map(MeetingViews::item).toList(), p.nextCursor());
+  }
+
+  static ListItem item(MeetingRow r) {
+    return new ListItem(r.id(), r.title(), r.status(), r.progress(), Instant.ofEpochMilli(r.createdAt()),
+        Instant.ofEpochMilli(r.updatedAt()), r.durationSeconds(), r.sizeBytes(), r.contentType(), r.speakers(),
+        r.error());
+  }
+
+  private static double round(double seconds) {
+    return Math.round(seconds * 1000.0) / 1000.0;
+  }
+}

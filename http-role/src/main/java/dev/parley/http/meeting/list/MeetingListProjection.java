@@ -1,0 +1,102 @@
+package dev.parley.http.meeting.list;
+
+import com.typesafe.config.Config;
+import dev.parley.http.meeting.Meeting;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.query.Offset;
+import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.RestartSettings;
+import org.apache.pekko.stream.UniqueKillSwitch;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.RestartSource;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * Keeps {@code meeting_list} up to date from the journal: {@code eventsByTag("meeting")} of the JDBC
+ * read journal, in batches, each applied with its offset in one transaction. Runs as a cluster
+ * singleton on role http; restarts with backoff after a failure and resumes from the stored offset
+ * (events are applied idempotently, so a replay is harmless). Clearing the table and the offset
+ * ({@link MeetingListRepository#reset}) rebuilds the list from all events.
+ */
+public final class MeetingListProjection {
+  private MeetingListProjection() {}
+
+  public static final String NAME = "meeting-list-projection";
+
+  public interface Command {}
+
+  /** The singleton's stop message. */
+  public enum Stop implements Command { INSTANCE }
+
+  /** {@code parley.read-side}. */
+  public record Settings(int batchSize, Duration batchWindow, Duration minBackoff, Duration maxBackoff) {
+    public static Settings fromConfig(Config parley) {
+      Config c = parley.getConfig("read-side");
+      return new Settings(c.getInt("batch-size"), c.getDuration("batch-window"), c.getDuration("min-backoff"),
+          c.getDuration("max-backoff"));
+    }
+  }
+
+  public static Behavior<Command> create(MeetingListRepository repo, Settings settings) {
+    return Behaviors.setup(ctx -> {
+      Executor blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(Meeting.BLOCKING_DISPATCHER));
+      JdbcReadJournal journal = PersistenceQuery.get(ctx.getSystem())
+          .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+      RestartSettings restart = RestartSettings.create(settings.minBackoff(), settings.maxBackoff(), 0.2);
+      Source<Done, NotUsed> run = RestartSource.onFailuresWithBackoff(restart, () ->
+          Source.completionStageSource(
+                  CompletableFuture.supplyAsync(() -> call(() -> repo.readOffset(MeetingListRepository.PROJECTION)), blocking)
+                      .thenApply(offset -> {
+                        ctx.getLog().info("meeting-list projection starts after journal offset {}", offset);
+                        return journal.eventsByTag(Meeting.TAG, Offset.sequence(offset));
+                      }))
+              .groupedWithin(settings.batchSize(), settings.batchWindow())
+              .mapAsync(1, batch -> CompletableFuture.supplyAsync(() -> {
+                call(() -> {
+                  repo.apply(MeetingListRepository.PROJECTION, (List<EventEnvelope>) batch);
+                  return null;
+                });
+                return Done.getInstance();
+              }, blocking)));
+      UniqueKillSwitch kill = run.viaMat(KillSwitches.single(), Keep.right())
+          .to(Sink.ignore())
+          .run(Materializer.matFromSystem(ctx.getSystem()));
+      return Behaviors.receive(Command.class)
+          .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+          .onSignal(PostStop.class, s -> {
+            kill.shutdown();
+            return Behaviors.same();
+          })
+          .build();
+    });
+  }
+
+  private interface SqlCall<T> {
+    T call() throws Exception;
+  }
+
+  private static <T> T call(SqlCall<T> c) {
+    try {
+      return c.call();
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new CompletionException(e);
+    }
+  }
+}

@@ -1,0 +1,308 @@
+package dev.parley.http.meeting.list;
+
+import dev.parley.http.db.DbSettings;
+import dev.parley.http.meeting.Meeting;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import javax.sql.DataSource;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.query.Sequence;
+import org.apache.pekko.persistence.typed.PersistenceId;
+
+/**
+ * The {@code meeting_list} read side and its projection offset. All calls block (JDBC): run them on
+ * the http role's blocking dispatcher.
+ *
+ * <p>Rows are written by the projection from Meeting events ({@link #apply}, idempotent: a row
+ * remembers the sequence number of the last event applied and ignores older ones) and, for
+ * read-your-writes, by the upload route right after a meeting is created ({@link #insertCreated})
+ * and deleted ({@link #markDeleted}). Deleted meetings stay as tombstones.
+ */
+public final class MeetingListRepository {
+  public static final String PROJECTION = "meeting-list";
+
+  public static final String DELETED = "deleted";
+
+  /** Who owns a meeting and its list status (for access checks). */
+  public record Ref(String ownerId, String status) {}
+
+  /** One page of a user's meetings, newest first; {@code nextCursor} is null on the last page. */
+  public record Page(List<MeetingRow> items, String nextCursor) {}
+
+  private static final String COLUMNS =
+      "id, owner_id, title, status, progress, created_at, updated_at, duration_seconds, size_bytes, content_type, speakers, error";
+
+  private final DataSource ds;
+  private final boolean postgres;
+
+  public MeetingListRepository(DataSource ds, DbSettings db) {
+    this.ds = ds;
+    this.postgres = db.isPostgres();
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  public Optional<Ref> ref(String id) throws SQLException {
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement("SELECT owner_id, status FROM meeting_list WHERE id = ?")) {
+      ps.setString(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(new Ref(rs.getString(1), rs.getString(2))) : Optional.empty();
+      }
+    }
+  }
+
+  public Optional<MeetingRow> find(String id) throws SQLException {
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM meeting_list WHERE id = ?")) {
+      ps.setString(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(row(rs)) : Optional.empty();
+      }
+    }
+  }
+
+  /** The owner's meetings after {@code after} (null = from the newest), at most {@code limit}. */
+  public Page page(String ownerId, int limit, Cursor after) throws SQLException {
+    String sql = "SELECT " + COLUMNS + " FROM meeting_list WHERE owner_id = ? AND status <> '" + DELETED + "'"
+        + (after == null ? "" : " AND (created_at, id) < (?, ?)")
+        + " ORDER BY created_at DESC, id DESC LIMIT ?";
+    List<MeetingRow> rows = new ArrayList<>(limit + 1);
+    try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+      int i = 1;
+      ps.setString(i++, ownerId);
+      if (after != null) {
+        ps.setLong(i++, after.createdAt());
+        ps.setString(i++, after.id());
+      }
+      ps.setInt(i, limit + 1);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) rows.add(row(rs));
+      }
+    }
+    String next = null;
+    if (rows.size() > limit) {
+      rows.remove(rows.size() - 1);
+      MeetingRow last = rows.get(rows.size() - 1);
+      next = new Cursor(last.createdAt(), last.id()).encode();
+    }
+    return new Page(rows, next);
+  }
+
+  /** Meetings waiting for a gpu worker and meetings being processed, over all users. */
+  public Map<String, Long> activeCounts() throws SQLException {
+    Map<String, Long> counts = new LinkedHashMap<>();
+    counts.put("queued", 0L);
+    counts.put("processing", 0L);
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement(
+            "SELECT status, COUNT(*) FROM meeting_list WHERE status IN ('queued', 'processing') GROUP BY status");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) counts.put(rs.getString(1), rs.getLong(2));
+    }
+    return counts;
+  }
+
+  private static MeetingRow row(ResultSet rs) throws SQLException {
+    return new MeetingRow(
+        rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getDouble(5), rs.getLong(6),
+        rs.getLong(7), (Double) rs.getObject(8, Double.class), (Long) rs.getObject(9, Long.class), rs.getString(10),
+        (Integer) rs.getObject(11, Integer.class), rs.getString(12));
+  }
+
+  // ---------------------------------------------------------------- writes from routes
+
+  /** The row of a just-created meeting, so it is listed at once; a no-op if the projection was first. */
+  public void insertCreated(MeetingRow r) throws SQLException {
+    try (Connection c = ds.getConnection()) {
+      insertIgnore(c, r, 0L);
+    }
+  }
+
+  /** Hides a deleted meeting at once (the projection's Deleted event does the same later). */
+  public void markDeleted(String id, long at) throws SQLException {
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement("UPDATE meeting_list SET status = ?, updated_at = ? WHERE id = ?")) {
+      ps.setString(1, DELETED);
+      ps.setLong(2, at);
+      ps.setString(3, id);
+      ps.executeUpdate();
+    }
+  }
+
+  // ---------------------------------------------------------------- projection
+
+  /** Ordering of the last journal event applied by {@code projection} (0 = none). */
+  public long readOffset(String projection) throws SQLException {
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement(
+            "SELECT current_offset FROM projection_offset WHERE projection_name = ?")) {
+      ps.setString(1, projection);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : 0L;
+      }
+    }
+  }
+
+  /** Applies a batch of Meeting events and stores the new offset in the same transaction. */
+  public void apply(String projection, List<EventEnvelope> batch) throws SQLException {
+    if (batch.isEmpty()) return;
+    try (Connection c = ds.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        long offset = -1;
+        for (EventEnvelope env : batch) {
+          if (env.event() instanceof Meeting.Event e) {
+            applyEvent(c, PersistenceId.extractEntityId(env.persistenceId()), env.sequenceNr(), env.timestamp(), e);
+          }
+          if (env.offset() instanceof Sequence s) offset = Math.max(offset, s.value());
+        }
+        if (offset >= 0) storeOffset(c, projection, offset);
+        c.commit();
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
+      }
+    }
+  }
+
+  /** Forgets the projection's rows and offset: the next projection run rebuilds them from the journal. */
+  public void reset(String projection) throws SQLException {
+    try (Connection c = ds.getConnection()) {
+      c.setAutoCommit(false);
+      try (PreparedStatement del = c.prepareStatement("DELETE FROM meeting_list");
+          PreparedStatement off = c.prepareStatement("DELETE FROM projection_offset WHERE projection_name = ?")) {
+        del.executeUpdate();
+        off.setString(1, projection);
+        off.executeUpdate();
+        c.commit();
+      } catch (SQLException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
+      }
+    }
+  }
+
+  private void storeOffset(Connection c, String projection, long offset) throws SQLException {
+    long now = System.currentTimeMillis();
+    try (PreparedStatement up = c.prepareStatement(
+        "UPDATE projection_offset SET current_offset = ?, updated_at = ? WHERE projection_name = ?")) {
+      up.setLong(1, offset);
+      up.setLong(2, now);
+      up.setString(3, projection);
+      if (up.executeUpdate() > 0) return;
+    }
+    try (PreparedStatement ins = c.prepareStatement(
+        "INSERT INTO projection_offset (projection_name, current_offset, updated_at) VALUES (?, ?, ?)")) {
+      ins.setString(1, projection);
+      ins.setLong(2, offset);
+      ins.setLong(3, now);
+      ins.executeUpdate();
+    }
+  }
+
+  private void applyEvent(Connection c, String id, long seq, long ts, Meeting.Event e) throws SQLException {
+    if (e instanceof Meeting.Created cr) {
+      long created = cr.createdAt().toEpochMilli();
+      insertIgnore(c, new MeetingRow(id, cr.owner(), cr.title(), "queued", 0.0, created, ts, null, null, null, null,
+          null), seq);
+      update(c, id, seq, ts, "owner_id = ?, title = ?, created_at = ?", cr.owner(), cr.title(), created);
+    } else if (e instanceof Meeting.AudioStored a) {
+      update(c, id, seq, ts, "size_bytes = ?, content_type = ?, duration_seconds = ?", a.size(),
+          orNull(a.contentType(), Types.VARCHAR), orNull(a.durationSeconds(), Types.DOUBLE));
+    } else if (e instanceof Meeting.Queued) {
+      update(c, id, seq, ts, "status = ?, progress = ?, error = ?", "queued", 0.0, new TypedNull(Types.VARCHAR));
+    } else if (e instanceof Meeting.Dispatched) {
+      update(c, id, seq, ts, "status = ?", "processing");
+    } else if (e instanceof Meeting.Progress p) {
+      update(c, id, seq, ts, "status = ?, progress = ?", "processing", p.fraction());
+    } else if (e instanceof Meeting.Completed d) {
+      Double audio = d.result().timing() == null ? null : d.result().timing().audioSeconds();
+      update(c, id, seq, ts, "status = ?, progress = ?, speakers = ?, duration_seconds = COALESCE(duration_seconds, ?)",
+          "done", 1.0, d.result().speakers().size(), orNull(audio, Types.DOUBLE));
+    } else if (e instanceof Meeting.Failed f) {
+      update(c, id, seq, ts, "status = ?, error = ?", "failed", orNull(truncate(f.reason(), 2000), Types.VARCHAR));
+    } else if (e instanceof Meeting.Deleted) {
+      update(c, id, seq, ts, "status = ?", DELETED);
+    }
+  }
+
+  /** {@code SET <set>, updated_at, last_seq} on a live row whose last applied event is older. */
+  private static void update(Connection c, String id, long seq, long ts, String set, Object... values)
+      throws SQLException {
+    String sql = "UPDATE meeting_list SET " + set + ", updated_at = ?, last_seq = ? WHERE id = ? AND last_seq < ? AND status <> '"
+        + DELETED + "'";
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      int i = 1;
+      for (Object v : values) bind(ps, i++, v);
+      ps.setLong(i++, ts);
+      ps.setLong(i++, seq);
+      ps.setString(i++, id);
+      ps.setLong(i, seq);
+      ps.executeUpdate();
+    }
+  }
+
+  /** A SQL NULL of a given type (PostgreSQL will not cast an untyped NULL parameter to any column). */
+  private record TypedNull(int type) {}
+
+  private static Object orNull(Object v, int type) {
+    return v == null ? new TypedNull(type) : v;
+  }
+
+  private static void bind(PreparedStatement ps, int i, Object v) throws SQLException {
+    if (v == null) throw new IllegalArgumentException("use orNull for nullable columns");
+    else if (v instanceof TypedNull n) ps.setNull(i, n.type());
+    else if (v instanceof String s) ps.setString(i, s);
+    else if (v instanceof Double d) ps.setDouble(i, d);
+    else if (v instanceof Long l) ps.setLong(i, l);
+    else if (v instanceof Integer n) ps.setInt(i, n);
+    else throw new IllegalArgumentException("unsupported column value " + v.getClass());
+  }
+
+  private void insertIgnore(Connection c, MeetingRow r, long seq) throws SQLException {
+    String sql = "INSERT INTO meeting_list (" + COLUMNS + ", last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        + (postgres ? " ON CONFLICT (id) DO NOTHING" : "");
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, r.id());
+      ps.setString(2, r.ownerId());
+      ps.setString(3, truncate(r.title(), 500));
+      ps.setString(4, r.status());
+      ps.setDouble(5, r.progress());
+      ps.setLong(6, r.createdAt());
+      ps.setLong(7, r.updatedAt());
+      bindNullable(ps, 8, r.durationSeconds(), Types.DOUBLE);
+      bindNullable(ps, 9, r.sizeBytes(), Types.BIGINT);
+      ps.setString(10, r.contentType());
+      bindNullable(ps, 11, r.speakers(), Types.INTEGER);
+      ps.setString(12, r.error());
+      ps.setLong(13, seq);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      // H2 has no ON CONFLICT; its failed statement does not abort the transaction
+      if (!postgres && "23505".equals(e.getSQLState())) return;
+      throw e;
+    }
+  }
+
+  private static void bindNullable(PreparedStatement ps, int i, Object v, int type) throws SQLException {
+    if (v == null) ps.setNull(i, type);
+    else ps.setObject(i, v, type);
+  }
+
+  private static String truncate(String s, int max) {
+    return s == null || s.length() <= max ? s : s.substring(0, max);
+  }
+}

@@ -1,0 +1,16 @@
+package dev.parley.http.meeting.list;
+
+/** One row of a user's meeting list (times in epoch milliseconds). */
+public record MeetingRow(
+    String id,
+    String ownerId,
+    String title,
+    String status,
+    double progress,
+    long createdAt,
+    long updatedAt,
+    Double durationSeconds,
+    Long sizeBytes,
+    String contentType,
+    Integer speakers,
+    String error) {}

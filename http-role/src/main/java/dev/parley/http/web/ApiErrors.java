@@ -1,0 +1,85 @@
+package dev.parley.http.web;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Rejections and exceptions as the API's JSON error shape, with the right status. */
+public final class ApiErrors {
+  private static final Logger log = LoggerFactory.getLogger(ApiErrors.class);
+
+  private ApiErrors() {}
+
+  /** Pekko's default rejection statuses and texts, rendered as {@code {"error","message"}}. */
+  public static RejectionHandler rejectionHandler() {
+    return RejectionHandler.defaultHandler().mapRejectionResponse(ApiErrors::toJson);
+  }
+
+  private static HttpResponse toJson(HttpResponse r) {
+    HttpEntity e = r.entity();
+    if (e.getContentType().equals(ContentTypes.APPLICATION_JSON)) return r;
+    String text = e instanceof HttpEntity.Strict s ? s.getData().utf8String() : r.status().reason();
+    if (text.isBlank()) text = r.status().reason();
+    return ApiError.response(r.status(), ApiError.code(r.status()), text).addHeaders(r.getHeaders());
+  }
+
+  public static ExceptionHandler exceptionHandler() {
+    return ExceptionHandler.newBuilder().matchAny(t -> complete(toResponse(t))).build();
+  }
+
+  /** The response for a failure of route logic (unwrapping CompletionException and friends). */
+  public static HttpResponse toResponse(Throwable t) {
+    Throwable c = unwrap(t);
+    if (c instanceof ApiException a) return ApiError.response(a.status(), a.error(), a.getMessage());
+    if (c instanceof EntityStreamSizeException s) {
+      return ApiError.response(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
+          "the request body exceeds the limit of " + s.limit() + " bytes");
+    }
+    if (c instanceof IllegalRequestException i) {
+      return ApiError.response(i.status(), ApiError.code(i.status()), i.info().summary());
+    }
+    if (c instanceof TimeoutException) {
+      log.warn("request timed out inside the cluster: {}", c.toString());
+      return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+          "the service did not answer in time, try again");
+    }
+    log.error("unhandled error in a route", c);
+    return ApiError.response(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
+        "an unexpected error occurred (" + c.getClass().getSimpleName() + ")");
+  }
+
+  /** The first cause that is not a wrapper (CompletionException, ExecutionException, IO wrappers). */
+  public static Throwable unwrap(Throwable t) {
+    Throwable c = t;
+    for (int i = 0; i < 10 && c != null; i++) {
+      if (c instanceof ApiException || c instanceof EntityStreamSizeException || c instanceof IllegalRequestException) return c;
+      Throwable next = c.getCause();
+      boolean wrapper = c instanceof CompletionException || c instanceof ExecutionException
+          || c instanceof java.io.UncheckedIOException || c instanceof java.io.IOException
+          || c instanceof java.lang.reflect.UndeclaredThrowableException;
+      if (next == null || next == c) break;
+      if (!wrapper && findSizeOrApi(next) == null) break;
+      c = next;
+    }
+    return c;
+  }
+
+  private static Throwable findSizeOrApi(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof ApiException || c instanceof EntityStreamSizeException) return c;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,75 @@
+package dev.parley.http.web;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.sql.DataSource;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /healthz}: 200 while the database answered the background probe recently, 503
+ * otherwise. The probe runs every {@code health-check-interval} on the blocking dispatcher, so the
+ * endpoint itself never waits for the database.
+ */
+public final class HealthCheck {
+  private static final Logger log = LoggerFactory.getLogger(HealthCheck.class);
+  private static final HttpResponse UP = HttpResponse.create()
+      .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"status\":\"up\"}"));
+
+  private record Probe(long atNanos, String error) {}
+
+  private final DataSource ds;
+  private final Duration interval;
+  private final AtomicReference<Probe> last = new AtomicReference<>(new Probe(System.nanoTime() - Long.MAX_VALUE / 4, "not probed yet"));
+  private final Cancellable task;
+
+  public HealthCheck(ActorSystem<?> system, DataSource ds, Duration interval,
+      scala.concurrent.ExecutionContextExecutor blocking) {
+    this.ds = ds;
+    this.interval = interval;
+    blocking.execute(this::probe);
+    this.task = system.classicSystem().scheduler().scheduleWithFixedDelay(interval, interval, this::probe, blocking);
+  }
+
+  private void probe() {
+    try (Connection c = ds.getConnection()) {
+      if (!c.isValid(2)) throw new java.sql.SQLException("connection is not valid");
+      Probe before = last.getAndSet(new Probe(System.nanoTime(), null));
+      if (before.error() != null && !"not probed yet".equals(before.error())) log.info("database reachable again");
+    } catch (Exception e) {
+      Probe before = last.getAndSet(new Probe(System.nanoTime(), e.getMessage()));
+      if (before.error() == null) log.warn("database unreachable: {}", e.getMessage());
+    }
+  }
+
+  /** Up when the last probe succeeded and is at most three intervals old. */
+  public boolean healthy() {
+    Probe p = last.get();
+    return p.error() == null && System.nanoTime() - p.atNanos() <= 3 * interval.toNanos();
+  }
+
+  public Route routes() {
+    return path("healthz", () -> get(() -> {
+      if (healthy()) return complete(UP);
+      Probe p = last.get();
+      String why = p.error() != null ? "database unreachable: " + p.error() : "database probe is stale";
+      return complete(ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", why));
+    }));
+  }
+
+  public void stop() {
+    task.cancel();
+  }
+}

@@ -1,0 +1,34 @@
+package dev.parley.http.web;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import com.fasterxml.jackson.module.paramnames.ParameterNamesModule;
+import org.apache.pekko.http.javadsl.marshallers.jackson.Jackson;
+import org.apache.pekko.http.javadsl.marshalling.Marshaller;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.RequestEntity;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+
+/** The API's JSON: Jackson with Java time as ISO-8601 strings, unknown request fields ignored. */
+public final class Json {
+  private Json() {}
+
+  public static final ObjectMapper MAPPER = new ObjectMapper()
+      .registerModule(new Jdk8Module())
+      .registerModule(new JavaTimeModule())
+      .registerModule(new ParameterNamesModule())
+      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+  public static <T> Marshaller<T, RequestEntity> marshaller() {
+    return Jackson.marshaller(MAPPER);
+  }
+
+  public static <T> Unmarshaller<HttpEntity, T> unmarshaller(Class<T> type) {
+    return Jackson.unmarshaller(MAPPER, type);
+  }
+}
