@@ -164,6 +164,9 @@ public final class TrainEmbedding {
 
   record Batch(float[][] crops, int[] labels) {}
 
+  /** Steps over which the learning rate ramps up again after a resume. */
+  static final int RESUME_WARMUP_STEPS = 100;
+
   private final Options o;
   private final PrintWriter log;
 
@@ -504,6 +507,7 @@ public final class TrainEmbedding {
         }
         say("network: %s, %d parameters", o.net(), net.parameterCount());
         double budget = o.minutes() * 60;
+        final int firstStep = step;
         long start = System.nanoTime();
         long lastCkpt = start;
         double lossSum = 0;
@@ -517,7 +521,11 @@ public final class TrainEmbedding {
           if (elapsed >= budget) {
             break;
           }
+          // warm up from scratch, and again briefly after a resume (Adam's moments start empty)
           float warm = Math.min(1f, (step + 1f) / o.warmupSteps());
+          if (firstStep > 0) {
+            warm = Math.min(warm, (step - firstStep + 1f) / RESUME_WARMUP_STEPS);
+          }
           float cosine = (float) (0.5 * (1 + Math.cos(Math.PI * frac)));
           schedule.lr = o.peakLr() * warm * (o.finalLrFraction() + (1 - o.finalLrFraction()) * cosine);
           trainNet.margin = (float) (o.margin() * Math.min(1, frac / o.marginRampFraction()));
