@@ -34,6 +34,7 @@ import org.apache.pekko.stream.javadsl.Source;
  * ({@link MeetingListRepository#reset}) rebuilds the list from all events.
  */
 public final class MeetingListProjection {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MeetingListProjection.class);
   private MeetingListProjection() {}
 
   public static final String NAME = "meeting-list-projection";
@@ -62,7 +63,7 @@ public final class MeetingListProjection {
           Source.completionStageSource(
                   CompletableFuture.supplyAsync(() -> call(() -> repo.readOffset(MeetingListRepository.PROJECTION)), blocking)
                       .thenApply(offset -> {
-                        ctx.getLog().info("meeting-list projection starts after journal offset {}", offset);
+                        log.info("meeting-list projection starts after journal offset {}", offset);
                         return journal.eventsByTag(Meeting.TAG, Offset.sequence(offset));
                       }))
               .groupedWithin(settings.batchSize(), settings.batchWindow())

@@ -235,15 +235,21 @@ public final class MeetingListRepository {
     } else if (e instanceof Meeting.Failed f) {
       update(c, id, seq, ts, "status = ?, error = ?", "failed", orNull(truncate(f.reason(), 2000), Types.VARCHAR));
     } else if (e instanceof Meeting.Deleted) {
-      update(c, id, seq, ts, "status = ?", DELETED);
+      // also when the route already hid the row: the tombstone records the event's sequence number
+      updateRow(c, id, seq, ts, false, "status = ?", DELETED);
     }
   }
 
   /** {@code SET <set>, updated_at, last_seq} on a live row whose last applied event is older. */
   private static void update(Connection c, String id, long seq, long ts, String set, Object... values)
       throws SQLException {
-    String sql = "UPDATE meeting_list SET " + set + ", updated_at = ?, last_seq = ? WHERE id = ? AND last_seq < ? AND status <> '"
-        + DELETED + "'";
+    updateRow(c, id, seq, ts, true, set, values);
+  }
+
+  private static void updateRow(Connection c, String id, long seq, long ts, boolean liveOnly, String set,
+      Object... values) throws SQLException {
+    String sql = "UPDATE meeting_list SET " + set + ", updated_at = ?, last_seq = ? WHERE id = ? AND last_seq < ?"
+        + (liveOnly ? " AND status <> '" + DELETED + "'" : "");
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       int i = 1;
       for (Object v : values) bind(ps, i++, v);

@@ -1,0 +1,491 @@
+package dev.parley.http;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.http.auth.TokenService;
+import dev.parley.http.meeting.Meeting;
+import dev.parley.http.testutil.Api;
+import dev.parley.http.testutil.Api.Res;
+import dev.parley.http.testutil.FakeWorker;
+import dev.parley.http.testutil.Postgres;
+import dev.parley.http.testutil.TestNode;
+import dev.parley.protocol.blob.FileBlobStore;
+import java.io.ByteArrayInputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The REST API end to end on a one-node cluster (roles http and gpu, a fake gpu worker) over the
+ * real PostgreSQL: auth, uploads, list, meeting, RTTM, history, audio ranges, delete, errors.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HttpRoutesPostgresTest {
+  private static final Duration WAIT = Duration.ofSeconds(15);
+
+  Path dataDir;
+  Postgres pg;
+  TestNode node;
+  Api api;
+  FakeWorker worker = new FakeWorker();
+
+  @BeforeAll
+  void start(@TempDir Path dir) {
+    dataDir = dir;
+    pg = Postgres.freshSchema();
+    node = TestNode.start("routes", dataDir, pg.db, List.of("http", "gpu"), null, worker.factory());
+    api = new Api(node.base);
+  }
+
+  @AfterAll
+  void stop() {
+    if (node != null) node.close();
+    if (pg != null) pg.close();
+  }
+
+  static void assertError(Res r, int status, String code) {
+    assertEquals(status, r.status(), () -> "status, body: " + r.text());
+    assertTrue(r.header("Content-Type").startsWith("application/json"), () -> "content type " + r.header("Content-Type"));
+    JsonNode j = r.json();
+    assertEquals(2, j.size(), () -> "error shape: " + r.text());
+    assertNotNull(j.get("message"), r.text());
+    assertFalse(j.get("message").asText().isBlank(), r.text());
+    if (code != null) assertEquals(code, j.get("error").asText(), r.text());
+  }
+
+  // ---------------------------------------------------------------- health, cluster, plumbing
+
+  @Test
+  void healthAndCluster() {
+    Res h = api.get("/healthz", null);
+    assertEquals(200, h.status(), h.text());
+    assertEquals("up", h.json().get("status").asText());
+
+    Res c = api.get("/cluster", null);
+    assertEquals(200, c.status(), c.text());
+    JsonNode j = c.json();
+    assertEquals(1, j.get("members").size());
+    JsonNode m = j.get("members").get(0);
+    assertEquals("up", m.get("status").asText());
+    assertTrue(m.get("roles").toString().contains("http") && m.get("roles").toString().contains("gpu"), m.toString());
+    assertEquals(1, j.get("gpuNodes").asInt());
+    assertEquals(1, j.get("httpNodes").asInt());
+    assertTrue(j.get("jobs").has("queued") && j.get("jobs").has("running"), j.toString());
+  }
+
+  @Test
+  void unknownRoutesAndMethodsAreJsonErrors() {
+    assertError(api.get("/nope", null), 404, "not_found");
+    assertError(api.send(api.req("/auth/login", null).PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build()),
+        405, "method_not_allowed");
+  }
+
+  @Test
+  void malformedRequestLineGetsJson() throws Exception {
+    try (Socket s = new Socket("127.0.0.1", node.http.port())) {
+      s.setSoTimeout(5000);
+      OutputStream out = s.getOutputStream();
+      out.write("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      String resp = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(resp.startsWith("HTTP/1.1 400"), resp);
+      assertTrue(resp.contains("\"error\":\"bad_request\""), resp);
+    }
+  }
+
+  // ---------------------------------------------------------------- auth
+
+  @Test
+  void registerAndLogin() {
+    String body = "{\"email\":\"Alice@Example.com\",\"password\":\"long-enough\"}";
+    Res r = api.postJson("/auth/register", null, body);
+    assertEquals(201, r.status(), r.text());
+    assertEquals("alice@example.com", r.json().get("email").asText());
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"alice@example.com\",\"password\":\"other-pass\"}"), 409, "email_taken");
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"not-an-email\",\"password\":\"long-enough\"}"), 400, "invalid_email");
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\",\"password\":\"short\"}"), 400, "invalid_password");
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\"}"), 400, "invalid_password");
+    assertError(api.postJson("/auth/register", null, "{\"email\": \"b@example.com\", "), 400, "bad_request");
+    assertError(api.postJson("/auth/register", null, "[1,2]"), 400, "bad_request");
+
+    Res l = api.postJson("/auth/login", null, body);
+    assertEquals(200, l.status(), l.text());
+    JsonNode t = l.json();
+    assertFalse(t.get("token").asText().isBlank());
+    Instant exp = Instant.parse(t.get("expiresAt").asText());
+    assertTrue(exp.isAfter(Instant.now().plus(Duration.ofHours(23))), exp.toString());
+    assertEquals(200, api.get("/meetings", t.get("token").asText()).status());
+
+    assertError(api.postJson("/auth/login", null, "{\"email\":\"alice@example.com\",\"password\":\"wrong-pass\"}"), 401, "invalid_credentials");
+    assertError(api.postJson("/auth/login", null, "{\"email\":\"nobody@example.com\",\"password\":\"long-enough\"}"), 401, "invalid_credentials");
+    assertError(api.postJson("/auth/login", null, "{\"email\":\"alice@example.com\"}"), 400, null);
+    assertError(api.postJson("/auth/login", null, "nonsense"), 400, null);
+  }
+
+  @Test
+  void meetingsNeedAValidToken() {
+    String good = api.user("tok@example.com");
+    String userId = new TokenService("test-secret-0123456789abcdef", Duration.ofHours(1)).verify(good).orElseThrow().id();
+    String forged = new TokenService("another-secret-0123456789", Duration.ofHours(1)).issue(userId, "tok@example.com").token();
+    Clock past = Clock.fixed(Instant.now().minus(Duration.ofHours(2)), ZoneOffset.UTC);
+    String expired = new TokenService("test-secret-0123456789abcdef", Duration.ofHours(1), past).issue(userId, "tok@example.com").token();
+
+    for (String path : List.of("/meetings", "/meetings/list", "/meetings/00000000-0000-0000-0000-000000000000")) {
+      Res none = api.get(path, null);
+      assertError(none, 401, "unauthorized");
+      assertNotNull(none.header("WWW-Authenticate"));
+      assertError(api.get(path, forged), 401, "unauthorized");
+      assertError(api.get(path, expired), 401, "unauthorized");
+      assertError(api.get(path, "garbage"), 401, "unauthorized");
+      assertError(api.send(api.req(path, null).header("Authorization", "Basic Zm9vOmJhcg==").GET().build()), 401, "unauthorized");
+    }
+    assertError(api.postRaw("/meetings", forged, "audio/wav", Api.wav(0.1)), 401, "unauthorized");
+    assertEquals(200, api.get("/meetings", good).status());
+  }
+
+  // ---------------------------------------------------------------- meetings
+
+  @Test
+  void multipartUploadIsProcessedAndReadable() throws Exception {
+    String token = api.user("multi@example.com");
+    byte[] wav = Api.wav(2.0);
+    Res up = api.postMultipart("/meetings", token, "standup.wav", "audio/wav", wav,
+        Map.of("title", "Standup", "numSpeakers", "2"));
+    assertEquals(202, up.status(), up.text());
+    String id = up.json().get("id").asText();
+    assertEquals("queued", up.json().get("status").asText());
+    assertEquals("/meetings/" + id, up.header("Location"));
+
+    JsonNode m = api.awaitStatus(id, token, "done", WAIT);
+    assertEquals("Standup", m.get("title").asText());
+    assertEquals(2.0, m.get("duration").asDouble(), 1e-6);
+    assertEquals(1.0, m.get("progress").asDouble(), 1e-9);
+    assertEquals(2, m.get("options").get("numSpeakers").asInt());
+    assertEquals("audio/wav", m.get("audio").get("contentType").asText());
+    assertEquals(wav.length, m.get("audio").get("size").asLong());
+    assertEquals(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(wav)),
+        m.get("audio").get("sha256").asText());
+    assertEquals(2, m.get("segments").size());
+    JsonNode seg = m.get("segments").get(0);
+    assertEquals(0.0, seg.get("start").asDouble());
+    assertEquals(1.0, seg.get("end").asDouble(), 1e-9);
+    assertEquals("SPEAKER_00", seg.get("speaker").asText());
+    assertEquals(2, m.get("speakers").size());
+    assertEquals(1.0, m.get("speakers").get(1).get("talkTime").asDouble(), 1e-9);
+    JsonNode p = m.get("processing");
+    assertEquals(1, p.get("attempts").asInt());
+    assertEquals("fake-gpu", p.get("node").asText());
+    assertEquals(0.02, p.get("gpuSeconds").asDouble(), 1e-9);
+    assertEquals("fake-1", p.get("models").get("embedding").asText());
+    assertTrue(m.get("error").isNull());
+
+    Res rttm = api.get("/meetings/" + id + "/rttm", token);
+    assertEquals(200, rttm.status());
+    assertTrue(rttm.header("Content-Type").startsWith("text/plain"), rttm.header("Content-Type"));
+    List<String> lines = rttm.text().lines().toList();
+    assertEquals(2, lines.size(), rttm.text());
+    assertTrue(lines.get(1).startsWith("SPEAKER " + id + " 1 1.000 1.000 <NA> <NA> SPEAKER_01"), lines.get(1));
+
+    Res h = api.get("/meetings/" + id + "/history", token);
+    assertEquals(200, h.status(), h.text());
+    List<String> types = new ArrayList<>();
+    long seq = 0;
+    Instant ts = Instant.EPOCH;
+    for (JsonNode e : h.json()) {
+      types.add(e.get("type").asText());
+      assertEquals(seq + 1, e.get("sequenceNr").asLong());
+      seq = e.get("sequenceNr").asLong();
+      Instant t = Instant.parse(e.get("timestamp").asText());
+      assertFalse(t.isBefore(ts));
+      ts = t;
+    }
+    assertEquals(List.of("Created", "AudioStored", "Queued", "Dispatched", "Progress", "Completed"), types);
+    assertEquals("Standup", h.json().get(0).get("event").get("title").asText());
+    assertEquals(1, types.stream().filter("Completed"::equals).count());
+
+    // the list follows the events: done, with speakers
+    JsonNode item = awaitListItem(token, id, "done");
+    assertEquals(2, item.get("speakers").asInt());
+    assertEquals(2.0, item.get("duration").asDouble(), 1e-6);
+  }
+
+  @Test
+  void rawUploadWithQueryFields() {
+    String token = api.user("raw@example.com");
+    Res up = api.postRaw("/meetings/upload?title=Raw%20one&minSpeakers=1&maxSpeakers=3", token, "audio/wav", Api.wav(1.0));
+    assertEquals(202, up.status(), up.text());
+    String id = up.json().get("id").asText();
+    JsonNode m = api.awaitStatus(id, token, "done", WAIT);
+    assertEquals("Raw one", m.get("title").asText());
+    assertEquals(1, m.get("options").get("minSpeakers").asInt());
+    assertEquals(3, m.get("options").get("maxSpeakers").asInt());
+    assertEquals(1.0, m.get("duration").asDouble(), 1e-6);
+
+    Res oct = api.postRaw("/meetings", token, "application/octet-stream", Api.wav(0.5));
+    assertEquals(202, oct.status(), oct.text());
+    JsonNode o = api.awaitStatus(oct.json().get("id").asText(), token, "done", WAIT);
+    assertEquals("audio/wav", o.get("audio").get("contentType").asText(), "sniffed from the RIFF header");
+  }
+
+  @Test
+  void badUploadsAreRejected() {
+    String token = api.user("bad@example.com");
+    assertError(api.postRaw("/meetings?numSpeakers=zero", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
+    assertError(api.postRaw("/meetings?minSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
+    assertError(api.postRaw("/meetings", token, "audio/wav", new byte[0]), 400, "empty_file");
+    assertError(api.postRaw("/meetings", token, "text/plain", "hello".getBytes()), 415, "unsupported_media_type");
+    assertError(api.postRaw("/meetings", token, "application/json", "{}".getBytes()), 415, "unsupported_media_type");
+    assertError(api.postMultipart("/meetings", token, null, null, null, Map.of("title", "no file")), 400, "missing_file");
+    assertError(api.postMultipart("/meetings", token, "e.wav", "audio/wav", new byte[0], Map.of()), 400, "empty_file");
+    assertError(api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("maxSpeakers", "-1")), 400, "bad_request");
+    // nothing of these became a meeting, and no blob was left behind
+    assertEquals(0, api.get("/meetings", token).json().get("items").size());
+  }
+
+  @Test
+  void notDecodableAudioEndsFailedWithAReason() {
+    String token = api.user("notaudio@example.com");
+    Res up = api.postMultipart("/meetings", token, "notes.txt", "text/plain", "NOTAUDIO, just text".getBytes(), Map.of());
+    assertEquals(202, up.status(), up.text());
+    String id = up.json().get("id").asText();
+    JsonNode m = api.awaitStatus(id, token, "failed", WAIT);
+    assertTrue(m.get("error").get("reason").asText().contains("not decodable"), m.toString());
+    assertFalse(m.get("error").get("retryable").asBoolean());
+    assertError(api.get("/meetings/" + id + "/rttm", token), 409, "not_ready");
+    // one attempt only: no retry loop for bad input
+    assertEquals(1, worker.runs.stream().filter(r -> r.meetingId().equals(id)).map(r -> r.attemptId()).distinct().count());
+    awaitListItem(token, id, "failed");
+  }
+
+  @Test
+  void uploadsOverTheLimitGet413() throws Exception {
+    String token = api.user("big@example.com");
+    byte[] big = new byte[(1 << 20) + 1000];
+    // declared Content-Length over the limit: refused before the body is read
+    assertError(api.postRaw("/meetings", token, "audio/wav", big), 413, "payload_too_large");
+    assertError(api.postMultipart("/meetings", token, "x.wav", "audio/wav", big, Map.of()), 413, "payload_too_large");
+
+    // chunked body (no Content-Length) that grows past the limit
+    Res chunked = api.send(api.req("/meetings", token).header("Content-Type", "audio/wav")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build());
+    assertError(chunked, 413, "payload_too_large");
+    assertEquals(0, api.get("/meetings", token).json().get("items").size());
+    try (var files = Files.list(dataDir.resolve("blobs"))) {
+      assertTrue(files.noneMatch(f -> f.getFileName().toString().startsWith(".tmp")), "no partial upload left");
+    }
+  }
+
+  @Test
+  void audioWithRanges() {
+    String token = api.user("audio@example.com");
+    byte[] wav = Api.wav(0.5);
+    String id = api.postRaw("/meetings", token, "audio/wav", wav).json().get("id").asText();
+
+    Res full = api.get("/meetings/" + id + "/audio", token);
+    assertEquals(200, full.status());
+    assertEquals("audio/wav", full.header("Content-Type"));
+    assertEquals("bytes", full.header("Accept-Ranges"));
+    assertArrayEquals(wav, full.body());
+
+    Res part = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=10-19").GET().build());
+    assertEquals(206, part.status());
+    assertEquals("bytes 10-19/" + wav.length, part.header("Content-Range"));
+    assertArrayEquals(java.util.Arrays.copyOfRange(wav, 10, 20), part.body());
+
+    Res tail = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=-100").GET().build());
+    assertEquals(206, tail.status());
+    assertArrayEquals(java.util.Arrays.copyOfRange(wav, wav.length - 100, wav.length), tail.body());
+
+    Res from = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=" + (wav.length - 5) + "-").GET().build());
+    assertEquals(206, from.status());
+    assertEquals(5, from.body().length);
+
+    Res bad = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=" + wav.length + "-").GET().build());
+    assertError(bad, 416, "range_not_satisfiable");
+    assertEquals("bytes */" + wav.length, bad.header("Content-Range"));
+  }
+
+  @Test
+  void otherUsersMeetingsAreNotFound() {
+    String owner = api.user("owner@example.com");
+    String other = api.user("other@example.com");
+    String id = api.postRaw("/meetings", owner, "audio/wav", Api.wav(0.2)).json().get("id").asText();
+    for (String suffix : List.of("", "/rttm", "/history", "/audio")) {
+      assertError(api.get("/meetings/" + id + suffix, other), 404, "not_found");
+    }
+    assertError(api.delete("/meetings/" + id, other), 404, "not_found");
+    assertEquals(0, api.get("/meetings", other).json().get("items").size());
+    assertError(api.get("/meetings/" + java.util.UUID.randomUUID(), owner), 404, "not_found");
+    assertError(api.get("/meetings/not-a-meeting-id", owner), 404, "not_found");
+    assertError(api.get("/meetings/" + java.util.UUID.randomUUID() + "/history", owner), 404, "not_found");
+    assertEquals(200, api.get("/meetings/" + id, owner).status());
+  }
+
+  @Test
+  void listIsNewestFirstWithCursorPagination() {
+    String token = api.user("pages@example.com");
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      Res up = api.postRaw("/meetings?title=m" + i, token, "audio/wav", Api.wav(0.1));
+      assertEquals(202, up.status(), up.text());
+      ids.add(up.json().get("id").asText());
+      // listed at once, not after the projection catches up
+      JsonNode first = api.get("/meetings?limit=1", token).json().get("items").get(0);
+      assertEquals(ids.get(i), first.get("id").asText());
+    }
+    List<String> seen = new ArrayList<>();
+    String cursor = null;
+    int pages = 0;
+    do {
+      Res r = api.get("/meetings/list?limit=2" + (cursor == null ? "" : "&cursor=" + cursor), token);
+      assertEquals(200, r.status(), r.text());
+      JsonNode page = r.json();
+      assertTrue(page.get("items").size() <= 2);
+      page.get("items").forEach(it -> seen.add(it.get("id").asText()));
+      cursor = page.get("nextCursor").isNull() ? null : page.get("nextCursor").asText();
+      pages++;
+    } while (cursor != null);
+    assertEquals(3, pages);
+    List<String> newestFirst = new ArrayList<>(ids);
+    java.util.Collections.reverse(newestFirst);
+    assertEquals(newestFirst, seen);
+
+    assertError(api.get("/meetings?limit=0", token), 400, "bad_request");
+    assertError(api.get("/meetings?limit=abc", token), 400, "bad_request");
+    assertError(api.get("/meetings?limit=1000", token), 400, "bad_request");
+    assertError(api.get("/meetings?cursor=%25%25%25", token), 400, null);
+    assertError(api.get("/meetings?cursor=bm9wZQ", token), 400, "bad_request");
+  }
+
+  @Test
+  void deleteRemovesAudioAndRecordsIt() throws Exception {
+    String token = api.user("delete@example.com");
+    String id = api.postRaw("/meetings", token, "audio/wav", Api.wav(0.3)).json().get("id").asText();
+    api.awaitStatus(id, token, "done", WAIT);
+    Path blob = ((FileBlobStore) node.blobs).path(id);
+    assertTrue(Files.exists(blob));
+
+    Res d = api.delete("/meetings/" + id, token);
+    assertEquals(204, d.status(), d.text());
+    assertFalse(Files.exists(blob), "blob removed");
+    assertError(api.get("/meetings/" + id, token), 404, "not_found");
+    assertError(api.get("/meetings/" + id + "/audio", token), 404, "not_found");
+    assertError(api.delete("/meetings/" + id, token), 404, "not_found");
+    for (JsonNode it : api.get("/meetings", token).json().get("items")) assertFalse(it.get("id").asText().equals(id));
+
+    // the journal keeps the whole story, ending with the deletion
+    JdbcReadJournal journal = PersistenceQuery.get(node.system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    List<EventEnvelope> events = journal.currentEventsByPersistenceId("Meeting|" + id, 0, Long.MAX_VALUE)
+        .runWith(Sink.seq(), Materializer.matFromSystem(node.system)).toCompletableFuture().get();
+    assertTrue(events.get(events.size() - 1).event() instanceof Meeting.Deleted, events.toString());
+    assertTrue(events.stream().anyMatch(e -> e.event() instanceof Meeting.Completed));
+
+    // and the read side drops it for good once the projection has seen the event
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (true) {
+      try (var c = node.ds.getConnection();
+          var ps = c.prepareStatement("SELECT status, last_seq FROM meeting_list WHERE id = ?")) {
+        ps.setString(1, id);
+        try (var rs = ps.executeQuery()) {
+          assertTrue(rs.next());
+          assertEquals("deleted", rs.getString(1));
+          if (rs.getLong(2) == events.size()) break;
+        }
+      }
+      if (System.nanoTime() > deadline) fail("projection did not apply the Deleted event");
+      Thread.sleep(100);
+    }
+  }
+
+  @Test
+  void concurrentUploadsAllBecomeMeetings() throws Exception {
+    int users = 6;
+    int perUser = 5;
+    List<String> tokens = new ArrayList<>();
+    for (int u = 0; u < users; u++) tokens.add(api.user("conc" + u + "@example.com"));
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    try {
+      List<Future<String>> futures = new ArrayList<>();
+      for (int u = 0; u < users; u++) {
+        for (int i = 0; i < perUser; i++) {
+          String token = tokens.get(u);
+          boolean multipart = i % 2 == 0;
+          Callable<String> call = () -> {
+            Res r = multipart
+                ? api.postMultipart("/meetings", token, "c.wav", "audio/wav", Api.wav(0.2), Map.of("title", "c"))
+                : api.postRaw("/meetings/upload", token, "audio/wav", Api.wav(0.2));
+            if (r.status() != 202) throw new AssertionError(r.status() + " " + r.text());
+            return r.json().get("id").asText();
+          };
+          futures.add(pool.submit(call));
+        }
+      }
+      Set<String> ids = new HashSet<>();
+      for (Future<String> f : futures) ids.add(f.get());
+      assertEquals(users * perUser, ids.size());
+      for (String token : tokens) {
+        JsonNode items = api.get("/meetings?limit=100", token).json().get("items");
+        assertEquals(perUser, items.size(), items.toString());
+        for (JsonNode it : items) assertTrue(ids.contains(it.get("id").asText()));
+      }
+      for (String token : tokens) {
+        for (JsonNode it : api.get("/meetings?limit=100", token).json().get("items")) {
+          api.awaitStatus(it.get("id").asText(), token, "done", WAIT);
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private JsonNode awaitListItem(String token, String id, String status) {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    JsonNode last = null;
+    while (System.nanoTime() < deadline) {
+      for (JsonNode it : api.get("/meetings?limit=100", token).json().get("items")) {
+        if (it.get("id").asText().equals(id)) {
+          last = it;
+          if (status.equals(it.get("status").asText())) return it;
+        }
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    }
+    fail("list item " + id + " did not reach " + status + "; last " + last);
+    return null;
+  }
+}

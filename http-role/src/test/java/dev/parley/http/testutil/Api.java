@@ -1,0 +1,139 @@
+package dev.parley.http.testutil;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.http.web.Json;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+
+/** A small JSON/HTTP client for the route tests (JDK HttpClient, HTTP/1.1). */
+public final class Api {
+  public final String base;
+  public final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
+
+  public Api(String base) {
+    this.base = base;
+  }
+
+  public record Res(int status, byte[] body, HttpResponse<byte[]> raw) {
+    public String text() {
+      return new String(body, StandardCharsets.UTF_8);
+    }
+
+    public JsonNode json() {
+      try {
+        return Json.MAPPER.readTree(body);
+      } catch (Exception e) {
+        throw new AssertionError("not JSON (" + status + "): " + text(), e);
+      }
+    }
+
+    public String header(String name) {
+      return raw.headers().firstValue(name).orElse(null);
+    }
+  }
+
+  public HttpRequest.Builder req(String path, String token) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+    if (token != null) b.header("Authorization", "Bearer " + token);
+    return b;
+  }
+
+  public Res send(HttpRequest r) {
+    try {
+      HttpResponse<byte[]> resp = client.send(r, HttpResponse.BodyHandlers.ofByteArray());
+      return new Res(resp.statusCode(), resp.body(), resp);
+    } catch (Exception e) {
+      throw new AssertionError("request " + r.method() + " " + r.uri() + " failed: " + e, e);
+    }
+  }
+
+  public Res get(String path, String token) {
+    return send(req(path, token).GET().build());
+  }
+
+  public Res delete(String path, String token) {
+    return send(req(path, token).DELETE().build());
+  }
+
+  public Res postJson(String path, String token, String json) {
+    return send(req(path, token).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+  }
+
+  public Res postRaw(String path, String token, String contentType, byte[] body) {
+    return send(req(path, token).header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
+  }
+
+  /** multipart/form-data with a {@code file} part (skipped when null) and text fields. */
+  public Res postMultipart(String path, String token, String fileName, String fileType, byte[] file, Map<String, String> fields) {
+    String boundary = "----parley" + UUID.randomUUID();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      for (Map.Entry<String, String> f : fields.entrySet()) {
+        out.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + f.getKey() + "\"\r\n\r\n"
+            + f.getValue() + "\r\n").getBytes(StandardCharsets.UTF_8));
+      }
+      if (file != null) {
+        out.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fileName
+            + "\"\r\nContent-Type: " + fileType + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        out.write(file);
+        out.write("\r\n".getBytes(StandardCharsets.UTF_8));
+      }
+      out.write(("--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
+    return send(req(path, token).header("Content-Type", "multipart/form-data; boundary=" + boundary)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray())).build());
+  }
+
+  /** Registers (201) and logs in; returns the token. */
+  public String user(String email) {
+    String body = "{\"email\":\"" + email + "\",\"password\":\"correct-horse\"}";
+    Res r = postJson("/auth/register", null, body);
+    if (r.status() != 201) throw new AssertionError("register " + email + ": " + r.status() + " " + r.text());
+    Res l = postJson("/auth/login", null, body);
+    if (l.status() != 200) throw new AssertionError("login " + email + ": " + l.status() + " " + l.text());
+    return l.json().get("token").asText();
+  }
+
+  /** Polls GET /meetings/{id} until its status is {@code status}. */
+  public JsonNode awaitStatus(String id, String token, String status, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    JsonNode last = null;
+    while (System.nanoTime() < deadline) {
+      Res r = get("/meetings/" + id, token);
+      if (r.status() == 200) {
+        last = r.json();
+        if (status.equals(last.get("status").asText())) return last;
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    }
+    throw new AssertionError("meeting " + id + " did not reach " + status + " within " + timeout + "; last: " + last);
+  }
+
+  /** A 16-bit mono 16 kHz PCM WAV of {@code seconds} of a tone. */
+  public static byte[] wav(double seconds) {
+    int rate = 16000;
+    int n = (int) Math.round(seconds * rate);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(44 + 2 * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(36 + 2 * n).put("WAVE".getBytes(StandardCharsets.US_ASCII));
+    b.put("fmt ".getBytes(StandardCharsets.US_ASCII)).putInt(16).putShort((short) 1).putShort((short) 1)
+        .putInt(rate).putInt(rate * 2).putShort((short) 2).putShort((short) 16);
+    b.put("data".getBytes(StandardCharsets.US_ASCII)).putInt(2 * n);
+    for (int i = 0; i < n; i++) b.putShort((short) (8000 * Math.sin(2 * Math.PI * 220 * i / rate)));
+    return b.array();
+  }
+}

@@ -1,0 +1,122 @@
+package dev.parley.http.testutil;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.parley.http.HttpRole;
+import dev.parley.http.blob.BlobStores;
+import dev.parley.http.db.Database;
+import dev.parley.http.db.DbSettings;
+import dev.parley.http.db.Schema;
+import dev.parley.protocol.blob.BlobStore;
+import dev.parley.protocol.worker.InferenceProtocol;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import com.zaxxer.hikari.HikariDataSource;
+
+/**
+ * A one-node cluster running the http role as Main would: real config (config/application.conf)
+ * with test overrides, schema migrated, blob store, optionally a fake gpu worker, API on a free port.
+ */
+public final class TestNode implements AutoCloseable {
+  public final ActorSystem<Void> system;
+  public final HikariDataSource ds;
+  public final BlobStore blobs;
+  public final HttpRole.Handle http;
+  public final DbSettings db;
+  public final String base;
+
+  /** Short timeouts for tests; {@code extra} wins over them. */
+  public static String testOverrides(Path dataDir) {
+    return String.join("\n",
+        "parley.data-dir = \"" + dataDir.toString().replace("\\", "/") + "\"",
+        "parley.cluster.port = 0",
+        "parley.host = \"127.0.0.1\"",
+        "parley.http.bind-host = \"127.0.0.1\"",
+        "parley.http.port = 0",
+        "parley.http.max-upload = 1MiB",
+        "parley.http.jwt-secret = \"test-secret-0123456789abcdef\"",
+        "parley.http.ask-timeout = 5s",
+        "parley.auth.bcrypt-cost = 4",
+        "parley.meeting.resend-interval = 300ms",
+        "parley.meeting.heartbeat-timeout = 3s",
+        "parley.meeting.passivate-after = 2s",
+        "parley.meeting.max-attempts = 3",
+        "parley.read-side.min-backoff = 200ms",
+        "jdbc-read-journal.refresh-interval = 100ms",
+        "jdbc-read-journal.journal-sequence-retrieval.query-delay = 100ms",
+        "pekko.coordinated-shutdown.exit-jvm = off",
+        "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
+        "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on",
+        "pekko.loglevel = WARNING");
+  }
+
+  public static Config config(Path dataDir, DbSettings db, List<String> roles, String extra) {
+    Config overrides = ConfigFactory.parseString(extra == null ? "" : extra)
+        .withFallback(ConfigFactory.parseString(testOverrides(dataDir)))
+        .withFallback(ConfigFactory.parseString("pekko.cluster.roles = [" + String.join(",", roles) + "]"))
+        .withFallback(db.pekkoConfig());
+    return ConfigFactory.load(overrides.withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
+  }
+
+  /**
+   * Starts the node. {@code worker} (may be null) is the gpu worker behaviour factory, initialised
+   * before the http role when the node has the gpu role.
+   */
+  public static TestNode start(String name, Path dataDir, DbSettings db, List<String> roles, String extra,
+      FakeWorker.Factory worker) {
+    Config config = config(dataDir, db, roles, extra);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), name, config);
+    HikariDataSource ds = null;
+    try {
+      Cluster cluster = Cluster.get(system);
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (cluster.selfMember().status() != MemberStatus.up()) {
+        if (System.nanoTime() > deadline) throw new IllegalStateException("node did not come up");
+        Thread.sleep(50);
+      }
+      ds = Database.create(db);
+      Schema.migrate(ds, db);
+      BlobStore blobs = BlobStores.create(config.getConfig("parley"), ds);
+      if (worker != null && roles.contains(InferenceProtocol.GPU_ROLE)) {
+        ClusterSharding.get(system).init(Entity.of(InferenceProtocol.WORKER,
+            ctx -> worker.create(ctx.getEntityId(), blobs)).withRole(InferenceProtocol.GPU_ROLE));
+      }
+      HttpRole.Handle http = HttpRole.start(system, blobs, ds, db);
+      return new TestNode(system, ds, blobs, http, db);
+    } catch (Exception e) {
+      system.terminate();
+      if (ds != null) ds.close();
+      throw new IllegalStateException("test node failed to start: " + e.getMessage(), e);
+    }
+  }
+
+  private TestNode(ActorSystem<Void> system, HikariDataSource ds, BlobStore blobs, HttpRole.Handle http, DbSettings db) {
+    this.system = system;
+    this.ds = ds;
+    this.blobs = blobs;
+    this.http = http;
+    this.db = db;
+    this.base = "http://127.0.0.1:" + http.port();
+  }
+
+  @Override
+  public void close() {
+    http.stop(Duration.ofSeconds(2));
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      System.err.println("test node did not terminate: " + e);
+    }
+    ds.close();
+  }
+}
