@@ -58,7 +58,7 @@ public final class PostgresBlobStore implements BlobStore {
       int index = 0;
       try {
         while (true) {
-          int n = in.readNBytes(buf, 0, chunkSize);
+          int n = fill(in, buf);
           if (n <= 0) break;
           sha.update(buf, 0, n);
           byte[] data = n == chunkSize ? buf : Arrays.copyOf(buf, n);
@@ -96,6 +96,17 @@ public final class PostgresBlobStore implements BlobStore {
     } catch (SQLException e) {
       throw new IOException("blob store: cannot write " + key + ": " + e.getMessage(), e);
     }
+  }
+
+  /** Reads until the buffer is full or the stream ends (a short read is not the end). */
+  private static int fill(InputStream in, byte[] buf) throws IOException {
+    int n = 0;
+    while (n < buf.length) {
+      int r = in.read(buf, n, buf.length - n);
+      if (r < 0) break;
+      n += r;
+    }
+    return n;
   }
 
   private void deleteRows(String key) throws SQLException {

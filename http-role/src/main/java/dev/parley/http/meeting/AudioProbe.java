@@ -28,11 +28,14 @@ public final class AudioProbe {
 
   /**
    * The content type to record: the declared one unless it is missing or generic, then one sniffed
-   * from the magic bytes, then one from the file name, else application/octet-stream.
+   * from the magic bytes, then one from the file name (multipart file parts without a type
+   * arrive as text/plain), else application/octet-stream.
    */
   public static String contentType(String declared, byte[] head, String fileName) {
     String d = declared == null ? "" : declared.strip().toLowerCase(Locale.ROOT);
-    if (!d.isEmpty() && !d.startsWith("application/octet-stream") && !d.startsWith("multipart/")) return declared.strip();
+    boolean generic = d.isEmpty() || d.startsWith("application/octet-stream") || d.startsWith("multipart/")
+        || d.startsWith("text/plain") || d.startsWith("application/x-www-form-urlencoded");
+    if (!generic) return declared.strip();
     String sniffed = sniff(head);
     if (sniffed != null) return sniffed;
     if (fileName != null) {

@@ -1,5 +1,6 @@
 package dev.parley.http.meeting;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.parley.protocol.CborSerializable;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
@@ -159,28 +160,27 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       return new State(meetingId, null, null, null, null, null, Status.NEW, 0, null, null, null, 0.0, null, null, null);
     }
 
+    @JsonIgnore
     public boolean exists() {
       return status != Status.NEW && status != Status.DELETED;
     }
 
+    @JsonIgnore
     public boolean isActive() {
       return status == Status.QUEUED || status == Status.PROCESSING;
     }
 
+    @JsonIgnore
     public boolean isFinished() {
       return status == Status.DONE || status == Status.FAILED;
     }
 
     /** Audio length: from the upload's header when known, else from the result. */
+    @JsonIgnore
     public Double durationSeconds() {
       if (audio != null && audio.durationSeconds() != null) return audio.durationSeconds();
       if (result != null && result.timing() != null) return result.timing().audioSeconds();
       return null;
-    }
-
-    State with(Status s) {
-      return new State(meetingId, owner, title, options, createdAt, audio, s, attempt, attemptId, node, stage,
-          progress, retryReason, result, failure);
     }
 
     State apply(Event e) {

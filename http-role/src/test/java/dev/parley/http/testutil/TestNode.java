@@ -55,6 +55,8 @@ public final class TestNode implements AutoCloseable {
         "pekko.coordinated-shutdown.exit-jvm = off",
         "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
         "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on",
+        // a stopping test node need not wait for the gpu proxy's buffered messages
+        "pekko.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = 2s",
         "pekko.loglevel = WARNING");
   }
 

@@ -1,0 +1,163 @@
+package dev.parley.http.blob;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.parley.http.db.Database;
+import dev.parley.http.db.Schema;
+import dev.parley.http.testutil.Postgres;
+import dev.parley.protocol.blob.BlobStore;
+import dev.parley.protocol.blob.FileBlobStore;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Both blob stores through {@link BlobStores#create}; the database one on the real PostgreSQL. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class BlobStoresTest {
+  Postgres pg;
+  HikariDataSource ds;
+
+  @BeforeAll
+  void start() {
+    pg = Postgres.freshSchema();
+    ds = Database.create(pg.db);
+    Schema.migrate(ds, pg.db);
+  }
+
+  @AfterAll
+  void stop() {
+    ds.close();
+    pg.close();
+  }
+
+  static byte[] random(int n) {
+    byte[] b = new byte[n];
+    new Random(n).nextBytes(b);
+    return b;
+  }
+
+  static String sha(byte[] b) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+  }
+
+  /** An input stream that fails if anyone reads it whole at once: put must stream. */
+  static InputStream trickle(byte[] data) {
+    return new ByteArrayInputStream(data) {
+      @Override
+      public synchronized int read(byte[] b, int off, int len) {
+        return super.read(b, off, Math.min(len, 700));
+      }
+
+      @Override
+      public byte[] readAllBytes() {
+        throw new AssertionError("the whole blob was read into memory");
+      }
+    };
+  }
+
+  void roundTrip(BlobStore store, Path scratch) throws Exception {
+    for (int size : new int[] {1, 1024, 1025, 5000, 3 * 1024}) {
+      String key = "k" + size;
+      byte[] data = random(size);
+      BlobStore.BlobInfo info = store.put(key, trickle(data));
+      assertEquals(size, info.size());
+      assertEquals(sha(data), info.sha256());
+      assertEquals(size, store.size(key));
+      try (InputStream in = store.open(key)) {
+        assertArrayEquals(data, in.readAllBytes());
+      }
+      try (InputStream in = store.open(key)) {
+        long skip = Math.min(size, 1500);
+        in.skipNBytes(skip);
+        assertArrayEquals(Arrays.copyOfRange(data, (int) skip, size), in.readAllBytes());
+      }
+      Path copy = store.materialize(key, scratch);
+      assertArrayEquals(data, Files.readAllBytes(copy));
+    }
+    // replace
+    byte[] other = random(77);
+    store.put("k1", new ByteArrayInputStream(other));
+    try (InputStream in = store.open("k1")) {
+      assertArrayEquals(other, in.readAllBytes());
+    }
+    // empty
+    assertEquals(0, store.put("empty", new ByteArrayInputStream(new byte[0])).size());
+    assertEquals(0, store.size("empty"));
+    // delete is idempotent; absent blobs
+    store.delete("k5000");
+    store.delete("k5000");
+    assertEquals(-1, store.size("k5000"));
+    assertThrows(NoSuchFileException.class, () -> store.open("k5000"));
+    assertThrows(NoSuchFileException.class, () -> store.open("never"));
+  }
+
+  @Test
+  void databaseStoreStreamsInChunks(@TempDir Path scratch) throws Exception {
+    BlobStore store = BlobStores.create(ConfigFactory.parseString("data-dir = x\nblob { store = postgres, chunk-size = 1KiB }"), ds);
+    PostgresBlobStore db = assertInstanceOf(PostgresBlobStore.class, store);
+    assertEquals(1024, db.chunkSize());
+    roundTrip(store, scratch);
+    try (var c = ds.getConnection(); var rs = c.createStatement().executeQuery(
+        "SELECT COUNT(*), MAX(LENGTH(data)) FROM blob_chunk WHERE blob_key = 'k3072'")) {
+      rs.next();
+      assertEquals(3, rs.getInt(1));
+      assertEquals(1024, rs.getInt(2));
+    }
+  }
+
+  @Test
+  void failedPutLeavesNothing() throws Exception {
+    BlobStore store = new PostgresBlobStore(ds, 1024);
+    InputStream broken = new InputStream() {
+      int n;
+
+      @Override
+      public int read() throws IOException {
+        if (n++ > 3000) throw new IOException("client went away");
+        return 7;
+      }
+    };
+    assertThrows(IOException.class, () -> store.put("broken", broken));
+    assertEquals(-1, store.size("broken"));
+    try (var c = ds.getConnection(); var rs = c.createStatement().executeQuery(
+        "SELECT COUNT(*) FROM blob_chunk WHERE blob_key = 'broken'")) {
+      rs.next();
+      assertEquals(0, rs.getInt(1));
+    }
+  }
+
+  @Test
+  void fileStoreUnderDataDir(@TempDir Path dir) throws Exception {
+    BlobStore store = BlobStores.create(ConfigFactory.parseString("data-dir = \"" + dir + "\"\nblob.store = file"), null);
+    assertInstanceOf(FileBlobStore.class, store);
+    roundTrip(store, dir.resolve("scratch"));
+    assertTrue(Files.exists(dir.resolve("blobs").resolve("k1")));
+    assertFalse(Files.exists(dir.resolve("blobs").resolve("k5000")));
+  }
+
+  @Test
+  void unknownStoreIsAClearError() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> BlobStores.create(ConfigFactory.parseString("data-dir = x\nblob.store = s4"), ds));
+    assertTrue(e.getMessage().contains("s4"));
+  }
+}

@@ -1,0 +1,102 @@
+package dev.parley.http.db;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.parley.http.testutil.Postgres;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The migration creates every table on PostgreSQL and H2 and can run again (and concurrently). */
+class SchemaTest {
+  static final Set<String> TABLES = Set.of("event_journal", "event_tag", "snapshot", "durable_state", "users",
+      "meeting_list", "projection_offset", "blob_object", "blob_chunk");
+
+  static Set<String> tables(Connection c, String schema) throws SQLException {
+    Set<String> names = new TreeSet<>();
+    try (ResultSet rs = c.getMetaData().getTables(null, schema, "%", new String[] {"TABLE"})) {
+      while (rs.next()) names.add(rs.getString("TABLE_NAME").toLowerCase(java.util.Locale.ROOT));
+    }
+    return names;
+  }
+
+  @Test
+  void postgresMigrationIsIdempotentAndStaysInItsSchema() throws Exception {
+    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
+      Schema.migrate(ds, pg.db);
+      Schema.migrate(ds, pg.db);
+      // two nodes starting at once
+      ExecutorService pool = Executors.newFixedThreadPool(2);
+      try {
+        List<Future<?>> both = List.of(pool.submit(() -> Schema.migrate(ds, pg.db)), pool.submit(() -> Schema.migrate(ds, pg.db)));
+        for (Future<?> f : both) f.get();
+      } finally {
+        pool.shutdown();
+      }
+      try (Connection c = ds.getConnection()) {
+        assertTrue(tables(c, pg.schema).containsAll(TABLES), tables(c, pg.schema).toString());
+        try (ResultSet rs = c.createStatement().executeQuery(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = '" + pg.schema + "'")) {
+          Set<String> idx = new TreeSet<>();
+          while (rs.next()) idx.add(rs.getString(1));
+          assertTrue(idx.containsAll(Set.of("event_journal_ordering_idx", "meeting_list_owner_created_idx", "users_email_idx")),
+              idx.toString());
+        }
+      }
+    }
+  }
+
+  @Test
+  void h2MigrationIsIdempotent(@TempDir Path dir) throws Exception {
+    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = \"" + dir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 2 }"));
+    assertFalse(db.isPostgres());
+    assertTrue(db.url().startsWith("jdbc:h2:file:" + dir.toAbsolutePath()), db.url());
+    try (HikariDataSource ds = Database.create(db)) {
+      Schema.migrate(ds, db);
+      Schema.migrate(ds, db);
+      try (Connection c = ds.getConnection()) {
+        assertTrue(tables(c, "PUBLIC").containsAll(TABLES), tables(c, "PUBLIC").toString());
+      }
+    }
+  }
+
+  @Test
+  void bundledDdlIsMadeIdempotent() {
+    String pekko = Schema.resource("schema/postgres/postgres-create-schema.sql");
+    String fixed = Schema.idempotent(pekko);
+    assertTrue(pekko.contains("CREATE UNIQUE INDEX event_journal_ordering_idx"), "the jar's DDL changed: recheck the rewrite");
+    assertTrue(fixed.contains("CREATE UNIQUE INDEX IF NOT EXISTS event_journal_ordering_idx ON event_journal"), fixed);
+    assertFalse(fixed.toLowerCase().contains("public."), fixed);
+    assertFalse(fixed.contains("CONCURRENTLY"), fixed);
+    assertEquals(7, Schema.split(fixed).size()); // 5 tables, 2 indexes
+  }
+
+  @Test
+  void settingsFromConfig() {
+    DbSettings pg = DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = x\ndb { url = \"jdbc:postgresql://h:5432/p?password=secret\", user = u, password = pw, pool-size = 3 }"));
+    assertTrue(pg.isPostgres());
+    assertEquals("slick.jdbc.PostgresProfile$", pg.slickProfile());
+    assertEquals("org.postgresql.Driver", pg.driverClass());
+    assertEquals(3, pg.poolSize());
+    assertFalse(pg.toString().contains("secret"), pg.toString());
+    assertEquals("slick.jdbc.PostgresProfile$", pg.pekkoConfig().getString("pekko-persistence-jdbc.shared-databases.parley.profile"));
+    assertEquals("u", pg.pekkoConfig().getString("pekko-persistence-jdbc.shared-databases.parley.db.user"));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> DbSettings.fromConfig(
+        ConfigFactory.parseString("data-dir = x\ndb { url = \"jdbc:mysql://h/p\", user = u, password = pw, pool-size = 3 }")));
+  }
+}

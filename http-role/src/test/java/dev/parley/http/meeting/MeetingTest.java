@@ -1,0 +1,433 @@
+package dev.parley.http.meeting;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.parley.protocol.DiarizationOptions;
+import dev.parley.protocol.DiarizationResult;
+import dev.parley.protocol.Segment;
+import dev.parley.protocol.SpeakerSummary;
+import dev.parley.protocol.Timing;
+import dev.parley.protocol.blob.FileBlobStore;
+import dev.parley.protocol.worker.InferenceProtocol.JobAccepted;
+import dev.parley.protocol.worker.InferenceProtocol.JobCompleted;
+import dev.parley.protocol.worker.InferenceProtocol.JobFailed;
+import dev.parley.protocol.worker.InferenceProtocol.JobProgress;
+import dev.parley.protocol.worker.InferenceProtocol.RunJob;
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Meeting entity alone (in-memory journal, serialization of commands, events and state
+ * checked): its events, and the dispatch protocol with a probe standing in for the gpu pool.
+ */
+class MeetingTest {
+  static final Duration RESEND = Duration.ofMillis(150);
+  static final Duration HEARTBEAT = Duration.ofMillis(700);
+  static final MeetingSettings SETTINGS = new MeetingSettings(RESEND, HEARTBEAT, 3, Duration.ofSeconds(60), 0.1);
+
+  static ActorTestKit kit;
+  static PersistenceTestKit journal;
+  @TempDir static Path blobDir;
+  static FileBlobStore blobs;
+
+  @BeforeAll
+  static void start() {
+    Config app = ConfigFactory.parseResourcesAnySyntax("application").withOnlyPath("pekko.actor.serialization-bindings");
+    Config config = ConfigFactory.parseString("pekko.actor.provider = local\npekko.loglevel = WARNING")
+        .withFallback(app)
+        .withFallback(EventSourcedBehaviorTestKit.config());
+    kit = ActorTestKit.create("meeting-test", config);
+    journal = PersistenceTestKit.create(kit.system());
+    blobs = new FileBlobStore(blobDir);
+  }
+
+  @AfterAll
+  static void stop() {
+    kit.shutdownTestKit();
+  }
+
+  /** One meeting under test with its stand-in worker pool. */
+  static final class Fixture {
+    final String id = UUID.randomUUID().toString();
+    final TestProbe<RunJob> workers = kit.createTestProbe(RunJob.class);
+    final EventSourcedBehaviorTestKit<Meeting.Command, Meeting.Event, Meeting.State> es;
+
+    Fixture(MeetingSettings settings) {
+      es = EventSourcedBehaviorTestKit.create(kit.system(),
+          Meeting.create(id, settings, workers.ref()::tell, blobs, null),
+          EventSourcedBehaviorTestKit.disabledSerializationSettings()
+              .withVerifyCommands(true).withVerifyEvents(true).withVerifyState(true));
+    }
+
+    Fixture() {
+      this(SETTINGS);
+    }
+
+    Meeting.Audio audio() throws Exception {
+      blobs.put(id, new ByteArrayInputStream(new byte[] {1, 2, 3, 4}));
+      return new Meeting.Audio(id, 4, "ab", "audio/wav", "a.wav", 1.5);
+    }
+
+    EventSourcedBehaviorTestKit.CommandResultWithReply<Meeting.Command, Meeting.Event, Meeting.State, StatusReply<Meeting.State>> create()
+        throws Exception {
+      Meeting.Audio a = audio();
+      return es.runCommand(r -> new Meeting.Create("user-1", "Weekly", new DiarizationOptions(2, null, null), a, r));
+    }
+
+    String attempt(int n) {
+      return Meeting.attemptId(id, n);
+    }
+
+    RunJob expectRun(int attempt) {
+      RunJob run = workers.expectMessageClass(RunJob.class, Duration.ofSeconds(3));
+      assertEquals(attempt(attempt), run.attemptId(), "attempt id");
+      assertEquals(attempt, run.attempt());
+      assertEquals(id, run.meetingId());
+      assertEquals(id, run.audioKey());
+      return run;
+    }
+
+    /** Skips repeats of earlier sends and returns the first RunJob of {@code attempt}. */
+    RunJob awaitRun(int attempt) {
+      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (System.nanoTime() < deadline) {
+        RunJob run = workers.expectMessageClass(RunJob.class, Duration.ofSeconds(3));
+        if (run.attempt() == attempt) return run;
+      }
+      throw new AssertionError("no RunJob for attempt " + attempt);
+    }
+
+    Meeting.State awaitState(java.util.function.Predicate<Meeting.State> p, String what) {
+      return kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
+        Meeting.State s = es.getState();
+        assertTrue(p.test(s), what + " but state is " + s);
+        return s;
+      });
+    }
+
+    List<Object> events() {
+      return journal.persistedInStorage("Meeting|" + id);
+    }
+
+    long count(Class<?> type) {
+      return events().stream().filter(type::isInstance).count();
+    }
+  }
+
+  static DiarizationResult result(String speaker) {
+    return new DiarizationResult(List.of(new Segment(0.0, 1.5, speaker)),
+        List.of(new SpeakerSummary(speaker, 1.5, new float[] {0.6f, 0.8f})), Map.of("embedding", "test-1"),
+        new Timing(1.5, 0.3, 0.2, "cpu"));
+  }
+
+  // ---------------------------------------------------------------- commands and events
+
+  @Test
+  void createPersistsCreatedAudioStoredQueuedAndSendsTheFirstAttempt() throws Exception {
+    Fixture f = new Fixture();
+    var r = f.create();
+    assertTrue(r.reply().isSuccess());
+    assertEquals(3, r.events().size());
+    Meeting.Created c = assertInstanceOf(Meeting.Created.class, r.events().get(0));
+    assertEquals(f.id, c.meetingId());
+    assertEquals("user-1", c.owner());
+    assertEquals("Weekly", c.title());
+    Meeting.AudioStored a = assertInstanceOf(Meeting.AudioStored.class, r.events().get(1));
+    assertEquals(4, a.size());
+    assertEquals(1.5, a.durationSeconds());
+    Meeting.Queued q = assertInstanceOf(Meeting.Queued.class, r.events().get(2));
+    assertEquals(1, q.attempt());
+    assertNull(q.reason());
+    Meeting.State s = r.state();
+    assertEquals(Meeting.Status.QUEUED, s.status());
+    assertEquals("queued", s.status().api());
+    assertEquals(f.attempt(1), s.attemptId());
+    RunJob run = f.expectRun(1);
+    assertEquals(Integer.valueOf(2), run.options().numSpeakers());
+  }
+
+  @Test
+  void createIsValidatedAndHappensOnce() throws Exception {
+    Fixture f = new Fixture();
+    var empty = f.es.<StatusReply<Meeting.State>>runCommand(r -> new Meeting.Create("u", "t", null,
+        new Meeting.Audio(f.id, 0, "x", "audio/wav", null, null), r));
+    assertTrue(empty.reply().isError());
+    assertTrue(empty.hasNoEvents());
+    var noOwner = f.es.<StatusReply<Meeting.State>>runCommand(r -> new Meeting.Create(" ", "t", null,
+        new Meeting.Audio(f.id, 5, "x", "audio/wav", null, null), r));
+    assertTrue(noOwner.reply().isError());
+
+    assertTrue(f.create().reply().isSuccess());
+    var again = f.create();
+    assertTrue(again.reply().isError());
+    assertTrue(again.reply().getError().getMessage().contains("already exists"));
+    assertTrue(again.hasNoEvents());
+  }
+
+  @Test
+  void unknownMeetingIsEmptyAndCannotBeDeleted() {
+    Fixture f = new Fixture();
+    var get = f.es.<Meeting.State>runCommand(Meeting.Get::new);
+    assertEquals(Meeting.Status.NEW, get.reply().status());
+    assertFalse(get.reply().exists());
+    var del = f.es.<StatusReply<Done>>runCommand(Meeting.Delete::new);
+    assertTrue(del.reply().isError());
+    assertTrue(del.hasNoEvents());
+    f.workers.expectNoMessage(Duration.ofMillis(200));
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  @Test
+  void resendsUntilTheWorkerAcknowledges() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob first = f.expectRun(1);
+    f.expectRun(1);
+    f.expectRun(1); // re-sent every resend-interval while nobody answers
+    first.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    Meeting.State s = f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "accepted");
+    assertEquals("gpu-a", s.node());
+    // a message already in flight may still arrive; after that, silence
+    f.workers.receiveSeveralMessages(0, Duration.ofMillis(RESEND.toMillis() / 2));
+    f.workers.expectNoMessage(Duration.ofMillis(RESEND.toMillis() * 3));
+    assertEquals(1, f.count(Meeting.Dispatched.class));
+    // a repeated ack changes nothing
+    first.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    f.workers.expectNoMessage(Duration.ofMillis(RESEND.toMillis() * 2));
+    assertEquals(1, f.count(Meeting.Dispatched.class));
+  }
+
+  @Test
+  void progressKeepsTheAttemptAliveAndIsPersistedSparingly() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob run = f.expectRun(1);
+    run.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "accepted");
+    // heartbeats for longer than the heartbeat timeout keep attempt 1 alive
+    double[] fractions = {0.01, 0.02, 0.05, 0.08, 0.12, 0.13, 0.14, 0.15, 0.16};
+    for (double x : fractions) {
+      run.replyTo().tell(new JobProgress(f.id, f.attempt(1), "embedding", x, "gpu-a"));
+      Thread.sleep(HEARTBEAT.toMillis() / 4);
+    }
+    run.replyTo().tell(new JobProgress(f.id, f.attempt(1), "clustering", 0.17, "gpu-a"));
+    Meeting.State s = f.awaitState(st -> "clustering".equals(st.stage()), "stage change persisted");
+    assertEquals(1, s.attempt(), "no re-dispatch while progress flows");
+    assertEquals(0.17, s.progress(), 1e-9);
+    List<Double> persisted = f.events().stream().filter(Meeting.Progress.class::isInstance)
+        .map(e -> ((Meeting.Progress) e).fraction()).toList();
+    // first of a stage, then >= 10 % steps, then the next stage
+    assertEquals(List.of(0.01, 0.12, 0.17), persisted);
+    f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
+  }
+
+  @Test
+  void silentAttemptIsRedispatchedAsANewAttempt() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob run = f.expectRun(1);
+    run.replyTo().tell(new JobProgress(f.id, f.attempt(1), "decode", 0.0, "gpu-a")); // progress also acknowledges
+    f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running");
+    // gpu-a goes silent: after heartbeat-timeout the meeting queues attempt 2 with a new id
+    RunJob second = f.awaitRun(2);
+    assertNotEquals(run.attemptId(), second.attemptId());
+    Meeting.State s = f.es.getState();
+    assertEquals(2, s.attempt());
+    assertTrue(s.retryReason().contains("no progress from gpu-a"), s.retryReason());
+    List<Object> ev = f.events();
+    Meeting.Queued q2 = (Meeting.Queued) ev.stream().filter(e -> e instanceof Meeting.Queued q && q.attempt() == 2)
+        .findFirst().orElseThrow();
+    assertEquals(f.attempt(2), q2.attemptId());
+
+    // progress of the superseded attempt is ignored
+    run.replyTo().tell(new JobProgress(f.id, f.attempt(1), "embedding", 0.9, "gpu-a"));
+    second.replyTo().tell(new JobAccepted(f.id, f.attempt(2), "gpu-b"));
+    s = f.awaitState(st -> st.status() == Meeting.Status.PROCESSING && "gpu-b".equals(st.node()), "attempt 2 running");
+    assertEquals(0.0, s.progress());
+  }
+
+  @Test
+  void acceptsExactlyOneCompletion() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob run1 = f.expectRun(1);
+    run1.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob run2 = f.awaitRun(2); // attempt 1 went silent
+    // the old attempt finishes after all: a result of an earlier attempt is accepted
+    run1.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("SPEAKER_A"), "gpu-a"));
+    Meeting.State s = f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
+    assertEquals("SPEAKER_A", s.result().segments().get(0).speaker());
+    // everything after the first completion is ignored
+    run2.replyTo().tell(new JobCompleted(f.id, f.attempt(2), result("SPEAKER_B"), "gpu-b"));
+    run2.replyTo().tell(new JobFailed(f.id, f.attempt(2), "late", false, "gpu-b"));
+    run1.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("SPEAKER_C"), "gpu-a"));
+    Thread.sleep(300);
+    s = f.es.getState();
+    assertEquals(Meeting.Status.DONE, s.status());
+    assertEquals("SPEAKER_A", s.result().segments().get(0).speaker());
+    assertEquals(1, f.count(Meeting.Completed.class));
+    assertEquals(0, f.count(Meeting.Failed.class));
+    // and nothing is sent any more
+    f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
+    f.workers.expectNoMessage(Duration.ofMillis(HEARTBEAT.toMillis() + 200));
+  }
+
+  @Test
+  void updatesOfOtherMeetingsAndUnknownAttemptsAreIgnored() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob run = f.expectRun(1);
+    run.replyTo().tell(new JobCompleted("other-meeting", "other-meeting-1", result("X"), "gpu-a"));
+    run.replyTo().tell(new JobCompleted(f.id, f.attempt(7), result("X"), "gpu-a"));
+    run.replyTo().tell(new JobCompleted(f.id, f.id + "-x", result("X"), "gpu-a"));
+    Thread.sleep(200);
+    assertEquals(Meeting.Status.QUEUED, f.es.getState().status());
+    assertEquals(0, f.count(Meeting.Completed.class));
+  }
+
+  @Test
+  void nonRetryableFailureEndsTheMeeting() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob run = f.expectRun(1);
+    run.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    run.replyTo().tell(new JobFailed(f.id, f.attempt(1), "not an audio file: no stream", false, "gpu-a"));
+    Meeting.State s = f.awaitState(st -> st.status() == Meeting.Status.FAILED, "failed");
+    assertEquals("not an audio file: no stream", s.failure().reason());
+    assertFalse(s.failure().retryable());
+    f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
+    f.workers.expectNoMessage(Duration.ofMillis(HEARTBEAT.toMillis() + 300)); // no retry loop
+    assertEquals(1, f.count(Meeting.Queued.class));
+    run.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("X"), "gpu-a"));
+    Thread.sleep(200);
+    assertEquals(Meeting.Status.FAILED, f.es.getState().status());
+  }
+
+  @Test
+  void retryableFailuresAreRetriedUpToMaxAttempts() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    for (int n = 1; n <= 3; n++) {
+      RunJob run = f.awaitRun(n);
+      run.replyTo().tell(new JobFailed(f.id, f.attempt(n), "worker crashed", true, "gpu-" + n));
+    }
+    Meeting.State s = f.awaitState(st -> st.status() == Meeting.Status.FAILED, "failed after 3 attempts");
+    assertTrue(s.failure().retryable());
+    assertTrue(s.failure().reason().contains("worker crashed"), s.failure().reason());
+    assertEquals(3, f.count(Meeting.Queued.class));
+    assertEquals(1, f.count(Meeting.Failed.class));
+    f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
+    f.workers.expectNoMessage(Duration.ofMillis(400));
+  }
+
+  @Test
+  void staleRetryableFailureDoesNotDisturbTheCurrentAttempt() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob run1 = f.expectRun(1);
+    run1.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob run2 = f.awaitRun(2);
+    run1.replyTo().tell(new JobFailed(f.id, f.attempt(1), "node left", true, "gpu-a"));
+    Thread.sleep(200);
+    Meeting.State s = f.es.getState();
+    assertEquals(2, s.attempt());
+    assertEquals(Meeting.Status.QUEUED, s.status());
+    run2.replyTo().tell(new JobCompleted(f.id, f.attempt(2), result("S"), "gpu-b"));
+    f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  @Test
+  void recoveryResumesTheCurrentAttempt() throws Exception {
+    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(30), 3, Duration.ofSeconds(60), 0.1));
+    f.create();
+    RunJob before = f.expectRun(1);
+    before.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running");
+    f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
+    f.workers.expectNoMessage(Duration.ofMillis(RESEND.toMillis() * 2));
+
+    // the http node restarts: the recovered meeting re-sends the same attempt with a new reply address
+    f.es.restart();
+    RunJob again = f.expectRun(1);
+    assertNotEquals(before.replyTo(), again.replyTo());
+    f.expectRun(1); // until the worker answers
+    again.replyTo().tell(new JobProgress(f.id, f.attempt(1), "embedding", 0.5, "gpu-a"));
+    f.awaitState(st -> st.progress() == 0.5, "progress after recovery");
+    f.workers.receiveSeveralMessages(0, Duration.ofMillis(RESEND.toMillis()));
+    f.workers.expectNoMessage(Duration.ofMillis(RESEND.toMillis() * 3));
+    again.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("S"), "gpu-a"));
+    f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
+    assertEquals(1, f.count(Meeting.Queued.class), "same attempt, no new one");
+  }
+
+  @Test
+  void recoveredQueuedMeetingSendsAgain() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    f.expectRun(1);
+    f.es.restart();
+    f.awaitRun(1);
+    assertEquals(Meeting.Status.QUEUED, f.es.getState().status());
+  }
+
+  // ---------------------------------------------------------------- delete
+
+  @Test
+  void deleteRemovesTheBlobAndIsFinal() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob run = f.expectRun(1);
+    run.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("S"), "gpu-a"));
+    f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
+    assertTrue(Files.exists(blobs.path(f.id)));
+
+    TestProbe<StatusReply<Done>> reply = kit.createTestProbe();
+    f.es.runCommand(new Meeting.Delete(reply.ref()));
+    assertTrue(reply.receiveMessage(Duration.ofSeconds(3)).isSuccess());
+    assertFalse(Files.exists(blobs.path(f.id)), "blob removed before the reply");
+    Object last = f.events().get(f.events().size() - 1);
+    assertEquals(new Meeting.Deleted(f.id), last);
+    run.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("late"), "gpu-a"));
+    Thread.sleep(100);
+    assertEquals(1, f.count(Meeting.Completed.class));
+    assertEquals(1, f.count(Meeting.Deleted.class));
+  }
+
+  @Test
+  void stateAfterDeletionIsNotAMeeting() {
+    Meeting.State s = Meeting.State.empty("x")
+        .apply(new Meeting.Created("x", "u", "t", DiarizationOptions.NONE, java.time.Instant.now()))
+        .apply(new Meeting.AudioStored("x", 3, "h", "audio/wav", null, null))
+        .apply(new Meeting.Queued(1, "x-1", null))
+        .apply(new Meeting.Deleted("x"));
+    assertEquals(Meeting.Status.DELETED, s.status());
+    assertFalse(s.exists());
+    assertNotNull(s.owner());
+  }
+}
