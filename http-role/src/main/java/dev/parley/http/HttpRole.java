@@ -91,7 +91,7 @@ public final class HttpRole {
       sharding.init(Entity.of(InferenceProtocol.WORKER, ctx -> Behaviors.<InferenceProtocol.WorkerCommand>stopped())
           .withRole(InferenceProtocol.GPU_ROLE));
     }
-    Meeting.WorkerGateway workers = job -> sharding.entityRefFor(InferenceProtocol.WORKER, job.attemptId()).tell(job);
+    Meeting.WorkerGateway workers = gpuPool(system, sharding);
     sharding.init(Entity.of(Meeting.ENTITY_KEY,
             ctx -> Meeting.create(ctx.getEntityId(), meetingSettings, workers, blobs, ctx.getShard()))
         .withRole(InferenceProtocol.HTTP_ROLE)
@@ -155,6 +155,25 @@ public final class HttpRole {
           log.warn("HTTP API did not stop cleanly: {}", e.toString());
         }
       }
+    };
+  }
+
+  /**
+   * Sends RunJob to the worker entity of its attempt. While no gpu node is up, the send is skipped
+   * (the Meeting re-sends every resend-interval anyway), so the sharding proxy does not pile up
+   * copies of every queued job while the gpu pool is scaled to zero.
+   */
+  static Meeting.WorkerGateway gpuPool(ActorSystem<?> system, ClusterSharding sharding) {
+    org.apache.pekko.cluster.Cluster cluster = org.apache.pekko.cluster.Cluster.get(system);
+    return job -> {
+      boolean gpuUp = false;
+      for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
+        if (m.hasRole(InferenceProtocol.GPU_ROLE) && m.status() == org.apache.pekko.cluster.MemberStatus.up()) {
+          gpuUp = true;
+          break;
+        }
+      }
+      if (gpuUp) sharding.entityRefFor(InferenceProtocol.WORKER, job.attemptId()).tell(job);
     };
   }
 

@@ -24,8 +24,11 @@ public final class Json {
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
+  private static final Marshaller<Object, RequestEntity> MARSHALLER = Jackson.marshaller(MAPPER);
+
+  @SuppressWarnings("unchecked")
   public static <T> Marshaller<T, RequestEntity> marshaller() {
-    return Jackson.marshaller(MAPPER);
+    return (Marshaller<T, RequestEntity>) (Marshaller<?, RequestEntity>) MARSHALLER;
   }
 
   public static <T> Unmarshaller<HttpEntity, T> unmarshaller(Class<T> type) {
