@@ -13,12 +13,10 @@ import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
-import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -106,11 +104,11 @@ public final class ParleyNode {
 
       ParleyNode started = new ParleyNode(node, db, system, ds, gpu, http);
       started.closeResourcesOnTermination(diarizer);
-      log.info("Parley node started in {} ms: roles {}, {}cluster {} (seeds {}), db {} {}, blob store {}",
+      log.info("Parley node started in {} ms: roles {}, {}cluster {} (seeds {}), db {}, blob store {}",
           (System.nanoTime() - t0) / 1_000_000, node.roles(),
           http != null ? "http port " + http.port() + ", " : "",
           self, node.seedNodes().isEmpty() ? "self" : node.seedNodes(),
-          db.isPostgres() ? "postgres" : "h2", db.safeUrl(), node.blobStore());
+          ds == null ? "none" : (db.isPostgres() ? "postgres " : "h2 ") + db.safeUrl(), node.blobStore());
       return started;
     } catch (RuntimeException | Error e) {
       if (system != null) system.terminate();
@@ -142,18 +140,7 @@ public final class ParleyNode {
   }
 
   private void closeResourcesOnTermination(Diarizer diarizer) {
-    if (http != null) {
-      // stop taking requests first, while the cluster is still there for the ones in flight
-      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "parley-http-unbind",
-          () -> CompletableFuture.supplyAsync(() -> {
-            try {
-              http.stop();
-            } catch (RuntimeException e) {
-              log.warn("unbinding the http API failed: {}", e.toString());
-            }
-            return Done.getInstance();
-          }));
-    }
+    // the http role unbinds its API in coordinated shutdown itself (service-unbind)
     system.getWhenTerminated().whenComplete((done, error) -> {
       if (diarizer != null) {
         try {

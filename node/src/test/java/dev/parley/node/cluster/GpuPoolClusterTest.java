@@ -1,0 +1,139 @@
+package dev.parley.node.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An http node and gpu nodes in one JVM over PostgreSQL: a job completes; an idle gpu node leaves
+ * while the http node stays Up; a meeting uploaded with no gpu node waits and starts within 5 s of
+ * a gpu node joining. Every test leaves the cluster without gpu nodes.
+ */
+class GpuPoolClusterTest {
+  static TestCluster cluster;
+  static TestCluster.Node http;
+  static Api api;
+
+  @BeforeAll
+  static void start() {
+    cluster = new TestCluster("parley_pool");
+    http = cluster.startHttp("", "");
+    TestCluster.awaitUp(Duration.ofSeconds(20), http);
+    api = new Api(http.httpPort()).registerAndLogin("pool@example.com", "pool-password-1");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (cluster != null) cluster.close();
+  }
+
+  @AfterEach
+  void noGpuNodeLeft() {
+    awaitGpuMembers(0, Duration.ofSeconds(20));
+  }
+
+  static long gpuMembers() {
+    long n = 0;
+    for (Member m : Cluster.get(http.node().system()).state().getMembers()) {
+      if (m.hasRole("gpu") && !m.status().equals(MemberStatus.removed())) n++;
+    }
+    return n;
+  }
+
+  static void awaitGpuMembers(long count, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (gpuMembers() != count) {
+      if (System.nanoTime() > deadline)
+        throw new AssertionError("http node sees " + gpuMembers() + " gpu members, expected " + count);
+      TestCluster.sleep(100);
+    }
+  }
+
+  static void assertOneCompletion(String id, String node) {
+    JsonNode history = api.history(id);
+    assertEquals(1, History.ofType(history, "completed").size(), "completions in " + History.types(history));
+    if (node != null) {
+      assertEquals(node, History.ofType(history, "completed").get(0).path("event").path("node").asText(), History.types(history));
+    }
+  }
+
+  @Test
+  void aJobCompletesOnAGpuNode() throws Exception {
+    SleepyDiarizer diarizer = new SleepyDiarizer(Duration.ofMillis(800));
+    TestCluster.Node gpu = cluster.startGpu(http.seed(), diarizer, "");
+    try {
+      TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu);
+      String id = api.upload(Api.toneWav(3.0, 220), "one-job");
+      JsonNode done = api.awaitStatus(id, "done", Duration.ofSeconds(30));
+      assertEquals(2, done.path("segments").size(), done.toString());
+      assertEquals(1.5, done.path("segments").get(0).path("end").asDouble(), 0.011, done.toString());
+      assertEquals(2, done.path("speakers").size(), done.toString());
+      assertOneCompletion(id, gpu.node().gpu().node());
+      assertEquals(1, diarizer.finished.get());
+    } finally {
+      gpu.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void anIdleGpuNodeLeavesAndTheHttpNodeStaysUp() {
+    long t0 = System.nanoTime();
+    TestCluster.Node gpu = cluster.startGpu(http.seed(), new SleepyDiarizer(Duration.ofMillis(100)),
+        "parley.gpu.idle-timeout = 2s");
+    TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu);
+    gpu.awaitTerminated(Duration.ofSeconds(30));
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(ms >= 2000, "gpu node left after " + ms + " ms, before its idle timeout");
+    awaitGpuMembers(0, Duration.ofSeconds(10));
+    assertTrue(http.isUp(), "the http node must stay Up");
+    assertFalse(http.terminated());
+    assertEquals(200, api.get("/healthz").status());
+    assertEquals(200, api.get("/meetings").status());
+  }
+
+  @Test
+  void aMeetingWaitsForAGpuNodeAndStartsWithin5sOfItsJoin() throws Exception {
+    String id = api.upload(Api.toneWav(2.0, 440), "waits");
+    TestCluster.sleep(3000);
+    JsonNode waiting = api.meeting(id);
+    assertEquals("queued", waiting.path("status").asText(), waiting.toString());
+
+    SleepyDiarizer diarizer = new SleepyDiarizer(Duration.ofMillis(1500));
+    TestCluster.Node gpu = cluster.startGpu(http.seed(), diarizer, "");
+    try {
+      long joined = awaitMemberUpOnHttp(gpu, Duration.ofSeconds(20));
+      assertTrue(diarizer.firstStarted.await(10, TimeUnit.SECONDS), "no job started on the new gpu node");
+      long startMs = (System.nanoTime() - joined) / 1_000_000;
+      System.out.println("queued meeting started " + startMs + " ms after the gpu node was Up");
+      assertTrue(startMs <= 5000, "queued meeting started " + startMs + " ms after the gpu node joined");
+      api.awaitStatus(id, "done", Duration.ofSeconds(30));
+      assertOneCompletion(id, gpu.node().gpu().node());
+    } finally {
+      gpu.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Waits until the http node sees {@code gpu} Up; returns System.nanoTime() at that moment. */
+  static long awaitMemberUpOnHttp(TestCluster.Node gpu, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      for (Member m : Cluster.get(http.node().system()).state().getMembers()) {
+        if (m.address().port().get().equals(gpu.clusterPort()) && m.status().equals(MemberStatus.up()))
+          return System.nanoTime();
+      }
+      TestCluster.sleep(20);
+    }
+    throw new AssertionError("gpu node not Up on the http node within " + timeout);
+  }
+}

@@ -1,0 +1,170 @@
+package dev.parley.node.cluster;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.parley.gpu.pipeline.Diarizer;
+import dev.parley.node.NodeConfig;
+import dev.parley.node.ParleyNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+
+/**
+ * Several Parley nodes in one JVM on loopback, started through the same {@link ParleyNode} code
+ * path as {@code java -jar parley.jar}, over one fresh PostgreSQL schema with the database blob
+ * store. Short timeouts so crashes and idle leaves happen within seconds.
+ */
+final class TestCluster implements AutoCloseable {
+  final TestPostgres pg;
+  final String jwtSecret = "cluster-test-secret-0123456789abcdef0123456789";
+  private final List<ParleyNode> nodes = new ArrayList<>();
+  private final Path dataRoot;
+
+  TestCluster(String name) {
+    pg = TestPostgres.freshSchema(name);
+    try {
+      dataRoot = Files.createTempDirectory("parley-" + name);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Settings every node shares; {@code extra} HOCON wins over them. */
+  private Config config(String roles, int clusterPort, String seeds, int httpPort, String extra) {
+    Path dataDir = dataRoot.resolve(roles.replace(",", "-") + "-" + clusterPort);
+    String hocon = """
+        parley {
+          roles = "%s"
+          host = "127.0.0.1"
+          data-dir = "%s"
+          cluster.port = %d
+          cluster.seed-nodes = "%s"
+          http.port = %d
+          http.bind-host = "127.0.0.1"
+          http.jwt-secret = "%s"
+          db.url = "%s"
+          db.user = "%s"
+          db.pool-size = 4
+          blob.store = postgres
+          meeting.resend-interval = 300ms
+          meeting.heartbeat-timeout = 4s
+          gpu.progress-interval = 300ms
+          gpu.idle-timeout = 60s
+          gpu.result-linger = 10s
+        }
+        pekko {
+          loglevel = INFO
+          cluster {
+            jmx.multi-mbeans-in-same-jvm = on
+            split-brain-resolver.stable-after = 2s
+            failure-detector.heartbeat-interval = 500ms
+            failure-detector.acceptable-heartbeat-pause = 2s
+            sharding.retry-interval = 300ms
+          }
+          coordinated-shutdown.phases.cluster-exiting.timeout = 5s
+          # the worker proxy of an http node waits this long for messages buffered while no gpu node is up
+          coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout = 3s
+        }
+        """.formatted(roles, dataDir.toString().replace("\\", "/"), clusterPort, seeds, httpPort, jwtSecret, pg.url(),
+        TestPostgres.USER);
+    return NodeConfig.load(ConfigFactory.parseString(extra).withFallback(ConfigFactory.parseString(hocon)));
+  }
+
+  /** A started node with the ports it was given. */
+  record Node(ParleyNode node, int clusterPort, int httpPort) {
+    String seed() {
+      return "127.0.0.1:" + clusterPort;
+    }
+
+    boolean isUp() {
+      return Cluster.get(node.system()).selfMember().status().equals(MemberStatus.up());
+    }
+
+    boolean terminated() {
+      return node.system().getWhenTerminated().toCompletableFuture().isDone();
+    }
+
+    void awaitTerminated(Duration timeout) {
+      try {
+        node.system().getWhenTerminated().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        throw new AssertionError(node.settings().roles() + " node on " + clusterPort + " did not terminate within "
+            + timeout, e);
+      }
+    }
+  }
+
+  /** An http node; {@code seeds} empty = it forms the cluster itself. */
+  Node startHttp(String seeds, String extra) {
+    int clusterPort = freePort();
+    int httpPort = freePort();
+    ParleyNode n = ParleyNode.start(config("http", clusterPort, seeds, httpPort, extra), false,
+        parley -> { throw new AssertionError("an http node must not build a diarizer"); });
+    nodes.add(n);
+    return new Node(n, clusterPort, n.http().port());
+  }
+
+  Node startGpu(String seeds, Diarizer diarizer, String extra) {
+    int clusterPort = freePort();
+    ParleyNode n = ParleyNode.start(config("gpu", clusterPort, seeds, 0, extra), false, parley -> diarizer);
+    nodes.add(n);
+    return new Node(n, clusterPort, -1);
+  }
+
+  /** Waits until every node in {@code nodes} sees all of them Up. */
+  static void awaitUp(Duration timeout, Node... members) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      boolean all = true;
+      for (Node a : members) {
+        long up = 0;
+        for (var m : Cluster.get(a.node().system()).state().getMembers()) {
+          if (m.status().equals(MemberStatus.up())) up++;
+        }
+        if (up < members.length) all = false;
+      }
+      if (all) return;
+      sleep(100);
+    }
+    throw new AssertionError("cluster of " + members.length + " did not come up within " + timeout);
+  }
+
+  static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      ParleyNode n = nodes.get(i);
+      try {
+        n.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        System.err.println("node did not stop cleanly: " + e);
+      }
+    }
+    pg.close();
+  }
+}
