@@ -1,0 +1,348 @@
+package dev.parley.gpu.cli;
+
+import dev.parley.gpu.eval.DerResult;
+import dev.parley.gpu.eval.DerScorer;
+import dev.parley.gpu.eval.Rttm;
+import dev.parley.gpu.eval.Turn;
+import dev.parley.gpu.eval.Uem;
+import dev.parley.gpu.pipeline.DiarizationException;
+import dev.parley.gpu.pipeline.DiarizationPipeline;
+import dev.parley.gpu.pipeline.PipelineParams;
+import dev.parley.gpu.pipeline.PipelineSettings;
+import dev.parley.protocol.DiarizationOptions;
+import dev.parley.protocol.DiarizationResult;
+import dev.parley.protocol.Segment;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * The {@code diarize}, {@code eval} and {@code bench} commands. They run exactly the pipeline the
+ * gpu worker runs ({@link DiarizationPipeline}), built from {@code PARLEY_VAD_MODEL},
+ * {@code PARLEY_EMBEDDING_MODEL} and {@code PARLEY_DEVICE} unless options override them. Exit
+ * codes: 0 success, 1 a run failed (unreadable audio, model cannot load), 2 usage error.
+ */
+public final class Cli {
+  public static final Set<String> COMMANDS = Set.of("diarize", "eval", "bench");
+  static final Set<String> AUDIO_EXTENSIONS =
+      Set.of("wav", "flac", "mp3", "m4a", "aac", "ogg", "opus", "webm", "mp4", "wma", "aiff", "aif", "amr", "mka");
+
+  private static final String COMMON = String.join("\n",
+      "  --vad-model PATH        Silero VAD TorchScript file (default: $PARLEY_VAD_MODEL, else the energy VAD)",
+      "  --embedding-model PATH  TorchScript speaker model (default: $PARLEY_EMBEDDING_MODEL, else Parley's own)",
+      "  --device auto|cpu|gpu   where to run (default: $PARLEY_DEVICE, else auto)",
+      "  --param SECTION.NAME=V  override a pipeline parameter, e.g. clustering.threshold=0.6 (repeatable)");
+
+  static final String USAGE = String.join("\n",
+      "usage:",
+      "  diarize [--num-speakers N] [--min-speakers N] [--max-speakers N] [--rttm OUT] FILE...",
+      "      writes RTTM (to stdout without --rttm); the file id is the base name without extension",
+      "  eval --ref REF.rttm [--uem UEM] [--collar S] [--rttm OUT] DIR_OR_FILES...",
+      "      diarizes and prints per-file and total DER (missed, false alarm, confusion; overlap scored,",
+      "      collar in seconds on each side of reference boundaries, 0 by default) beside the one-speaker",
+      "      baseline (the reference's speech given to one speaker)",
+      "  bench FILE",
+      "      prints audio seconds, wall seconds, real-time factor, seconds per hour of audio, peak memory",
+      "options for all commands:",
+      COMMON,
+      "");
+
+  private Cli() {}
+
+  /** A usage error: reported with the usage text and exit code 2. */
+  static final class UsageException extends Exception {
+    UsageException(String message) {
+      super(message);
+    }
+  }
+
+  public static void main(String[] args) {
+    if (args.length == 0) {
+      System.err.print(USAGE);
+      System.exit(2);
+    }
+    System.exit(run(args[0], Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
+  }
+
+  /**
+   * Runs one command. Never calls {@code System.exit}; returns the exit code.
+   */
+  public static int run(String command, String[] args, PrintStream out, PrintStream err) {
+    try {
+      Options o = Options.parse(command, args);
+      return switch (command) {
+        case "diarize" -> diarize(o, out, err);
+        case "eval" -> eval(o, out, err);
+        case "bench" -> bench(o, out, err);
+        default -> throw new UsageException("unknown command: " + command);
+      };
+    } catch (UsageException e) {
+      err.println("error: " + e.getMessage());
+      err.print(USAGE);
+      return 2;
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      err.println("error: " + e.getMessage());
+      return 1;
+    } catch (IOException e) {
+      err.println("error: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  /** Parsed command-line options. */
+  record Options(
+      DiarizationOptions speakers, Path rttm, Path ref, Path uem, double collar, PipelineSettings settings,
+      PipelineParams params, List<String> inputs) {
+
+    static Options parse(String command, String[] args) throws UsageException {
+      if (command == null || !COMMANDS.contains(command)) throw new UsageException("unknown command: " + command);
+      Integer num = null, min = null, max = null;
+      Path rttm = null, ref = null, uem = null;
+      double collar = 0;
+      PipelineSettings env = PipelineSettings.fromEnvironment();
+      String vad = env.vadModel(), emb = env.embeddingModel(), device = env.device();
+      PipelineParams params = PipelineParams.defaults();
+      List<String> inputs = new ArrayList<>();
+      for (int i = 0; i < args.length; i++) {
+        String a = args[i];
+        switch (a) {
+          case "--num-speakers" -> num = positive(a, value(args, ++i, a));
+          case "--min-speakers" -> min = positive(a, value(args, ++i, a));
+          case "--max-speakers" -> max = positive(a, value(args, ++i, a));
+          case "--rttm" -> rttm = Path.of(value(args, ++i, a));
+          case "--ref" -> ref = Path.of(value(args, ++i, a));
+          case "--uem" -> uem = Path.of(value(args, ++i, a));
+          case "--collar" -> {
+            String v = value(args, ++i, a);
+            try {
+              collar = Double.parseDouble(v);
+            } catch (NumberFormatException e) {
+              throw new UsageException("--collar needs a number of seconds, got " + v);
+            }
+            if (!(collar >= 0) || !Double.isFinite(collar)) throw new UsageException("--collar must be >= 0");
+          }
+          case "--vad-model" -> vad = value(args, ++i, a);
+          case "--embedding-model" -> emb = value(args, ++i, a);
+          case "--device" -> device = value(args, ++i, a);
+          case "--param" -> {
+            String v = value(args, ++i, a);
+            try {
+              params = params.with(v);
+            } catch (IllegalArgumentException e) {
+              throw new UsageException(e.getMessage());
+            }
+          }
+          case "-h", "--help" -> throw new UsageException("help requested");
+          default -> {
+            if (a.startsWith("--")) throw new UsageException("unknown option " + a + " for " + command);
+            inputs.add(a);
+          }
+        }
+      }
+      DiarizationOptions speakers;
+      try {
+        speakers = new DiarizationOptions(num, min, max);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+      PipelineSettings settings;
+      try {
+        settings = new PipelineSettings(vad, emb, device);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+      if (inputs.isEmpty()) throw new UsageException(command + " needs at least one " + (command.equals("eval") ? "directory or file" : "FILE"));
+      if (command.equals("eval") && ref == null) throw new UsageException("eval needs --ref REF.rttm");
+      if (command.equals("bench") && inputs.size() != 1) throw new UsageException("bench takes exactly one FILE");
+      if (!command.equals("eval") && (ref != null || uem != null)) throw new UsageException("--ref and --uem belong to eval");
+      return new Options(speakers, rttm, ref, uem, collar, settings, params, inputs);
+    }
+
+    private static String value(String[] args, int i, String opt) throws UsageException {
+      if (i >= args.length) throw new UsageException(opt + " needs a value");
+      return args[i];
+    }
+
+    private static int positive(String opt, String v) throws UsageException {
+      try {
+        int n = Integer.parseInt(v);
+        if (n < 1) throw new UsageException(opt + " must be at least 1, got " + v);
+        return n;
+      } catch (NumberFormatException e) {
+        throw new UsageException(opt + " needs a whole number, got " + v);
+      }
+    }
+  }
+
+  /** File id as RTTM uses it: the base name without its extension. */
+  public static String fileId(Path file) {
+    String name = file.getFileName().toString();
+    int dot = name.lastIndexOf('.');
+    return dot > 0 ? name.substring(0, dot) : name;
+  }
+
+  private static int diarize(Options o, PrintStream out, PrintStream err) throws IOException {
+    for (String in : o.inputs()) {
+      if (!Files.isRegularFile(Path.of(in))) {
+        err.println("error: no such file: " + in);
+        return 1;
+      }
+    }
+    int failures = 0;
+    StringBuilder rttm = new StringBuilder();
+    try (DiarizationPipeline p = DiarizationPipeline.create(o.settings(), o.params())) {
+      for (String in : o.inputs()) {
+        Path file = Path.of(in);
+        try {
+          DiarizationResult r = p.diarize(file, o.speakers(), null);
+          String text = r.toRttm(fileId(file));
+          if (o.rttm() == null) out.print(text);
+          else rttm.append(text);
+          err.printf(Locale.ROOT, "%s: %.1f s of audio, %d speakers, %d segments, %.1f s (RTF %.4f, %s)%n",
+              file, r.timing().audioSeconds(), r.speakers().size(), r.segments().size(),
+              r.timing().processingSeconds(), r.timing().realTimeFactor(), r.timing().device());
+        } catch (DiarizationException e) {
+          err.println("error: " + file + ": " + e.getMessage());
+          failures++;
+        }
+      }
+    }
+    if (o.rttm() != null) Files.writeString(o.rttm(), rttm.toString(), StandardCharsets.UTF_8);
+    return failures == 0 ? 0 : 1;
+  }
+
+  private static int eval(Options o, PrintStream out, PrintStream err) throws IOException {
+    Map<String, List<Turn>> ref = Rttm.read(o.ref());
+    Map<String, List<Uem.Region>> uem = o.uem() != null ? Uem.read(o.uem()) : Map.of();
+    List<Path> files = new ArrayList<>();
+    for (String in : o.inputs()) {
+      Path p = Path.of(in);
+      if (Files.isDirectory(p)) {
+        try (Stream<Path> s = Files.list(p)) {
+          s.filter(Files::isRegularFile).filter(f -> AUDIO_EXTENSIONS.contains(extension(f))).sorted().forEach(files::add);
+        }
+      } else if (Files.isRegularFile(p)) {
+        files.add(p);
+      } else {
+        err.println("error: no such file or directory: " + in);
+        return 1;
+      }
+    }
+    files.removeIf(f -> {
+      boolean missing = !ref.containsKey(fileId(f));
+      if (missing) err.println("skipping " + f + ": no turns for " + fileId(f) + " in " + o.ref());
+      return missing;
+    });
+    if (files.isEmpty()) {
+      err.println("error: no audio file with a reference to score");
+      return 1;
+    }
+    DerResult total = DerResult.ZERO;
+    DerResult baseline = DerResult.ZERO;
+    double audio = 0, processing = 0;
+    StringBuilder hypRttm = new StringBuilder();
+    out.printf(Locale.ROOT, "collar %.3f s, overlap scored%n", o.collar());
+    out.printf(Locale.ROOT, "%-12s %7s %7s %7s %7s %5s %5s | %12s%n",
+        "file", "DER%", "miss%", "FA%", "conf%", "spk", "ref", "1-spk DER%");
+    int failures = 0;
+    try (DiarizationPipeline p = DiarizationPipeline.create(o.settings(), o.params())) {
+      for (Path f : files) {
+        String id = fileId(f);
+        DiarizationResult r;
+        try {
+          r = p.diarize(f, o.speakers(), null);
+        } catch (DiarizationException e) {
+          err.println("error: " + f + ": " + e.getMessage());
+          failures++;
+          continue;
+        }
+        audio += r.timing().audioSeconds();
+        processing += r.timing().processingSeconds();
+        hypRttm.append(r.toRttm(id));
+        List<Turn> hyp = new ArrayList<>();
+        for (Segment s : r.segments()) hyp.add(new Turn(id, s.start(), s.end(), s.speaker()));
+        List<Turn> rf = ref.get(id);
+        List<Uem.Region> u = uem.get(id);
+        DerResult d = DerScorer.score(rf, hyp, u, o.collar());
+        DerResult b = DerScorer.score(rf, DerScorer.oneSpeakerBaseline(rf), u, o.collar());
+        total = total.plus(d);
+        baseline = baseline.plus(b);
+        long refSpk = rf.stream().map(Turn::speaker).distinct().count();
+        out.printf(Locale.ROOT, "%-12s %7.2f %7.2f %7.2f %7.2f %5d %5d | %12.2f%n", id, 100 * d.der(),
+            100 * d.missedRate(), 100 * d.falseAlarmRate(), 100 * d.confusionRate(), r.speakers().size(), refSpk,
+            100 * b.der());
+      }
+      out.printf(Locale.ROOT, "%-12s %7.2f %7.2f %7.2f %7.2f %5s %5s | %12.2f%n", "TOTAL", 100 * total.der(),
+          100 * total.missedRate(), 100 * total.falseAlarmRate(), 100 * total.confusionRate(), "", "",
+          100 * baseline.der());
+      out.printf(Locale.ROOT, "one-speaker baseline: DER %.2f%% (missed %.2f%%, confusion %.2f%%)%n",
+          100 * baseline.der(), 100 * baseline.missedRate(), 100 * baseline.confusionRate());
+      Map<String, String> models = p.models();
+      out.printf(Locale.ROOT, "models: %s%n", models);
+      out.printf(Locale.ROOT, "audio %.1f s, processing %.1f s, RTF %.4f%n", audio, processing,
+          audio > 0 ? processing / audio : 0);
+    }
+    if (o.rttm() != null) Files.writeString(o.rttm(), hypRttm.toString(), StandardCharsets.UTF_8);
+    return failures == 0 ? 0 : 1;
+  }
+
+  private static int bench(Options o, PrintStream out, PrintStream err) {
+    Path file = Path.of(o.inputs().get(0));
+    if (!Files.isRegularFile(file)) {
+      err.println("error: no such file: " + file);
+      return 1;
+    }
+    long l0 = System.nanoTime();
+    try (DiarizationPipeline p = DiarizationPipeline.create(o.settings(), o.params())) {
+      double load = (System.nanoTime() - l0) / 1e9;
+      long t0 = System.nanoTime();
+      DiarizationResult r = p.diarize(file, o.speakers(), null);
+      double wall = (System.nanoTime() - t0) / 1e9;
+      double audio = r.timing().audioSeconds();
+      out.printf(Locale.ROOT, "file              %s%n", file);
+      out.printf(Locale.ROOT, "audio seconds     %.1f%n", audio);
+      out.printf(Locale.ROOT, "wall seconds      %.2f (model loading %.2f s not included)%n", wall, load);
+      out.printf(Locale.ROOT, "real-time factor  %.4f%n", wall / audio);
+      out.printf(Locale.ROOT, "s per audio hour  %.1f%n", wall / audio * 3600);
+      out.printf(Locale.ROOT, "peak memory       %s%n", peakMemory());
+      out.printf(Locale.ROOT, "speakers          %d, segments %d%n", r.speakers().size(), r.segments().size());
+      out.printf(Locale.ROOT, "device            %s, cpus %d%n", r.timing().device(), Runtime.getRuntime().availableProcessors());
+      out.printf(Locale.ROOT, "models            %s%n", r.models());
+      return 0;
+    } catch (DiarizationException e) {
+      err.println("error: " + file + ": " + e.getMessage());
+      return 1;
+    }
+  }
+
+  /** Peak resident set size (VmHWM) of this process, from /proc/self/status. */
+  static String peakMemory() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+          return String.format(Locale.ROOT, "%.0f MB (VmHWM, resident set incl. JVM and native)", kb / 1024.0);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux
+    }
+    Runtime rt = Runtime.getRuntime();
+    return String.format(Locale.ROOT, "%.0f MB (JVM heap in use; VmHWM unavailable)", (rt.totalMemory() - rt.freeMemory()) / 1048576.0);
+  }
+
+  static String extension(Path f) {
+    String n = f.getFileName().toString();
+    int dot = n.lastIndexOf('.');
+    return dot < 0 ? "" : n.substring(dot + 1).toLowerCase(Locale.ROOT);
+  }
+}

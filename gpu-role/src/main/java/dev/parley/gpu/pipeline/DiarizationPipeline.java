@@ -1,0 +1,262 @@
+package dev.parley.gpu.pipeline;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.parley.gpu.embedding.EmbeddingModels;
+import dev.parley.gpu.embedding.SpeakerEmbeddingModel;
+import dev.parley.gpu.pipeline.audio.AudioDecodeException;
+import dev.parley.gpu.pipeline.audio.AudioDecoder;
+import dev.parley.gpu.pipeline.clustering.Clustering;
+import dev.parley.gpu.pipeline.clustering.SpeakerClusterer;
+import dev.parley.gpu.pipeline.features.Fbank;
+import dev.parley.gpu.pipeline.segmentation.FrameLabeler;
+import dev.parley.gpu.pipeline.vad.EnergyVad;
+import dev.parley.gpu.pipeline.vad.SileroVad;
+import dev.parley.gpu.pipeline.vad.SpeechMask;
+import dev.parley.gpu.pipeline.vad.VoiceActivityDetector;
+import dev.parley.gpu.pipeline.windows.SpeechWindows;
+import dev.parley.gpu.pipeline.windows.Window;
+import dev.parley.gpu.pipeline.windows.WindowEmbedder;
+import dev.parley.protocol.DiarizationOptions;
+import dev.parley.protocol.DiarizationResult;
+import dev.parley.protocol.Segment;
+import dev.parley.protocol.SpeakerSummary;
+import dev.parley.protocol.Timing;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Parley's diarization pipeline: decode → voice activity detection → log-mel features →
+ * window embeddings → clustering → turns at 10 ms. Each stage has one job and reads its own part
+ * of {@link PipelineParams}. Thread-safe: the stages hold only immutable or pooled state and every
+ * call works in its own NDManager, closed when the call ends.
+ */
+public final class DiarizationPipeline implements Diarizer {
+  private static final Logger log = LoggerFactory.getLogger(DiarizationPipeline.class);
+  public static final String PIPELINE_VERSION = "1";
+
+  private final VoiceActivityDetector vad;
+  private final SpeakerEmbeddingModel model;
+  private final Fbank fbank;
+  private final PipelineParams params;
+  private final Device device;
+  private final WindowEmbedder embedder;
+  private final SpeakerClusterer clusterer;
+  private final FrameLabeler labeler;
+
+  /** Composes ready stages; the pipeline owns and closes them. */
+  public DiarizationPipeline(VoiceActivityDetector vad, SpeakerEmbeddingModel model, Fbank fbank, PipelineParams params) {
+    this.vad = vad;
+    this.model = model;
+    this.fbank = fbank;
+    this.params = params;
+    this.device = fbank.device();
+    this.embedder = new WindowEmbedder(fbank, model, params.embedding());
+    this.clusterer = new SpeakerClusterer(params.clustering());
+    this.labeler = new FrameLabeler(params.segmentation());
+  }
+
+  /**
+   * Builds the pipeline from typed settings: Silero VAD when {@code vadModel} names a file (the
+   * energy VAD otherwise), the TorchScript speaker model named by {@code embeddingModel} (Parley's
+   * committed model otherwise), on the requested device. Nothing is downloaded.
+   *
+   * @throws IllegalArgumentException when a named model cannot be loaded
+   */
+  public static DiarizationPipeline create(PipelineSettings settings, PipelineParams params) {
+    System.setProperty("ai.djl.offline", "true");
+    Device device = switch (settings.device()) {
+      case "cpu" -> Device.cpu();
+      case "gpu" -> Device.gpu();
+      default -> Engine.getEngine("PyTorch").defaultDevice();
+    };
+    VoiceActivityDetector vad = settings.vadModel().isEmpty()
+        ? new EnergyVad(params.vad())
+        : SileroVad.load(Path.of(settings.vadModel()), params.vad());
+    SpeakerEmbeddingModel model = null;
+    Fbank fb = null;
+    try {
+      model = EmbeddingModels.load(settings.embeddingModel(), device);
+      fb = new Fbank(device);
+      log.info("diarization pipeline ready: vad={} ({}), embedding={} ({}), device={}",
+          vad.id(), vad.version(), model.id(), model.version(), device);
+      return new DiarizationPipeline(vad, model, fb, params);
+    } catch (RuntimeException e) {
+      vad.close();
+      if (model != null) model.close();
+      if (fb != null) fb.close();
+      throw e;
+    }
+  }
+
+  public static DiarizationPipeline create(PipelineSettings settings) {
+    return create(settings, PipelineParams.defaults());
+  }
+
+  public PipelineParams params() {
+    return params;
+  }
+
+  /** Model identifiers and versions recorded with every result. */
+  public Map<String, String> models() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("pipeline", "parley-diarization");
+    m.put("pipeline.version", PIPELINE_VERSION);
+    m.put("vad", vad.id());
+    m.put("vad.version", vad.version());
+    m.put("embedding", model.id());
+    m.put("embedding.version", model.version());
+    return m;
+  }
+
+  @Override
+  public DiarizationResult diarize(Path audio, DiarizationOptions options, ProgressListener progress)
+      throws DiarizationException {
+    long t0 = System.nanoTime();
+    progress = progress == null ? ProgressListener.NONE : progress;
+    options = options == null ? DiarizationOptions.NONE : options;
+    progress.progress("decoding", 0.0);
+    float[] samples;
+    try {
+      samples = AudioDecoder.decode(audio);
+    } catch (AudioDecodeException e) {
+      throw new DiarizationException(e.getMessage(), false, e);
+    }
+    return diarize(samples, options, progress, t0);
+  }
+
+  /** Diarizes decoded 16 kHz mono samples (as {@link AudioDecoder} gives them). */
+  public DiarizationResult diarize(float[] samples, DiarizationOptions options, ProgressListener progress)
+      throws DiarizationException {
+    return diarize(samples, options == null ? DiarizationOptions.NONE : options,
+        progress == null ? ProgressListener.NONE : progress, System.nanoTime());
+  }
+
+  private DiarizationResult diarize(float[] samples, DiarizationOptions options, ProgressListener progress, long t0)
+      throws DiarizationException {
+    double audioSeconds = samples.length / (double) AudioDecoder.SAMPLE_RATE;
+    if (audioSeconds < params.segmentation().minAudioSeconds()) {
+      throw new DiarizationException(String.format(Locale.ROOT,
+          "the recording is too short to diarize: %.2f s (at least %.1f s needed)",
+          audioSeconds, params.segmentation().minAudioSeconds()), false);
+    }
+    StageClock clock = new StageClock(t0);
+    clock.lap("decode");
+    progress.progress("vad", 0.10);
+    SpeechMask mask = vad.detect(samples);
+    clock.lap("vad");
+    List<Window> windows = SpeechWindows.plan(mask, params.embedding());
+    int[] frameLabels;
+    List<String> names = new ArrayList<>();
+    float[][] centroids;
+    if (windows.isEmpty()) {
+      frameLabels = new int[mask.length()];
+      java.util.Arrays.fill(frameLabels, -1);
+      centroids = new float[0][];
+    } else {
+      float[][] emb;
+      try (NDManager manager = NDManager.newBaseManager(device)) {
+        progress.progress("features", 0.25);
+        NDArray feats = embedder.features(samples, manager);
+        clock.lap("features");
+        final ProgressListener p = progress;
+        p.progress("embedding", 0.35);
+        emb = embedder.embed(feats, windows, manager, f -> p.progress("embedding", 0.35 + 0.5 * f));
+        clock.lap("embedding");
+      } catch (RuntimeException e) {
+        throw new DiarizationException("speaker embedding failed: " + e.getMessage(), true, e);
+      }
+      progress.progress("clustering", 0.85);
+      double[] weights = new double[windows.size()];
+      for (int i = 0; i < weights.length; i++) weights[i] = windows.get(i).weight();
+      Clustering c = clusterer.cluster(emb, weights, options.numSpeakers(), options.minSpeakers(), options.maxSpeakers());
+      clock.lap("clustering");
+      progress.progress("segmentation", 0.95);
+      frameLabels = labeler.label(mask, windows, emb, c.centroids());
+      centroids = relabelByFirstTurn(frameLabels, c.centroids());
+      clock.lap("segmentation");
+    }
+    for (int k = 0; k < centroids.length; k++) names.add(String.format(Locale.ROOT, "SPEAKER_%02d", k));
+    List<Segment> segments = FrameLabeler.segments(frameLabels, names);
+    double[] talk = new double[names.size()];
+    for (Segment s : segments) talk[names.indexOf(s.speaker())] += s.duration();
+    List<SpeakerSummary> speakers = new ArrayList<>();
+    for (int k = 0; k < names.size(); k++) {
+      if (talk[k] <= 0) continue; // a cluster that lost all its frames is no speaker
+      speakers.add(new SpeakerSummary(names.get(k), Math.round(talk[k] * 100) / 100.0, centroids[k]));
+    }
+    double processing = (System.nanoTime() - t0) / 1e9;
+    log.debug("diarized {} s of audio in {} s: {} windows, {} speakers; stages {}",
+        String.format(Locale.ROOT, "%.1f", audioSeconds), String.format(Locale.ROOT, "%.2f", processing),
+        windows.size(), speakers.size(), clock);
+    lastStageTimes = clock.toString();
+    progress.progress("done", 1.0);
+    Timing timing = new Timing(audioSeconds, processing, audioSeconds > 0 ? processing / audioSeconds : 0,
+        device.toString());
+    return new DiarizationResult(segments, speakers, models(), timing);
+  }
+
+  /**
+   * Renumbers speakers in order of their first turn (SPEAKER_00 speaks first), dropping clusters
+   * without frames; rewrites {@code labels} in place and returns the centroids in the new order.
+   */
+  static float[][] relabelByFirstTurn(int[] labels, float[][] centroids) {
+    int[] map = new int[centroids.length];
+    java.util.Arrays.fill(map, -1);
+    List<float[]> ordered = new ArrayList<>();
+    for (int f = 0; f < labels.length; f++) {
+      int l = labels[f];
+      if (l < 0) continue;
+      if (map[l] < 0) {
+        map[l] = ordered.size();
+        ordered.add(centroids[l]);
+      }
+      labels[f] = map[l];
+    }
+    return ordered.toArray(new float[0][]);
+  }
+
+  private volatile String lastStageTimes = "";
+
+  /** Seconds spent per stage in the most recent call (for the bench command). */
+  public String lastStageTimes() {
+    return lastStageTimes;
+  }
+
+  /** Wall time per stage of one call. */
+  private static final class StageClock {
+    private final StringBuilder sb = new StringBuilder();
+    private long last;
+
+    StageClock(long start) {
+      last = start;
+    }
+
+    void lap(String stage) {
+      long now = System.nanoTime();
+      if (sb.length() > 0) sb.append(", ");
+      sb.append(stage).append(' ').append(String.format(Locale.ROOT, "%.2f", (now - last) / 1e9)).append(" s");
+      last = now;
+    }
+
+    @Override
+    public String toString() {
+      return sb.toString();
+    }
+  }
+
+  @Override
+  public void close() {
+    vad.close();
+    model.close();
+    fbank.close();
+  }
+}

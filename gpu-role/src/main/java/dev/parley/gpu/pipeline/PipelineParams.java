@@ -1,0 +1,165 @@
+package dev.parley.gpu.pipeline;
+
+/**
+ * Every tunable of the diarization pipeline in one typed place, with defaults ({@link #defaults()}).
+ * Durations are in seconds. Stages read their own nested record and nothing else.
+ */
+public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering, Segmentation segmentation) {
+
+  public static PipelineParams defaults() {
+    return new PipelineParams(Vad.defaults(), Embedding.defaults(), Clustering.defaults(), Segmentation.defaults());
+  }
+
+  /**
+   * A copy with one value replaced, named {@code section.name} as in this record (for example
+   * {@code clustering.threshold=0.6}); for experiments from the command line.
+   *
+   * @throws IllegalArgumentException for an unknown name or a value of the wrong type
+   */
+  public PipelineParams with(String assignment) {
+    int eq = assignment.indexOf('=');
+    int dot = assignment.indexOf('.');
+    if (eq < 0 || dot < 0 || dot > eq) throw new IllegalArgumentException("expected section.name=value, got " + assignment);
+    String section = assignment.substring(0, dot);
+    String name = assignment.substring(dot + 1, eq);
+    String value = assignment.substring(eq + 1).trim();
+    try {
+      Object[] parts = {vad, embedding, clustering, segmentation};
+      var comps = PipelineParams.class.getRecordComponents();
+      for (int i = 0; i < comps.length; i++) {
+        if (!comps[i].getName().equals(section)) continue;
+        parts[i] = replace(parts[i], name, value);
+        return new PipelineParams((Vad) parts[0], (Embedding) parts[1], (Clustering) parts[2], (Segmentation) parts[3]);
+      }
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalArgumentException("cannot set " + assignment + ": " + e.getMessage(), e);
+    }
+    throw new IllegalArgumentException("unknown parameter section: " + section);
+  }
+
+  private static Object replace(Object rec, String name, String value) throws ReflectiveOperationException {
+    var comps = rec.getClass().getRecordComponents();
+    Object[] args = new Object[comps.length];
+    Class<?>[] types = new Class<?>[comps.length];
+    boolean found = false;
+    for (int i = 0; i < comps.length; i++) {
+      types[i] = comps[i].getType();
+      args[i] = comps[i].getAccessor().invoke(rec);
+      if (comps[i].getName().equals(name)) {
+        found = true;
+        try {
+          if (types[i] == double.class) args[i] = Double.parseDouble(value);
+          else if (types[i] == int.class) args[i] = Integer.parseInt(value);
+          else if (types[i] == boolean.class) args[i] = Boolean.parseBoolean(value);
+          else args[i] = value;
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("not a number for " + name + ": " + value);
+        }
+      }
+    }
+    if (!found) throw new IllegalArgumentException("unknown parameter: " + rec.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "." + name);
+    return rec.getClass().getDeclaredConstructor(types).newInstance(args);
+  }
+
+  public PipelineParams withVad(Vad v) {
+    return new PipelineParams(v, embedding, clustering, segmentation);
+  }
+
+  public PipelineParams withEmbedding(Embedding e) {
+    return new PipelineParams(vad, e, clustering, segmentation);
+  }
+
+  public PipelineParams withClustering(Clustering c) {
+    return new PipelineParams(vad, embedding, c, segmentation);
+  }
+
+  public PipelineParams withSegmentation(Segmentation s) {
+    return new PipelineParams(vad, embedding, clustering, s);
+  }
+
+  /**
+   * Voice activity detection.
+   *
+   * @param energyOnset energy VAD: a speech run starts where the frame's position between the
+   *     local noise floor and speech peak (0..1) exceeds this
+   * @param energyOffset energy VAD: a speech run ends where it drops below this
+   * @param energyFloorPercentile percentile of frame energies taken as the local noise floor
+   * @param energyPeakPercentile percentile of frame energies taken as the local speech level
+   * @param energyMinRangeDb the speech level is at least this far above the floor, so that
+   *     silence-only or noise-only audio does not stretch its own noise into "speech"
+   * @param energyWindowSeconds length of the sliding window the floor and peak are taken over
+   * @param energyAbsoluteFloorDb frames quieter than this (dBFS) are never speech
+   * @param sileroOnset Silero VAD: speech probability that starts a run (lower than Silero's own
+   *     0.5: on distant meeting audio it scores quiet talkers low while non-speech stays near 0)
+   * @param sileroOffset Silero VAD: probability below which a run ends (a wide hysteresis keeps
+   *     quiet stretches of a turn)
+   * @param sileroStreams Silero VAD: a recording is cut into up to this many parts run as one
+   *     batch, so an hour costs ~2,000 forward calls instead of 112,500
+   * @param sileroWarmupSeconds audio each part re-reads before its start so its state is warm
+   * @param minSpeechSeconds shorter speech runs are dropped
+   * @param minSilenceSeconds shorter pauses inside speech are filled
+   * @param padSeconds each speech run is widened by this on both sides
+   */
+  public record Vad(
+      double energyOnset,
+      double energyOffset,
+      double energyFloorPercentile,
+      double energyPeakPercentile,
+      double energyMinRangeDb,
+      double energyWindowSeconds,
+      double energyAbsoluteFloorDb,
+      double sileroOnset,
+      double sileroOffset,
+      int sileroStreams,
+      double sileroWarmupSeconds,
+      double minSpeechSeconds,
+      double minSilenceSeconds,
+      double padSeconds) {
+    public static Vad defaults() {
+      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.3, 0.1, 64, 0.5, 0.25, 0.5, 0.1);
+    }
+  }
+
+  /**
+   * Speaker embedding extraction.
+   *
+   * @param windowSeconds length of each embedded window
+   * @param hopSeconds step between windows inside a speech run
+   * @param minSpeechSeconds speech runs shorter than this are not embedded on their own (they
+   *     take the label of their neighbours)
+   * @param batchSize windows per forward pass
+   */
+  public record Embedding(double windowSeconds, double hopSeconds, double minSpeechSeconds, int batchSize) {
+    public static Embedding defaults() {
+      return new Embedding(1.5, 0.75, 0.3, 64);
+    }
+  }
+
+  /**
+   * Clustering of window embeddings into speakers.
+   *
+   * @param threshold agglomerative clustering stops merging when the average cosine similarity
+   *     between the two closest clusters falls below this (used when the count is unknown)
+   * @param maxSpeakers upper bound on the number of speakers when the caller gives none
+   * @param minClusterSeconds clusters with less speech than this are merged into their nearest
+   *     larger cluster (short noisy windows do not become speakers of their own)
+   */
+  public record Clustering(double threshold, int maxSpeakers, double minClusterSeconds) {
+    public static Clustering defaults() {
+      return new Clustering(0.5, 20, 2.0);
+    }
+  }
+
+  /**
+   * Turning clustered windows into speaker turns at 10 ms resolution.
+   *
+   * @param minTurnSeconds shorter turns inside speech are given to the neighbouring speaker that
+   *     scores best over them
+   * @param minAudioSeconds recordings shorter than this are rejected as too short to diarize
+   */
+  public record Segmentation(double minTurnSeconds, double minAudioSeconds) {
+    public static Segmentation defaults() {
+      return new Segmentation(0.3, 1.0);
+    }
+  }
+}

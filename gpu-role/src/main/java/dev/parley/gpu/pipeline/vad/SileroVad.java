@@ -1,0 +1,181 @@
+package dev.parley.gpu.pipeline.vad;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.parley.gpu.pipeline.DiarizationException;
+import dev.parley.gpu.pipeline.PipelineParams;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedDeque;
+
+/**
+ * Silero VAD v5 (TorchScript, MIT) run through DJL's PyTorch engine: {@code forward(chunk[B, 512],
+ * 16000)} gives a speech probability per 32 ms chunk and carries its recurrent state from call to
+ * call. To keep JNI calls few, a recording is cut into up to {@code sileroStreams} consecutive parts
+ * that run side by side as one batch (each part first re-reads {@code sileroWarmupSeconds} before
+ * its start, so its state is warm where its scores begin): an hour is about 2,000 forward calls.
+ *
+ * <p>The scripted module is stateful, so each call borrows a module of its own from a small pool
+ * (loading another when all are busy) and calls {@code reset_states()} before every recording.
+ * Runs on the CPU: the network is tiny and sequential.
+ */
+public final class SileroVad implements VoiceActivityDetector {
+  static final int CHUNK = 512;
+  private static final long SAMPLE_RATE = 16_000;
+
+  private final Path file;
+  private final PipelineParams.Vad params;
+  private final String version;
+  private final ConcurrentLinkedDeque<Model> idle = new ConcurrentLinkedDeque<>();
+  private final ConcurrentLinkedDeque<Model> all = new ConcurrentLinkedDeque<>();
+  private volatile boolean closed;
+
+  private SileroVad(Path file, PipelineParams.Vad params, String version) {
+    this.file = file;
+    this.params = params;
+    this.version = version;
+  }
+
+  /** Loads the model once to check it (it stays in the pool). */
+  public static SileroVad load(Path file, PipelineParams.Vad params) {
+    if (!Files.isRegularFile(file)) throw new IllegalArgumentException("VAD model not found: " + file);
+    SileroVad vad = new SileroVad(file, params, sha256Prefix(file));
+    Model m = vad.loadModel();
+    vad.idle.push(m);
+    return vad;
+  }
+
+  private Model loadModel() {
+    Model model = Model.newInstance("silero-vad", Device.cpu(), "PyTorch");
+    try {
+      model.load(file, null, Map.of("mapLocation", "true"));
+      all.add(model);
+      return model;
+    } catch (IOException | MalformedModelException | RuntimeException e) {
+      model.close();
+      throw new IllegalArgumentException("cannot load " + file + " as a Silero VAD TorchScript model: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String id() {
+    return file.getFileName().toString();
+  }
+
+  @Override
+  public String version() {
+    return version;
+  }
+
+  @Override
+  public SpeechMask detect(float[] samples) throws DiarizationException {
+    float[] chunkProb = chunkProbabilities(samples);
+    int frames = SpeechMask.frameCount(samples.length);
+    float[] score = new float[frames];
+    for (int f = 0; f < frames; f++) {
+      int centre = f * SpeechMask.SAMPLES_PER_FRAME + SpeechMask.SAMPLES_PER_FRAME / 2;
+      score[f] = chunkProb[Math.min(chunkProb.length - 1, centre / CHUNK)];
+    }
+    return SpeechMask.fromScores(score, params.sileroOnset(), params.sileroOffset(),
+        params.minSpeechSeconds(), params.minSilenceSeconds(), params.padSeconds());
+  }
+
+  /** Speech probability of each 512-sample chunk (the last one zero-padded). */
+  float[] chunkProbabilities(float[] samples) throws DiarizationException {
+    if (closed) throw new DiarizationException("the VAD is closed", true);
+    int chunks = Math.max(1, (samples.length + CHUNK - 1) / CHUNK);
+    int warm = (int) Math.ceil(params.sileroWarmupSeconds() * SAMPLE_RATE / CHUNK);
+    // at least ~8 s of audio per part so the warm-up stays a small overhead
+    int streams = Math.max(1, Math.min(params.sileroStreams(), chunks / Math.max(1, 8 * warm)));
+    int per = (chunks + streams - 1) / streams;
+    int lead = streams > 1 ? warm : 0; // stream s reads from s*per - lead; the first lead steps only warm up
+    int steps = per + lead;
+    float[] prob = new float[chunks];
+    Model model = borrow();
+    try (NDManager manager = model.getNDManager().newSubManager()) {
+      PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
+      JniUtils.setGradMode(false);
+      IValueUtils.runMethod(block, "reset_states").close();
+      float[] batch = new float[streams * CHUNK];
+      try (IValue sr = IValue.from(SAMPLE_RATE)) {
+        for (int t = 0; t < steps; t++) {
+          for (int s = 0; s < streams; s++) {
+            fill(samples, (long) s * per - lead + t, batch, s * CHUNK);
+          }
+          float[] out;
+          try (NDManager step = manager.newSubManager()) {
+            PtNDArray x = (PtNDArray) step.create(batch, new Shape(streams, CHUNK));
+            try (IValue in = IValue.from(x); IValue res = block.forward(in, sr)) {
+              out = res.toTensor((ai.djl.pytorch.engine.PtNDManager) step).toFloatArray();
+            }
+          }
+          for (int s = 0; s < streams; s++) {
+            long chunk = (long) s * per - lead + t;
+            int own = t - lead; // index within the part's own span
+            if (own < 0 || chunk >= chunks) continue;
+            prob[(int) chunk] = out[s];
+          }
+        }
+      }
+    } catch (RuntimeException e) {
+      throw new DiarizationException("Silero VAD failed: " + e.getMessage(), true, e);
+    } finally {
+      release(model);
+    }
+    return prob;
+  }
+
+  private static void fill(float[] samples, long chunk, float[] batch, int at) {
+    long start = chunk * CHUNK;
+    for (int i = 0; i < CHUNK; i++) {
+      long k = start + i;
+      batch[at + i] = k >= 0 && k < samples.length ? samples[(int) k] : 0f;
+    }
+  }
+
+  private Model borrow() {
+    Model m = idle.poll();
+    return m != null ? m : loadModel();
+  }
+
+  private void release(Model m) {
+    if (closed) m.close();
+    else idle.push(m);
+  }
+
+  static String sha256Prefix(Path file) {
+    try (InputStream in = Files.newInputStream(file)) {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      byte[] buf = new byte[1 << 16];
+      int n;
+      while ((n = in.read(buf)) > 0) md.update(buf, 0, n);
+      return HexFormat.of().formatHex(md.digest()).substring(0, 12);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    Model m;
+    while ((m = all.poll()) != null) m.close();
+    idle.clear();
+  }
+}

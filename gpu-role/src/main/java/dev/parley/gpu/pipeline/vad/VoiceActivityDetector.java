@@ -1,0 +1,22 @@
+package dev.parley.gpu.pipeline.vad;
+
+import dev.parley.gpu.pipeline.DiarizationException;
+
+/**
+ * Finds speech in 16 kHz mono audio. Implementations are thread-safe: concurrent calls for
+ * different recordings do not share state.
+ */
+public interface VoiceActivityDetector extends AutoCloseable {
+
+  /** Speech activity at 10 ms resolution, {@link SpeechMask#frameCount} frames long. */
+  SpeechMask detect(float[] samples) throws DiarizationException;
+
+  /** Identifier recorded with each result, e.g. {@code energy-vad} or the model file name. */
+  String id();
+
+  /** Version recorded with each result (for a model file: its SHA-256 prefix). */
+  String version();
+
+  @Override
+  void close();
+}
