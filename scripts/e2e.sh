@@ -8,7 +8,8 @@
 #      holds exactly one completion
 # Prints timings (gpu cold start to first job, idle-to-exit, crash recovery).
 # Needs: java 17, curl, jq, psql, PostgreSQL on 127.0.0.1:5432 (trust auth, database test).
-# Environment: E2E_GPU_IDLE (default 20s), E2E_PG_HOST/PORT/USER, E2E_KEEP=1 keeps the work dir.
+# Environment: E2E_GPU_IDLE (default 20s), E2E_PG_HOST/PORT/USER, E2E_KEEP=1 keeps the work dir,
+# E2E_EXTRA_CLASSPATH (a folder or jar put before parley.jar, e.g. with models/parley-embed/ weights).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -32,6 +33,12 @@ done
 if [ ! -f "$JAR" ]; then
   log "building $JAR"
   mvn -q -B -ntp package -DskipTests
+fi
+
+if [ -n "${E2E_EXTRA_CLASSPATH:-}" ]; then
+  PARLEY=(java -cp "$E2E_EXTRA_CLASSPATH:$JAR" dev.parley.node.Main)
+else
+  PARLEY=(java -jar "$JAR")
 fi
 
 WORK=$(mktemp -d /tmp/parley-e2e.XXXXXX)
@@ -93,7 +100,7 @@ COMMON=(
 start_http() {
   env "${COMMON[@]}" PARLEY_ROLES=http PARLEY_HTTP_PORT="$HTTP_PORT" PARLEY_CLUSTER_PORT="$HTTP_CLUSTER_PORT" \
     PARLEY_SEED_NODES= PARLEY_DATA_DIR="$WORK/http-data" \
-    java -Xmx1g -jar "$JAR" >"$WORK/http.log" 2>&1 &
+    "${PARLEY[0]}" -Xmx1g "${PARLEY[@]:1}" >"$WORK/http.log" 2>&1 &
   HTTP_PID=$!
   PIDS+=("$HTTP_PID")
 }
@@ -105,7 +112,7 @@ start_gpu() {
   GPU_STARTED_MS=$(now_ms)
   env "${COMMON[@]}" PARLEY_ROLES=gpu PARLEY_CLUSTER_PORT="$port" PARLEY_SEED_NODES="127.0.0.1:$HTTP_CLUSTER_PORT" \
     PARLEY_GPU_IDLE_TIMEOUT="$GPU_IDLE" PARLEY_DATA_DIR="$WORK/$name-data" \
-    java -Xmx2g -jar "$JAR" >"$WORK/$name.log" 2>&1 &
+    "${PARLEY[0]}" -Xmx2g "${PARLEY[@]:1}" >"$WORK/$name.log" 2>&1 &
   GPU_PID=$!
   PIDS+=("$GPU_PID")
   log "started gpu node $name (pid $GPU_PID, cluster port $port)"
