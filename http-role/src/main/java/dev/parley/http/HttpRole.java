@@ -35,6 +35,7 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -96,6 +97,8 @@ public final class HttpRole {
             ctx -> Meeting.create(ctx.getEntityId(), meetingSettings, workers, blobs, ctx.getShard()))
         .withRole(InferenceProtocol.HTTP_ROLE)
         .withStopMessage(Meeting.Stop.INSTANCE)
+        // few shards: http nodes are few, and every new shard costs remembered-shard writes
+        .withMessageExtractor(new HashCodeMessageExtractor<Meeting.Command>(meetingSettings.numberOfShards()))
         .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
 
     // read side

@@ -16,6 +16,7 @@ public record HttpSettings(
     Duration uploadStallTimeout,
     int listDefaultLimit,
     int listMaxLimit,
+    Duration listCacheTtl,
     Duration healthCheckInterval,
     long maxJsonBody,
     int bcryptCost) {
@@ -40,6 +41,7 @@ public record HttpSettings(
         h.getDuration("upload-stall-timeout"),
         h.getInt("list-default-limit"),
         h.getInt("list-max-limit"),
+        h.getDuration("list-cache-ttl"),
         h.getDuration("health-check-interval"),
         h.getBytes("max-json-body"),
         parley.getInt("auth.bcrypt-cost"));

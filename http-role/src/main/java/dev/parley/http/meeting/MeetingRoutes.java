@@ -109,7 +109,8 @@ public final class MeetingRoutes {
           return complete(ApiError.response(StatusCodes.BAD_REQUEST, "bad_request", "invalid cursor"));
         }
       }
-      return completeOKWithFuture(service.list(user, limit, cursor).thenApply(MeetingViews::of), Json.marshaller());
+      return completeWithFuture(service.list(user, limit, cursor).thenApply(json ->
+          HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, json))));
     }));
   }
 

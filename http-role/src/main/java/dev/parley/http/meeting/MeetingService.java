@@ -3,9 +3,11 @@ package dev.parley.http.meeting;
 import dev.parley.http.HttpSettings;
 import dev.parley.http.auth.AuthUser;
 import dev.parley.http.meeting.list.Cursor;
+import dev.parley.http.meeting.list.ListCache;
 import dev.parley.http.meeting.list.MeetingListRepository;
 import dev.parley.http.meeting.list.MeetingRow;
 import dev.parley.http.web.ApiException;
+import dev.parley.http.web.Json;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
@@ -68,6 +70,7 @@ public final class MeetingService {
   private final HttpSettings settings;
   private final Executor blocking;
   private final Materializer mat;
+  private final ListCache listCache;
 
   public MeetingService(ActorSystem<?> system, BlobStore blobs, MeetingListRepository list, JdbcReadJournal journal,
       HttpSettings settings, Executor blocking) {
@@ -79,6 +82,7 @@ public final class MeetingService {
     this.settings = settings;
     this.blocking = blocking;
     this.mat = Materializer.matFromSystem(system);
+    this.listCache = new ListCache(settings.listCacheTtl(), 10_000);
   }
 
   public BlobStore blobs() {
@@ -225,6 +229,7 @@ public final class MeetingService {
             // the projection adds the row from the Created event shortly
             log.warn("meeting {}: list row not written at once ({}); the projection will add it", id, e.getMessage());
           }
+          listCache.invalidate(user.id());
           log.info("meeting {}: uploaded by {} ({} bytes, {})", id, user.id(), a.size(), a.contentType());
           return s;
         }, blocking);
@@ -250,6 +255,7 @@ public final class MeetingService {
           } catch (java.sql.SQLException e) {
             log.warn("meeting {}: list row not marked deleted at once ({}); the projection will", id, e.getMessage());
           }
+          listCache.invalidate(user.id());
           return d;
         }, blocking);
   }
@@ -272,14 +278,15 @@ public final class MeetingService {
     return new HistoryEntry(env.sequenceNr(), Instant.ofEpochMilli(env.timestamp()), type, ev);
   }
 
-  public CompletionStage<MeetingListRepository.Page> list(AuthUser user, int limit, Cursor after) {
-    return CompletableFuture.supplyAsync(() -> {
+  /** A page of the user's meetings as JSON ({@link MeetingViews.ListPage}), through the list cache. */
+  public CompletionStage<byte[]> list(AuthUser user, int limit, Cursor after) {
+    return listCache.get(user.id(), limit, after == null ? null : after.encode(), () -> CompletableFuture.supplyAsync(() -> {
       try {
-        return list.page(user.id(), limit, after);
-      } catch (java.sql.SQLException e) {
+        return Json.MAPPER.writeValueAsBytes(MeetingViews.of(list.page(user.id(), limit, after)));
+      } catch (java.sql.SQLException | com.fasterxml.jackson.core.JsonProcessingException e) {
         throw new CompletionException(e);
       }
-    }, blocking);
+    }, blocking));
   }
 
   /** Completes when {@code id} is a live meeting of {@code user} per the list; fails with 404. */

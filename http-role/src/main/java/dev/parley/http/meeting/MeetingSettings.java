@@ -9,9 +9,11 @@ public record MeetingSettings(
     Duration heartbeatTimeout,
     int maxAttempts,
     Duration passivateAfter,
-    double progressStep) {
+    double progressStep,
+    int numberOfShards) {
 
   public MeetingSettings {
+    if (numberOfShards < 1) throw new IllegalArgumentException("parley.meeting.number-of-shards must be >= 1");
     if (maxAttempts < 1) throw new IllegalArgumentException("parley.meeting.max-attempts must be >= 1");
     if (resendInterval.isNegative() || resendInterval.isZero())
       throw new IllegalArgumentException("parley.meeting.resend-interval must be positive");
@@ -26,6 +28,7 @@ public record MeetingSettings(
         m.getDuration("heartbeat-timeout"),
         m.getInt("max-attempts"),
         m.getDuration("passivate-after"),
-        m.getDouble("progress-step"));
+        m.getDouble("progress-step"),
+        m.getInt("number-of-shards"));
   }
 }

@@ -46,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MeetingTest {
   static final Duration RESEND = Duration.ofMillis(150);
   static final Duration HEARTBEAT = Duration.ofMillis(700);
-  static final MeetingSettings SETTINGS = new MeetingSettings(RESEND, HEARTBEAT, 3, Duration.ofSeconds(60), 0.1);
+  static final MeetingSettings SETTINGS = new MeetingSettings(RESEND, HEARTBEAT, 3, Duration.ofSeconds(60), 0.1, 10);
 
   static ActorTestKit kit;
   static PersistenceTestKit journal;
@@ -364,7 +364,7 @@ class MeetingTest {
 
   @Test
   void recoveryResumesTheCurrentAttempt() throws Exception {
-    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(30), 3, Duration.ofSeconds(60), 0.1));
+    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(30), 3, Duration.ofSeconds(60), 0.1, 10));
     f.create();
     RunJob before = f.expectRun(1);
     before.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));

@@ -24,7 +24,7 @@ public final class Postgres implements AutoCloseable {
   private Postgres(String schema) {
     this.schema = schema;
     String sep = BASE_URL.contains("?") ? "&" : "?";
-    this.db = new DbSettings(BASE_URL + sep + "currentSchema=" + schema, USER, "", 4);
+    this.db = new DbSettings(BASE_URL + sep + "currentSchema=" + schema, USER, "", 8);
   }
 
   /** A new empty schema; fails the calling test when PostgreSQL is not reachable. */
