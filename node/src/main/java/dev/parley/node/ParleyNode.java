@@ -13,7 +13,9 @@ import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
@@ -78,6 +80,8 @@ public final class ParleyNode {
       throw new IllegalStateException("cannot create data directory " + node.dataDir().toAbsolutePath(), e);
     }
 
+    // a gpu node loads its models while the database, actor system and cluster join get ready
+    CompletableFuture<Diarizer> loading = node.isGpu() ? loadInBackground(diarizers, parley) : null;
     // the database: http nodes always (journal, users, read side); gpu-only nodes only for blobs
     HikariDataSource ds = null;
     Diarizer diarizer = null;
@@ -87,19 +91,17 @@ public final class ParleyNode {
       if (node.isHttp()) migrate(ds, db);
       BlobStore blobs = BlobStores.create(parley, ds);
 
-      if (node.isGpu()) {
-        long tm = System.nanoTime();
-        diarizer = diarizers.apply(parley);
-        log.info("diarization pipeline ready in {} ms", (System.nanoTime() - tm) / 1_000_000);
-      }
-
       Config config = NodeConfig.overlay(node, db, standalone).withFallback(loaded);
       system = ActorSystem.create(Behaviors.empty(), NodeSettings.SYSTEM_NAME, config);
       Cluster cluster = Cluster.get(system);
       Address self = cluster.selfMember().address();
       if (node.seedNodes().isEmpty()) cluster.manager().tell(Join.create(self));
 
-      GpuRole gpu = node.isGpu() ? GpuRole.start(system, blobs, diarizer) : null;
+      GpuRole gpu = null;
+      if (loading != null) {
+        diarizer = awaitLoaded(loading);
+        gpu = GpuRole.start(system, blobs, diarizer);
+      }
       HttpRole.Handle http = node.isHttp() ? HttpRole.start(system, blobs, ds, db) : null;
 
       ParleyNode started = new ParleyNode(node, db, system, ds, gpu, http);
@@ -112,9 +114,44 @@ public final class ParleyNode {
       return started;
     } catch (RuntimeException | Error e) {
       if (system != null) system.terminate();
-      if (diarizer != null) diarizer.close();
+      if (diarizer != null) {
+        diarizer.close();
+      } else if (loading != null) {
+        loading.thenAccept(Diarizer::close); // a pipeline that finishes loading after a failed start
+      }
       if (ds != null) ds.close();
       throw e;
+    }
+  }
+
+  private static CompletableFuture<Diarizer> loadInBackground(Function<Config, Diarizer> diarizers, Config parley) {
+    CompletableFuture<Diarizer> f = new CompletableFuture<>();
+    Thread t = new Thread(() -> {
+      long t0 = System.nanoTime();
+      try {
+        Diarizer d = diarizers.apply(parley);
+        log.info("diarization pipeline ready in {} ms", (System.nanoTime() - t0) / 1_000_000);
+        f.complete(d);
+      } catch (Throwable e) {
+        f.completeExceptionally(e);
+      }
+    }, "parley-pipeline-loader");
+    t.setDaemon(true);
+    t.start();
+    return f;
+  }
+
+  private static Diarizer awaitLoaded(CompletableFuture<Diarizer> loading) {
+    try {
+      return loading.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while the diarization pipeline loaded", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException re) throw re;
+      if (cause instanceof Error err) throw err;
+      throw new IllegalStateException("the diarization pipeline could not load: " + cause, cause);
     }
   }
 
