@@ -1,0 +1,82 @@
+package dev.parley.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * {@code java -jar parley.jar [COMMAND ...]}: without a command it starts a node; the commands run
+ * the diarization pipeline and training from the command line.
+ */
+public final class Main {
+  private Main() {}
+
+  static final String USAGE = """
+      Usage: java -jar parley.jar [COMMAND [ARGS...]]
+
+      Without a command, starts a Parley node. Its roles and everything else come from
+      parley.* configuration and PARLEY_* environment variables (see README, "Configuration"):
+        PARLEY_ROLES=http|gpu|http,gpu (default http,gpu: the embedded default, H2 and audio under
+        ./data, HTTP on 8080), PARLEY_SEED_NODES=host:port,..., PARLEY_CLUSTER_PORT, PARLEY_HTTP_PORT,
+        PARLEY_DB_URL / PARLEY_DB_USER / PARLEY_DB_PASSWORD, PARLEY_BLOB_STORE=file|postgres,
+        PARLEY_GPU_CONCURRENCY, PARLEY_GPU_IDLE_TIMEOUT, PARLEY_VAD_MODEL, PARLEY_EMBEDDING_MODEL.
+
+      Commands:
+        diarize [--num-speakers N] [--min-speakers N] [--max-speakers N] [--rttm OUT] FILE...
+                            who spoke when, as RTTM (stdout without --rttm)
+        eval --ref REF.rttm [--uem UEM] [--collar S] DIR_OR_FILES...
+                            diarize and score DER against a reference
+        bench FILE          audio seconds, wall seconds, real-time factor, peak memory
+        train-embedding [OPTIONS]
+                            train the speaker embedding model (see train-embedding --help)
+        help                this text
+      """;
+
+  public static void main(String[] args) {
+    System.setProperty("ai.djl.offline", "true");
+    if (args.length == 0) {
+      startNode();
+      return; // the node runs until coordinated shutdown ends the JVM
+    }
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs a command and returns its exit code (0 ok, 2 usage error). Never starts a node. */
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    String command = args[0].toLowerCase(Locale.ROOT);
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    switch (command) {
+      case "diarize":
+      case "eval":
+      case "bench":
+        return dev.parley.gpu.cli.Cli.run(command, rest, out, err);
+      case "train-embedding":
+        return dev.parley.gpu.training.TrainEmbedding.run(rest);
+      case "help":
+      case "--help":
+      case "-h":
+        out.print(USAGE);
+        return 0;
+      default:
+        err.println("parley: unknown command '" + args[0] + "'");
+        err.print(USAGE);
+        return 2;
+    }
+  }
+
+  private static void startNode() {
+    try {
+      Config loaded = NodeConfig.load();
+      ParleyNode.start(loaded, true, Pipelines::create);
+    } catch (IllegalArgumentException | ConfigException e) {
+      System.err.println("parley: configuration error: " + e.getMessage());
+      System.exit(2);
+    } catch (RuntimeException | Error e) {
+      System.err.println("parley: the node could not start: " + e);
+      e.printStackTrace(System.err);
+      System.exit(1);
+    }
+  }
+}
