@@ -1,0 +1,154 @@
+package dev.parley.gpu.pipeline.audio;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Every container and codec browsers and recorders produce, made by the bundled ffmpeg from a 440 Hz tone. */
+class AudioDecoderTest {
+  @TempDir static Path dir;
+
+  /** Encodes a 2 s, 440 Hz sine at {@code rate} Hz with {@code channels} channels. */
+  static Path make(String name, int rate, int channels, String... codecArgs) throws Exception {
+    Path out = dir.resolve(name);
+    List<String> cmd = new ArrayList<>(List.of(AudioDecoder.ffmpegPath(), "-nostdin", "-v", "error", "-y",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=" + rate + ":duration=2",
+        "-ac", String.valueOf(channels)));
+    cmd.addAll(Arrays.asList(codecArgs));
+    cmd.add(out.toString());
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String log = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), "ffmpeg could not make " + name + ": " + log);
+    return out;
+  }
+
+  /** Frequency from zero crossings over the middle second. */
+  static double frequency(float[] x) {
+    int from = x.length / 4;
+    int to = 3 * x.length / 4;
+    int crossings = 0;
+    for (int i = from + 1; i < to; i++) if ((x[i - 1] < 0) != (x[i] < 0)) crossings++;
+    return crossings / 2.0 / ((to - from) / (double) AudioDecoder.SAMPLE_RATE);
+  }
+
+  static double rms(float[] x) {
+    double s = 0;
+    for (float v : x) s += v * v;
+    return Math.sqrt(s / x.length);
+  }
+
+  @ParameterizedTest(name = "{0} at {1} Hz, {2} ch")
+  @CsvSource({
+    "s16.wav, 16000, 1, -c:a pcm_s16le",
+    "s24.wav, 44100, 2, -c:a pcm_s24le",
+    "s32.wav, 48000, 1, -c:a pcm_s32le",
+    "f32.wav, 8000, 1, -c:a pcm_f32le",
+    "six.wav, 48000, 6, -c:a pcm_s16le",
+    "a.flac, 44100, 2, -c:a flac",
+    "a.mp3, 44100, 2, -c:a libmp3lame -b:a 128k",
+    "a.m4a, 48000, 2, -c:a aac -b:a 128k",
+    "a.ogg, 48000, 2, -c:a libopus -b:a 64k",
+    "a.opus, 48000, 1, -c:a libopus -b:a 32k",
+    "a.webm, 48000, 2, -c:a libopus -b:a 64k",
+  })
+  void decodesToSixteenKilohertzMono(String name, int rate, int channels, String codec) throws Exception {
+    Path f = make(name, rate, channels, codec.split(" "));
+    float[] x = AudioDecoder.decode(f);
+    double seconds = x.length / (double) AudioDecoder.SAMPLE_RATE;
+    assertEquals(2.0, seconds, 0.1, name + " duration");
+    assertEquals(440, frequency(x), 10, name + " pitch");
+    assertTrue(rms(x) > 0.05, name + " level " + rms(x));
+    for (float v : x) assertTrue(Float.isFinite(v) && Math.abs(v) <= 1.5f);
+  }
+
+  @Test
+  void streamsInChunksThatAddUp() throws Exception {
+    Path f = make("stream.flac", 22050, 1, "-c:a", "flac");
+    long[] total = {0};
+    int[] calls = {0};
+    AudioDecoder.stream(f, (s, n) -> {
+      total[0] += n;
+      calls[0]++;
+    });
+    assertEquals(AudioDecoder.decode(f).length, total[0]);
+    assertTrue(calls[0] >= 1);
+  }
+
+  @Test
+  void emptyFileIsRejected() throws IOException {
+    Path f = Files.createFile(dir.resolve("empty.wav"));
+    AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(f));
+    assertTrue(e.getMessage().contains("empty"), e.getMessage());
+  }
+
+  @Test
+  void missingFileIsRejected() {
+    AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(dir.resolve("nope.wav")));
+    assertTrue(e.getMessage().contains("no such file"), e.getMessage());
+  }
+
+  @Test
+  void textIsNotAudio() throws IOException {
+    Path f = Files.writeString(dir.resolve("notes.txt"), "minutes of the meeting\nnothing to hear here\n");
+    AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(f));
+    assertTrue(e.getMessage().startsWith("not decodable audio"), e.getMessage());
+  }
+
+  @Test
+  void randomBytesAreNotAudio() throws IOException {
+    byte[] junk = new byte[50_000];
+    new Random(7).nextBytes(junk);
+    Path f = Files.write(dir.resolve("junk.mp3"), junk);
+    assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(f));
+  }
+
+  @Test
+  void truncatedContainerIsRejected() throws Exception {
+    Path whole = make("cut.m4a", 48000, 1, "-c:a", "aac");
+    byte[] b = Files.readAllBytes(whole);
+    Path f = Files.write(dir.resolve("cut-half.m4a"), Arrays.copyOf(b, 200));
+    AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(f));
+    assertTrue(e.getMessage().length() > 10, e.getMessage());
+  }
+
+  @Test
+  void headerWithoutSamplesIsRejected() throws Exception {
+    Path whole = make("hdr.wav", 16000, 1, "-c:a", "pcm_s16le");
+    byte[] b = Files.readAllBytes(whole);
+    Path f = Files.write(dir.resolve("hdr-only.wav"), Arrays.copyOf(b, 44));
+    assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(f));
+  }
+
+  @Test
+  void truncatedWavKeepsWhatIsThere() throws Exception {
+    Path whole = make("trunc.wav", 16000, 1, "-c:a", "pcm_s16le");
+    byte[] b = Files.readAllBytes(whole);
+    Path f = Files.write(dir.resolve("trunc-half.wav"), Arrays.copyOf(b, b.length / 2));
+    float[] x = AudioDecoder.decode(f);
+    assertEquals(1.0, x.length / 16000.0, 0.05);
+  }
+
+  @Test
+  void subSecondClipDecodes() throws Exception {
+    Path f = dir.resolve("short.wav");
+    Process p = new ProcessBuilder(AudioDecoder.ffmpegPath(), "-nostdin", "-v", "error", "-y", "-f", "lavfi",
+        "-i", "sine=frequency=440:sample_rate=48000:duration=0.3", f.toString()).redirectErrorStream(true).start();
+    p.getInputStream().readAllBytes();
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    assertEquals(0.3, AudioDecoder.decode(f).length / 16000.0, 0.02);
+  }
+}
