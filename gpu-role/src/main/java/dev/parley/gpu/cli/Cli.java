@@ -77,12 +77,22 @@ public final class Cli {
    * Runs one command. Never calls {@code System.exit}; returns the exit code.
    */
   public static int run(String command, String[] args, PrintStream out, PrintStream err) {
+    return run(command, args, out, err, o -> DiarizationPipeline.create(o.settings(), o.params()));
+  }
+
+  /** Builds the pipeline for parsed options (tests pass a stand-in). */
+  @FunctionalInterface
+  interface PipelineFactory {
+    DiarizationPipeline create(Options o);
+  }
+
+  static int run(String command, String[] args, PrintStream out, PrintStream err, PipelineFactory factory) {
     try {
       Options o = Options.parse(command, args);
       return switch (command) {
-        case "diarize" -> diarize(o, out, err);
-        case "eval" -> eval(o, out, err);
-        case "bench" -> bench(o, out, err);
+        case "diarize" -> diarize(o, out, err, factory);
+        case "eval" -> eval(o, out, err, factory);
+        case "bench" -> bench(o, out, err, factory);
         default -> throw new UsageException("unknown command: " + command);
       };
     } catch (UsageException e) {
@@ -190,7 +200,7 @@ public final class Cli {
     return dot > 0 ? name.substring(0, dot) : name;
   }
 
-  private static int diarize(Options o, PrintStream out, PrintStream err) throws IOException {
+  private static int diarize(Options o, PrintStream out, PrintStream err, PipelineFactory factory) throws IOException {
     for (String in : o.inputs()) {
       if (!Files.isRegularFile(Path.of(in))) {
         err.println("error: no such file: " + in);
@@ -199,7 +209,7 @@ public final class Cli {
     }
     int failures = 0;
     StringBuilder rttm = new StringBuilder();
-    try (DiarizationPipeline p = DiarizationPipeline.create(o.settings(), o.params())) {
+    try (DiarizationPipeline p = factory.create(o)) {
       for (String in : o.inputs()) {
         Path file = Path.of(in);
         try {
@@ -220,7 +230,7 @@ public final class Cli {
     return failures == 0 ? 0 : 1;
   }
 
-  private static int eval(Options o, PrintStream out, PrintStream err) throws IOException {
+  private static int eval(Options o, PrintStream out, PrintStream err, PipelineFactory factory) throws IOException {
     Map<String, List<Turn>> ref = Rttm.read(o.ref());
     Map<String, List<Uem.Region>> uem = o.uem() != null ? Uem.read(o.uem()) : Map.of();
     List<Path> files = new ArrayList<>();
@@ -254,7 +264,7 @@ public final class Cli {
     out.printf(Locale.ROOT, "%-12s %7s %7s %7s %7s %5s %5s | %12s%n",
         "file", "DER%", "miss%", "FA%", "conf%", "spk", "ref", "1-spk DER%");
     int failures = 0;
-    try (DiarizationPipeline p = DiarizationPipeline.create(o.settings(), o.params())) {
+    try (DiarizationPipeline p = factory.create(o)) {
       for (Path f : files) {
         String id = fileId(f);
         DiarizationResult r;
@@ -295,14 +305,14 @@ public final class Cli {
     return failures == 0 ? 0 : 1;
   }
 
-  private static int bench(Options o, PrintStream out, PrintStream err) {
+  private static int bench(Options o, PrintStream out, PrintStream err, PipelineFactory factory) {
     Path file = Path.of(o.inputs().get(0));
     if (!Files.isRegularFile(file)) {
       err.println("error: no such file: " + file);
       return 1;
     }
     long l0 = System.nanoTime();
-    try (DiarizationPipeline p = DiarizationPipeline.create(o.settings(), o.params())) {
+    try (DiarizationPipeline p = factory.create(o)) {
       double load = (System.nanoTime() - l0) / 1e9;
       long t0 = System.nanoTime();
       DiarizationResult r = p.diarize(file, o.speakers(), null);
@@ -311,6 +321,7 @@ public final class Cli {
       out.printf(Locale.ROOT, "file              %s%n", file);
       out.printf(Locale.ROOT, "audio seconds     %.1f%n", audio);
       out.printf(Locale.ROOT, "wall seconds      %.2f (model loading %.2f s not included)%n", wall, load);
+      out.printf(Locale.ROOT, "stages            %s%n", p.lastStageTimes());
       out.printf(Locale.ROOT, "real-time factor  %.4f%n", wall / audio);
       out.printf(Locale.ROOT, "s per audio hour  %.1f%n", wall / audio * 3600);
       out.printf(Locale.ROOT, "peak memory       %s%n", peakMemory());

@@ -1,0 +1,143 @@
+package dev.parley.gpu.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import dev.parley.gpu.eval.Rttm;
+import dev.parley.gpu.eval.Turn;
+import dev.parley.gpu.pipeline.DiarizationPipeline;
+import dev.parley.gpu.pipeline.features.Fbank;
+import dev.parley.gpu.pipeline.vad.EnergyVad;
+import dev.parley.gpu.testutil.Signals;
+import dev.parley.gpu.testutil.SpectralStatsModel;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliTest {
+  @TempDir static Path dir;
+  static Path conv;
+  static Path refRttm;
+
+  /** Runs with a stand-in speaker model; returns {exit code, stdout, stderr}. */
+  static Object[] run(String command, String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int rc = Cli.run(command, args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
+        o -> new DiarizationPipeline(new EnergyVad(o.params().vad()), new SpectralStatsModel(), new Fbank(Device.cpu()),
+            o.params().with("clustering.threshold=" + SpectralStatsModel.CLUSTER_THRESHOLD).with("vad.padSeconds=0")));
+    return new Object[] {rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+  }
+
+  @BeforeAll
+  static void files() throws Exception {
+    float[] a1 = Signals.voice(5, 110, 700, 1100, 0.08, 1);
+    float[] b1 = Signals.voice(4, 230, 450, 2300, 0.06, 2);
+    float[] a2 = Signals.voice(4, 110, 700, 1100, 0.08, 3);
+    float[] x = Signals.concat(a1, Signals.silence(1.5), b1, Signals.silence(1.5), a2, Signals.silence(2));
+    x = Signals.mix(x, Signals.noise(x.length / 16000.0, 0.001, 5));
+    conv = Signals.writeWav(dir.resolve("meeting-01.wav"), x);
+    refRttm = Files.writeString(dir.resolve("ref.rttm"),
+        "SPEAKER meeting-01 1 0.000 5.000 <NA> <NA> ann <NA> <NA>\n"
+            + "SPEAKER meeting-01 1 6.500 4.000 <NA> <NA> bob <NA> <NA>\n"
+            + "SPEAKER meeting-01 1 12.000 4.000 <NA> <NA> ann <NA> <NA>\n");
+  }
+
+  @Test
+  void usageErrorsExitWithTwo() {
+    String[][] bad = {
+      {"diarize"},
+      {"diarize", "--num-speakers", "zero", "x.wav"},
+      {"diarize", "--num-speakers", "0", "x.wav"},
+      {"diarize", "--min-speakers", "3", "--max-speakers", "2", "x.wav"},
+      {"diarize", "--frobnicate", "x.wav"},
+      {"diarize", "--rttm"},
+      {"diarize", "--ref", "r.rttm", "x.wav"},
+      {"eval", "x.wav"},
+      {"eval", "--ref", "r.rttm", "--collar", "-1", "x.wav"},
+      {"bench", "a.wav", "b.wav"},
+      {"bench", "--param", "clustering.nope=1", "a.wav"},
+      {"bench", "--device", "tpu", "a.wav"},
+    };
+    for (String[] args : bad) {
+      Object[] r = run(args[0], java.util.Arrays.copyOfRange(args, 1, args.length));
+      assertEquals(2, r[0], String.join(" ", args) + " -> " + r[2]);
+      assertTrue(((String) r[2]).contains("usage:"), String.join(" ", args));
+      assertTrue(((String) r[2]).startsWith("error: "), String.join(" ", args));
+    }
+    assertEquals(2, Cli.run("transcribe", new String[] {"x"}, System.out, new PrintStream(new ByteArrayOutputStream())));
+  }
+
+  @Test
+  void missingInputIsAnErrorNotACrash() {
+    Object[] r = run("diarize", dir.resolve("nope.wav").toString());
+    assertEquals(1, r[0]);
+    assertTrue(((String) r[2]).contains("no such file"), (String) r[2]);
+    Object[] e = run("eval", "--ref", refRttm.toString(), dir.resolve("nowhere").toString());
+    assertEquals(1, e[0]);
+  }
+
+  @Test
+  void diarizeWritesRttmWithTheBaseNameAsFileId() throws Exception {
+    Object[] r = run("diarize", conv.toString());
+    assertEquals(0, r[0], (String) r[2]);
+    Map<String, List<Turn>> turns = Rttm.parse((String) r[1], "stdout");
+    assertEquals(List.of("meeting-01"), List.copyOf(turns.keySet()));
+    assertEquals(2, turns.get("meeting-01").stream().map(Turn::speaker).distinct().count());
+    Path out = dir.resolve("hyp.rttm");
+    Object[] r2 = run("diarize", "--num-speakers", "1", "--rttm", out.toString(), conv.toString());
+    assertEquals(0, r2[0]);
+    assertEquals("", r2[1]);
+    assertEquals(1, Rttm.read(out).get("meeting-01").stream().map(Turn::speaker).distinct().count());
+  }
+
+  @Test
+  void diarizeReportsBadFilesAndGoesOn() throws Exception {
+    Path junk = Files.writeString(dir.resolve("junk.wav"), "not audio at all");
+    Object[] r = run("diarize", junk.toString(), conv.toString());
+    assertEquals(1, r[0]);
+    assertTrue(((String) r[2]).contains("junk.wav"), (String) r[2]);
+    assertTrue(((String) r[1]).contains("meeting-01"), "the good file is still diarized");
+  }
+
+  @Test
+  void evalPrintsDerBesideTheOneSpeakerBaseline() {
+    Object[] r = run("eval", "--ref", refRttm.toString(), "--collar", "0.25", dir.toString());
+    assertEquals(0, r[0], (String) r[2]);
+    String out = (String) r[1];
+    assertTrue(out.contains("meeting-01"), out);
+    assertTrue(out.contains("TOTAL"), out);
+    assertTrue(out.contains("one-speaker baseline: DER"), out);
+    // the one-speaker baseline confuses bob's turn: 3.5 s of the 11.5 s scored outside the
+    // ±0.25 s collars around the six reference boundaries = 30.43 %
+    assertTrue(out.contains("30.43"), out);
+    String total = out.lines().filter(l -> l.startsWith("TOTAL")).findFirst().orElseThrow();
+    double der = Double.parseDouble(total.trim().split("\\s+")[1]);
+    assertTrue(der < 15, "separates the two voices far better than one speaker does: " + out);
+  }
+
+  @Test
+  void benchPrintsTheFigures() {
+    Object[] r = run("bench", conv.toString());
+    assertEquals(0, r[0], (String) r[2]);
+    String out = (String) r[1];
+    for (String k : List.of("audio seconds", "wall seconds", "real-time factor", "s per audio hour", "peak memory"))
+      assertTrue(out.contains(k), out);
+    assertTrue(out.contains("18.0"), out);
+  }
+
+  @Test
+  void fileIdIsTheBaseNameWithoutExtension() {
+    assertEquals("trn00", Cli.fileId(Path.of("/a/b/trn00.wav")));
+    assertEquals("talk.final", Cli.fileId(Path.of("talk.final.m4a")));
+    assertEquals("README", Cli.fileId(Path.of("README")));
+  }
+}
