@@ -12,7 +12,6 @@ import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
 import java.io.InputStream;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -220,6 +219,10 @@ public final class MeetingService {
       StoredAudio a) {
     Meeting.Audio audio = new Meeting.Audio(a.key(), a.size(), a.sha256(), a.contentType(), a.fileName(), a.duration());
     return this.<Meeting.State>askStatus(id, r -> new Meeting.Create(user.id(), title, options, audio, r))
+        .whenComplete((s, err) -> {
+          // the entity refused it: nobody owns the audio. (After a timeout it may still exist: keep it.)
+          if (err != null && dev.parley.http.web.ApiErrors.unwrap(err) instanceof ApiException) deleteQuietly(a.key());
+        })
         .thenApplyAsync(s -> {
           try {
             list.insertCreated(new MeetingRow(id, s.owner(), s.title(), s.status().api(), 0.0,
@@ -323,9 +326,5 @@ public final class MeetingService {
       if (m != null && m.contains("already exists")) throw new ApiException(StatusCodes.CONFLICT, m);
       throw new ApiException(StatusCodes.BAD_REQUEST, m);
     });
-  }
-
-  Duration askTimeout() {
-    return settings.askTimeout();
   }
 }

@@ -1,0 +1,54 @@
+package dev.parley.http.web;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.reflect.Proxy;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.junit.jupiter.api.Test;
+
+/** /healthz follows the background database probe: down when the database stops answering, up again after. */
+class HealthCheckTest {
+  @Test
+  void followsTheDatabase() {
+    ActorTestKit kit = ActorTestKit.create("health", com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
+    try {
+      AtomicBoolean down = new AtomicBoolean(false);
+      DataSource ds = (DataSource) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {DataSource.class},
+          (p, m, args) -> {
+            if (m.getName().equals("getConnection")) {
+              if (down.get()) throw new SQLException("Connection refused");
+              return DriverManager.getConnection("jdbc:h2:mem:health");
+            }
+            throw new UnsupportedOperationException(m.getName());
+          });
+      HealthCheck h = new HealthCheck(kit.system(), ds, Duration.ofMillis(100),
+          kit.system().dispatchers().lookup(DispatcherSelector.fromConfig("parley-http-blocking-dispatcher")));
+      TestProbe<Object> probe = kit.createTestProbe();
+      probe.awaitAssert(Duration.ofSeconds(3), () -> {
+        assertTrue(h.healthy());
+        return null;
+      });
+      down.set(true);
+      probe.awaitAssert(Duration.ofSeconds(3), () -> {
+        assertFalse(h.healthy());
+        return null;
+      });
+      down.set(false);
+      probe.awaitAssert(Duration.ofSeconds(3), () -> {
+        assertTrue(h.healthy());
+        return null;
+      });
+      h.stop();
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+}
