@@ -404,6 +404,11 @@ class HttpRoutesPostgresTest {
     assertError(api.delete("/meetings/" + id, token), 404, "not_found");
     for (JsonNode it : api.get("/meetings", token).json().get("items")) assertFalse(it.get("id").asText().equals(id));
 
+    // the owner's history still shows the whole story, ending with the deletion
+    JsonNode history = api.get("/meetings/" + id + "/history", token).json();
+    assertEquals("Deleted", history.get(history.size() - 1).get("type").asText(), history.toString());
+    assertError(api.get("/meetings/" + id + "/history", api.user("delete-other@example.com")), 404, "not_found");
+
     // the journal keeps the whole story, ending with the deletion
     JdbcReadJournal journal = PersistenceQuery.get(node.system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     List<EventEnvelope> events = journal.currentEventsByPersistenceId("Meeting|" + id, 0, Long.MAX_VALUE)

@@ -263,8 +263,9 @@ public final class MeetingService {
         }, blocking);
   }
 
+  /** The meeting's persisted events in order; the owner still sees them after a deletion, which they record. */
   public CompletionStage<List<HistoryEntry>> history(AuthUser user, String id) {
-    return access(user, id).thenCompose(ok -> journal
+    return access(user, id, true).thenCompose(ok -> journal
         .currentEventsByPersistenceId(PersistenceId.of(Meeting.ENTITY_KEY.name(), id).id(), 0L, Long.MAX_VALUE)
         .map(MeetingService::entry)
         .runWith(Sink.seq(), mat))
@@ -294,12 +295,16 @@ public final class MeetingService {
 
   /** Completes when {@code id} is a live meeting of {@code user} per the list; fails with 404. */
   private CompletionStage<MeetingListRepository.Ref> access(AuthUser user, String id) {
+    return access(user, id, false);
+  }
+
+  private CompletionStage<MeetingListRepository.Ref> access(AuthUser user, String id, boolean allowDeleted) {
     if (!ID.matcher(id).matches()) return CompletableFuture.failedFuture(notFound(id));
     return CompletableFuture.supplyAsync(() -> {
       try {
         Optional<MeetingListRepository.Ref> ref = list.ref(id);
         if (ref.isEmpty() || !user.id().equals(ref.get().ownerId())
-            || MeetingListRepository.DELETED.equals(ref.get().status())) {
+            || (!allowDeleted && MeetingListRepository.DELETED.equals(ref.get().status()))) {
           throw notFound(id);
         }
         return ref.get();
