@@ -40,6 +40,7 @@ public final class Cli {
       "  --vad-model PATH        Silero VAD TorchScript file (default: $PARLEY_VAD_MODEL, else the energy VAD)",
       "  --embedding-model PATH  TorchScript speaker model (default: $PARLEY_EMBEDDING_MODEL, else Parley's own)",
       "  --device auto|cpu|gpu   where to run (default: $PARLEY_DEVICE, else auto)",
+      "  --threads N             worker threads per recording (default: $PARLEY_PIPELINE_THREADS, else one per core)",
       "  --param SECTION.NAME=V  override a pipeline parameter, e.g. clustering.threshold=0.6 (repeatable)");
 
   static final String USAGE = String.join("\n",
@@ -120,6 +121,7 @@ public final class Cli {
       double collar = 0;
       PipelineSettings env = PipelineSettings.fromEnvironment();
       String vad = env.vadModel(), emb = env.embeddingModel(), device = env.device();
+      int threads = env.threads();
       PipelineParams params = PipelineParams.defaults();
       List<String> inputs = new ArrayList<>();
       for (int i = 0; i < args.length; i++) {
@@ -143,6 +145,7 @@ public final class Cli {
           case "--vad-model" -> vad = value(args, ++i, a);
           case "--embedding-model" -> emb = value(args, ++i, a);
           case "--device" -> device = value(args, ++i, a);
+          case "--threads" -> threads = positive(a, value(args, ++i, a));
           case "--param" -> {
             String v = value(args, ++i, a);
             try {
@@ -166,7 +169,7 @@ public final class Cli {
       }
       PipelineSettings settings;
       try {
-        settings = new PipelineSettings(vad, emb, device);
+        settings = new PipelineSettings(vad, emb, device, threads);
       } catch (IllegalArgumentException e) {
         throw new UsageException(e.getMessage());
       }

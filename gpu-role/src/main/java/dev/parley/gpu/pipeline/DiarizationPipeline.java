@@ -2,7 +2,6 @@ package dev.parley.gpu.pipeline;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.parley.gpu.embedding.EmbeddingModels;
 import dev.parley.gpu.embedding.SpeakerEmbeddingModel;
@@ -52,14 +51,20 @@ public final class DiarizationPipeline implements Diarizer {
   private final SpeakerClusterer clusterer;
   private final FrameLabeler labeler;
 
-  /** Composes ready stages; the pipeline owns and closes them. */
+  /** Composes ready stages (one thread per processor); the pipeline owns and closes them. */
   public DiarizationPipeline(VoiceActivityDetector vad, SpeakerEmbeddingModel model, Fbank fbank, PipelineParams params) {
+    this(vad, model, fbank, params, 0);
+  }
+
+  /** @param threads worker threads per recording for embedding (0: one per processor) */
+  public DiarizationPipeline(VoiceActivityDetector vad, SpeakerEmbeddingModel model, Fbank fbank, PipelineParams params,
+      int threads) {
     this.vad = vad;
     this.model = model;
     this.fbank = fbank;
     this.params = params;
     this.device = fbank.device();
-    this.embedder = new WindowEmbedder(fbank, model, params.embedding());
+    this.embedder = new WindowEmbedder(fbank, model, params.embedding(), threads);
     this.clusterer = new SpeakerClusterer(params.clustering());
     this.labeler = new FrameLabeler(params.segmentation());
   }
@@ -69,18 +74,25 @@ public final class DiarizationPipeline implements Diarizer {
    * energy VAD otherwise), the TorchScript speaker model named by {@code embeddingModel} (Parley's
    * committed model otherwise), on the requested device. Nothing is downloaded.
    *
+   * <p>Unless {@code ai.djl.pytorch.num_threads} is set, libtorch's intra-op thread count is set
+   * to 1 for the process: the pipeline's ops are small (Silero VAD works on 32 ms chunks) and
+   * libtorch's OpenMP threads cost more than they gain, ruinously so when other processes share
+   * the cores. The pipeline uses the cores itself instead ({@code settings.threads()}).
+   *
    * @throws IllegalArgumentException when a named model cannot be loaded
    */
   public static DiarizationPipeline create(PipelineSettings settings, PipelineParams params) {
     System.setProperty("ai.djl.offline", "true");
+    Engine engine = Engine.getEngine("PyTorch");
+    Parallel.singleThreadedTorch();
     Device device = switch (settings.device()) {
       case "cpu" -> Device.cpu();
       case "gpu" -> Device.gpu();
-      default -> Engine.getEngine("PyTorch").defaultDevice();
+      default -> engine.defaultDevice();
     };
     VoiceActivityDetector vad = settings.vadModel().isEmpty()
         ? new EnergyVad(params.vad())
-        : SileroVad.load(Path.of(settings.vadModel()), params.vad());
+        : SileroVad.load(Path.of(settings.vadModel()), params.vad(), settings.threads());
     SpeakerEmbeddingModel model = null;
     Fbank fb = null;
     try {
@@ -88,7 +100,7 @@ public final class DiarizationPipeline implements Diarizer {
       fb = new Fbank(device);
       log.info("diarization pipeline ready: vad={} ({}), embedding={} ({}), device={}",
           vad.id(), vad.version(), model.id(), model.version(), device);
-      return new DiarizationPipeline(vad, model, fb, params);
+      return new DiarizationPipeline(vad, model, fb, params, settings.threads());
     } catch (RuntimeException e) {
       vad.close();
       if (model != null) model.close();
@@ -164,14 +176,14 @@ public final class DiarizationPipeline implements Diarizer {
     } else {
       float[][] emb;
       try (NDManager manager = NDManager.newBaseManager(device)) {
-        progress.progress("features", 0.25);
-        NDArray feats = embedder.features(samples, manager);
-        clock.lap("features");
         final ProgressListener p = progress;
-        p.progress("embedding", 0.35);
-        emb = embedder.embed(feats, windows, manager, f -> p.progress("embedding", 0.35 + 0.5 * f));
-        clock.lap("embedding");
-      } catch (RuntimeException e) {
+        p.progress("embedding", 0.30);
+        emb = embedder.embed(samples, windows, manager, f -> p.progress("embedding", Math.min(0.85, 0.30 + 0.55 * f)));
+        clock.lap("features+embedding");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new DiarizationException("interrupted during speaker embedding", true, e);
+      } catch (Exception e) {
         throw new DiarizationException("speaker embedding failed: " + e.getMessage(), true, e);
       }
       progress.progress("clustering", 0.85);

@@ -116,7 +116,7 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       double minSilenceSeconds,
       double padSeconds) {
     public static Vad defaults() {
-      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.3, 0.1, 64, 0.5, 0.25, 0.5, 0.1);
+      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1);
     }
   }
 
@@ -128,25 +128,35 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    * @param minSpeechSeconds speech runs shorter than this are not embedded on their own (they
    *     take the label of their neighbours)
    * @param batchSize windows per forward pass
+   * @param blockSeconds features are computed and embedded per block of about this much audio,
+   *     so memory stays flat however long the recording is
    */
-  public record Embedding(double windowSeconds, double hopSeconds, double minSpeechSeconds, int batchSize) {
+  public record Embedding(double windowSeconds, double hopSeconds, double minSpeechSeconds, int batchSize, double blockSeconds) {
     public static Embedding defaults() {
-      return new Embedding(1.5, 0.75, 0.3, 64);
+      return new Embedding(1.5, 0.75, 0.3, 32, 120);
     }
   }
 
   /**
    * Clustering of window embeddings into speakers.
    *
+   * @param method {@code ahc} (average-linkage agglomerative clustering stopped at
+   *     {@code threshold}) or {@code spectral} (NME-SC: the count from the normalised maximum
+   *     eigengap, no threshold)
    * @param threshold agglomerative clustering stops merging when the average cosine similarity
    *     between the two closest clusters falls below this (used when the count is unknown)
    * @param maxSpeakers upper bound on the number of speakers when the caller gives none
    * @param minClusterSeconds clusters with less speech than this are merged into their nearest
    *     larger cluster (short noisy windows do not become speakers of their own)
    */
-  public record Clustering(double threshold, int maxSpeakers, double minClusterSeconds) {
+  public record Clustering(String method, double threshold, int maxSpeakers, double minClusterSeconds) {
+    public Clustering {
+      if (!method.equals("ahc") && !method.equals("spectral"))
+        throw new IllegalArgumentException("clustering.method must be ahc or spectral, not " + method);
+    }
+
     public static Clustering defaults() {
-      return new Clustering(0.5, 20, 2.0);
+      return new Clustering("ahc", 0.5, 20, 2.0);
     }
   }
 

@@ -1,26 +1,27 @@
 package dev.parley.gpu.pipeline.audio;
 
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 import ws.schild.jave.process.ffmpeg.DefaultFFMPEGLocator;
 
 /**
  * Decodes any container/codec ffmpeg knows (WAV, FLAC, MP3, M4A/AAC, OGG/Opus, WebM/Opus, ...) at any
  * rate and channel count to 16 kHz mono float PCM. The ffmpeg binary ships inside the
- * {@code jave-nativebin-linux64} jar, so no system package is needed. ffmpeg writes raw float32 to
- * a pipe and the samples are read in fixed chunks: the file is never held twice in memory.
+ * {@code jave-nativebin-linux64} jar, so no system package is needed. {@link #stream} reads raw
+ * float32 from ffmpeg's pipe in fixed chunks; {@link #decode} has ffmpeg write to a temporary file
+ * so that it can allocate the result once, at its exact size.
  */
 public final class AudioDecoder {
   public static final int SAMPLE_RATE = 16_000;
   private static final int CHUNK = 1 << 20; // samples per chunk (4 MiB)
+  private static final long DECODE_TIMEOUT_MINUTES = 30;
   private static volatile String ffmpeg;
 
   private AudioDecoder() {}
@@ -43,53 +44,62 @@ public final class AudioDecoder {
     void accept(float[] samples, int length);
   }
 
-  /** Decodes the whole file into one array (one copy: chunks are joined once at the end). */
+  /**
+   * Decodes the whole file into one array of exactly its length. ffmpeg writes raw float32 to a
+   * temporary file first, so the size is known before the array is allocated: the samples are held
+   * in memory once (an hour is 230 MB), never as chunks plus a joined copy.
+   */
   public static float[] decode(Path file) throws AudioDecodeException {
-    List<float[]> chunks = new ArrayList<>();
-    long[] total = {0};
-    stream(file, (samples, len) -> {
-      float[] c = new float[len];
-      System.arraycopy(samples, 0, c, 0, len);
-      chunks.add(c);
-      total[0] += len;
-    });
-    if (total[0] > Integer.MAX_VALUE) throw new AudioDecodeException("recording is too long (over 37 hours)");
-    float[] out = new float[(int) total[0]];
-    int pos = 0;
-    for (float[] c : chunks) {
-      System.arraycopy(c, 0, out, pos, c.length);
-      pos += c.length;
+    checkInput(file);
+    Path raw;
+    try {
+      raw = Files.createTempFile("parley-decode", ".f32");
+    } catch (IOException e) {
+      throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), e);
     }
-    return out;
+    try {
+      runFfmpeg(file, ProcessBuilder.Redirect.DISCARD, raw.toAbsolutePath().toString(), proc -> {});
+      long bytes = Files.size(raw);
+      if (bytes / 4 > Integer.MAX_VALUE) throw new AudioDecodeException("recording is too long (over 37 hours)");
+      int n = (int) (bytes / 4);
+      if (n == 0) throw new AudioDecodeException("the file holds no audio samples");
+      float[] out = new float[n];
+      try (FileChannel ch = FileChannel.open(raw, StandardOpenOption.READ)) {
+        ByteBuffer buf = ByteBuffer.allocate(CHUNK * 4).order(ByteOrder.LITTLE_ENDIAN);
+        int pos = 0;
+        while (pos < n) {
+          buf.clear();
+          buf.limit((int) Math.min(buf.capacity(), 4L * (n - pos)));
+          while (buf.hasRemaining()) {
+            if (ch.read(buf) < 0) throw new AudioDecodeException("the decoded audio ended early");
+          }
+          buf.flip();
+          int k = buf.remaining() / 4;
+          buf.asFloatBuffer().get(out, pos, k);
+          pos += k;
+        }
+      }
+      sanitize(out, n);
+      return out;
+    } catch (IOException e) {
+      throw new AudioDecodeException("decoding failed: " + e.getMessage(), e);
+    } finally {
+      try {
+        Files.deleteIfExists(raw);
+      } catch (IOException ignored) {
+        // a leftover temp file is harmless
+      }
+    }
   }
 
   /** Streams the decoded samples into {@code sink} in chunks of up to 2^20 samples. */
   public static void stream(Path file, SampleSink sink) throws AudioDecodeException {
-    try {
-      if (!Files.isRegularFile(file)) throw new AudioDecodeException("no such file: " + file);
-      if (Files.size(file) == 0) throw new AudioDecodeException("the file is empty");
-    } catch (IOException e) {
-      throw new AudioDecodeException("cannot read " + file + ": " + e.getMessage(), e);
-    }
-    ProcessBuilder pb = new ProcessBuilder(
-        ffmpegPath(), "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-i", file.toAbsolutePath().toString(),
-        "-vn", "-sn", "-dn", "-map", "0:a:0",
-        "-ac", "1", "-ar", String.valueOf(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1");
-    Path errLog;
-    try {
-      errLog = Files.createTempFile("parley-ffmpeg", ".log");
-    } catch (IOException e) {
-      throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), e);
-    }
-    pb.redirectError(errLog.toFile());
-    Process proc = null;
-    try {
-      proc = pb.start();
+    checkInput(file);
+    long[] count = {0};
+    runFfmpeg(file, ProcessBuilder.Redirect.PIPE, "pipe:1", proc -> {
       byte[] buf = new byte[CHUNK * 4];
       float[] samples = new float[CHUNK];
-      long count = 0;
-      try (InputStream in = new DataInputStream(proc.getInputStream())) {
+      try (InputStream in = proc.getInputStream()) {
         int carry = 0;
         while (true) {
           int want = buf.length - carry;
@@ -100,25 +110,59 @@ public final class AudioDecoder {
             ByteBuffer.wrap(buf, 0, whole * 4).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(samples, 0, whole);
             sanitize(samples, whole);
             sink.accept(samples, whole);
-            count += whole;
+            count[0] += whole;
           }
           carry = avail - whole * 4;
           if (carry > 0) System.arraycopy(buf, whole * 4, buf, 0, carry);
           if (n < want) break;
         }
       }
-      if (!proc.waitFor(60, TimeUnit.SECONDS)) {
+    });
+    if (count[0] == 0) throw new AudioDecodeException("the file holds no audio samples");
+  }
+
+  private static void checkInput(Path file) throws AudioDecodeException {
+    try {
+      if (!Files.isRegularFile(file)) throw new AudioDecodeException("no such file: " + file);
+      if (Files.size(file) == 0) throw new AudioDecodeException("the file is empty");
+    } catch (IOException e) {
+      throw new AudioDecodeException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Reads the running decoder's output. */
+  private interface OutputReader {
+    void read(Process proc) throws IOException;
+  }
+
+  /** Runs ffmpeg to {@code target} (a path or pipe:1) and fails with ffmpeg's reason when it does. */
+  private static void runFfmpeg(Path file, ProcessBuilder.Redirect stdout, String target, OutputReader reader)
+      throws AudioDecodeException {
+    ProcessBuilder pb = new ProcessBuilder(
+        ffmpegPath(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "-i", file.toAbsolutePath().toString(),
+        "-vn", "-sn", "-dn", "-map", "0:a:0",
+        "-ac", "1", "-ar", String.valueOf(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le", target);
+    pb.redirectOutput(stdout);
+    pb.redirectInput(ProcessBuilder.Redirect.PIPE);
+    Path errLog;
+    try {
+      errLog = Files.createTempFile("parley-ffmpeg", ".log");
+    } catch (IOException e) {
+      throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), e);
+    }
+    pb.redirectError(errLog.toFile());
+    Process proc = null;
+    try {
+      proc = pb.start();
+      proc.getOutputStream().close();
+      reader.read(proc);
+      if (!proc.waitFor(DECODE_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
         proc.destroyForcibly();
-        throw new AudioDecodeException("the decoder did not finish");
+        throw new AudioDecodeException("the decoder did not finish within " + DECODE_TIMEOUT_MINUTES + " minutes");
       }
       int rc = proc.exitValue();
-      String err = Files.readString(errLog).strip();
-      if (rc != 0) {
-        throw new AudioDecodeException("not decodable audio: " + summarize(err));
-      }
-      if (count == 0) {
-        throw new AudioDecodeException(err.isEmpty() ? "the file holds no audio samples" : "not decodable audio: " + summarize(err));
-      }
+      if (rc != 0) throw new AudioDecodeException("not decodable audio: " + summarize(Files.readString(errLog).strip()));
     } catch (IOException e) {
       throw new AudioDecodeException("decoding failed: " + e.getMessage(), e);
     } catch (InterruptedException e) {

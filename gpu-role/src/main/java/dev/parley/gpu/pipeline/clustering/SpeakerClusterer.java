@@ -18,8 +18,11 @@ public final class SpeakerClusterer {
   private final PipelineParams.Clustering params;
   private final int maxItems;
 
+  /** Spectral clustering decomposes an n×n Laplacian per candidate: keep n small. */
+  static final int SPECTRAL_MAX_ITEMS = 400;
+
   public SpeakerClusterer(PipelineParams.Clustering params) {
-    this(params, 4000);
+    this(params, params.method().equals("spectral") ? SPECTRAL_MAX_ITEMS : 4000);
   }
 
   SpeakerClusterer(PipelineParams.Clustering params, int maxItems) {
@@ -62,6 +65,10 @@ public final class SpeakerClusterer {
     int[] labels;
     if (m == 1) {
       labels = new int[1];
+    } else if (params.method().equals("spectral")) {
+      int exact = numSpeakers != null ? numSpeakers : 0;
+      labels = SpectralClustering.cluster(items, exact, lo, Math.min(hi, m), 42).labels();
+      if (numSpeakers == null) labels = foldSmall(items, w, labels, Math.min(lo, m));
     } else {
       List<AgglomerativeClustering.Merge> merges = AgglomerativeClustering.dendrogram(items, w);
       int k;

@@ -11,6 +11,7 @@ import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.parley.gpu.pipeline.DiarizationException;
+import dev.parley.gpu.pipeline.Parallel;
 import dev.parley.gpu.pipeline.PipelineParams;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,7 +19,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 
@@ -31,7 +34,10 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  *
  * <p>The scripted module is stateful, so each call borrows a module of its own from a small pool
  * (loading another when all are busy) and calls {@code reset_states()} before every recording.
- * Runs on the CPU: the network is tiny and sequential.
+ * Runs on the CPU: the network is tiny and sequential. Its ops are too small to gain from
+ * libtorch's intra-op threads (under CPU contention they cost 10–30×), which is why
+ * loading it sets libtorch to one intra-op thread ({@link Parallel#singleThreadedTorch}); parts of
+ * a recording run on several threads instead.
  */
 public final class SileroVad implements VoiceActivityDetector {
   static final int CHUNK = 512;
@@ -39,21 +45,33 @@ public final class SileroVad implements VoiceActivityDetector {
 
   private final Path file;
   private final PipelineParams.Vad params;
+  private final int threads;
   private final String version;
   private final ConcurrentLinkedDeque<Model> idle = new ConcurrentLinkedDeque<>();
   private final ConcurrentLinkedDeque<Model> all = new ConcurrentLinkedDeque<>();
   private volatile boolean closed;
 
-  private SileroVad(Path file, PipelineParams.Vad params, String version) {
+  private SileroVad(Path file, PipelineParams.Vad params, int threads, String version) {
     this.file = file;
     this.params = params;
+    this.threads = Parallel.threads(threads);
     this.version = version;
   }
 
-  /** Loads the model once to check it (it stays in the pool). */
+  /** Loads the model once to check it (it stays in the pool); one thread per processor. */
   public static SileroVad load(Path file, PipelineParams.Vad params) {
+    return load(file, params, 0);
+  }
+
+  /**
+   * @param threads parts of a recording run on up to this many threads at once (0: one per
+   *     processor)
+   */
+  public static SileroVad load(Path file, PipelineParams.Vad params, int threads) {
     if (!Files.isRegularFile(file)) throw new IllegalArgumentException("VAD model not found: " + file);
-    SileroVad vad = new SileroVad(file, params, sha256Prefix(file));
+    System.setProperty("ai.djl.offline", "true");
+    Parallel.singleThreadedTorch();
+    SileroVad vad = new SileroVad(file, params, threads, sha256Prefix(file));
     Model m = vad.loadModel();
     vad.idle.push(m);
     return vad;
@@ -97,14 +115,46 @@ public final class SileroVad implements VoiceActivityDetector {
   /** Speech probability of each 512-sample chunk (the last one zero-padded). */
   float[] chunkProbabilities(float[] samples) throws DiarizationException {
     if (closed) throw new DiarizationException("the VAD is closed", true);
+    return run(samples);
+  }
+
+  private float[] run(float[] samples) throws DiarizationException {
     int chunks = Math.max(1, (samples.length + CHUNK - 1) / CHUNK);
     int warm = (int) Math.ceil(params.sileroWarmupSeconds() * SAMPLE_RATE / CHUNK);
     // at least ~8 s of audio per part so the warm-up stays a small overhead
     int streams = Math.max(1, Math.min(params.sileroStreams(), chunks / Math.max(1, 8 * warm)));
     int per = (chunks + streams - 1) / streams;
     int lead = streams > 1 ? warm : 0; // stream s reads from s*per - lead; the first lead steps only warm up
-    int steps = per + lead;
     float[] prob = new float[chunks];
+    // groups of streams run side by side, each on its own module and thread
+    int groups = Math.max(1, Math.min(threads, streams));
+    List<Parallel.Task<Void>> tasks = new ArrayList<>();
+    for (int g = 0; g < groups; g++) {
+      int s0 = g * streams / groups;
+      int s1 = (g + 1) * streams / groups;
+      tasks.add(() -> {
+        runStreams(samples, s0, s1, per, lead, chunks, prob);
+        return null;
+      });
+    }
+    try {
+      Parallel.run(tasks);
+    } catch (DiarizationException e) {
+      throw e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DiarizationException("interrupted during voice activity detection", true, e);
+    } catch (Exception e) {
+      throw new DiarizationException("Silero VAD failed: " + e.getMessage(), true, e);
+    }
+    return prob;
+  }
+
+  /** Runs streams {@code [s0, s1)} as one batch on a borrowed module, writing their chunks' scores. */
+  private void runStreams(float[] samples, int s0, int s1, int per, int lead, int chunks, float[] prob)
+      throws DiarizationException {
+    int streams = s1 - s0;
+    int steps = per + lead;
     Model model = borrow();
     try (NDManager manager = model.getNDManager().newSubManager()) {
       PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
@@ -113,8 +163,8 @@ public final class SileroVad implements VoiceActivityDetector {
       float[] batch = new float[streams * CHUNK];
       try (IValue sr = IValue.from(SAMPLE_RATE)) {
         for (int t = 0; t < steps; t++) {
-          for (int s = 0; s < streams; s++) {
-            fill(samples, (long) s * per - lead + t, batch, s * CHUNK);
+          for (int s = s0; s < s1; s++) {
+            fill(samples, (long) s * per - lead + t, batch, (s - s0) * CHUNK);
           }
           float[] out;
           try (NDManager step = manager.newSubManager()) {
@@ -123,11 +173,12 @@ public final class SileroVad implements VoiceActivityDetector {
               out = res.toTensor((ai.djl.pytorch.engine.PtNDManager) step).toFloatArray();
             }
           }
-          for (int s = 0; s < streams; s++) {
-            long chunk = (long) s * per - lead + t;
-            int own = t - lead; // index within the part's own span
-            if (own < 0 || chunk >= chunks) continue;
-            prob[(int) chunk] = out[s];
+          int own = t - lead; // index within each part's own span
+          if (own < 0) continue;
+          for (int s = s0; s < s1; s++) {
+            long chunk = (long) s * per + own;
+            if (own >= per || chunk >= chunks) continue;
+            prob[(int) chunk] = out[s - s0];
           }
         }
       }
@@ -136,7 +187,6 @@ public final class SileroVad implements VoiceActivityDetector {
     } finally {
       release(model);
     }
-    return prob;
   }
 
   private static void fill(float[] samples, long chunk, float[] batch, int at) {

@@ -61,16 +61,17 @@ class VadSharedDataTest {
   @Test
   void sileroFindsMostMeetingSpeech() throws Exception {
     DerResult r = score(silero);
-    // overlap alone is ~21% missed for any single-speaker output; Silero adds a few points
+    // overlap alone is 20.9% missed for any single-speaker output; Silero adds ~9 points
     assertTrue(r.missedRate() < 0.32, "missed " + r.missedRate());
-    assertTrue(r.falseAlarmRate() < 0.15, "false alarm " + r.falseAlarmRate());
+    assertTrue(r.falseAlarmRate() < 0.05, "false alarm " + r.falseAlarmRate());
   }
 
   @Test
   void energyVadIsUsableOnMeetingSpeech() throws Exception {
     DerResult r = score(new EnergyVad(PipelineParams.Vad.defaults()));
-    assertTrue(r.missedRate() < 0.40, "missed " + r.missedRate());
-    assertTrue(r.falseAlarmRate() < 0.30, "false alarm " + r.falseAlarmRate());
+    // energy cannot tell the unannotated background talk in trn01/trn02 from speech: ~15% FA
+    assertTrue(r.missedRate() < 0.36, "missed " + r.missedRate());
+    assertTrue(r.falseAlarmRate() < 0.22, "false alarm " + r.falseAlarmRate());
   }
 
   @Test
@@ -81,12 +82,12 @@ class VadSharedDataTest {
     assertEquals(a.length, b.length);
     for (int i = 0; i < a.length; i++) assertEquals(a[i], b[i], 1e-6f, "chunk " + i);
     // one stream (no batching) agrees with the batched run away from the part boundaries
-    PipelineParams.Vad one = new PipelineParams.Vad(0.45, 0.3, 5, 99, 25, 30, -80, 0.5, 0.35, 1, 1.0, 0.25, 0.3, 0.0);
+    PipelineParams.Vad one = PipelineParams.defaults().with("vad.sileroStreams=1").vad();
     try (SileroVad single = SileroVad.load(SharedData.sileroModel(), one)) {
       float[] c = single.chunkProbabilities(x);
       int agree = 0;
       for (int i = 0; i < a.length; i++) if ((a[i] > 0.5) == (c[i] > 0.5)) agree++;
-      assertTrue(agree > 0.97 * a.length, "agreement " + agree + "/" + a.length);
+      assertTrue(agree > 0.95 * a.length, "agreement " + agree + "/" + a.length);
     }
   }
 }

@@ -1,0 +1,61 @@
+package dev.parley.gpu.pipeline.clustering;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.parley.gpu.pipeline.PipelineParams;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class SpectralClusteringTest {
+  @Test
+  void eigenDecompositionReconstructsTheMatrix() {
+    Random r = new Random(1);
+    int n = 12;
+    double[][] a = new double[n][n];
+    for (int i = 0; i < n; i++) for (int j = i; j < n; j++) a[i][j] = a[j][i] = r.nextGaussian();
+    SymmetricEigen eig = new SymmetricEigen(a);
+    for (int i = 1; i < n; i++) assertTrue(eig.values[i] >= eig.values[i - 1]);
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < n; j++) {
+        double s = 0;
+        for (int k = 0; k < n; k++) s += eig.vectors[i][k] * eig.values[k] * eig.vectors[j][k];
+        assertEquals(a[i][j], s, 1e-9);
+      }
+    }
+    // a diagonal matrix's eigenvalues are its entries
+    SymmetricEigen d = new SymmetricEigen(new double[][] {{3, 0}, {0, -1}});
+    assertEquals(-1, d.values[0], 1e-12);
+    assertEquals(3, d.values[1], 1e-12);
+  }
+
+  @Test
+  void eigengapFindsTheCount() {
+    PipelineParams.Clustering p = new PipelineParams.Clustering("spectral", 0.5, 20, 2.0);
+    SpeakerClusterer c = new SpeakerClusterer(p);
+    for (int k = 2; k <= 5; k++) {
+      int[] truth = new int[120];
+      float[][] x = SpeakerClustererTest.blobs(120, k, 0.7, 40 + k, truth);
+      Clustering res = c.cluster(x, SpeakerClustererTest.ones(120), null, null, null);
+      assertEquals(k, res.count(), "k=" + k);
+      assertTrue(SpeakerClustererTest.purity(res.labels(), truth) > 0.95);
+    }
+    int[] truth = new int[60];
+    float[][] x = SpeakerClustererTest.blobs(60, 3, 0.7, 7, truth);
+    assertEquals(2, c.cluster(x, SpeakerClustererTest.ones(60), 2, null, null).count());
+    assertEquals(3, c.cluster(x, SpeakerClustererTest.ones(60), null, null, 3).count());
+  }
+
+  @Test
+  void longInputsStayBounded() {
+    int n = 5000;
+    int[] truth = new int[n];
+    float[][] x = SpeakerClustererTest.blobs(n, 3, 0.7, 5, truth);
+    long t0 = System.nanoTime();
+    Clustering res = new SpeakerClusterer(new PipelineParams.Clustering("spectral", 0.5, 20, 2.0))
+        .cluster(x, SpeakerClustererTest.ones(n), null, null, null);
+    assertEquals(3, res.count());
+    assertTrue(SpeakerClustererTest.purity(res.labels(), truth) > 0.95);
+    assertTrue((System.nanoTime() - t0) / 1e9 < 30);
+  }
+}
