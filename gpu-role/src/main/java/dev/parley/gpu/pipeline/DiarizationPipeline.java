@@ -197,7 +197,7 @@ public final class DiarizationPipeline implements Diarizer {
       clock.lap("segmentation");
     }
     for (int k = 0; k < centroids.length; k++) names.add(String.format(Locale.ROOT, "SPEAKER_%02d", k));
-    List<Segment> segments = FrameLabeler.segments(frameLabels, names);
+    List<Segment> segments = FrameLabeler.segments(frameLabels, names, params.segmentation().changeOverlapSeconds());
     double[] talk = new double[names.size()];
     for (Segment s : segments) talk[names.indexOf(s.speaker())] += s.duration();
     List<SpeakerSummary> speakers = new ArrayList<>();

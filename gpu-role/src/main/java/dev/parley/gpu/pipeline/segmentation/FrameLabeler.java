@@ -10,11 +10,14 @@ import java.util.List;
 
 /**
  * Places speaker turns at 10 ms resolution. Every window scores each speaker by its cosine
- * similarity to that speaker's centroid; a speech frame takes the speaker with the highest score
- * summed over the windows that cover it, each window weighted towards its centre (so boundaries
- * fall between window centres, not on the hop grid). Speech frames no window covers take the
- * nearest labelled frame's speaker. Turns shorter than {@code minTurnSeconds} inside speech are
- * then given to the neighbour that scores best over them. Stateless and thread-safe.
+ * similarity to that speaker's centroid; a speech frame scores each speaker by the mean over the
+ * windows that cover it, each window weighted towards its centre (so boundaries fall between
+ * window centres, not on the hop grid). Within each stretch of covered speech, a Viterbi pass
+ * picks the speaker sequence with the best total score less {@code switchPenalty} per change
+ * (resegmentation against the recording's own speaker centroids, so that noisy windows do not
+ * fragment a turn). Speech frames no window covers take the nearest labelled frame's speaker.
+ * Turns shorter than {@code minTurnSeconds} inside speech are then given to the neighbour that
+ * scores best over them. Stateless and thread-safe.
  */
 public final class FrameLabeler {
   private final PipelineParams.Segmentation params;
@@ -33,6 +36,7 @@ public final class FrameLabeler {
     java.util.Arrays.fill(label, -1);
     if (k == 0) return label;
     float[][] score = new float[n][];
+    float[] weight = new float[n];
     for (int w = 0; w < windows.size(); w++) {
       Window win = windows.get(w);
       float[] s = new float[k];
@@ -45,17 +49,75 @@ public final class FrameLabeler {
         float wt = (float) (1.0 - Math.abs(2 * pos - 1) + 1e-3);
         if (score[f] == null) score[f] = new float[k];
         for (int c = 0; c < k; c++) score[f][c] += wt * s[c];
+        weight[f] += wt;
       }
     }
+    // weighted mean similarity of each frame to each speaker
     for (int f = 0; f < n; f++) {
       if (score[f] == null) continue;
-      int best = 0;
-      for (int c = 1; c < k; c++) if (score[f][c] > score[f][best]) best = c;
-      label[f] = best;
+      for (int c = 0; c < k; c++) score[f][c] /= weight[f];
+    }
+    double penalty = params.switchPenalty();
+    int f = 0;
+    while (f < n) {
+      if (score[f] == null) {
+        f++;
+        continue;
+      }
+      int s0 = f;
+      while (f < n && score[f] != null) f++;
+      viterbi(score, s0, f, k, penalty, label);
     }
     fillUncovered(mask, label);
     mergeShortTurns(label, score, (int) Math.round(params.minTurnSeconds() / SpeechMask.FRAME_SECONDS));
     return label;
+  }
+
+  /**
+   * Best speaker path over frames {@code [from, to)}: maximises the summed similarity minus
+   * {@code penalty} per change of speaker (0 = each frame's best speaker).
+   */
+  static void viterbi(float[][] score, int from, int to, int k, double penalty, int[] label) {
+    int len = to - from;
+    if (penalty <= 0 || k == 1) {
+      for (int f = from; f < to; f++) {
+        int best = 0;
+        for (int c = 1; c < k; c++) if (score[f][c] > score[f][best]) best = c;
+        label[f] = best;
+      }
+      return;
+    }
+    double[] acc = new double[k];
+    for (int c = 0; c < k; c++) acc[c] = score[from][c];
+    byte[][] back = new byte[len][];
+    double[] next = new double[k];
+    for (int t = 1; t < len; t++) {
+      int bestPrev = 0;
+      for (int c = 1; c < k; c++) if (acc[c] > acc[bestPrev]) bestPrev = c;
+      byte[] bp = new byte[k];
+      float[] sc = score[from + t];
+      for (int c = 0; c < k; c++) {
+        double stay = acc[c];
+        double move = acc[bestPrev] - penalty;
+        if (bestPrev != c && move > stay) {
+          next[c] = move + sc[c];
+          bp[c] = (byte) bestPrev;
+        } else {
+          next[c] = stay + sc[c];
+          bp[c] = (byte) c;
+        }
+      }
+      back[t] = bp;
+      double[] tmp = acc;
+      acc = next;
+      next = tmp;
+    }
+    int c = 0;
+    for (int j = 1; j < k; j++) if (acc[j] > acc[c]) c = j;
+    for (int t = len - 1; t >= 0; t--) {
+      label[from + t] = c;
+      if (t > 0) c = back[t][c];
+    }
   }
 
   /** Speech frames without a label take the nearest labelled frame's (0 when none is labelled). */
@@ -132,10 +194,38 @@ public final class FrameLabeler {
 
   /** Segments from frame labels, sorted by start, with the given speaker names. */
   public static List<Segment> segments(int[] label, List<String> names) {
-    List<Segment> out = new ArrayList<>();
-    for (int[] r : runs(label)) {
-      out.add(new Segment(round(r[0] * SpeechMask.FRAME_SECONDS), round(r[1] * SpeechMask.FRAME_SECONDS), names.get(r[2])));
+    return segments(label, names, 0);
+  }
+
+  /**
+   * Segments from frame labels, sorted by start. Where a turn directly follows another speaker's,
+   * both are extended {@code changeOverlapSeconds} across the change (never beyond the other
+   * turn), so that the two speakers overlap there.
+   */
+  public static List<Segment> segments(int[] label, List<String> names, double changeOverlapSeconds) {
+    List<int[]> runs = runs(label);
+    int d = (int) Math.round(changeOverlapSeconds / SpeechMask.FRAME_SECONDS);
+    int[] start = new int[runs.size()];
+    int[] end = new int[runs.size()];
+    for (int i = 0; i < runs.size(); i++) {
+      start[i] = runs.get(i)[0];
+      end[i] = runs.get(i)[1];
     }
+    if (d > 0) {
+      for (int i = 0; i + 1 < runs.size(); i++) {
+        int[] a = runs.get(i);
+        int[] b = runs.get(i + 1);
+        if (a[1] != b[0] || a[2] == b[2]) continue;
+        end[i] = Math.min(b[1], a[1] + d);
+        start[i + 1] = Math.max(a[0], b[0] - d);
+      }
+    }
+    List<Segment> out = new ArrayList<>();
+    for (int i = 0; i < runs.size(); i++) {
+      out.add(new Segment(round(start[i] * SpeechMask.FRAME_SECONDS), round(end[i] * SpeechMask.FRAME_SECONDS),
+          names.get(runs.get(i)[2])));
+    }
+    out.sort((x, y) -> Double.compare(x.start(), y.start()));
     return out;
   }
 
