@@ -109,8 +109,9 @@ start_http() {
 start_gpu() {
   local name=$1 port
   port=$(free_port)
+  GPU_HEALTH_PORT=$(free_port)
   GPU_STARTED_MS=$(now_ms)
-  env "${COMMON[@]}" PARLEY_ROLES=gpu PARLEY_CLUSTER_PORT="$port" PARLEY_SEED_NODES="127.0.0.1:$HTTP_CLUSTER_PORT" \
+  env "${COMMON[@]}" PARLEY_ROLES=gpu PARLEY_CLUSTER_PORT="$port" PARLEY_HTTP_PORT="$GPU_HEALTH_PORT" PARLEY_SEED_NODES="127.0.0.1:$HTTP_CLUSTER_PORT" \
     PARLEY_GPU_IDLE_TIMEOUT="$GPU_IDLE" PARLEY_DATA_DIR="$WORK/$name-data" \
     "${PARLEY[0]}" -Xmx2g "${PARLEY[@]:1}" >"$WORK/$name.log" 2>&1 &
   GPU_PID=$!
@@ -210,6 +211,7 @@ NSEG=$(api GET "/meetings/$ID1" | jq '.segments | length')
 NSPK=$(api GET "/meetings/$ID1" | jq '.speakers | length')
 [ "$NSEG" -gt 0 ] || fail "meeting $ID1 is done without segments"
 log "meeting $ID1 done: $NSEG segments, $NSPK speakers ($(secs $(( DONE1_MS - GPU_STARTED_MS ))) s after gpu start)"
+curl -sf "http://127.0.0.1:$GPU_HEALTH_PORT/healthz" | grep -q '"ok"' || fail "gpu1 /healthz is not ok while it is up"
 api GET "/meetings/$ID1/rttm" | head -n 3
 
 # 2. the idle gpu node leaves the cluster and its process exits 0 by itself

@@ -17,7 +17,7 @@ import java.util.Set;
  * @param host host name other nodes reach this one by (Pekko canonical host)
  * @param clusterPort Pekko remoting port ({@code 0} = any free port)
  * @param seedNodes Pekko addresses ({@code pekko://parley@host:port}); empty = this node joins itself
- * @param httpPort HTTP port of the http role ({@code -1} on a gpu-only node; {@code 0} = any free port)
+ * @param httpPort HTTP port: the API on an http node, {@code /healthz} alone on a gpu-only node ({@code 0} = any free port)
  * @param dataDir where the embedded default keeps its database, blobs and secret
  * @param blobStore {@code file} or {@code postgres}
  */
@@ -41,8 +41,7 @@ public record NodeSettings(
         requireHost(parley.getString("host")),
         port(parley, "cluster.port", true),
         parseSeedNodes(parley.getString("cluster.seed-nodes")),
-        // a gpu-only node serves no HTTP and does not read the port
-        roles.contains(HTTP) ? port(parley, "http.port", true) : -1,
+        port(parley, "http.port", true),
         Path.of(parley.getString("data-dir")),
         parley.getString("blob.store").trim().toLowerCase(Locale.ROOT));
   }

@@ -103,6 +103,7 @@ public final class ParleyNode {
         gpu = GpuRole.start(system, blobs, diarizer);
       }
       HttpRole.Handle http = node.isHttp() ? HttpRole.start(system, blobs, ds, db) : null;
+      if (!node.isHttp()) GpuHealth.bind(system, parley.getString("http.bind-host"), node.httpPort());
 
       ParleyNode started = new ParleyNode(node, db, system, ds, gpu, http);
       started.closeResourcesOnTermination(diarizer);

@@ -60,10 +60,11 @@ class NodeSettingsTest {
   }
 
   @Test
-  void aGpuOnlyNodeDoesNotReadTheHttpPort() {
-    NodeSettings s = NodeSettings.fromConfig(
-        load("parley { roles = gpu, http.port = \"not-a-port\" }").getConfig("parley"));
-    assertEquals(-1, s.httpPort());
+  void everyNodeReadsItsHttpPort() {
+    // a gpu-only node serves /healthz on it
+    assertEquals(18081, NodeSettings.fromConfig(load("parley { roles = gpu, http.port = 18081 }").getConfig("parley")).httpPort());
+    assertThrows(IllegalArgumentException.class, () -> NodeSettings.fromConfig(
+        load("parley { roles = gpu, http.port = \"not-a-port\" }").getConfig("parley")));
     assertThrows(IllegalArgumentException.class, () -> NodeSettings.fromConfig(
         load("parley { roles = http, http.port = \"not-a-port\" }").getConfig("parley")));
   }

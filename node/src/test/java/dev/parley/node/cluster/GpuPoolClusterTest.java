@@ -92,6 +92,9 @@ class GpuPoolClusterTest {
     TestCluster.Node gpu = cluster.startGpu(http.seed(), new SleepyDiarizer(Duration.ofMillis(100)),
         "parley.gpu.idle-timeout = 2s");
     TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu);
+    // a gpu-only node serves /healthz (only) on its http port while it is a member
+    assertEquals(200, new Api(gpu.httpPort()).get("/healthz").status());
+    assertEquals(404, new Api(gpu.httpPort()).get("/meetings").status());
     gpu.awaitTerminated(Duration.ofSeconds(30));
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertTrue(ms >= 2000, "gpu node left after " + ms + " ms, before its idle timeout");

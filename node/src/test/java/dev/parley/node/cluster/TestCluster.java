@@ -123,9 +123,10 @@ final class TestCluster implements AutoCloseable {
 
   Node startGpu(String seeds, Diarizer diarizer, String extra) {
     int clusterPort = freePort();
-    ParleyNode n = ParleyNode.start(config("gpu", clusterPort, seeds, 0, extra), false, parley -> diarizer);
+    int healthPort = freePort();
+    ParleyNode n = ParleyNode.start(config("gpu", clusterPort, seeds, healthPort, extra), false, parley -> diarizer);
     nodes.add(n);
-    return new Node(n, clusterPort, -1);
+    return new Node(n, clusterPort, healthPort);
   }
 
   /** Waits until every node in {@code nodes} sees all of them Up. */
