@@ -52,8 +52,9 @@ wrk.body = f:read("*all")
 f:close()
 LUA
 
-run() { # name, wrk args...
+run() { # name, wrk args... (a 5 s warm-up run first, so the JIT has compiled the path)
   local name=$1; shift
+  wrk -d5s "$@" >/dev/null 2>&1 || true
   local out; out=$(wrk --latency "$@")
   local p50 p99 rps
   p50=$(echo "$out" | awk '$1=="50%"{print $2}')
@@ -64,6 +65,7 @@ run() { # name, wrk args...
 }
 echo "# $(date -u +%F) $(nproc) cores, $(uname -m), $(java -version 2>&1 | head -1)"
 run "healthz (64 conns)"        -t2 -c64 -d"${DUR}s" "$BASE/healthz"
+run "login (2 conns)"           -t2 -c2 -d"${DUR}s" -s "$WORK/login.lua" "$BASE/auth/login"
 run "login (16 conns)"          -t2 -c16 -d"${DUR}s" -s "$WORK/login.lua" "$BASE/auth/login"
 run "list limit=20 (64 conns)"  -t2 -c64 -d"${DUR}s" -H "Authorization: Bearer $TOKEN" "$BASE/meetings?limit=20"
 run "upload 50 MB (2 conns)"    -t1 -c2 -d"${DUR}s" --timeout 30s -s "$WORK/upload.lua" "$BASE/meetings"
