@@ -148,15 +148,20 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    * @param maxSpeakers upper bound on the number of speakers when the caller gives none
    * @param minClusterSeconds clusters with less speech than this are merged into their nearest
    *     larger cluster (short noisy windows do not become speakers of their own)
+   * @param centroidThreshold after the dendrogram cut, clusters whose (weighted, L2-normalised)
+   *     centroids are more similar than this are merged, most similar first; centroids average
+   *     the window noise away, so this judges large clusters better than the average pairwise
+   *     similarity does (above 1 = off)
    */
-  public record Clustering(String method, double threshold, int maxSpeakers, double minClusterSeconds) {
+  public record Clustering(String method, double threshold, int maxSpeakers, double minClusterSeconds,
+      double centroidThreshold) {
     public Clustering {
       if (!method.equals("ahc") && !method.equals("spectral"))
         throw new IllegalArgumentException("clustering.method must be ahc or spectral, not " + method);
     }
 
     public static Clustering defaults() {
-      return new Clustering("ahc", 0.5, 20, 2.0);
+      return new Clustering("ahc", 0.5, 20, 2.0, 2.0);
     }
   }
 

@@ -80,7 +80,10 @@ public final class SpeakerClusterer {
       }
       k = Math.max(1, Math.min(m, k));
       labels = AgglomerativeClustering.cut(m, merges, k);
-      if (numSpeakers == null) labels = foldSmall(items, w, labels, Math.min(lo, m));
+      if (numSpeakers == null) {
+        labels = mergeCentroids(items, w, labels, Math.min(lo, m));
+        labels = foldSmall(items, w, labels, Math.min(lo, m));
+      }
     }
     int count = Arrays.stream(labels).max().orElse(-1) + 1;
     float[][] centroids = Similarity.centroids(items, w, labels, count);
@@ -91,6 +94,36 @@ public final class SpeakerClusterer {
       centroids = Similarity.centroids(embeddings, weights, full, count);
     }
     return new Clustering(full, count, centroids);
+  }
+
+  /**
+   * Merges the two clusters with the most similar centroids while that similarity exceeds
+   * {@code centroidThreshold} and more than {@code minCount} clusters remain.
+   */
+  int[] mergeCentroids(float[][] e, double[] w, int[] labels, int minCount) {
+    if (params.centroidThreshold() > 1) return labels;
+    int[] lab = dense(labels);
+    while (true) {
+      int count = Arrays.stream(lab).max().orElse(-1) + 1;
+      if (count <= Math.max(1, minCount)) return lab;
+      float[][] c = Similarity.centroids(e, w, lab, count);
+      int ba = -1;
+      int bb = -1;
+      float best = Float.NEGATIVE_INFINITY;
+      for (int a = 0; a < count; a++) {
+        for (int b = a + 1; b < count; b++) {
+          float s = Similarity.dot(c[a], c[b]);
+          if (s > best) {
+            best = s;
+            ba = a;
+            bb = b;
+          }
+        }
+      }
+      if (best <= params.centroidThreshold()) return lab;
+      for (int i = 0; i < lab.length; i++) if (lab[i] == bb) lab[i] = ba;
+      lab = dense(lab);
+    }
   }
 
   /**

@@ -101,6 +101,40 @@ class SpeakerClustererTest {
   }
 
   @Test
+  void centroidMergingJoinsClustersOfOneSpeaker() {
+    // one speaker whose windows drift: two sub-groups with noisy windows (average pairwise
+    // similarity low) but close centroids; a second, different speaker
+    Random r = new Random(4);
+    float[] base = new float[DIM];
+    float[] drift = new float[DIM];
+    float[] other = new float[DIM];
+    for (int j = 0; j < DIM; j++) {
+      base[j] = (float) r.nextGaussian();
+      drift[j] = (float) r.nextGaussian();
+      other[j] = (float) r.nextGaussian();
+    }
+    int n = 90;
+    float[][] x = new float[n][];
+    int[] truth = new int[n];
+    for (int i = 0; i < n; i++) {
+      float[] v = new float[DIM];
+      truth[i] = i < 60 ? 0 : 1;
+      for (int j = 0; j < DIM; j++) {
+        double c = i < 30 ? base[j] + 0.5 * drift[j] : i < 60 ? base[j] - 0.5 * drift[j] : other[j];
+        v[j] = (float) (c + 1.0 * r.nextGaussian());
+      }
+      x[i] = Similarity.normalize(v);
+    }
+    PipelineParams.Clustering tight = new PipelineParams.Clustering("ahc", 0.45, 20, 2.0, 2.0);
+    int split = new SpeakerClusterer(tight).cluster(x, ones(n), null, null, null).count();
+    assertTrue(split >= 3, "clusters without centroid merging: " + split);
+    PipelineParams.Clustering merged = new PipelineParams.Clustering("ahc", 0.45, 20, 2.0, 0.5);
+    Clustering c = new SpeakerClusterer(merged).cluster(x, ones(n), null, null, null);
+    assertEquals(2, c.count(), "clusters after centroid merging");
+    assertTrue(purity(c.labels(), truth) > 0.9, "purity " + purity(c.labels(), truth));
+  }
+
+  @Test
   void longInputsAreReducedAndStayFast() {
     int n = 9000; // about two hours of windows
     int[] truth = new int[n];
