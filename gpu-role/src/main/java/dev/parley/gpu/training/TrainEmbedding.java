@@ -490,20 +490,25 @@ public final class TrainEmbedding {
                       .optLearningRateTracker(schedule)
                       .optWeightDecays(o.weightDecay())
                       .build());
+      Shape[] inputShapes = {new Shape(o.batch(), o.minFrames(), 80), new Shape(o.batch())};
+      if (step > 0) {
+        // Load before the Trainer exists: Trainer.initialize caches each parameter's array in its
+        // ParameterStore, and Parameter.initialize keeps arrays that are already there. Loading
+        // afterwards would replace the arrays behind the trainer's back (it would train stale
+        // copies while checkpoints saved the loaded ones).
+        trainNet.setInitializer(new XavierInitializer(), Parameter.Type.WEIGHT);
+        trainNet.initialize(model.getNDManager(), DataType.FLOAT32, inputShapes);
+        try (InputStream in = Files.newInputStream(ckpt)) {
+          trainNet.loadParameters(model.getNDManager(), new DataInputStream(in));
+        } catch (ai.djl.MalformedModelException e) {
+          throw new IOException("corrupt checkpoint " + ckpt, e);
+        }
+      }
       try (Trainer trainer = model.newTrainer(cfg)) {
-        trainer.initialize(new Shape(o.batch(), o.minFrames(), 80), new Shape(o.batch()));
+        trainer.initialize(inputShapes);
         if (step > 0) {
-          try (InputStream in = Files.newInputStream(ckpt)) {
-            trainNet.loadParameters(model.getNDManager(), new DataInputStream(in));
-          } catch (ai.djl.MalformedModelException e) {
-            throw new IOException("corrupt checkpoint " + ckpt, e);
-          }
-          for (Parameter p : trainNet.getParameters().values()) {
-            if (p.requiresGradient()) {
-              p.getArray().setRequiresGradient(true);
-            }
-          }
           say("resumed at step %d after %.1f min", step, elapsedBefore / 60);
+          evaluate(net, fbank, evalLibri, evalAmi, step);
         }
         say("network: %s, %d parameters", o.net(), net.parameterCount());
         double budget = o.minutes() * 60;
