@@ -31,6 +31,8 @@ public final class Main {
         bench FILE          audio seconds, wall seconds, real-time factor, peak memory
         train-embedding [OPTIONS]
                             train the speaker embedding model (see train-embedding --help)
+        evaluate-embedding [OPTIONS]
+                            equal error rate of a speaker model on held-out speakers
         help                this text
       """;
 
@@ -54,6 +56,8 @@ public final class Main {
         return dev.parley.gpu.cli.Cli.run(command, rest, out, err);
       case "train-embedding":
         return dev.parley.gpu.training.TrainEmbedding.run(rest);
+      case "evaluate-embedding":
+        return dev.parley.gpu.training.EvaluateEmbedding.run(rest);
       case "help":
       case "--help":
       case "-h":
