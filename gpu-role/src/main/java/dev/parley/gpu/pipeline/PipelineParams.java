@@ -144,7 +144,11 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    *     {@code threshold}) or {@code spectral} (NME-SC: the count from the normalised maximum
    *     eigengap, no threshold)
    * @param threshold agglomerative clustering stops merging when the average cosine similarity
-   *     between the two closest clusters falls below this (used when the count is unknown)
+   *     between the two closest clusters falls below this (used when the count is unknown). The
+   *     default (0.2) is conservative for the committed model: on meeting speakers it has never
+   *     heard, windows of one talker drift apart over time (within-file EER ~41%), and splitting a
+   *     dominant talker costs far more than missing a minor one; 0.25–0.5 separates speakers the
+   *     model was trained on (see docs/BENCHMARKS.md)
    * @param maxSpeakers upper bound on the number of speakers when the caller gives none
    * @param minClusterSeconds clusters with less speech than this are merged into their nearest
    *     larger cluster (short noisy windows do not become speakers of their own)
@@ -161,7 +165,7 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
     }
 
     public static Clustering defaults() {
-      return new Clustering("ahc", 0.5, 20, 2.0, 2.0);
+      return new Clustering("ahc", 0.2, 20, 2.0, 2.0);
     }
   }
 
