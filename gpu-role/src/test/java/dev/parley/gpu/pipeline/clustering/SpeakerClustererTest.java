@@ -43,7 +43,10 @@ class SpeakerClustererTest {
     return ok / (double) labels.length;
   }
 
-  private final SpeakerClusterer clusterer = new SpeakerClusterer(PipelineParams.Clustering.defaults());
+  /** The synthetic speakers' centres are random: their similarity is ~0 ± 0.15, so 0.5 separates them. */
+  static final PipelineParams.Clustering PARAMS = new PipelineParams.Clustering("ahc", 0.5, 20, 2.0, 2.0);
+
+  private final SpeakerClusterer clusterer = new SpeakerClusterer(PARAMS);
 
   @Test
   void findsTheNumberOfSpeakersWithoutBeingTold() {
@@ -140,7 +143,7 @@ class SpeakerClustererTest {
     int[] truth = new int[n];
     float[][] x = blobs(n, 4, 0.6, 3, truth);
     long t0 = System.nanoTime();
-    Clustering c = new SpeakerClusterer(PipelineParams.Clustering.defaults(), 1500).cluster(x, ones(n), null, null, null);
+    Clustering c = new SpeakerClusterer(PARAMS, 1500).cluster(x, ones(n), null, null, null);
     double seconds = (System.nanoTime() - t0) / 1e9;
     assertEquals(4, c.count());
     assertEquals(n, c.labels().length);
