@@ -2,8 +2,11 @@ package dev.parley.node;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
+import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 
+import dev.parley.http.web.ApiErrors;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
@@ -20,7 +23,7 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code GET /healthz} on a gpu-only node (which serves no API): 200 while the node is a cluster
  * member that is joining or up, 503 once it is leaving or removed, so a platform's probe sees an
- * idle leave as the end it is. Bound on {@code parley.http.port}; unbound in coordinated shutdown.
+ * idle leave as the end it is; every other path is a JSON 404 in the API's error shape. Bound on {@code parley.http.port}; unbound in coordinated shutdown.
  */
 final class GpuHealth {
   private static final Logger log = LoggerFactory.getLogger(GpuHealth.class);
@@ -29,7 +32,7 @@ final class GpuHealth {
 
   static void bind(ActorSystem<?> system, String bindHost, int port) {
     Cluster cluster = Cluster.get(system);
-    Route route = path("healthz", () -> get(() -> {
+    Route health = path("healthz", () -> get(() -> {
       MemberStatus status = cluster.selfMember().status();
       boolean ok = status == MemberStatus.up() || status == MemberStatus.joining() || status == MemberStatus.weaklyUp();
       String json = "{\"status\":\"" + (ok ? "ok" : "unavailable") + "\",\"roles\":[\"gpu\"],\"member\":\""
@@ -38,6 +41,9 @@ final class GpuHealth {
           .withStatus(ok ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE)
           .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, json)));
     }));
+    // any other path gets the API's error shape: {"error":"not_found","message":...}
+    Route route = handleExceptions(ApiErrors.exceptionHandler(),
+        () -> handleRejections(ApiErrors.rejectionHandler(), () -> health));
     Http.get(system).newServerAt(bindHost, port).bind(route).whenComplete((binding, error) -> {
       if (error != null) {
         // a gpu node without its probe still does its work: say so loudly, don't stop it

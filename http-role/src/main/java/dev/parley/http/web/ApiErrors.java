@@ -22,9 +22,15 @@ public final class ApiErrors {
 
   private ApiErrors() {}
 
+  // built once: the Java routing DSL calls its inner suppliers on every request
+  private static final RejectionHandler REJECTIONS =
+      RejectionHandler.defaultHandler().mapRejectionResponse(ApiErrors::toJson);
+  private static final ExceptionHandler EXCEPTIONS =
+      ExceptionHandler.newBuilder().matchAny(t -> complete(toResponse(t))).build();
+
   /** Pekko's default rejection statuses and texts, rendered as {@code {"error","message"}}. */
   public static RejectionHandler rejectionHandler() {
-    return RejectionHandler.defaultHandler().mapRejectionResponse(ApiErrors::toJson);
+    return REJECTIONS;
   }
 
   private static HttpResponse toJson(HttpResponse r) {
@@ -36,7 +42,7 @@ public final class ApiErrors {
   }
 
   public static ExceptionHandler exceptionHandler() {
-    return ExceptionHandler.newBuilder().matchAny(t -> complete(toResponse(t))).build();
+    return EXCEPTIONS;
   }
 
   /** The response for a failure of route logic (unwrapping CompletionException and friends). */

@@ -94,7 +94,9 @@ class GpuPoolClusterTest {
     TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu);
     // a gpu-only node serves /healthz (only) on its http port while it is a member
     assertEquals(200, new Api(gpu.httpPort()).get("/healthz").status());
-    assertEquals(404, new Api(gpu.httpPort()).get("/meetings").status());
+    Api.Response notHere = new Api(gpu.httpPort()).get("/meetings");
+    assertEquals(404, notHere.status());
+    assertTrue(notHere.body().contains("\"error\":\"not_found\""), "gpu node 404 in the API's error shape: " + notHere.body());
     gpu.awaitTerminated(Duration.ofSeconds(30));
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertTrue(ms >= 2000, "gpu node left after " + ms + " ms, before its idle timeout");
