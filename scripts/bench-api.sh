@@ -3,8 +3,8 @@
 # /healthz, /auth/login, /meetings (list) and a 50 MB upload with wrk and prints p50/p99.
 # Usage: scripts/bench-api.sh [duration-seconds]   (needs wrk, curl, jq; PostgreSQL on 127.0.0.1:5432)
 # JAVA_OPTS adds JVM options to the node; BENCH_ONLY=regex runs only the matching lines; BENCH_DATA
-# puts the node's data directory (file blob store) elsewhere. wrk runs one thread (-t1), so it takes at most one of the
-# cores. "saturated" runs drive as many requests as the node answers (closed loop: p50 is mostly
+# puts the node's data directory (file blob store) elsewhere. wrk runs one thread (-t1), so it takes
+# at most one of the cores. "saturated" runs drive as many requests as the node answers (closed loop: p50 is mostly
 # queueing); "paced" runs have every connection wait 20 ms after each response, a steady load well
 # below saturation, which is the latency a client sees. Uploads run back to back on 2 connections
 # (about 250 MB/s of writes: a disk throughput test) and one at a time, 1 s apart.

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code GET /healthz} on a gpu-only node (which serves no API): 200 while the node is a cluster
  * member that is joining or up, 503 once it is leaving or removed, so a platform's probe sees an
- * idle leave as the end it is; every other path is a JSON 404 in the API's error shape. Bound on {@code parley.http.port}; unbound in coordinated shutdown.
+ * idle leave as the end it is; every other path is a JSON 404 in the API's error shape. Bound on
+ * {@code parley.http.port}; unbound in coordinated shutdown.
  */
 final class GpuHealth {
   private static final Logger log = LoggerFactory.getLogger(GpuHealth.class);
