@@ -164,19 +164,31 @@ public final class HttpRole {
   /**
    * Sends RunJob to the worker entity of its attempt. While no gpu node is up, the send is skipped
    * (the Meeting re-sends every resend-interval anyway), so the sharding proxy does not pile up
-   * copies of every queued job while the gpu pool is scaled to zero.
+   * copies of every queued job while the gpu pool is scaled to zero. A worker's node counts as
+   * unreachable while the cluster's failure detector says so.
    */
   static Meeting.WorkerGateway gpuPool(ActorSystem<?> system, ClusterSharding sharding) {
     org.apache.pekko.cluster.Cluster cluster = org.apache.pekko.cluster.Cluster.get(system);
-    return job -> {
-      boolean gpuUp = false;
-      for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
-        if (m.hasRole(InferenceProtocol.GPU_ROLE) && m.status() == org.apache.pekko.cluster.MemberStatus.up()) {
-          gpuUp = true;
-          break;
+    return new Meeting.WorkerGateway() {
+      @Override
+      public void send(InferenceProtocol.RunJob job) {
+        boolean gpuUp = false;
+        for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
+          if (m.hasRole(InferenceProtocol.GPU_ROLE) && m.status() == org.apache.pekko.cluster.MemberStatus.up()) {
+            gpuUp = true;
+            break;
+          }
         }
+        if (gpuUp) sharding.entityRefFor(InferenceProtocol.WORKER, job.attemptId()).tell(job);
       }
-      if (gpuUp) sharding.entityRefFor(InferenceProtocol.WORKER, job.attemptId()).tell(job);
+
+      @Override
+      public boolean unreachable(String node) {
+        for (org.apache.pekko.cluster.Member m : cluster.state().getUnreachable()) {
+          if (m.address().hostPort().equals(node)) return true;
+        }
+        return false;
+      }
     };
   }
 

@@ -45,7 +45,8 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * dev.parley.protocol.worker.InferenceProtocol}): it sends {@link RunJob} for the current attempt
  * ({@code <meetingId>-<n>}) every {@code resend-interval} until the worker acknowledges; once an
  * attempt runs, a silence of {@code heartbeat-timeout} (no progress: the gpu node crashed or left)
- * starts a new attempt; it accepts exactly one completion (the first result or failure of the
+ * starts a new attempt, and so does the cluster marking the attempt's node unreachable (checked every
+ * {@code resend-interval}), so a crashed node's job is re-dispatched before the timeout; it accepts exactly one completion (the first result or failure of the
  * current or an earlier attempt while it is not final) and ignores everything after. A failure the
  * worker marks non-retryable (bad input) ends the meeting; retryable ones are retried up to {@code
  * max-attempts}. The entity is remembered by sharding while it has work: after a restart it resumes
@@ -65,6 +66,15 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   @FunctionalInterface
   public interface WorkerGateway {
     void send(RunJob job);
+
+    /**
+     * Whether the cluster currently sees the node a worker reported ({@code host:port} as in
+     * JobAccepted) as unreachable. At most one incarnation of a host:port is a member at a time, so
+     * this never mistakes a restarted node for the dead one.
+     */
+    default boolean unreachable(String node) {
+      return false;
+    }
   }
 
   // ---------------------------------------------------------------- commands
@@ -88,6 +98,9 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   record Resend(String attemptId) implements Command {}
 
   record HeartbeatTimeout(String attemptId) implements Command {}
+
+  /** Periodic while an attempt runs: is its node still reachable? */
+  enum CheckWorkerNode implements Command { INSTANCE }
 
   record BlobDeleted(ActorRef<StatusReply<Done>> replyTo, String error) implements Command {}
 
@@ -219,6 +232,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
 
   private static final String RESEND_TIMER = "resend";
   private static final String HEARTBEAT_TIMER = "heartbeat";
+  private static final String NODE_CHECK_TIMER = "node-check";
   private static final String IDLE_TIMER = "idle";
 
   private final String meetingId;
@@ -305,7 +319,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
         ctx.getLog().info("meeting {}: recovered while attempt {} ran on {}; re-sending it", meetingId,
             s.attemptId(), s.node());
         dispatch(s);
-        timers.startSingleTimer(HEARTBEAT_TIMER, new HeartbeatTimeout(s.attemptId()), settings.heartbeatTimeout());
+        restartHeartbeat(s);
       }
       case DELETED -> {
         // a crash between the Deleted event and the blob removal leaves the blob: remove it again
@@ -326,6 +340,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
         .onCommand(WorkerUpdate.class, this::onUpdate)
         .onCommand(Resend.class, this::onResend)
         .onCommand(HeartbeatTimeout.class, this::onHeartbeatTimeout)
+        .onCommand(CheckWorkerNode.class, this::onCheckWorkerNode)
         .onCommand(Delete.class, this::onDelete);
     b.forState(State::isFinished)
         .onCommand(Delete.class, this::onDelete);
@@ -345,6 +360,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
         })
         .onCommand(Resend.class, (s, c) -> Effect().none())
         .onCommand(HeartbeatTimeout.class, (s, c) -> Effect().none())
+        .onCommand(CheckWorkerNode.class, (s, c) -> Effect().none())
         .onCommand(BlobDeleted.class, this::onBlobDeleted)
         .onCommand(Idle.class, (s, c) -> {
           if (!s.isActive()) passivate();
@@ -433,6 +449,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
 
   private Effect<Event, State> retryOrFail(State s, String reason, String node, String failReason) {
     timers.cancel(HEARTBEAT_TIMER);
+    timers.cancel(NODE_CHECK_TIMER);
     timers.cancel(RESEND_TIMER);
     if (s.attempt() < settings.maxAttempts()) {
       int next = s.attempt() + 1;
@@ -456,10 +473,16 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
         s.node(), "the gpu worker stopped answering");
   }
 
+  private Effect<Event, State> onCheckWorkerNode(State s, CheckWorkerNode c) {
+    if (s.status() != Status.PROCESSING || s.node() == null || !workers.unreachable(s.node())) return Effect().none();
+    return retryOrFail(s, s.node() + " is unreachable", s.node(), "the gpu node running the job became unreachable");
+  }
+
   private Effect<Event, State> onDelete(State s, Delete d) {
     return Effect().persist(new Deleted(s.audio() == null ? null : s.audio().key())).thenRun(st -> {
       timers.cancel(RESEND_TIMER);
       timers.cancel(HEARTBEAT_TIMER);
+      timers.cancel(NODE_CHECK_TIMER);
       ctx.getLog().info("meeting {}: deleted", meetingId);
       if (st.audio() == null) {
         d.replyTo().tell(StatusReply.ack());
@@ -504,11 +527,15 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
 
   private void restartHeartbeat(State s) {
     timers.startSingleTimer(HEARTBEAT_TIMER, new HeartbeatTimeout(s.attemptId()), settings.heartbeatTimeout());
+    if (!timers.isTimerActive(NODE_CHECK_TIMER)) {
+      timers.startTimerWithFixedDelay(NODE_CHECK_TIMER, CheckWorkerNode.INSTANCE, settings.resendInterval());
+    }
   }
 
   private void finished(State s) {
     timers.cancel(RESEND_TIMER);
     timers.cancel(HEARTBEAT_TIMER);
+    timers.cancel(NODE_CHECK_TIMER);
     idleTimer();
   }
 

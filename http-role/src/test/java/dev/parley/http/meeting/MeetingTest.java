@@ -73,11 +73,24 @@ class MeetingTest {
   static final class Fixture {
     final String id = UUID.randomUUID().toString();
     final TestProbe<RunJob> workers = kit.createTestProbe(RunJob.class);
+    /** The nodes the stand-in cluster currently sees as unreachable. */
+    final java.util.Set<String> unreachable = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final EventSourcedBehaviorTestKit<Meeting.Command, Meeting.Event, Meeting.State> es;
 
     Fixture(MeetingSettings settings) {
+      Meeting.WorkerGateway gateway = new Meeting.WorkerGateway() {
+        @Override
+        public void send(RunJob job) {
+          workers.ref().tell(job);
+        }
+
+        @Override
+        public boolean unreachable(String node) {
+          return unreachable.contains(node);
+        }
+      };
       es = EventSourcedBehaviorTestKit.create(kit.system(),
-          Meeting.create(id, settings, workers.ref()::tell, blobs, null),
+          Meeting.create(id, settings, gateway, blobs, null),
           EventSourcedBehaviorTestKit.disabledSerializationSettings()
               .withVerifyCommands(true).withVerifyEvents(true).withVerifyState(true));
     }
@@ -268,6 +281,38 @@ class MeetingTest {
     second.replyTo().tell(new JobAccepted(f.id, f.attempt(2), "gpu-b"));
     s = f.awaitState(st -> st.status() == Meeting.Status.PROCESSING && "gpu-b".equals(st.node()), "attempt 2 running");
     assertEquals(0.0, s.progress());
+  }
+
+  @Test
+  void anAttemptWhoseNodeBecomesUnreachableIsRedispatchedWithoutWaitingForTheHeartbeatTimeout() throws Exception {
+    // a heartbeat timeout far beyond the test: only the node check can start attempt 2
+    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(60), 3, Duration.ofSeconds(60), 0.1, 10));
+    f.create();
+    RunJob run = f.expectRun(1);
+    run.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running on gpu-a");
+    f.unreachable.add("gpu-b"); // another node's trouble is not this attempt's
+    Thread.sleep(RESEND.toMillis() * 4);
+    assertEquals(1, f.es.getState().attempt(), "no re-dispatch while gpu-a is reachable");
+
+    long t0 = System.nanoTime();
+    f.unreachable.add("gpu-a");
+    RunJob second = f.awaitRun(2);
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(ms < 2000, "re-dispatched " + ms + " ms after gpu-a became unreachable");
+    Meeting.State s = f.es.getState();
+    assertEquals(2, s.attempt());
+    assertTrue(s.retryReason().contains("gpu-a is unreachable"), s.retryReason());
+
+    // the old attempt's node comes back and finishes first: still exactly one completion
+    f.unreachable.remove("gpu-a");
+    second.replyTo().tell(new JobAccepted(f.id, f.attempt(2), "gpu-c"));
+    run.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("SPEAKER_A"), "gpu-a"));
+    second.replyTo().tell(new JobCompleted(f.id, f.attempt(2), result("SPEAKER_B"), "gpu-c"));
+    s = f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
+    Thread.sleep(200);
+    assertEquals(1, f.count(Meeting.Completed.class));
+    assertEquals(2, f.es.getState().attempt());
   }
 
   @Test
