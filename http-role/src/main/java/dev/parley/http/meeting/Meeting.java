@@ -46,8 +46,9 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * ({@code <meetingId>-<n>}) every {@code resend-interval} until the worker acknowledges; once an
  * attempt runs, a silence of {@code heartbeat-timeout} (no progress: the gpu node crashed or left)
  * starts a new attempt, and so does the cluster marking the attempt's node unreachable (checked every
- * {@code resend-interval}), so a crashed node's job is re-dispatched before the timeout; it accepts exactly one completion (the first result or failure of the
- * current or an earlier attempt while it is not final) and ignores everything after. A failure the
+ * {@code resend-interval}), so a crashed node's job is re-dispatched before the timeout; it accepts
+ * exactly one completion (the first result or failure of the current or an earlier attempt while it
+ * is not final) and ignores everything after. A failure the
  * worker marks non-retryable (bad input) ends the meeting; retryable ones are retried up to {@code
  * max-attempts}. The entity is remembered by sharding while it has work: after a restart it resumes
  * by itself, re-sending its current attempt (the worker treats a repeat as idempotent).
