@@ -89,6 +89,10 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    *     silence-only or noise-only audio does not stretch its own noise into "speech"
    * @param energyWindowSeconds length of the sliding window the floor and peak are taken over
    * @param energyAbsoluteFloorDb frames quieter than this (dBFS) are never speech
+   * @param energyVoicedThreshold energy VAD: a frame is voiced when its normalised
+   *     autocorrelation at some pitch lag (50–400 Hz) reaches this
+   * @param energyMinVoicedFraction energy VAD: speech runs with a smaller share of voiced frames
+   *     are dropped as noise (0 = off)
    * @param sileroOnset Silero VAD: speech probability that starts a run (lower than Silero's own
    *     0.5: on distant meeting audio it scores quiet talkers low while non-speech stays near 0)
    * @param sileroOffset Silero VAD: probability below which a run ends (a wide hysteresis keeps
@@ -108,6 +112,8 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       double energyMinRangeDb,
       double energyWindowSeconds,
       double energyAbsoluteFloorDb,
+      double energyVoicedThreshold,
+      double energyMinVoicedFraction,
       double sileroOnset,
       double sileroOffset,
       int sileroStreams,
@@ -116,7 +122,7 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       double minSilenceSeconds,
       double padSeconds) {
     public static Vad defaults() {
-      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1);
+      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.6, 0.3, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1);
     }
   }
 

@@ -6,9 +6,13 @@ import dev.parley.gpu.pipeline.PipelineParams;
  * The default VAD, needing nothing but the repository: band-limited (200–4000 Hz) frame energy
  * (25 ms windows every 10 ms), compared with a noise floor and a speech level that adapt over a
  * sliding window (low and high percentiles of the local energies, kept at least
- * {@code energyMinRangeDb} apart), with hysteresis and duration smoothing. Energy cannot tell
- * speech from other loud sounds; Silero VAD ({@link SileroVad}) is the stronger choice where its
- * model file is available. Stateless and thread-safe.
+ * {@code energyMinRangeDb} apart), with hysteresis and duration smoothing. Energy alone cannot
+ * tell speech from other sounds, so each resulting run must also be voiced: speech is largely
+ * periodic (vocal-fold pitch, 50–400 Hz), fans, rustle and keyboards are not. A run in which fewer
+ * than {@code energyMinVoicedFraction} of the frames reach a normalised autocorrelation of
+ * {@code energyVoicedThreshold} at some pitch lag is dropped. Voiced background talk still passes;
+ * Silero VAD ({@link SileroVad}) is the stronger choice where its model file is available.
+ * Stateless and thread-safe.
  */
 public final class EnergyVad implements VoiceActivityDetector {
   static final int WINDOW = 400; // 25 ms
@@ -30,15 +34,77 @@ public final class EnergyVad implements VoiceActivityDetector {
 
   @Override
   public String version() {
-    return "1";
+    return "2";
   }
 
   @Override
   public SpeechMask detect(float[] samples) {
     float[] db = frameEnergyDb(samples);
     float[] score = relativeScores(db);
-    return SpeechMask.fromScores(score, params.energyOnset(), params.energyOffset(),
+    SpeechMask mask = SpeechMask.fromScores(score, params.energyOnset(), params.energyOffset(),
         params.minSpeechSeconds(), params.minSilenceSeconds(), params.padSeconds());
+    return voicedOnly(samples, mask);
+  }
+
+  /** Drops the runs of {@code mask} with too few voiced frames. */
+  SpeechMask voicedOnly(float[] samples, SpeechMask mask) {
+    if (params.energyMinVoicedFraction() <= 0 || mask.speechFrames() == 0) return mask;
+    float[] pitchBand = decimate(samples);
+    boolean[] out = mask.toArray();
+    for (SpeechMask.Region r : mask.regions()) {
+      int voiced = 0;
+      for (int f = r.start(); f < r.end(); f++) {
+        if (voicing(pitchBand, f) >= params.energyVoicedThreshold()) voiced++;
+      }
+      if (voiced < params.energyMinVoicedFraction() * r.length()) {
+        for (int f = r.start(); f < r.end(); f++) out[f] = false;
+      }
+    }
+    return new SpeechMask(out);
+  }
+
+  /** Samples per 10 ms frame after {@link #decimate}. */
+  static final int DECIMATION = 4;
+  private static final int PITCH_HOP = HOP / DECIMATION;
+  private static final int PITCH_WINDOW = 160; // 40 ms at 4 kHz
+  private static final int MIN_LAG = 10; // 400 Hz at 4 kHz
+  private static final int MAX_LAG = 80; // 50 Hz
+
+  /** 60–1000 Hz band, where the pitch of voiced speech lives, at 4 kHz. */
+  static float[] decimate(float[] x) {
+    float[] y = biquad(x, highPass(60));
+    y = biquad(biquad(y, lowPass(1000)), lowPass(1000));
+    float[] out = new float[y.length / DECIMATION];
+    for (int i = 0; i < out.length; i++) out[i] = y[i * DECIMATION];
+    return out;
+  }
+
+  /**
+   * Strongest normalised autocorrelation of the 40 ms around frame {@code f} over pitch lags
+   * (2.5–20 ms), corrected for the shrinking overlap at longer lags: near 1 for a periodic signal,
+   * low for noise; 0 for silence or where the window does not fit.
+   */
+  static float voicing(float[] y, int f) {
+    int c = f * PITCH_HOP + PITCH_HOP / 2;
+    int s = c - PITCH_WINDOW / 2;
+    if (s < 0 || s + PITCH_WINDOW > y.length) return 0;
+    double mean = 0;
+    for (int i = s; i < s + PITCH_WINDOW; i++) mean += y[i];
+    mean /= PITCH_WINDOW;
+    double[] w = new double[PITCH_WINDOW];
+    double energy = 0;
+    for (int i = 0; i < PITCH_WINDOW; i++) {
+      w[i] = y[s + i] - mean;
+      energy += w[i] * w[i];
+    }
+    if (energy <= 1e-12) return 0;
+    double best = 0;
+    for (int lag = MIN_LAG; lag <= MAX_LAG; lag++) {
+      double r = 0;
+      for (int i = 0; i + lag < PITCH_WINDOW; i++) r += w[i] * w[i + lag];
+      best = Math.max(best, r / energy / (1 - (double) lag / PITCH_WINDOW));
+    }
+    return (float) best;
   }
 
   /** Band-passed frame energies in dBFS (full scale sine = -3 dB), smoothed over 50 ms. */

@@ -51,6 +51,39 @@ class EnergyVadTest {
   }
 
   @Test
+  void noiseBurstsAreNotSpeechButVoicesBesideThemAre() {
+    // rustle / fan bursts as loud as the voice: energy alone would call all three speech
+    float[] x = Signals.concat(
+        Signals.silence(2), Signals.noise(3, 0.1, 4), Signals.silence(2),
+        Signals.voice(4, 140, 700, 1500, 0.1, 5), Signals.silence(2), Signals.noise(2, 0.05, 6),
+        Signals.silence(2));
+    x = Signals.mix(x, Signals.noise(17, 0.001, 7));
+    List<SpeechMask.Region> r = vad.detect(x).regions();
+    assertEquals(1, r.size(), "regions " + r);
+    assertEquals(7.0, r.get(0).startSeconds(), 0.25);
+    assertEquals(11.0, r.get(0).endSeconds(), 0.25);
+
+    PipelineParams.Vad energyOnly = PipelineParams.defaults().with("vad.energyMinVoicedFraction=0").vad();
+    assertEquals(3, new EnergyVad(energyOnly).detect(x).regions().size(), "the bursts are loud enough to pass on energy");
+  }
+
+  @Test
+  void voicingIsHighForPitchAndLowForNoise() {
+    float[] voiced = EnergyVad.decimate(Signals.voice(1, 110, 700, 1200, 0.1, 1));
+    float[] noise = EnergyVad.decimate(Signals.noise(1, 0.1, 2));
+    double v = 0;
+    double n = 0;
+    for (int f = 10; f < 90; f++) {
+      v += EnergyVad.voicing(voiced, f) / 80;
+      n += EnergyVad.voicing(noise, f) / 80;
+    }
+    assertTrue(v > 0.8, "voiced " + v);
+    assertTrue(n < 0.45, "noise " + n);
+    assertEquals(0, EnergyVad.voicing(EnergyVad.decimate(Signals.silence(1)), 50));
+    assertEquals(0, EnergyVad.voicing(voiced, 0), "no full window at the edge");
+  }
+
+  @Test
   void hysteresisAndSmoothing() {
     float[] s = new float[200];
     for (int i = 20; i < 60; i++) s[i] = 0.9f; // a run

@@ -69,9 +69,10 @@ class VadSharedDataTest {
   @Test
   void energyVadIsUsableOnMeetingSpeech() throws Exception {
     DerResult r = score(new EnergyVad(PipelineParams.Vad.defaults()));
-    // energy cannot tell the unannotated background talk in trn01/trn02 from speech: ~15% FA
-    assertTrue(r.missedRate() < 0.36, "missed " + r.missedRate());
-    assertTrue(r.falseAlarmRate() < 0.22, "false alarm " + r.falseAlarmRate());
+    // the voicing check drops the unvoiced background of trn01/trn02 (~15% FA on energy alone);
+    // voiced background talk, mostly in trn07, still passes: ~6% FA
+    assertTrue(r.missedRate() < 0.33, "missed " + r.missedRate());
+    assertTrue(r.falseAlarmRate() < 0.08, "false alarm " + r.falseAlarmRate());
   }
 
   @Test
