@@ -74,6 +74,7 @@ echo "# $(date -u +%F) $(nproc) cores, $(uname -m), $(java -version 2>&1 | head 
 printf 'function delay()\n  return 20\nend\n' > "$WORK/pace.lua"
 run "healthz saturated (64 conns)" -t1 -c64 -d"${DUR}s" "$BASE/healthz"
 run "healthz paced (64 conns)"     -t1 -c64 -d"${DUR}s" -s "$WORK/pace.lua" "$BASE/healthz"
+run "login (1 conn)"               -t1 -c1 -d"${DUR}s" -s "$WORK/login.lua" "$BASE/auth/login"
 run "login (2 conns)"              -t1 -c2 -d"${DUR}s" -s "$WORK/login.lua" "$BASE/auth/login"
 run "login (16 conns)"             -t1 -c16 -d"${DUR}s" -s "$WORK/login.lua" "$BASE/auth/login"
 run "list saturated (64 conns)"    -t1 -c64 -d"${DUR}s" -H "Authorization: Bearer $TOKEN" "$BASE/meetings?limit=20"
