@@ -1,5 +1,6 @@
 package dev.parley.gpu.embedding;
 
+import dev.parley.gpu.pipeline.ModelVersion;
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
@@ -16,9 +17,6 @@ import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Properties;
 
 /**
@@ -45,7 +43,7 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
   private DefaultSpeakerModel(byte[] params, Properties properties, Device device)
       throws IOException, MalformedModelException {
     this.properties = properties;
-    this.version = sha256Prefix(params);
+    this.version = ModelVersion.of(params);
     this.manager = NDManager.newBaseManager(device);
     try {
       this.block = new SpeakerTdnn(SpeakerTdnn.Config.from(properties));
@@ -125,14 +123,6 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
     manager.close();
   }
 
-  static String sha256Prefix(byte[] bytes) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(bytes);
-      return HexFormat.of().formatHex(d).substring(0, 12);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 
   /** Runs an inference forward pass with intermediates freed and the result on the input's manager. */
   static final class BlockForward {

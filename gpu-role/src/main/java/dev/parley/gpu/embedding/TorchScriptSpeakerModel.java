@@ -1,5 +1,6 @@
 package dev.parley.gpu.embedding;
 
+import dev.parley.gpu.pipeline.ModelVersion;
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
@@ -39,12 +40,7 @@ public final class TorchScriptSpeakerModel implements SpeakerEmbeddingModel {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("speaker embedding model not found: " + file);
     }
-    String version;
-    try {
-      version = DefaultSpeakerModel.sha256Prefix(Files.readAllBytes(file));
-    } catch (IOException e) {
-      throw new IllegalArgumentException("cannot read speaker embedding model " + file, e);
-    }
+    String version = ModelVersion.of(file);
     Model model = Model.newInstance(file.getFileName().toString(), device, "PyTorch");
     try {
       model.load(file, null, Map.of("mapLocation", "true"));

@@ -1,5 +1,6 @@
 package dev.parley.gpu.pipeline.vad;
 
+import dev.parley.gpu.pipeline.ModelVersion;
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
@@ -14,13 +15,9 @@ import dev.parley.gpu.pipeline.DiarizationException;
 import dev.parley.gpu.pipeline.Parallel;
 import dev.parley.gpu.pipeline.PipelineParams;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -71,7 +68,7 @@ public final class SileroVad implements VoiceActivityDetector {
     if (!Files.isRegularFile(file)) throw new IllegalArgumentException("VAD model not found: " + file);
     System.setProperty("ai.djl.offline", "true");
     Parallel.singleThreadedTorch();
-    SileroVad vad = new SileroVad(file, params, threads, sha256Prefix(file));
+    SileroVad vad = new SileroVad(file, params, threads, ModelVersion.of(file));
     Model m = vad.loadModel();
     vad.idle.push(m);
     return vad;
@@ -207,19 +204,6 @@ public final class SileroVad implements VoiceActivityDetector {
     else idle.push(m);
   }
 
-  static String sha256Prefix(Path file) {
-    try (InputStream in = Files.newInputStream(file)) {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      byte[] buf = new byte[1 << 16];
-      int n;
-      while ((n = in.read(buf)) > 0) md.update(buf, 0, n);
-      return HexFormat.of().formatHex(md.digest()).substring(0, 12);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 
   @Override
   public void close() {
