@@ -31,6 +31,7 @@ public final class Main {
         bench FILE          audio seconds, wall seconds, real-time factor, peak memory
         train-embedding [OPTIONS]
                             train the speaker embedding model (see train-embedding --help)
+        train-vad [OPTIONS] train the built-in speech detector (see docs/VAD_MODEL_CARD.md)
         evaluate-embedding [OPTIONS]
                             equal error rate of a speaker model on held-out speakers
         help                this text
@@ -56,6 +57,8 @@ public final class Main {
         return dev.parley.gpu.cli.Cli.run(command, rest, out, err);
       case "train-embedding":
         return dev.parley.gpu.training.TrainEmbedding.run(rest);
+      case "train-vad":
+        return dev.parley.gpu.training.TrainVad.run(rest);
       case "evaluate-embedding":
         return dev.parley.gpu.training.EvaluateEmbedding.run(rest);
       case "help":

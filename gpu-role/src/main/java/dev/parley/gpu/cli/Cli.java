@@ -37,7 +37,8 @@ public final class Cli {
       Set.of("wav", "flac", "mp3", "m4a", "aac", "ogg", "opus", "webm", "mp4", "wma", "aiff", "aif", "amr", "mka");
 
   private static final String COMMON = String.join("\n",
-      "  --vad-model PATH        Silero VAD TorchScript file (default: $PARLEY_VAD_MODEL, else the energy VAD)",
+      "  --vad-model VAD         parley (Parley's own, the default), energy, a train-vad output directory, or a",
+      "                          Silero VAD TorchScript file (default: $PARLEY_VAD_MODEL, else parley)",
       "  --embedding-model PATH  TorchScript speaker model (default: $PARLEY_EMBEDDING_MODEL, else Parley's own)",
       "  --device auto|cpu|gpu   where to run (default: $PARLEY_DEVICE, else auto)",
       "  --threads N             worker threads per recording (default: $PARLEY_PIPELINE_THREADS, else one per core)",

@@ -12,6 +12,7 @@ import dev.parley.gpu.pipeline.clustering.SpeakerClusterer;
 import dev.parley.gpu.pipeline.features.Fbank;
 import dev.parley.gpu.pipeline.segmentation.FrameLabeler;
 import dev.parley.gpu.pipeline.vad.EnergyVad;
+import dev.parley.gpu.pipeline.vad.NeuralVad;
 import dev.parley.gpu.pipeline.vad.SileroVad;
 import dev.parley.gpu.pipeline.vad.SpeechMask;
 import dev.parley.gpu.pipeline.vad.VoiceActivityDetector;
@@ -70,8 +71,8 @@ public final class DiarizationPipeline implements Diarizer {
   }
 
   /**
-   * Builds the pipeline from typed settings: Silero VAD when {@code vadModel} names a file (the
-   * energy VAD otherwise), the TorchScript speaker model named by {@code embeddingModel} (Parley's
+   * Builds the pipeline from typed settings: the VAD {@code vadModel} names (see {@link #vad};
+   * Parley's own by default), the TorchScript speaker model named by {@code embeddingModel} (Parley's
    * committed model otherwise), on the requested device. Nothing is downloaded.
    *
    * <p>Unless {@code ai.djl.pytorch.num_threads} is set, libtorch's intra-op thread count is set
@@ -81,6 +82,22 @@ public final class DiarizationPipeline implements Diarizer {
    *
    * @throws IllegalArgumentException when a named model cannot be loaded
    */
+  /**
+   * The VAD {@code spec} names: empty or {@code parley} for Parley's own {@link NeuralVad},
+   * {@code energy} for the {@link EnergyVad}, a directory holding {@code parley-vad.params} and
+   * {@code model.properties} for other {@link NeuralVad} weights, any other path for a Silero
+   * TorchScript file.
+   */
+  static VoiceActivityDetector vad(String spec, PipelineParams.Vad params, int threads, Device device) {
+    if (spec.isEmpty() || spec.equals(NeuralVad.NAME)) return NeuralVad.load(params, device);
+    if (spec.equals(EnergyVad.NAME)) return new EnergyVad(params);
+    Path path = Path.of(spec);
+    if (java.nio.file.Files.isDirectory(path)) {
+      return NeuralVad.load(path.resolve("parley-vad.params"), path.resolve("model.properties"), params, device);
+    }
+    return SileroVad.load(path, params, threads);
+  }
+
   public static DiarizationPipeline create(PipelineSettings settings, PipelineParams params) {
     System.setProperty("ai.djl.offline", "true");
     Engine engine = Engine.getEngine("PyTorch");
@@ -90,9 +107,7 @@ public final class DiarizationPipeline implements Diarizer {
       case "gpu" -> Device.gpu();
       default -> engine.defaultDevice();
     };
-    VoiceActivityDetector vad = settings.vadModel().isEmpty()
-        ? new EnergyVad(params.vad())
-        : SileroVad.load(Path.of(settings.vadModel()), params.vad(), settings.threads());
+    VoiceActivityDetector vad = vad(settings.vadModel(), params.vad(), settings.threads(), device);
     SpeakerEmbeddingModel model = null;
     Fbank fb = null;
     try {

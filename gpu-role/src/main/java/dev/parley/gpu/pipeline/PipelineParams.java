@@ -93,6 +93,8 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    *     autocorrelation at some pitch lag (50–400 Hz) reaches this
    * @param energyMinVoicedFraction energy VAD: speech runs with a smaller share of voiced frames
    *     are dropped as noise (0 = off)
+   * @param neuralOnset Parley's own VAD ({@code parley-vad}): speech probability that starts a run
+   * @param neuralOffset Parley's own VAD: probability below which a run ends
    * @param sileroOnset Silero VAD: speech probability that starts a run (lower than Silero's own
    *     0.5: on distant meeting audio it scores quiet talkers low while non-speech stays near 0)
    * @param sileroOffset Silero VAD: probability below which a run ends (a wide hysteresis keeps
@@ -114,6 +116,8 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       double energyAbsoluteFloorDb,
       double energyVoicedThreshold,
       double energyMinVoicedFraction,
+      double neuralOnset,
+      double neuralOffset,
       double sileroOnset,
       double sileroOffset,
       int sileroStreams,
@@ -122,7 +126,7 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       double minSilenceSeconds,
       double padSeconds) {
     public static Vad defaults() {
-      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.6, 0.3, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1);
+      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.6, 0.3, 0.5, 0.3, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1);
     }
   }
 

@@ -5,7 +5,8 @@ package dev.parley.gpu.pipeline;
  * ({@code PARLEY_VAD_MODEL}, {@code PARLEY_EMBEDDING_MODEL}, device). The pipeline itself never
  * reads the environment.
  *
- * @param vadModel path of a Silero VAD TorchScript file, or empty for the built-in energy VAD
+ * @param vadModel empty or {@code parley} for Parley's own VAD, {@code energy}, a directory of
+ *     {@code train-vad} weights, or the path of a Silero VAD TorchScript file
  * @param embeddingModel path of a TorchScript speaker model (WeSpeaker contract), or empty for
  *     Parley's committed default model
  * @param device {@code auto} (the GPU when DJL sees one), {@code cpu} or {@code gpu}

@@ -21,6 +21,9 @@ public final class EnergyVad implements VoiceActivityDetector {
   private static final double BIN_DB = 0.5;
   private static final int BINS = (int) (-MIN_DB / BIN_DB) + 1;
 
+  /** How {@code PARLEY_VAD_MODEL} names this detector. */
+  public static final String NAME = "energy";
+
   private final PipelineParams.Vad params;
 
   public EnergyVad(PipelineParams.Vad params) {

@@ -1,0 +1,146 @@
+package dev.parley.gpu.pipeline.vad;
+
+import dev.parley.gpu.pipeline.ModelVersion;
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import dev.parley.gpu.pipeline.DiarizationException;
+import dev.parley.gpu.pipeline.PipelineParams;
+import dev.parley.gpu.pipeline.features.Fbank;
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.util.Properties;
+
+/**
+ * The default VAD: Parley's own {@link VadNet}, trained by {@code train-vad} and shipped in the
+ * jar ({@code models/parley-vad/}), run by DJL on the pipeline's device. Log-mel features are
+ * computed and scored in blocks of about a minute with enough context on both sides that block
+ * edges change nothing, so memory stays flat on long recordings. Per-frame speech probabilities
+ * become a {@link SpeechMask} with the same hysteresis and smoothing as the other detectors.
+ * Thread-safe: each call has its own NDManager; the weights are read-only.
+ */
+public final class NeuralVad implements VoiceActivityDetector {
+  public static final String ID = "parley-vad";
+
+  /** How {@code PARLEY_VAD_MODEL} names this detector. */
+  public static final String NAME = "parley";
+  static final String RESOURCE_DIR = "models/parley-vad/";
+
+  /** Frames scored per forward pass. */
+  static final int BLOCK_FRAMES = 6000;
+
+  /** Extra frames on each side of a block: the sliding mean's window plus the receptive field. */
+  static final int CONTEXT = VadNet.MEAN_HALF_WINDOW + VadNet.RECEPTIVE_FIELD;
+
+  private final PipelineParams.Vad params;
+  private final Fbank fbank;
+  private final NDManager manager;
+  private final VadNet net;
+  private final String version;
+
+  private NeuralVad(byte[] weights, Properties properties, PipelineParams.Vad params, Device device)
+      throws IOException, MalformedModelException {
+    this.params = params;
+    this.version = ModelVersion.of(weights);
+    this.manager = NDManager.newBaseManager(device);
+    try {
+      this.fbank = new Fbank(device);
+      this.net = new VadNet(Integer.parseInt(properties.getProperty("channels")));
+      net.initialize(manager, DataType.FLOAT32, new Shape(1, 100, VadNet.INPUT));
+      net.loadParameters(manager, new DataInputStream(new ByteArrayInputStream(weights)));
+      net.freezeParameters(true);
+    } catch (IOException | MalformedModelException | RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+  }
+
+  /** The committed weights from the classpath. */
+  public static NeuralVad load(PipelineParams.Vad params, Device device) {
+    ClassLoader cl = NeuralVad.class.getClassLoader();
+    try (InputStream w = cl.getResourceAsStream(RESOURCE_DIR + "parley-vad.params");
+        InputStream p = cl.getResourceAsStream(RESOURCE_DIR + "model.properties")) {
+      if (w == null || p == null) throw new IllegalStateException("the parley-vad weights are not on the classpath");
+      Properties props = new Properties();
+      props.load(new StringReader(new String(p.readAllBytes(), StandardCharsets.UTF_8)));
+      return new NeuralVad(w.readAllBytes(), props, params, device);
+    } catch (IOException | MalformedModelException e) {
+      throw new IllegalStateException("cannot load the parley-vad weights", e);
+    }
+  }
+
+  /** Weights from files (for trying a freshly trained model). */
+  public static NeuralVad load(java.nio.file.Path weights, java.nio.file.Path properties, PipelineParams.Vad params, Device device) {
+    try {
+      Properties props = new Properties();
+      props.load(new StringReader(java.nio.file.Files.readString(properties)));
+      return new NeuralVad(java.nio.file.Files.readAllBytes(weights), props, params, device);
+    } catch (IOException | MalformedModelException e) {
+      throw new IllegalStateException("cannot load VAD weights " + weights, e);
+    }
+  }
+
+  @Override
+  public String id() {
+    return ID;
+  }
+
+  @Override
+  public String version() {
+    return version;
+  }
+
+  /** Speech probability of each 10 ms frame. */
+  public float[] probabilities(float[] samples) {
+    return probabilities(samples, BLOCK_FRAMES);
+  }
+
+  float[] probabilities(float[] samples, int blockFrames) {
+    int maskFrames = SpeechMask.frameCount(samples.length);
+    int frames = Fbank.frameCount(samples.length);
+    float[] fbankProb = new float[frames];
+    try (NDManager call = manager.newSubManager()) {
+      for (int f0 = 0; f0 < frames; f0 += blockFrames) {
+        int f1 = Math.min(frames, f0 + blockFrames);
+        int c0 = Math.max(0, f0 - CONTEXT);
+        int c1 = Math.min(frames, f1 + CONTEXT);
+        try (NDManager block = call.newSubManager()) {
+          int from = c0 * Fbank.FRAME_SHIFT;
+          int to = (c1 - 1) * Fbank.FRAME_SHIFT + Fbank.FRAME_LENGTH;
+          float[] mel = fbank.compute(samples, from, to, block).toFloatArray();
+          int n = c1 - c0;
+          NDArray in = block.create(VadNet.features(mel, n), new Shape(1, n, VadNet.INPUT));
+          NDArray logits = net.forward(new ParameterStore(block, false), new NDList(in), false).singletonOrThrow();
+          float[] p = ai.djl.nn.Activation.sigmoid(logits).toFloatArray();
+          System.arraycopy(p, f0 - c0, fbankProb, f0, f1 - f0);
+        }
+      }
+    }
+    // fbank frame f is centred on sample 160 f + 200, inside 10 ms frame f + 1
+    float[] prob = new float[maskFrames];
+    for (int i = 0; i < maskFrames && frames > 0; i++) prob[i] = fbankProb[Math.max(0, Math.min(frames - 1, i - 1))];
+    return prob;
+  }
+
+  @Override
+  public SpeechMask detect(float[] samples) throws DiarizationException {
+    return SpeechMask.fromScores(probabilities(samples), params.neuralOnset(), params.neuralOffset(),
+        params.minSpeechSeconds(), params.minSilenceSeconds(), params.padSeconds());
+  }
+
+
+  @Override
+  public void close() {
+    fbank.close();
+    manager.close();
+  }
+}

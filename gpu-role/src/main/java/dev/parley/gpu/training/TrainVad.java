@@ -1,0 +1,386 @@
+package dev.parley.gpu.training;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.initializer.XavierInitializer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import ai.djl.util.PairList;
+import dev.parley.gpu.pipeline.PipelineParams;
+import dev.parley.gpu.pipeline.audio.AudioDecodeException;
+import dev.parley.gpu.pipeline.audio.AudioDecoder;
+import dev.parley.gpu.pipeline.features.Fbank;
+import dev.parley.gpu.pipeline.vad.EnergyVad;
+import dev.parley.gpu.pipeline.vad.SpeechMask;
+import dev.parley.gpu.pipeline.vad.VadNet;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.Random;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * {@code train-vad}: trains {@link VadNet}, Parley's own speech detector, on two kinds of 6 s
+ * crops. Meeting crops come from ami-dev trn00..trn04 with the reference RTTM as labels (speech
+ * where anyone speaks). Synthetic crops place LibriSpeech pieces (dry or in a synthetic room, their
+ * labels from the energy VAD on the clean utterance) on silence or coloured noise, with noise
+ * bursts as loud as speech that are labelled non-speech, band limits and random gain. trn05..trn09
+ * are never used, so the VAD's figures on them stay honest. Writes {@code parley-vad.params} and
+ * {@code model.properties} into {@code --out}.
+ */
+public final class TrainVad {
+
+  record Options(Path data, Path ami, Path out, double minutes, int threads, int batch, double seconds,
+      float peakLr, int warmupSteps, int channels, double amiShare, long seed, List<String> amiFiles) {
+    static Options defaults() {
+      return new Options(Path.of("../shared/data/librispeech-speakers"), Path.of("../shared/data/ami-dev"),
+          Path.of("/work/train/vad"), 30, 2, 32, 6.0, 2e-3f, 200, 64, 0.35, 20261130L,
+          List.of("trn00", "trn01", "trn02", "trn03", "trn04"));
+    }
+
+    Options with(String flag, String v) {
+      return switch (flag) {
+        case "--data" -> new Options(Path.of(v), ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles);
+        case "--ami" -> new Options(data, Path.of(v), out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles);
+        case "--out" -> new Options(data, ami, Path.of(v), minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles);
+        case "--minutes" -> new Options(data, ami, out, Double.parseDouble(v), threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles);
+        case "--threads" -> new Options(data, ami, out, minutes, Integer.parseInt(v), batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles);
+        case "--channels" -> new Options(data, ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, Integer.parseInt(v), amiShare, seed, amiFiles);
+        default -> throw new IllegalArgumentException("unknown option " + flag);
+      };
+    }
+
+    String recipe() {
+      return String.format(Locale.ROOT,
+          "BCE on frame labels; Adam lr %.0e, warm-up %d steps, cosine to 2%% by time; batch %d x %.0f s; "
+              + "AMI share %.2f (%s, reference labels, gain -10..+10 dB, noise p=0.3 at 10-30 dB SNR); synthetic: 1-3 LibriSpeech pieces "
+              + "0.5-4 s (room p=0.5, labels: energy VAD on the clean utterance) at -45..-15 dBFS on coloured noise (p=0.7, -75..-40 dBFS) "
+              + "or silence, noise bursts p=0.5 (0.2-1.5 s, -45..-15 dBFS, non-speech), low-pass 3-7 kHz p=0.25",
+          (double) peakLr, warmupSteps, batch, seconds, amiShare, amiFiles);
+    }
+  }
+
+  /** A LibriSpeech utterance, dry and in a synthetic room, with its speech frames. */
+  record Utterance(float[] clean, float[] room, boolean[] speech) {}
+
+  /** An ami-dev recording with its reference speech frames. */
+  record Meeting(float[] audio, boolean[] speech) {}
+
+  record Batch(float[][] crops, float[][] labels) {}
+
+  private final Options o;
+  private final PrintWriter log;
+
+  private TrainVad(Options o, PrintWriter log) {
+    this.o = o;
+    this.log = log;
+  }
+
+  public static int run(String[] args) {
+    Options o = Options.defaults();
+    try {
+      for (int i = 0; i < args.length; i += 2) {
+        if (i + 1 >= args.length) throw new IllegalArgumentException(args[i] + " needs a value");
+        o = o.with(args[i], args[i + 1]);
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println("train-vad: " + e.getMessage());
+      System.err.println("usage: train-vad [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M] [--threads N] [--channels C]");
+      return 2;
+    }
+    if (!Files.isDirectory(o.data()) || !Files.isDirectory(o.ami())) {
+      System.err.println("train-vad: need " + o.data() + " and " + o.ami());
+      return 2;
+    }
+    System.setProperty("ai.djl.offline", "true");
+    System.setProperty("ai.djl.pytorch.num_threads", "" + o.threads());
+    System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+    try {
+      Files.createDirectories(o.out());
+      try (PrintWriter log = new PrintWriter(Files.newBufferedWriter(o.out().resolve("train.log"),
+          StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND), true)) {
+        new TrainVad(o, log).train();
+      }
+      return 0;
+    } catch (IOException | AudioDecodeException | RuntimeException | InterruptedException e) {
+      System.err.println("train-vad: " + e);
+      e.printStackTrace();
+      return 1;
+    }
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  private void say(String fmt, Object... args) {
+    String line = Instant.now() + " " + String.format(Locale.ROOT, fmt, args);
+    log.println(line);
+    System.out.println(line);
+  }
+
+  // ---------------------------------------------------------------- data
+
+  private List<Utterance> loadUtterances(Random rnd) throws IOException, AudioDecodeException {
+    EnergyVad labeller = new EnergyVad(PipelineParams.Vad.defaults());
+    List<Utterance> out = new ArrayList<>();
+    for (Path f : EvaluateEmbedding.librispeechFiles(o.data()).values()) {
+      float[] x = AudioDecoder.decode(f);
+      float[] rir = Augment.syntheticRir(0.2 + 0.6 * rnd.nextDouble(), -5 + 15 * rnd.nextDouble(), rnd);
+      float[] room = Augment.reverberate(x, rir);
+      out.add(new Utterance(x, java.util.Arrays.copyOf(room, x.length), labeller.detect(x).toArray()));
+    }
+    return out;
+  }
+
+  private List<Meeting> loadMeetings() throws IOException, AudioDecodeException {
+    List<Rttm.Turn> turns = Rttm.read(o.ami().resolve("ami-dev.rttm"));
+    List<Meeting> out = new ArrayList<>();
+    for (String f : o.amiFiles()) {
+      float[] x = AudioDecoder.decode(o.ami().resolve(f + ".wav"));
+      boolean[] speech = new boolean[SpeechMask.frameCount(x.length)];
+      for (Rttm.Turn t : turns) {
+        if (!t.file().equals(f)) continue;
+        int s = (int) Math.round(t.start() * 100);
+        int e = (int) Math.round((t.start() + t.duration()) * 100);
+        for (int i = Math.max(0, s); i < Math.min(speech.length, e); i++) speech[i] = true;
+      }
+      out.add(new Meeting(x, speech));
+    }
+    return out;
+  }
+
+  private static double uniform(Random r, double lo, double hi) {
+    return lo + (hi - lo) * r.nextDouble();
+  }
+
+  private static void scaleTo(float[] x, double dbfs) {
+    double rms = Augment.rms(x);
+    if (rms < 1e-9) return;
+    float g = (float) (Math.pow(10, dbfs / 20) / rms);
+    for (int i = 0; i < x.length; i++) x[i] *= g;
+  }
+
+  /** One crop and its 10 ms speech labels. */
+  private float[] crop(List<Utterance> utts, List<Meeting> meetings, Random r, boolean[] speech) {
+    int len = speech.length * SpeechMask.SAMPLES_PER_FRAME;
+    if (r.nextDouble() < o.amiShare()) {
+      Meeting m = meetings.get(r.nextInt(meetings.size()));
+      int startFrame = r.nextInt(Math.max(1, m.speech().length - speech.length));
+      float[] x = new float[len];
+      int from = startFrame * SpeechMask.SAMPLES_PER_FRAME;
+      System.arraycopy(m.audio(), from, x, 0, Math.min(len, m.audio().length - from));
+      for (int i = 0; i < speech.length && startFrame + i < m.speech().length; i++) speech[i] = m.speech()[startFrame + i];
+      if (r.nextDouble() < 0.3) Augment.mix(x, Augment.noise(len, r.nextDouble(), r), uniform(r, 10, 30));
+      Augment.gain(x, uniform(r, -10, 10));
+      return x;
+    }
+    float[] x = r.nextDouble() < 0.7 ? Augment.noise(len, r.nextDouble(), r) : new float[len];
+    scaleTo(x, uniform(r, -75, -40));
+    int bursts = r.nextDouble() < 0.5 ? 1 + r.nextInt(2) : 0;
+    for (int b = 0; b < bursts; b++) {
+      int n = (int) (uniform(r, 0.2, 1.5) * 16000);
+      float[] burst = Augment.noise(n, r.nextDouble(), r);
+      scaleTo(burst, uniform(r, -45, -15));
+      int at = r.nextInt(len - n);
+      for (int i = 0; i < n; i++) {
+        double fade = Math.min(1, Math.min(i, n - 1 - i) / 160.0);
+        x[at + i] += (float) (burst[i] * fade);
+      }
+    }
+    int pieces = 1 + r.nextInt(3);
+    for (int p = 0; p < pieces; p++) {
+      Utterance u = utts.get(r.nextInt(utts.size()));
+      int frames = (int) (uniform(r, 0.5, 4.0) * 100);
+      frames = Math.min(frames, Math.min(u.speech().length, speech.length) - 1);
+      int srcFrame = r.nextInt(u.speech().length - frames);
+      int dstFrame = r.nextInt(speech.length - frames);
+      float[] src = r.nextBoolean() ? u.room() : u.clean();
+      float[] piece = java.util.Arrays.copyOfRange(src, srcFrame * 160, (srcFrame + frames) * 160);
+      scaleTo(piece, uniform(r, -45, -15));
+      for (int i = 0; i < piece.length; i++) x[dstFrame * 160 + i] += piece[i];
+      for (int f = 0; f < frames; f++) speech[dstFrame + f] |= u.speech()[srcFrame + f];
+    }
+    if (r.nextDouble() < 0.25) Augment.biquad(x, uniform(r, 3000, 7000), true);
+    return x;
+  }
+
+  private Batch batch(List<Utterance> utts, List<Meeting> meetings, Random r) {
+    int maskFrames = (int) Math.round(o.seconds() * 100);
+    int fbankFrames = Fbank.frameCount(maskFrames * SpeechMask.SAMPLES_PER_FRAME);
+    float[][] crops = new float[o.batch()][];
+    float[][] labels = new float[o.batch()][fbankFrames];
+    for (int b = 0; b < o.batch(); b++) {
+      boolean[] speech = new boolean[maskFrames];
+      crops[b] = crop(utts, meetings, r, speech);
+      // fbank frame f is centred on sample 160 f + 200, inside 10 ms frame f + 1
+      for (int f = 0; f < fbankFrames; f++) labels[b][f] = speech[Math.min(maskFrames - 1, f + 1)] ? 1f : 0f;
+    }
+    return new Batch(crops, labels);
+  }
+
+  // ---------------------------------------------------------------- network
+
+  /** VadNet plus its loss: inputs (features, labels), outputs (mean BCE, correct frames). */
+  static final class TrainNet extends AbstractBlock {
+    final VadNet net;
+
+    TrainNet(VadNet net) {
+      this.net = addChildBlock("net", net);
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+      NDArray z = net.forward(ps, new NDList(inputs.get(0)), training).singletonOrThrow();
+      NDArray y = inputs.get(1);
+      // numerically stable binary cross-entropy with logits
+      NDArray loss = z.maximum(0f).sub(z.mul(y)).add(z.abs().neg().exp().add(1f).log()).mean();
+      NDArray correct = z.gt(0f).toType(DataType.FLOAT32, false).eq(y).toType(DataType.FLOAT32, false).sum();
+      return new NDList(loss, correct);
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputs) {
+      return new Shape[] {new Shape(), new Shape()};
+    }
+
+    @Override
+    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+      net.initialize(manager, dataType, inputShapes[0]);
+    }
+  }
+
+  private static final class Schedule implements Tracker {
+    volatile float lr;
+
+    @Override
+    public float getNewValue(int numUpdate) {
+      return lr;
+    }
+  }
+
+  // ---------------------------------------------------------------- loop
+
+  private void train() throws IOException, AudioDecodeException, InterruptedException {
+    Random rnd = new Random(o.seed());
+    long t0 = System.nanoTime();
+    List<Utterance> utts = loadUtterances(rnd);
+    List<Meeting> meetings = loadMeetings();
+    say("%d LibriSpeech utterances, %d meetings; data ready in %.0f s; recipe: %s",
+        utts.size(), meetings.size(), (System.nanoTime() - t0) / 1e9, o.recipe());
+
+    BlockingQueue<Batch> queue = new ArrayBlockingQueue<>(4);
+    Thread producer = new Thread(() -> {
+      Random r = new Random(o.seed() * 31);
+      try {
+        while (!Thread.currentThread().isInterrupted()) queue.put(batch(utts, meetings, r));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "batch-producer");
+    producer.setDaemon(true);
+    producer.start();
+
+    Schedule schedule = new Schedule();
+    VadNet net = new VadNet(o.channels());
+    TrainNet trainNet = new TrainNet(net);
+    int maskFrames = (int) Math.round(o.seconds() * 100);
+    int frames = Fbank.frameCount(maskFrames * SpeechMask.SAMPLES_PER_FRAME);
+    try (Model model = Model.newInstance("parley-vad-train"); Fbank fbank = new Fbank(null)) {
+      model.setBlock(trainNet);
+      DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.l2Loss())
+          .optInitializer(new XavierInitializer(), Parameter.Type.WEIGHT)
+          .optOptimizer(Optimizer.adam().optLearningRateTracker(schedule).build());
+      try (Trainer trainer = model.newTrainer(cfg)) {
+        trainer.initialize(new Shape(o.batch(), frames, VadNet.INPUT), new Shape(o.batch(), frames));
+        double budget = o.minutes() * 60;
+        long start = System.nanoTime();
+        int step = 0;
+        double lossSum = 0;
+        double correct = 0;
+        long seen = 0;
+        while (true) {
+          double elapsed = (System.nanoTime() - start) / 1e9;
+          if (elapsed >= budget) break;
+          float warm = Math.min(1f, (step + 1f) / o.warmupSteps());
+          float cosine = (float) (0.5 * (1 + Math.cos(Math.PI * elapsed / budget)));
+          schedule.lr = o.peakLr() * warm * (0.02f + 0.98f * cosine);
+          Batch b = queue.take();
+          try (NDManager sm = model.getNDManager().newSubManager()) {
+            float[] mel = fbank.computeBatch(b.crops(), sm).toFloatArray();
+            float[] in = new float[o.batch() * frames * VadNet.INPUT];
+            float[] lab = new float[o.batch() * frames];
+            for (int i = 0; i < o.batch(); i++) {
+              float[] one = java.util.Arrays.copyOfRange(mel, i * frames * Fbank.NUM_BINS, (i + 1) * frames * Fbank.NUM_BINS);
+              System.arraycopy(VadNet.features(one, frames), 0, in, i * frames * VadNet.INPUT, frames * VadNet.INPUT);
+              System.arraycopy(b.labels()[i], 0, lab, i * frames, frames);
+            }
+            NDList out;
+            try (GradientCollector gc = trainer.newGradientCollector()) {
+              out = trainer.forward(new NDList(sm.create(in, new Shape(o.batch(), frames, VadNet.INPUT)),
+                  sm.create(lab, new Shape(o.batch(), frames))));
+              gc.backward(out.get(0));
+            }
+            trainer.step();
+            float loss = out.get(0).getFloat();
+            if (!Float.isFinite(loss)) throw new IllegalStateException("loss is " + loss + " at step " + step);
+            lossSum += loss;
+            correct += out.get(1).getFloat();
+            seen += (long) o.batch() * frames;
+          }
+          step++;
+          if (step % 50 == 0) {
+            say("step %d  min %.1f  lr %.2e  loss %.4f  frame acc %.4f", step, elapsed / 60, schedule.lr, lossSum / 50, correct / seen);
+            lossSum = 0;
+            correct = 0;
+            seen = 0;
+          }
+        }
+        producer.interrupt();
+        save(net, step, (System.nanoTime() - start) / 60e9);
+      }
+    }
+  }
+
+  private void save(VadNet net, int steps, double minutes) throws IOException {
+    Path tmp = o.out().resolve("parley-vad.params.tmp");
+    try (OutputStream os = Files.newOutputStream(tmp)) {
+      net.saveParameters(new DataOutputStream(os));
+    }
+    Files.move(tmp, o.out().resolve("parley-vad.params"), StandardCopyOption.REPLACE_EXISTING);
+    Properties p = new Properties();
+    p.setProperty("channels", "" + net.channels());
+    p.setProperty("steps", "" + steps);
+    p.setProperty("trainingMinutes", String.format(Locale.ROOT, "%.1f", minutes));
+    p.setProperty("trainedAt", Instant.now().toString());
+    p.setProperty("recipe", o.recipe());
+    try (Writer w = Files.newBufferedWriter(o.out().resolve("model.properties"), StandardCharsets.UTF_8)) {
+      p.store(w, "parley-vad, written by train-vad");
+    }
+    say("saved after %d steps, %.1f min", steps, minutes);
+  }
+}

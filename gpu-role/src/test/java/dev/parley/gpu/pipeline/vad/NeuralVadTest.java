@@ -1,0 +1,76 @@
+package dev.parley.gpu.pipeline.vad;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import dev.parley.gpu.pipeline.PipelineParams;
+import dev.parley.gpu.testutil.Signals;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The committed parley-vad weights on signals the test makes itself. */
+class NeuralVadTest {
+  static NeuralVad vad;
+
+  @BeforeAll
+  static void load() {
+    System.setProperty("ai.djl.offline", "true");
+    vad = NeuralVad.load(PipelineParams.Vad.defaults(), Device.cpu());
+  }
+
+  @AfterAll
+  static void close() {
+    vad.close();
+  }
+
+  @Test
+  void identifiesItselfByItsWeights() {
+    assertEquals("parley-vad", vad.id());
+    assertTrue(vad.version().matches("[0-9a-f]{12}"), vad.version());
+  }
+
+  @Test
+  void silenceAndSteadyNoiseAreNotSpeech() throws Exception {
+    SpeechMask silence = vad.detect(Signals.silence(20));
+    assertEquals(2000, silence.length());
+    assertEquals(0, silence.speechFrames());
+    SpeechMask noise = vad.detect(Signals.noise(20, 0.01, 1));
+    assertTrue(noise.speechFrames() < 100, "speech frames in steady noise: " + noise.speechFrames());
+  }
+
+  @Test
+  void findsVoicesInNoiseAtTheRightPlaces() throws Exception {
+    float[] x = Signals.concat(
+        Signals.silence(3), Signals.voice(4, 120, 700, 1200, 0.1, 1),
+        Signals.silence(3), Signals.voice(5, 210, 500, 2200, 0.05, 2), Signals.silence(3));
+    x = Signals.mix(x, Signals.noise(18, 0.003, 3));
+    List<SpeechMask.Region> r = vad.detect(x).regions();
+    assertEquals(2, r.size(), "regions " + r);
+    assertEquals(3.0, r.get(0).startSeconds(), 0.3);
+    assertEquals(7.0, r.get(0).endSeconds(), 0.3);
+    assertEquals(10.0, r.get(1).startSeconds(), 0.3);
+    assertEquals(15.0, r.get(1).endSeconds(), 0.3);
+  }
+
+  @Test
+  void blockEdgesChangeNothing() {
+    float[] x = Signals.concat(Signals.voice(7, 130, 650, 1300, 0.05, 4), Signals.silence(2),
+        Signals.voice(6, 190, 550, 2100, 0.02, 5));
+    x = Signals.mix(x, Signals.noise(15, 0.002, 6));
+    float[] whole = vad.probabilities(x, 100_000);
+    float[] blocks = vad.probabilities(x, 450);
+    assertEquals(1500, whole.length);
+    assertArrayEquals(whole, blocks, 1e-3f);
+  }
+
+  @Test
+  void shortAndEmptyInputs() throws Exception {
+    assertEquals(0, vad.detect(new float[0]).length());
+    assertEquals(2, vad.detect(new float[300]).length(), "shorter than one feature frame");
+    assertEquals(0, vad.detect(new float[300]).speechFrames());
+  }
+}
