@@ -17,7 +17,6 @@ import ai.djl.training.Trainer;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
-import ai.djl.training.tracker.Tracker;
 import ai.djl.util.PairList;
 import dev.parley.gpu.embedding.DefaultSpeakerModel;
 import dev.parley.gpu.embedding.SpeakerTdnn;
@@ -417,15 +416,6 @@ public final class TrainEmbedding {
     }
   }
 
-  private static final class Schedule implements Tracker {
-    volatile float lr;
-
-    @Override
-    public float getNewValue(int numUpdate) {
-      return lr;
-    }
-  }
-
   // ---------------------------------------------------------------- loop
 
   private void train() throws IOException, AudioDecodeException, InterruptedException {
@@ -476,7 +466,7 @@ public final class TrainEmbedding {
     producer.setDaemon(true);
     producer.start();
 
-    Schedule schedule = new Schedule();
+    ManualLearningRate schedule = new ManualLearningRate();
     SpeakerTdnn net = new SpeakerTdnn(o.net());
     TrainNet trainNet = new TrainNet(net, classes, o.scale());
     try (Model model = Model.newInstance("parley-embed-train");
