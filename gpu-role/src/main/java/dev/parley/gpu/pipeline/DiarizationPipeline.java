@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class DiarizationPipeline implements Diarizer {
   private static final Logger log = LoggerFactory.getLogger(DiarizationPipeline.class);
-  public static final String PIPELINE_VERSION = "1";
+  public static final String PIPELINE_VERSION = "2";
 
   private final VoiceActivityDetector vad;
   private final SpeakerEmbeddingModel model;
@@ -51,6 +51,7 @@ public final class DiarizationPipeline implements Diarizer {
   private final WindowEmbedder embedder;
   private final SpeakerClusterer clusterer;
   private final FrameLabeler labeler;
+  private final NeuralVad overlap;
 
   /** Composes ready stages (one thread per processor); the pipeline owns and closes them. */
   public DiarizationPipeline(VoiceActivityDetector vad, SpeakerEmbeddingModel model, Fbank fbank, PipelineParams params) {
@@ -60,6 +61,16 @@ public final class DiarizationPipeline implements Diarizer {
   /** @param threads worker threads per recording for embedding (0: one per processor) */
   public DiarizationPipeline(VoiceActivityDetector vad, SpeakerEmbeddingModel model, Fbank fbank, PipelineParams params,
       int threads) {
+    this(vad, model, fbank, params, threads, null);
+  }
+
+  /**
+   * @param overlap overlapped-speech detector ({@code parley-osd}) that adds a second speaker where
+   *     two talk at once, or null for one speaker per frame
+   */
+  public DiarizationPipeline(VoiceActivityDetector vad, SpeakerEmbeddingModel model, Fbank fbank, PipelineParams params,
+      int threads, NeuralVad overlap) {
+    this.overlap = overlap;
     this.vad = vad;
     this.model = model;
     this.fbank = fbank;
@@ -92,9 +103,7 @@ public final class DiarizationPipeline implements Diarizer {
     if (spec.isEmpty() || spec.equals(NeuralVad.NAME)) return NeuralVad.load(params, device);
     if (spec.equals(EnergyVad.NAME)) return new EnergyVad(params);
     Path path = Path.of(spec);
-    if (java.nio.file.Files.isDirectory(path)) {
-      return NeuralVad.load(path.resolve("parley-vad.params"), path.resolve("model.properties"), params, device);
-    }
+    if (java.nio.file.Files.isDirectory(path)) return NeuralVad.loadDirectory(path, params, device);
     return SileroVad.load(path, params, threads);
   }
 
@@ -115,7 +124,9 @@ public final class DiarizationPipeline implements Diarizer {
       fb = new Fbank(device);
       log.info("diarization pipeline ready: vad={} ({}), embedding={} ({}), device={}",
           vad.id(), vad.version(), model.id(), model.version(), device);
-      return new DiarizationPipeline(vad, model, fb, params, settings.threads());
+      NeuralVad osd = params.segmentation().overlapOnset() <= 1
+          ? NeuralVad.loadResource(NeuralVad.OVERLAP_ID, params.vad(), device) : null;
+      return new DiarizationPipeline(vad, model, fb, params, settings.threads(), osd);
     } catch (RuntimeException e) {
       vad.close();
       if (model != null) model.close();
@@ -141,6 +152,10 @@ public final class DiarizationPipeline implements Diarizer {
     m.put("vad.version", vad.version());
     m.put("embedding", model.id());
     m.put("embedding.version", model.version());
+    if (overlap != null) {
+      m.put("overlap", overlap.id());
+      m.put("overlap.version", overlap.version());
+    }
     return m;
   }
 
@@ -213,6 +228,14 @@ public final class DiarizationPipeline implements Diarizer {
     }
     for (int k = 0; k < centroids.length; k++) names.add(String.format(Locale.ROOT, "SPEAKER_%02d", k));
     List<Segment> segments = FrameLabeler.segments(frameLabels, names, params.segmentation().changeOverlapSeconds());
+    if (overlap != null && centroids.length >= 2) {
+      SpeechMask overlapped = SpeechMask.fromScores(overlap.probabilities(samples), params.segmentation().overlapOnset(),
+          params.segmentation().overlapOffset(), params.segmentation().minOverlapSeconds(), 0.1, 0);
+      segments = new ArrayList<>(segments);
+      segments.addAll(FrameLabeler.segments(FrameLabeler.secondSpeaker(frameLabels, overlapped, centroids.length), names));
+      segments.sort((x, y) -> Double.compare(x.start(), y.start()));
+      clock.lap("overlap");
+    }
     double[] talk = new double[names.size()];
     for (Segment s : segments) talk[names.indexOf(s.speaker())] += s.duration();
     List<SpeakerSummary> speakers = new ArrayList<>();
@@ -282,6 +305,7 @@ public final class DiarizationPipeline implements Diarizer {
 
   @Override
   public void close() {
+    if (overlap != null) overlap.close();
     vad.close();
     model.close();
     fbank.close();

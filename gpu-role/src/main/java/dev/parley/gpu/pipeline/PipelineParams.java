@@ -187,15 +187,19 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    * @param minAudioSeconds recordings shorter than this are rejected as too short to diarize
    * @param changeOverlapSeconds where one speaker's turn directly follows another's, both turns
    *     are extended this far across the change, so the two overlap there (people talk over each
-   *     other most at turn changes); 0 = no overlap is ever output
+   *     other most at turn changes); 0 = none added at turn changes
    * @param switchPenalty cost of a change of speaker in the Viterbi resegmentation, in units of
    *     (cosine similarity × 10 ms frames): 10 means a turn of 1 s must fit its speaker 0.1 better
    *     on average than its neighbours' speaker to stand; 0 = each frame's best speaker
+   * @param overlapOnset probability of two or more talkers ({@code parley-osd}) above which a
+   *     second speaker is added; above 1 = no overlap detection
+   * @param overlapOffset probability below which an overlap ends
+   * @param minOverlapSeconds shorter overlaps are ignored
    */
   public record Segmentation(double minTurnSeconds, double minAudioSeconds, double changeOverlapSeconds,
-      double switchPenalty) {
+      double switchPenalty, double overlapOnset, double overlapOffset, double minOverlapSeconds) {
     public static Segmentation defaults() {
-      return new Segmentation(0.3, 1.0, 0.0, 0.0);
+      return new Segmentation(0.3, 1.0, 0.0, 0.0, 0.5, 0.3, 0.1);
     }
   }
 }

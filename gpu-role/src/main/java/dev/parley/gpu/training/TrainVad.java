@@ -15,7 +15,6 @@ import ai.djl.training.Trainer;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
-import ai.djl.training.tracker.Tracker;
 import ai.djl.util.PairList;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.pipeline.audio.AudioDecodeException;
@@ -55,28 +54,40 @@ import java.util.concurrent.BlockingQueue;
 public final class TrainVad {
 
   record Options(Path data, Path ami, Path out, double minutes, int threads, int batch, double seconds,
-      float peakLr, int warmupSteps, int channels, double amiShare, long seed, List<String> amiFiles) {
+      float peakLr, int warmupSteps, int channels, double amiShare, long seed, List<String> amiFiles, boolean overlap) {
     static Options defaults() {
       return new Options(Path.of("../shared/data/librispeech-speakers"), Path.of("../shared/data/ami-dev"),
           Path.of("/work/train/vad"), 30, 2, 32, 6.0, 2e-3f, 200, 64, 0.35, 20261130L,
-          List.of("trn00", "trn01", "trn02", "trn03", "trn04"));
+          List.of("trn00", "trn01", "trn02", "trn03", "trn04"), false);
+    }
+
+    /** {@code parley-vad} (speech) or {@code parley-osd} (overlapped speech). */
+    String name() {
+      return overlap ? "parley-osd" : "parley-vad";
     }
 
     Options with(String flag, String v) {
       return switch (flag) {
-        case "--data" -> new Options(Path.of(v), ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles);
-        case "--ami" -> new Options(data, Path.of(v), out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles);
-        case "--out" -> new Options(data, ami, Path.of(v), minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles);
-        case "--minutes" -> new Options(data, ami, out, Double.parseDouble(v), threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles);
-        case "--threads" -> new Options(data, ami, out, minutes, Integer.parseInt(v), batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles);
-        case "--channels" -> new Options(data, ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, Integer.parseInt(v), amiShare, seed, amiFiles);
+        case "--data" -> new Options(Path.of(v), ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, overlap);
+        case "--ami" -> new Options(data, Path.of(v), out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, overlap);
+        case "--out" -> new Options(data, ami, Path.of(v), minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, overlap);
+        case "--minutes" -> new Options(data, ami, out, Double.parseDouble(v), threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, overlap);
+        case "--threads" -> new Options(data, ami, out, minutes, Integer.parseInt(v), batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, overlap);
+        case "--target" -> switch (v) {
+          case "speech" -> new Options(data, ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, false);
+          case "overlap" -> new Options(data, ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, true);
+          default -> throw new IllegalArgumentException("--target is speech or overlap, not " + v);
+        };
+        case "--channels" -> new Options(data, ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, Integer.parseInt(v), amiShare, seed, amiFiles, overlap);
         default -> throw new IllegalArgumentException("unknown option " + flag);
       };
     }
 
     String recipe() {
-      return String.format(Locale.ROOT,
-          "BCE on frame labels; Adam lr %.0e, warm-up %d steps, cosine to 2%% by time; batch %d x %.0f s; "
+      return String.format(Locale.ROOT, (overlap
+              ? "target: overlapped speech (2+ talkers; synthetic pieces overlap each other, levels within -8..+4 dB of one another); "
+              : "target: speech; ")
+          + "BCE on frame labels; Adam lr %.0e, warm-up %d steps, cosine to 2%% by time; batch %d x %.0f s; "
               + "AMI share %.2f (%s, reference labels, gain -10..+10 dB, noise p=0.3 at 10-30 dB SNR); synthetic: 1-3 LibriSpeech pieces "
               + "0.5-4 s (room p=0.5, labels: energy VAD on the clean utterance) at -45..-15 dBFS on coloured noise (p=0.7, -75..-40 dBFS) "
               + "or silence, noise bursts p=0.5 (0.2-1.5 s, -45..-15 dBFS, non-speech), low-pass 3-7 kHz p=0.25",
@@ -87,8 +98,8 @@ public final class TrainVad {
   /** A LibriSpeech utterance, dry and in a synthetic room, with its speech frames. */
   record Utterance(float[] clean, float[] room, boolean[] speech) {}
 
-  /** An ami-dev recording with its reference speech frames. */
-  record Meeting(float[] audio, boolean[] speech) {}
+  /** An ami-dev recording with the number of reference talkers in each 10 ms frame. */
+  record Meeting(float[] audio, int[] talkers) {}
 
   record Batch(float[][] crops, float[][] labels) {}
 
@@ -109,7 +120,7 @@ public final class TrainVad {
       }
     } catch (IllegalArgumentException e) {
       System.err.println("train-vad: " + e.getMessage());
-      System.err.println("usage: train-vad [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M] [--threads N] [--channels C]");
+      System.err.println("usage: train-vad [--target speech|overlap] [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M] [--threads N] [--channels C]");
       return 2;
     }
     if (!Files.isDirectory(o.data()) || !Files.isDirectory(o.ami())) {
@@ -162,14 +173,14 @@ public final class TrainVad {
     List<Meeting> out = new ArrayList<>();
     for (String f : o.amiFiles()) {
       float[] x = AudioDecoder.decode(o.ami().resolve(f + ".wav"));
-      boolean[] speech = new boolean[SpeechMask.frameCount(x.length)];
+      int[] talkers = new int[SpeechMask.frameCount(x.length)];
       for (Rttm.Turn t : turns) {
         if (!t.file().equals(f)) continue;
         int s = (int) Math.round(t.start() * 100);
         int e = (int) Math.round((t.start() + t.duration()) * 100);
-        for (int i = Math.max(0, s); i < Math.min(speech.length, e); i++) speech[i] = true;
+        for (int i = Math.max(0, s); i < Math.min(talkers.length, e); i++) talkers[i]++;
       }
-      out.add(new Meeting(x, speech));
+      out.add(new Meeting(x, talkers));
     }
     return out;
   }
@@ -185,16 +196,16 @@ public final class TrainVad {
     for (int i = 0; i < x.length; i++) x[i] *= g;
   }
 
-  /** One crop and its 10 ms speech labels. */
-  private float[] crop(List<Utterance> utts, List<Meeting> meetings, Random r, boolean[] speech) {
-    int len = speech.length * SpeechMask.SAMPLES_PER_FRAME;
+  /** One crop and the number of talkers in each of its 10 ms frames. */
+  private float[] crop(List<Utterance> utts, List<Meeting> meetings, Random r, int[] talkers) {
+    int len = talkers.length * SpeechMask.SAMPLES_PER_FRAME;
     if (r.nextDouble() < o.amiShare()) {
       Meeting m = meetings.get(r.nextInt(meetings.size()));
-      int startFrame = r.nextInt(Math.max(1, m.speech().length - speech.length));
+      int startFrame = r.nextInt(Math.max(1, m.talkers().length - talkers.length));
       float[] x = new float[len];
       int from = startFrame * SpeechMask.SAMPLES_PER_FRAME;
       System.arraycopy(m.audio(), from, x, 0, Math.min(len, m.audio().length - from));
-      for (int i = 0; i < speech.length && startFrame + i < m.speech().length; i++) speech[i] = m.speech()[startFrame + i];
+      for (int i = 0; i < talkers.length && startFrame + i < m.talkers().length; i++) talkers[i] = m.talkers()[startFrame + i];
       if (r.nextDouble() < 0.3) Augment.mix(x, Augment.noise(len, r.nextDouble(), r), uniform(r, 10, 30));
       Augment.gain(x, uniform(r, -10, 10));
       return x;
@@ -212,18 +223,29 @@ public final class TrainVad {
         x[at + i] += (float) (burst[i] * fade);
       }
     }
-    int pieces = 1 + r.nextInt(3);
+    int pieces = o.overlap() ? 2 + r.nextInt(2) : 1 + r.nextInt(3);
+    double level = o.overlap() ? uniform(r, -45, -15) : 0;
+    int prevStart = 0;
+    int prevFrames = 0;
     for (int p = 0; p < pieces; p++) {
       Utterance u = utts.get(r.nextInt(utts.size()));
       int frames = (int) (uniform(r, 0.5, 4.0) * 100);
-      frames = Math.min(frames, Math.min(u.speech().length, speech.length) - 1);
+      frames = Math.min(frames, Math.min(u.speech().length, talkers.length) - 1);
       int srcFrame = r.nextInt(u.speech().length - frames);
-      int dstFrame = r.nextInt(speech.length - frames);
+      int dstFrame = r.nextInt(talkers.length - frames);
+      if (o.overlap() && p > 0 && r.nextDouble() < 0.8) {
+        // start inside (or just before) the previous piece, so that the two overlap
+        int lo = Math.max(0, prevStart - frames / 2);
+        int hi = Math.min(talkers.length - frames, prevStart + prevFrames - 20);
+        if (hi > lo) dstFrame = lo + r.nextInt(hi - lo);
+      }
       float[] src = r.nextBoolean() ? u.room() : u.clean();
       float[] piece = java.util.Arrays.copyOfRange(src, srcFrame * 160, (srcFrame + frames) * 160);
-      scaleTo(piece, uniform(r, -45, -15));
+      scaleTo(piece, o.overlap() ? level + uniform(r, -8, 4) : uniform(r, -45, -15));
       for (int i = 0; i < piece.length; i++) x[dstFrame * 160 + i] += piece[i];
-      for (int f = 0; f < frames; f++) speech[dstFrame + f] |= u.speech()[srcFrame + f];
+      for (int f = 0; f < frames; f++) if (u.speech()[srcFrame + f]) talkers[dstFrame + f]++;
+      prevStart = dstFrame;
+      prevFrames = frames;
     }
     if (r.nextDouble() < 0.25) Augment.biquad(x, uniform(r, 3000, 7000), true);
     return x;
@@ -235,10 +257,11 @@ public final class TrainVad {
     float[][] crops = new float[o.batch()][];
     float[][] labels = new float[o.batch()][fbankFrames];
     for (int b = 0; b < o.batch(); b++) {
-      boolean[] speech = new boolean[maskFrames];
-      crops[b] = crop(utts, meetings, r, speech);
+      int[] talkers = new int[maskFrames];
+      crops[b] = crop(utts, meetings, r, talkers);
+      int needed = o.overlap() ? 2 : 1;
       // fbank frame f is centred on sample 160 f + 200, inside 10 ms frame f + 1
-      for (int f = 0; f < fbankFrames; f++) labels[b][f] = speech[Math.min(maskFrames - 1, f + 1)] ? 1f : 0f;
+      for (int f = 0; f < fbankFrames; f++) labels[b][f] = talkers[Math.min(maskFrames - 1, f + 1)] >= needed ? 1f : 0f;
     }
     return new Batch(crops, labels);
   }
@@ -274,15 +297,6 @@ public final class TrainVad {
     }
   }
 
-  private static final class Schedule implements Tracker {
-    volatile float lr;
-
-    @Override
-    public float getNewValue(int numUpdate) {
-      return lr;
-    }
-  }
-
   // ---------------------------------------------------------------- loop
 
   private void train() throws IOException, AudioDecodeException, InterruptedException {
@@ -305,7 +319,7 @@ public final class TrainVad {
     producer.setDaemon(true);
     producer.start();
 
-    Schedule schedule = new Schedule();
+    ManualLearningRate schedule = new ManualLearningRate();
     VadNet net = new VadNet(o.channels());
     TrainNet trainNet = new TrainNet(net);
     int maskFrames = (int) Math.round(o.seconds() * 100);
@@ -367,19 +381,20 @@ public final class TrainVad {
   }
 
   private void save(VadNet net, int steps, double minutes) throws IOException {
-    Path tmp = o.out().resolve("parley-vad.params.tmp");
+    Path tmp = o.out().resolve(o.name() + ".params.tmp");
     try (OutputStream os = Files.newOutputStream(tmp)) {
       net.saveParameters(new DataOutputStream(os));
     }
-    Files.move(tmp, o.out().resolve("parley-vad.params"), StandardCopyOption.REPLACE_EXISTING);
+    Files.move(tmp, o.out().resolve(o.name() + ".params"), StandardCopyOption.REPLACE_EXISTING);
     Properties p = new Properties();
     p.setProperty("channels", "" + net.channels());
+    p.setProperty("target", o.overlap() ? "overlap" : "speech");
     p.setProperty("steps", "" + steps);
     p.setProperty("trainingMinutes", String.format(Locale.ROOT, "%.1f", minutes));
     p.setProperty("trainedAt", Instant.now().toString());
     p.setProperty("recipe", o.recipe());
     try (Writer w = Files.newBufferedWriter(o.out().resolve("model.properties"), StandardCharsets.UTF_8)) {
-      p.store(w, "parley-vad, written by train-vad");
+      p.store(w, o.name() + ", written by train-vad");
     }
     say("saved after %d steps, %.1f min", steps, minutes);
   }

@@ -192,6 +192,27 @@ public final class FrameLabeler {
     return out;
   }
 
+  /**
+   * The second speaker of each frame inside {@code overlapped} speech: the speaker who talks most
+   * in the recording among those not already labelled there (in meetings, overlap is mostly the
+   * main talkers interrupting and backing each other); -1 elsewhere.
+   */
+  public static int[] secondSpeaker(int[] label, SpeechMask overlapped, int speakers) {
+    long[] talk = new long[speakers];
+    for (int l : label) if (l >= 0) talk[l]++;
+    int[] second = new int[label.length];
+    java.util.Arrays.fill(second, -1);
+    for (int f = 0; f < label.length && f < overlapped.length(); f++) {
+      if (label[f] < 0 || !overlapped.isSpeech(f)) continue;
+      int best = -1;
+      for (int k = 0; k < speakers; k++) {
+        if (k != label[f] && talk[k] > 0 && (best < 0 || talk[k] > talk[best])) best = k;
+      }
+      second[f] = best;
+    }
+    return second;
+  }
+
   /** Segments from frame labels, sorted by start, with the given speaker names. */
   public static List<Segment> segments(int[] label, List<String> names) {
     return segments(label, names, 0);

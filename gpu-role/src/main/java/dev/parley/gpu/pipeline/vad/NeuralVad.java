@@ -26,14 +26,18 @@ import java.util.Properties;
  * computed and scored in blocks of about a minute with enough context on both sides that block
  * edges change nothing, so memory stays flat on long recordings. Per-frame speech probabilities
  * become a {@link SpeechMask} with the same hysteresis and smoothing as the other detectors.
- * Thread-safe: each call has its own NDManager; the weights are read-only.
+ * The same network trained on "two or more talkers" ({@link #OVERLAP_ID}) is the pipeline's
+ * overlapped-speech detector. Thread-safe: each call has its own NDManager; the weights are
+ * read-only.
  */
 public final class NeuralVad implements VoiceActivityDetector {
   public static final String ID = "parley-vad";
 
+  /** Parley's overlapped-speech detector: the same network trained on "two or more talkers". */
+  public static final String OVERLAP_ID = "parley-osd";
+
   /** How {@code PARLEY_VAD_MODEL} names this detector. */
   public static final String NAME = "parley";
-  static final String RESOURCE_DIR = "models/parley-vad/";
 
   /** Frames scored per forward pass. */
   static final int BLOCK_FRAMES = 6000;
@@ -46,9 +50,11 @@ public final class NeuralVad implements VoiceActivityDetector {
   private final NDManager manager;
   private final VadNet net;
   private final String version;
+  private final String id;
 
-  private NeuralVad(byte[] weights, Properties properties, PipelineParams.Vad params, Device device)
+  private NeuralVad(String id, byte[] weights, Properties properties, PipelineParams.Vad params, Device device)
       throws IOException, MalformedModelException {
+    this.id = id;
     this.params = params;
     this.version = ModelVersion.of(weights);
     this.manager = NDManager.newBaseManager(device);
@@ -64,34 +70,41 @@ public final class NeuralVad implements VoiceActivityDetector {
     }
   }
 
-  /** The committed weights from the classpath. */
+  /** The committed speech detector from the classpath. */
   public static NeuralVad load(PipelineParams.Vad params, Device device) {
+    return loadResource(ID, params, device);
+  }
+
+  /** Committed weights {@code models/ID/ID.params} from the classpath ({@link #ID} or {@link #OVERLAP_ID}). */
+  public static NeuralVad loadResource(String id, PipelineParams.Vad params, Device device) {
     ClassLoader cl = NeuralVad.class.getClassLoader();
-    try (InputStream w = cl.getResourceAsStream(RESOURCE_DIR + "parley-vad.params");
-        InputStream p = cl.getResourceAsStream(RESOURCE_DIR + "model.properties")) {
-      if (w == null || p == null) throw new IllegalStateException("the parley-vad weights are not on the classpath");
+    String dir = "models/" + id + "/";
+    try (InputStream w = cl.getResourceAsStream(dir + id + ".params");
+        InputStream p = cl.getResourceAsStream(dir + "model.properties")) {
+      if (w == null || p == null) throw new IllegalStateException("the " + id + " weights are not on the classpath");
       Properties props = new Properties();
       props.load(new StringReader(new String(p.readAllBytes(), StandardCharsets.UTF_8)));
-      return new NeuralVad(w.readAllBytes(), props, params, device);
+      return new NeuralVad(id, w.readAllBytes(), props, params, device);
     } catch (IOException | MalformedModelException e) {
-      throw new IllegalStateException("cannot load the parley-vad weights", e);
+      throw new IllegalStateException("cannot load the " + id + " weights", e);
     }
   }
 
-  /** Weights from files (for trying a freshly trained model). */
-  public static NeuralVad load(java.nio.file.Path weights, java.nio.file.Path properties, PipelineParams.Vad params, Device device) {
+  /** Weights a {@code train-vad} run wrote into {@code dir} (for trying a freshly trained model). */
+  public static NeuralVad loadDirectory(java.nio.file.Path dir, PipelineParams.Vad params, Device device) {
+    String id = java.nio.file.Files.exists(dir.resolve(OVERLAP_ID + ".params")) ? OVERLAP_ID : ID;
     try {
       Properties props = new Properties();
-      props.load(new StringReader(java.nio.file.Files.readString(properties)));
-      return new NeuralVad(java.nio.file.Files.readAllBytes(weights), props, params, device);
+      props.load(new StringReader(java.nio.file.Files.readString(dir.resolve("model.properties"))));
+      return new NeuralVad(id, java.nio.file.Files.readAllBytes(dir.resolve(id + ".params")), props, params, device);
     } catch (IOException | MalformedModelException e) {
-      throw new IllegalStateException("cannot load VAD weights " + weights, e);
+      throw new IllegalStateException("cannot load VAD weights from " + dir, e);
     }
   }
 
   @Override
   public String id() {
-    return ID;
+    return id;
   }
 
   @Override

@@ -98,4 +98,27 @@ class FrameLabelerTest {
     assertEquals(new Segment(1.75, 4.0, "S1"), segs.get(1));
     assertEquals(new Segment(4.5, 6.0, "S0"), segs.get(2));
   }
+
+  @Test
+  void overlappedFramesGetTheMostTalkativeOtherSpeakerAsSecond() {
+    // speaker 0 talks 60 frames, speaker 1 30, speaker 2 10; frames 40..49 and 70..79 overlap
+    int[] label = new int[110];
+    java.util.Arrays.fill(label, 0, 60, 0);
+    java.util.Arrays.fill(label, 60, 90, 1);
+    java.util.Arrays.fill(label, 90, 100, 2);
+    java.util.Arrays.fill(label, 100, 110, -1);
+    boolean[] ov = new boolean[110];
+    for (int f = 40; f < 50; f++) ov[f] = true;
+    for (int f = 70; f < 80; f++) ov[f] = true;
+    for (int f = 100; f < 110; f++) ov[f] = true; // overlap outside speech adds nothing
+    int[] second = FrameLabeler.secondSpeaker(label, new SpeechMask(ov), 3);
+    for (int f = 0; f < 110; f++) {
+      int want = f >= 40 && f < 50 ? 1 : f >= 70 && f < 80 ? 0 : -1;
+      assertEquals(want, second[f], "frame " + f);
+    }
+    assertEquals(List.of(new Segment(0.4, 0.5, "S1"), new Segment(0.7, 0.8, "S0")),
+        FrameLabeler.segments(second, List.of("S0", "S1", "S2")));
+    int[] alone = FrameLabeler.secondSpeaker(new int[] {0, 0, 0}, new SpeechMask(new boolean[] {true, true, true}), 1);
+    assertEquals(List.of(-1, -1, -1), java.util.Arrays.stream(alone).boxed().toList(), "one speaker: nobody to add");
+  }
 }

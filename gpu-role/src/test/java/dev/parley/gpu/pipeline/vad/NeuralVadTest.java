@@ -73,4 +73,25 @@ class NeuralVadTest {
     assertEquals(2, vad.detect(new float[300]).length(), "shorter than one feature frame");
     assertEquals(0, vad.detect(new float[300]).speechFrames());
   }
+
+  @Test
+  void overlapDetectorSeparatesOneVoiceFromTwo() {
+    try (NeuralVad osd = NeuralVad.loadResource(NeuralVad.OVERLAP_ID, PipelineParams.Vad.defaults(), Device.cpu())) {
+      assertEquals("parley-osd", osd.id());
+      float[] one = Signals.mix(Signals.voice(6, 120, 700, 1200, 0.05, 7), Signals.noise(6, 0.001, 8));
+      float[] two = Signals.mix(Signals.mix(Signals.voice(6, 120, 700, 1200, 0.05, 7), Signals.voice(6, 220, 500, 2300, 0.05, 9)),
+          Signals.noise(6, 0.001, 8));
+      double p1 = mean(osd.probabilities(one), 100, 500);
+      double p2 = mean(osd.probabilities(two), 100, 500);
+      System.out.printf("overlap probability: one voice %.3f, two voices %.3f%n", p1, p2);
+      assertTrue(p2 > p1 + 0.2, "one voice " + p1 + ", two voices " + p2);
+      assertEquals(0, mean(osd.probabilities(Signals.silence(3)), 0, 300), 0.05, "silence");
+    }
+  }
+
+  private static double mean(float[] p, int from, int to) {
+    double s = 0;
+    for (int i = from; i < to; i++) s += p[i];
+    return s / (to - from);
+  }
 }
