@@ -28,14 +28,11 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintWriter;
 import java.io.Reader;
 import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,7 +44,6 @@ import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 /**
@@ -167,9 +163,9 @@ public final class TrainEmbedding {
   static final int RESUME_WARMUP_STEPS = 100;
 
   private final Options o;
-  private final PrintWriter log;
+  private final TrainingLog log;
 
-  private TrainEmbedding(Options o, PrintWriter log) {
+  private TrainEmbedding(Options o, TrainingLog log) {
     this.o = o;
     this.log = log;
   }
@@ -198,21 +194,8 @@ public final class TrainEmbedding {
       System.err.println("train-embedding: no LibriSpeech directory " + o.data());
       return 2;
     }
-    System.setProperty("ai.djl.offline", "true");
-    System.setProperty("ai.djl.pytorch.num_threads", "" + o.threads());
-    System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
-    try {
-      Files.createDirectories(o.out());
-      try (PrintWriter log =
-          new PrintWriter(
-              Files.newBufferedWriter(
-                  o.out().resolve("train.log"),
-                  StandardCharsets.UTF_8,
-                  StandardOpenOption.CREATE,
-                  StandardOpenOption.APPEND),
-              true)) {
-        new TrainEmbedding(o, log).train();
-      }
+    try (TrainingLog log = TrainingLog.open(o.out(), o.threads())) {
+      new TrainEmbedding(o, log).train();
       return 0;
     } catch (IOException | AudioDecodeException | RuntimeException | InterruptedException e) {
       System.err.println("train-embedding: " + e);
@@ -226,9 +209,7 @@ public final class TrainEmbedding {
   }
 
   private void say(String fmt, Object... args) {
-    String line = Instant.now() + " " + String.format(Locale.ROOT, fmt, args);
-    log.println(line);
-    System.out.println(line);
+    log.say(fmt, args);
   }
 
   // ---------------------------------------------------------------- data

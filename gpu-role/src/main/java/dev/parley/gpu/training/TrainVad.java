@@ -26,13 +26,11 @@ import dev.parley.gpu.pipeline.vad.VadNet;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -104,9 +102,9 @@ public final class TrainVad {
   record Batch(float[][] crops, float[][] labels) {}
 
   private final Options o;
-  private final PrintWriter log;
+  private final TrainingLog log;
 
-  private TrainVad(Options o, PrintWriter log) {
+  private TrainVad(Options o, TrainingLog log) {
     this.o = o;
     this.log = log;
   }
@@ -127,15 +125,8 @@ public final class TrainVad {
       System.err.println("train-vad: need " + o.data() + " and " + o.ami());
       return 2;
     }
-    System.setProperty("ai.djl.offline", "true");
-    System.setProperty("ai.djl.pytorch.num_threads", "" + o.threads());
-    System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
-    try {
-      Files.createDirectories(o.out());
-      try (PrintWriter log = new PrintWriter(Files.newBufferedWriter(o.out().resolve("train.log"),
-          StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND), true)) {
-        new TrainVad(o, log).train();
-      }
+    try (TrainingLog log = TrainingLog.open(o.out(), o.threads())) {
+      new TrainVad(o, log).train();
       return 0;
     } catch (IOException | AudioDecodeException | RuntimeException | InterruptedException e) {
       System.err.println("train-vad: " + e);
@@ -149,9 +140,7 @@ public final class TrainVad {
   }
 
   private void say(String fmt, Object... args) {
-    String line = Instant.now() + " " + String.format(Locale.ROOT, fmt, args);
-    log.println(line);
-    System.out.println(line);
+    log.say(fmt, args);
   }
 
   // ---------------------------------------------------------------- data
