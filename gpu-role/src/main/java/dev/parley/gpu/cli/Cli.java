@@ -39,7 +39,8 @@ public final class Cli {
   private static final String COMMON = String.join("\n",
       "  --vad-model VAD         parley (Parley's own, the default), energy, a train-vad output directory, or a",
       "                          Silero VAD TorchScript file (default: $PARLEY_VAD_MODEL, else parley)",
-      "  --embedding-model PATH  TorchScript speaker model (default: $PARLEY_EMBEDDING_MODEL, else Parley's own)",
+      "  --embedding-model PATH  a train-embedding output directory or a TorchScript speaker model",
+      "                          (default: $PARLEY_EMBEDDING_MODEL, else Parley's own)",
       "  --device auto|cpu|gpu   where to run (default: $PARLEY_DEVICE, else auto)",
       "  --threads N             worker threads per recording (default: $PARLEY_PIPELINE_THREADS, else one per core)",
       "  --param SECTION.NAME=V  override a pipeline parameter, e.g. clustering.threshold=0.6 (repeatable)");

@@ -91,6 +91,23 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
     }
   }
 
+  /** Loads {@code train-embedding} output: {@code dir/parley-embed.params} with {@code dir/model.properties}. */
+  public static DefaultSpeakerModel loadDirectory(Path dir, Device device) {
+    Path params = dir.resolve(PARAMS_FILE);
+    Path props = dir.resolve(PROPERTIES_FILE);
+    if (!Files.isRegularFile(params) || !Files.isRegularFile(props)) {
+      throw new IllegalArgumentException("speaker model directory " + dir + " needs " + PARAMS_FILE + " and "
+          + PROPERTIES_FILE + " (a train-embedding output)");
+    }
+    Properties p = new Properties();
+    try (var in = Files.newBufferedReader(props, StandardCharsets.UTF_8)) {
+      p.load(in);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read " + props + ": " + e.getMessage(), e);
+    }
+    return load(params, p, device);
+  }
+
   /** The committed {@code model.properties} (training facts, reference EER). */
   public Properties properties() {
     Properties copy = new Properties();

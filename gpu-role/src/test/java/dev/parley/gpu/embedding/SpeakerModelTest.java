@@ -115,6 +115,27 @@ class SpeakerModelTest {
   }
 
   @Test
+  void trainEmbeddingOutputDirectoryLoads() throws Exception {
+    Path out = dir.resolve("trained");
+    Files.createDirectories(out);
+    Files.copy(params, out.resolve(DefaultSpeakerModel.PARAMS_FILE));
+    try (var w = Files.newBufferedWriter(out.resolve(DefaultSpeakerModel.PROPERTIES_FILE))) {
+      props.store(w, null);
+    }
+    try (SpeakerEmbeddingModel fromDir = EmbeddingModels.load(out.toString(), null);
+        DefaultSpeakerModel direct = DefaultSpeakerModel.load(params, props, null);
+        NDManager m = NDManager.newBaseManager()) {
+      NDArray x = m.randomNormal(new Shape(1, 120, 80));
+      assertEquals(direct.version(), fromDir.version());
+      assertArrayEquals(direct.embed(x).toFloatArray(), fromDir.embed(x).toFloatArray(), 1e-6f);
+    }
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> EmbeddingModels.load(empty.toString(), null));
+    assertTrue(e.getMessage().contains("train-embedding"), e.getMessage());
+  }
+
+  @Test
   void missingTorchScriptFileIsAClearError() {
     IllegalArgumentException e =
         assertThrows(
