@@ -85,21 +85,33 @@ public final class Augment {
     double w0 = 2 * Math.PI * cutoffHz / SAMPLE_RATE;
     double alpha = Math.sin(w0) / (2 * Math.sqrt(0.5));
     double cos = Math.cos(w0);
-    double b0;
-    double b1;
-    double b2;
-    if (lowPass) {
-      b0 = (1 - cos) / 2;
-      b1 = 1 - cos;
-      b2 = (1 - cos) / 2;
-    } else {
-      b0 = (1 + cos) / 2;
-      b1 = -(1 + cos);
-      b2 = (1 + cos) / 2;
+    double b1 = lowPass ? 1 - cos : -(1 + cos);
+    double b0 = Math.abs(b1) / 2;
+    filter(x, b0, b1, b0, 1 + alpha, -2 * cos, 1 - alpha);
+  }
+
+  /** In-place RBJ peaking equaliser: {@code gainDb} around {@code centreHz}, bandwidth set by {@code q}. */
+  public static void peaking(float[] x, double centreHz, double gainDb, double q) {
+    double a = Math.pow(10, gainDb / 40);
+    double w0 = 2 * Math.PI * centreHz / SAMPLE_RATE;
+    double alpha = Math.sin(w0) / (2 * q);
+    double cos = Math.cos(w0);
+    filter(x, 1 + alpha * a, -2 * cos, 1 - alpha * a, 1 + alpha / a, -2 * cos, 1 - alpha / a);
+  }
+
+  /**
+   * A random microphone and channel colouring: {@code bands} peaking filters at log-uniform
+   * 150 Hz–6 kHz, each ±{@code maxDb}, Q 0.7–2. Speakers in one meeting share the channel, so the
+   * speaker model must not learn it as part of a voice.
+   */
+  public static void randomEq(float[] x, int bands, double maxDb, Random rnd) {
+    for (int b = 0; b < bands; b++) {
+      double f = 150 * Math.pow(6000 / 150.0, rnd.nextDouble());
+      peaking(x, f, (2 * rnd.nextDouble() - 1) * maxDb, 0.7 + 1.3 * rnd.nextDouble());
     }
-    double a0 = 1 + alpha;
-    double a1 = -2 * cos;
-    double a2 = 1 - alpha;
+  }
+
+  private static void filter(float[] x, double b0, double b1, double b2, double a0, double a1, double a2) {
     double x1 = 0;
     double x2 = 0;
     double y1 = 0;

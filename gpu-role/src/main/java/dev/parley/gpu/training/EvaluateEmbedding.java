@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Random;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
@@ -60,10 +61,13 @@ public final class EvaluateEmbedding {
   /** Figures of one evaluation. */
   public record Result(
       double libriEer, int libriTargets, int libriNonTargets,
+      double roomEer, int roomTargets, int roomNonTargets,
       double amiEer, double amiWithinFileEer, int amiSegments, int amiWithinTargets, int amiWithinNonTargets) {
     public void print(PrintStream out) {
       out.printf(Locale.ROOT, "eer.librispeech=%.4f%n", libriEer);
       out.printf(Locale.ROOT, "eer.librispeech.trials=%d targets, %d non-targets%n", libriTargets, libriNonTargets);
+      out.printf(Locale.ROOT, "eer.librispeech.sharedRoom=%.4f%n", roomEer);
+      out.printf(Locale.ROOT, "eer.librispeech.sharedRoom.trials=%d targets, %d non-targets%n", roomTargets, roomNonTargets);
       out.printf(Locale.ROOT, "eer.ami=%.4f%n", amiEer);
       out.printf(Locale.ROOT, "eer.ami.withinFile=%.4f%n", amiWithinFileEer);
       out.printf(Locale.ROOT, "eer.ami.segments=%d%n", amiSegments);
@@ -130,6 +134,40 @@ public final class EvaluateEmbedding {
               Arrays.copyOfRange(x, base + start, base + start + crop)));
         }
       }
+    }
+    return out;
+  }
+
+  /** Speakers per simulated meeting in {@link #inSharedRooms}. */
+  static final int ROOM_SPEAKERS = 4;
+
+  /**
+   * The held-out segments as simulated meetings: consecutive groups of {@value #ROOM_SPEAKERS}
+   * speakers (in the held-out list's order) each share one synthetic room, one random channel
+   * colouring and one noise, drawn from a fixed seed. Only pairs within one room are scored
+   * ({@link #ROOM}), so a model cannot tell speakers apart by their recording conditions: the
+   * situation of diarization, where everyone is heard through the same room and microphone.
+   */
+  public static List<Segment> inSharedRooms(List<Segment> libri) {
+    Map<String, Integer> room = new LinkedHashMap<>();
+    for (Segment s : libri) room.putIfAbsent(s.speaker(), room.size() / ROOM_SPEAKERS);
+    int rooms = (room.size() + ROOM_SPEAKERS - 1) / ROOM_SPEAKERS;
+    Random rnd = new Random(20261130L);
+    float[][] rir = new float[rooms][];
+    long[] colour = new long[rooms];
+    double[] snr = new double[rooms];
+    for (int k = 0; k < rooms; k++) {
+      rir[k] = Augment.syntheticRir(0.3 + 0.5 * rnd.nextDouble(), -5 + 10 * rnd.nextDouble(), rnd);
+      colour[k] = rnd.nextLong();
+      snr[k] = 15 + 10 * rnd.nextDouble();
+    }
+    List<Segment> out = new ArrayList<>();
+    for (Segment s : libri) {
+      int k = room.get(s.speaker());
+      float[] x = Arrays.copyOf(Augment.reverberate(s.samples(), rir[k]), s.samples().length);
+      Augment.randomEq(x, 3, 8, new Random(colour[k]));
+      Augment.mix(x, Augment.noise(x.length, 0.9, new Random(colour[k] + s.samples().length)), snr[k]);
+      out.add(new Segment(s.speaker(), "room" + k, s.group(), x));
     }
     return out;
   }
@@ -201,6 +239,7 @@ public final class EvaluateEmbedding {
 
   static final PairRule LIBRI =
       (a, b) -> a.speaker().equals(b.speaker()) ? (a.group() != b.group() ? 1 : -1) : 0;
+  static final PairRule ROOM = (a, b) -> !a.file().equals(b.file()) ? -1 : LIBRI.classify(a, b);
   static final PairRule AMI_ALL =
       (a, b) -> a.group() == b.group() ? -1 : a.speaker().equals(b.speaker()) ? 1 : 0;
   static final PairRule AMI_WITHIN =
@@ -265,6 +304,8 @@ public final class EvaluateEmbedding {
       Function<NDArray, NDArray> embedder, Fbank fbank, List<Segment> libri, List<Segment> ami) {
     try (NDManager m = NDManager.newBaseManager(fbank.device())) {
       double[] l = eer(libri, embed(embedder, fbank, libri, m), LIBRI);
+      List<Segment> rooms = inSharedRooms(libri);
+      double[] r = eer(rooms, embed(embedder, fbank, rooms, m), ROOM);
       double amiAll = Double.NaN;
       double[] within = {Double.NaN, 0, 0};
       if (!ami.isEmpty()) {
@@ -272,7 +313,7 @@ public final class EvaluateEmbedding {
         amiAll = eer(ami, e, AMI_ALL)[0];
         within = eer(ami, e, AMI_WITHIN);
       }
-      return new Result(l[0], (int) l[1], (int) l[2], amiAll, within[0], ami.size(),
+      return new Result(l[0], (int) l[1], (int) l[2], r[0], (int) r[1], (int) r[2], amiAll, within[0], ami.size(),
           (int) within[1], (int) within[2]);
     }
   }

@@ -41,6 +41,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ForkJoinPool;
@@ -118,30 +119,22 @@ public final class TrainEmbedding {
           0.15);
     }
 
-    Options with(String flag, String v) {
-      return switch (flag) {
-        case "--data" -> new Options(Path.of(v), ami, out, minutes, threads, resume, batch, minFrames, maxFrames, peakLr, finalLrFraction, warmupSteps, weightDecay, margin, scale, marginRampFraction, checkpointMinutes, seed, net, amiTrainFiles, amiShare, speeds, pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass);
-        case "--ami" -> new Options(data, Path.of(v), out, minutes, threads, resume, batch, minFrames, maxFrames, peakLr, finalLrFraction, warmupSteps, weightDecay, margin, scale, marginRampFraction, checkpointMinutes, seed, net, amiTrainFiles, amiShare, speeds, pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass);
-        case "--out" -> new Options(data, ami, Path.of(v), minutes, threads, resume, batch, minFrames, maxFrames, peakLr, finalLrFraction, warmupSteps, weightDecay, margin, scale, marginRampFraction, checkpointMinutes, seed, net, amiTrainFiles, amiShare, speeds, pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass);
-        case "--minutes" -> new Options(data, ami, out, positive(flag, Double.parseDouble(v)), threads, resume, batch, minFrames, maxFrames, peakLr, finalLrFraction, warmupSteps, weightDecay, margin, scale, marginRampFraction, checkpointMinutes, seed, net, amiTrainFiles, amiShare, speeds, pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass);
-        case "--threads" -> new Options(data, ami, out, minutes, (int) positive(flag, Integer.parseInt(v)), resume, batch, minFrames, maxFrames, peakLr, finalLrFraction, warmupSteps, weightDecay, margin, scale, marginRampFraction, checkpointMinutes, seed, net, amiTrainFiles, amiShare, speeds, pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass);
-        case "--batch" -> new Options(data, ami, out, minutes, threads, resume, (int) positive(flag, Integer.parseInt(v)), minFrames, maxFrames, peakLr, finalLrFraction, warmupSteps, weightDecay, margin, scale, marginRampFraction, checkpointMinutes, seed, net, amiTrainFiles, amiShare, speeds, pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass);
-        case "--lr" -> new Options(data, ami, out, minutes, threads, resume, batch, minFrames, maxFrames, (float) positive(flag, Double.parseDouble(v)), finalLrFraction, warmupSteps, weightDecay, margin, scale, marginRampFraction, checkpointMinutes, seed, net, amiTrainFiles, amiShare, speeds, pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass);
-        case "--channels" -> new Options(data, ami, out, minutes, threads, resume, batch, minFrames, maxFrames, peakLr, finalLrFraction, warmupSteps, weightDecay, margin, scale, marginRampFraction, checkpointMinutes, seed, new SpeakerTdnn.Config(Integer.parseInt(v), net.poolChannels(), net.embeddingDim()), amiTrainFiles, amiShare, speeds, pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass);
-        case "--checkpoint-minutes" -> new Options(data, ami, out, minutes, threads, resume, batch, minFrames, maxFrames, peakLr, finalLrFraction, warmupSteps, weightDecay, margin, scale, marginRampFraction, positive(flag, Double.parseDouble(v)), seed, net, amiTrainFiles, amiShare, speeds, pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass);
-        default -> throw new IllegalArgumentException("unknown option " + flag);
-      };
-    }
+    static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--threads", "--batch",
+        "--lr", "--channels", "--checkpoint-minutes");
 
-    Options resuming() {
-      return new Options(data, ami, out, minutes, threads, true, batch, minFrames, maxFrames, peakLr, finalLrFraction, warmupSteps, weightDecay, margin, scale, marginRampFraction, checkpointMinutes, seed, net, amiTrainFiles, amiShare, speeds, pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass);
-    }
-
-    private static double positive(String flag, double v) {
-      if (!(v > 0)) {
-        throw new IllegalArgumentException(flag + " must be positive");
-      }
-      return v;
+    /** The defaults, with what {@code args} overrides. */
+    static Options parse(String[] args) {
+      Flags f = Flags.parse(args, VALUE_FLAGS, Set.of("--resume"));
+      Options d = defaults();
+      SpeakerTdnn.Config net = f.has("--channels")
+          ? new SpeakerTdnn.Config(f.positiveInt("--channels", 0), d.net().poolChannels(), d.net().embeddingDim())
+          : d.net();
+      return new Options(f.path("--data", d.data()), f.path("--ami", d.ami()), f.path("--out", d.out()),
+          f.positive("--minutes", d.minutes()), f.positiveInt("--threads", d.threads()), f.has("--resume"),
+          f.positiveInt("--batch", d.batch()), d.minFrames(), d.maxFrames(), (float) f.positive("--lr", d.peakLr()),
+          d.finalLrFraction(), d.warmupSteps(), d.weightDecay(), d.margin(), d.scale(), d.marginRampFraction(),
+          f.positive("--checkpoint-minutes", d.checkpointMinutes()), d.seed(), net, d.amiTrainFiles(), d.amiShare(),
+          d.speeds(), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass());
     }
 
     String recipe() {
@@ -171,18 +164,9 @@ public final class TrainEmbedding {
   }
 
   public static int run(String[] args) {
-    Options o = Options.defaults();
+    Options o;
     try {
-      for (int i = 0; i < args.length; i++) {
-        if (args[i].equals("--resume")) {
-          o = o.resuming();
-          continue;
-        }
-        if (i + 1 >= args.length) {
-          throw new IllegalArgumentException(args[i] + " needs a value");
-        }
-        o = o.with(args[i], args[++i]);
-      }
+      o = Options.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("train-embedding: " + e.getMessage());
       System.err.println(
@@ -567,8 +551,9 @@ public final class TrainEmbedding {
             x -> net.forward(new ParameterStore(x.getManager(), false), new NDList(x), false)
                 .singletonOrThrow(),
             fbank, libri, ami);
-    say("eval step %d: EER librispeech-heldout %.2f%%  ami-all %.2f%%  ami-within-file %.2f%%  (%.0f s)",
-        step, 100 * r.libriEer(), 100 * r.amiEer(), 100 * r.amiWithinFileEer(), (System.nanoTime() - t) / 1e9);
+    say("eval step %d: EER librispeech-heldout %.2f%%  shared-room %.2f%%  ami-all %.2f%%  ami-within-file %.2f%%  (%.0f s)",
+        step, 100 * r.libriEer(), 100 * r.roomEer(), 100 * r.amiEer(), 100 * r.amiWithinFileEer(),
+        (System.nanoTime() - t) / 1e9);
     return r;
   }
 
@@ -603,6 +588,7 @@ public final class TrainEmbedding {
     p.setProperty("trainedAt", Instant.now().toString());
     p.setProperty("recipe", o.recipe());
     p.setProperty("eer.librispeech", String.format(Locale.ROOT, "%.4f", r.libriEer()));
+    p.setProperty("eer.librispeech.sharedRoom", String.format(Locale.ROOT, "%.4f", r.roomEer()));
     p.setProperty("eer.ami", String.format(Locale.ROOT, "%.4f", r.amiEer()));
     p.setProperty("eer.ami.withinFile", String.format(Locale.ROOT, "%.4f", r.amiWithinFileEer()));
     store(p, o.out().resolve(DefaultSpeakerModel.PROPERTIES_FILE), "Parley speaker TDNN (train-embedding)");

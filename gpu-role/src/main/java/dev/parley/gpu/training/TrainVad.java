@@ -37,6 +37,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
@@ -64,21 +65,18 @@ public final class TrainVad {
       return overlap ? "parley-osd" : "parley-vad";
     }
 
-    Options with(String flag, String v) {
-      return switch (flag) {
-        case "--data" -> new Options(Path.of(v), ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, overlap);
-        case "--ami" -> new Options(data, Path.of(v), out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, overlap);
-        case "--out" -> new Options(data, ami, Path.of(v), minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, overlap);
-        case "--minutes" -> new Options(data, ami, out, Double.parseDouble(v), threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, overlap);
-        case "--threads" -> new Options(data, ami, out, minutes, Integer.parseInt(v), batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, overlap);
-        case "--target" -> switch (v) {
-          case "speech" -> new Options(data, ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, false);
-          case "overlap" -> new Options(data, ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, channels, amiShare, seed, amiFiles, true);
-          default -> throw new IllegalArgumentException("--target is speech or overlap, not " + v);
-        };
-        case "--channels" -> new Options(data, ami, out, minutes, threads, batch, seconds, peakLr, warmupSteps, Integer.parseInt(v), amiShare, seed, amiFiles, overlap);
-        default -> throw new IllegalArgumentException("unknown option " + flag);
-      };
+    /** The defaults, with what {@code args} overrides. */
+    static Options parse(String[] args) {
+      Flags f = Flags.parse(args, Set.of("--target", "--data", "--ami", "--out", "--minutes", "--threads", "--channels"),
+          Set.of());
+      Options d = defaults();
+      String target = f.string("--target", "speech");
+      if (!target.equals("speech") && !target.equals("overlap"))
+        throw new IllegalArgumentException("--target is speech or overlap, not " + target);
+      return new Options(f.path("--data", d.data()), f.path("--ami", d.ami()), f.path("--out", d.out()),
+          f.positive("--minutes", d.minutes()), f.positiveInt("--threads", d.threads()), d.batch(), d.seconds(),
+          d.peakLr(), d.warmupSteps(), f.positiveInt("--channels", d.channels()), d.amiShare(), d.seed(), d.amiFiles(),
+          target.equals("overlap"));
     }
 
     String recipe() {
@@ -110,12 +108,9 @@ public final class TrainVad {
   }
 
   public static int run(String[] args) {
-    Options o = Options.defaults();
+    Options o;
     try {
-      for (int i = 0; i < args.length; i += 2) {
-        if (i + 1 >= args.length) throw new IllegalArgumentException(args[i] + " needs a value");
-        o = o.with(args[i], args[i + 1]);
-      }
+      o = Options.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("train-vad: " + e.getMessage());
       System.err.println("usage: train-vad [--target speech|overlap] [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M] [--threads N] [--channels C]");

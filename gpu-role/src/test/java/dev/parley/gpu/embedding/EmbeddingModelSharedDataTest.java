@@ -48,6 +48,11 @@ class EmbeddingModelSharedDataTest {
           Math.abs(r.libriEer() - recorded) <= 0.01,
           "held-out EER " + r.libriEer() + " vs recorded " + recorded);
       assertTrue(r.libriTargets() >= 200 && r.libriNonTargets() > 10_000);
+      double sharedRoom = Double.parseDouble(card.getProperty("eer.librispeech.sharedRoom"));
+      assertTrue(
+          Math.abs(r.roomEer() - sharedRoom) <= 0.01,
+          "held-out shared-room EER " + r.roomEer() + " vs recorded " + sharedRoom);
+      assertTrue(r.roomTargets() >= 200 && r.roomNonTargets() > 1_000);
     }
   }
 

@@ -1,6 +1,8 @@
 package dev.parley.gpu.training;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -75,6 +77,57 @@ class TrainingUtilsTest {
     }
     Augment.biquad(hi, 2000, true);
     assertTrue(Augment.rms(hi) < 0.1 * Math.sqrt(0.5));
+  }
+
+  @Test
+  void trainingFlagsOverrideDefaultsAndRejectMistakes() {
+    TrainEmbedding.Options e = TrainEmbedding.Options.parse(new String[] {"--minutes", "3", "--resume", "--channels", "64"});
+    assertEquals(3, e.minutes());
+    assertTrue(e.resume());
+    assertEquals(64, e.net().channels());
+    assertEquals(TrainEmbedding.Options.defaults().batch(), e.batch());
+    assertFalse(TrainEmbedding.Options.parse(new String[0]).resume());
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--minutes", "-1"}));
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--minute", "1"}));
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--threads"}));
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--threads", "1.5"}));
+    TrainVad.Options v = TrainVad.Options.parse(new String[] {"--target", "overlap", "--out", "/tmp/x"});
+    assertTrue(v.overlap());
+    assertEquals(Path.of("/tmp/x"), v.out());
+    assertFalse(TrainVad.Options.parse(new String[0]).overlap());
+    assertThrows(IllegalArgumentException.class, () -> TrainVad.Options.parse(new String[] {"--target", "music"}));
+  }
+
+  @Test
+  void highPassAttenuatesLowFrequencies() {
+    float[] lo = sine(100, 16000);
+    Augment.biquad(lo, 1000, false);
+    assertTrue(Augment.rms(lo) < 0.1 * Math.sqrt(0.5));
+  }
+
+  @Test
+  void peakingFilterBoostsItsBandAndLeavesOthers() {
+    float[] at = sine(1000, 16000);
+    Augment.peaking(at, 1000, 6, 1);
+    float[] far = sine(6000, 16000);
+    Augment.peaking(far, 300, 6, 1);
+    // steady state only: skip the filter's start-up
+    double boost = 20 * Math.log10(rms(at, 4000) / Math.sqrt(0.5));
+    double away = 20 * Math.log10(rms(far, 4000) / Math.sqrt(0.5));
+    assertEquals(6, boost, 0.1);
+    assertEquals(0, away, 0.2);
+  }
+
+  private static float[] sine(double hz, int n) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = (float) Math.sin(2 * Math.PI * hz * i / 16000.0);
+    }
+    return x;
+  }
+
+  private static double rms(float[] x, int from) {
+    return Augment.rms(java.util.Arrays.copyOfRange(x, from, x.length));
   }
 
   @Test

@@ -1,0 +1,73 @@
+package dev.parley.gpu.training;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Command-line flags of the training commands: {@code --name value} pairs and bare switches,
+ * checked against the flags a command knows, read with the command's defaults.
+ */
+final class Flags {
+  private final Map<String, String> values = new HashMap<>();
+  private final Set<String> switches = new HashSet<>();
+
+  private Flags() {}
+
+  /**
+   * @param withValue flags that take a value
+   * @param bare flags that take none
+   * @throws IllegalArgumentException on an unknown flag or a missing value
+   */
+  static Flags parse(String[] args, Set<String> withValue, Set<String> bare) {
+    Flags f = new Flags();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (bare.contains(a)) {
+        f.switches.add(a);
+      } else if (withValue.contains(a)) {
+        if (i + 1 >= args.length) throw new IllegalArgumentException(a + " needs a value");
+        f.values.put(a, args[++i]);
+      } else {
+        throw new IllegalArgumentException("unknown option " + a);
+      }
+    }
+    return f;
+  }
+
+  boolean has(String flag) {
+    return switches.contains(flag) || values.containsKey(flag);
+  }
+
+  String string(String flag, String otherwise) {
+    return values.getOrDefault(flag, otherwise);
+  }
+
+  Path path(String flag, Path otherwise) {
+    String v = values.get(flag);
+    return v == null ? otherwise : Path.of(v);
+  }
+
+  /** A number that must be above zero. */
+  double positive(String flag, double otherwise) {
+    String v = values.get(flag);
+    if (v == null) return otherwise;
+    double d;
+    try {
+      d = Double.parseDouble(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(flag + " needs a number, not " + v);
+    }
+    if (!(d > 0)) throw new IllegalArgumentException(flag + " must be positive, not " + v);
+    return d;
+  }
+
+  /** A whole number that must be above zero. */
+  int positiveInt(String flag, int otherwise) {
+    double d = positive(flag, otherwise);
+    if (d != Math.rint(d) || d > Integer.MAX_VALUE) throw new IllegalArgumentException(flag + " needs a whole number");
+    return (int) d;
+  }
+}
