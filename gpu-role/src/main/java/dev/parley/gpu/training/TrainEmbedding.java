@@ -120,7 +120,7 @@ public final class TrainEmbedding {
     }
 
     static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--threads", "--batch",
-        "--lr", "--channels", "--checkpoint-minutes");
+        "--lr", "--channels", "--checkpoint-minutes", "--min-frames", "--max-frames");
 
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
@@ -129,9 +129,12 @@ public final class TrainEmbedding {
       SpeakerTdnn.Config net = f.has("--channels")
           ? new SpeakerTdnn.Config(f.positiveInt("--channels", 0), d.net().poolChannels(), d.net().embeddingDim())
           : d.net();
+      int minFrames = f.positiveInt("--min-frames", d.minFrames());
+      int maxFrames = f.positiveInt("--max-frames", d.maxFrames());
+      if (maxFrames < minFrames) throw new IllegalArgumentException("--max-frames must be at least --min-frames");
       return new Options(f.path("--data", d.data()), f.path("--ami", d.ami()), f.path("--out", d.out()),
           f.positive("--minutes", d.minutes()), f.positiveInt("--threads", d.threads()), f.has("--resume"),
-          f.positiveInt("--batch", d.batch()), d.minFrames(), d.maxFrames(), (float) f.positive("--lr", d.peakLr()),
+          f.positiveInt("--batch", d.batch()), minFrames, maxFrames, (float) f.positive("--lr", d.peakLr()),
           d.finalLrFraction(), d.warmupSteps(), d.weightDecay(), d.margin(), d.scale(), d.marginRampFraction(),
           f.positive("--checkpoint-minutes", d.checkpointMinutes()), d.seed(), net, d.amiTrainFiles(), d.amiShare(),
           d.speeds(), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass());
@@ -171,7 +174,8 @@ public final class TrainEmbedding {
       System.err.println("train-embedding: " + e.getMessage());
       System.err.println(
           "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
-              + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]");
+              + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
+              + " [--min-frames F] [--max-frames F]");
       return 2;
     }
     if (!Files.isDirectory(o.data())) {

@@ -87,6 +87,12 @@ class TrainingUtilsTest {
     assertEquals(64, e.net().channels());
     assertEquals(TrainEmbedding.Options.defaults().batch(), e.batch());
     assertFalse(TrainEmbedding.Options.parse(new String[0]).resume());
+    TrainEmbedding.Options shortCrops =
+        TrainEmbedding.Options.parse(new String[] {"--min-frames", "100", "--max-frames", "150"});
+    assertEquals(100, shortCrops.minFrames());
+    assertEquals(150, shortCrops.maxFrames());
+    assertThrows(IllegalArgumentException.class,
+        () -> TrainEmbedding.Options.parse(new String[] {"--min-frames", "300", "--max-frames", "150"}));
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--minutes", "-1"}));
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--minute", "1"}));
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--threads"}));
