@@ -182,14 +182,8 @@ public final class TrainEmbedding {
       System.err.println("train-embedding: no LibriSpeech directory " + o.data());
       return 2;
     }
-    try (TrainingLog log = TrainingLog.open(o.out(), o.threads())) {
-      new TrainEmbedding(o, log).train();
-      return 0;
-    } catch (IOException | AudioDecodeException | RuntimeException | InterruptedException e) {
-      System.err.println("train-embedding: " + e);
-      e.printStackTrace();
-      return 1;
-    }
+    Options opts = o;
+    return TrainingLog.train("train-embedding", o.out(), o.threads(), log -> new TrainEmbedding(opts, log).train());
   }
 
   public static void main(String[] args) {

@@ -120,14 +120,8 @@ public final class TrainVad {
       System.err.println("train-vad: need " + o.data() + " and " + o.ami());
       return 2;
     }
-    try (TrainingLog log = TrainingLog.open(o.out(), o.threads())) {
-      new TrainVad(o, log).train();
-      return 0;
-    } catch (IOException | AudioDecodeException | RuntimeException | InterruptedException e) {
-      System.err.println("train-vad: " + e);
-      e.printStackTrace();
-      return 1;
-    }
+    Options opts = o;
+    return TrainingLog.train("train-vad", o.out(), o.threads(), log -> new TrainVad(opts, log).train());
   }
 
   public static void main(String[] args) {

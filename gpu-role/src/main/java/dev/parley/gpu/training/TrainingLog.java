@@ -1,5 +1,6 @@
 package dev.parley.gpu.training;
 
+import dev.parley.gpu.pipeline.audio.AudioDecodeException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +28,27 @@ final class TrainingLog implements AutoCloseable {
     Files.createDirectories(out);
     return new TrainingLog(new PrintWriter(Files.newBufferedWriter(out.resolve("train.log"), StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND), true));
+  }
+
+  /** One training run, given its log. */
+  @FunctionalInterface
+  interface Run {
+    void train(TrainingLog log) throws IOException, AudioDecodeException, InterruptedException;
+  }
+
+  /**
+   * Opens the log in {@code out} and trains; the exit status of a training command: 0 when
+   * training finished, 1 (with the cause on standard error) when it failed.
+   */
+  static int train(String command, Path out, int threads, Run run) {
+    try (TrainingLog log = open(out, threads)) {
+      run.train(log);
+      return 0;
+    } catch (IOException | AudioDecodeException | RuntimeException | InterruptedException e) {
+      System.err.println(command + ": " + e);
+      e.printStackTrace();
+      return 1;
+    }
   }
 
   /** A timestamped line, formatted with {@link Locale#ROOT}. */
