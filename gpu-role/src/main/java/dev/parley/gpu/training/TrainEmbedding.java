@@ -85,7 +85,8 @@ public final class TrainEmbedding {
       double pBabble,
       double pNoise,
       double pLowPass,
-      double pHighPass) {
+      double pHighPass,
+      double pSpecAugment) {
 
     static Options defaults() {
       return new Options(
@@ -116,11 +117,12 @@ public final class TrainEmbedding {
           0.3,
           0.4,
           0.25,
-          0.15);
+          0.15,
+          0.0);
     }
 
     static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--threads", "--batch",
-        "--lr", "--channels", "--checkpoint-minutes", "--min-frames", "--max-frames");
+        "--lr", "--channels", "--checkpoint-minutes", "--min-frames", "--max-frames", "--spec-augment");
 
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
@@ -137,23 +139,33 @@ public final class TrainEmbedding {
           f.positiveInt("--batch", d.batch()), minFrames, maxFrames, (float) f.positive("--lr", d.peakLr()),
           d.finalLrFraction(), d.warmupSteps(), d.weightDecay(), d.margin(), d.scale(), d.marginRampFraction(),
           f.positive("--checkpoint-minutes", d.checkpointMinutes()), d.seed(), net, d.amiTrainFiles(), d.amiShare(),
-          d.speeds(), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass());
+          d.speeds(), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass(),
+          probability(f, "--spec-augment", d.pSpecAugment()));
+    }
+
+    private static double probability(Flags f, String flag, double otherwise) {
+      double p = f.has(flag) ? Double.parseDouble(f.string(flag, "")) : otherwise;
+      if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException(flag + " must be a probability (0..1)");
+      return p;
     }
 
     String recipe() {
       return String.format(Locale.ROOT,
           "AAM-softmax s=%.0f m=%.2f (ramped over %.0f%% of the budget); Adam lr %.0e warmup %d steps, cosine to %.0f%% by time; batch %d x %d-%d frames; "
               + "speeds %s as pseudo-speakers; reverb p=%.2f (LibriSpeech) / %.2f (AMI), babble p=%.2f (1-3 talkers, 5-15 dB below), noise p=%.2f (5-25 dB SNR), "
-              + "low-pass p=%.2f (3-7 kHz), high-pass p=%.2f (100-400 Hz), gain -20..0 dB; AMI share %.2f",
+              + "low-pass p=%.2f (3-7 kHz), high-pass p=%.2f (100-400 Hz), gain -20..0 dB; SpecAugment p=%.2f (one 0-10 bin band"
+              + " and one 0-20 frame stretch of the normalised features zeroed); AMI share %.2f",
           scale, margin, marginRampFraction * 100, (double) peakLr, warmupSteps, finalLrFraction * 100, batch, minFrames, maxFrames,
-          java.util.Arrays.toString(speeds), pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass, amiShare);
+          java.util.Arrays.toString(speeds), pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass, pSpecAugment,
+          amiShare);
     }
   }
 
   /** One training source: all speech of one speaker, clean and with a synthetic room. */
   record Source(int speaker, String name, boolean ami, float[] clean, float[] reverb) {}
 
-  record Batch(float[][] crops, int[] labels) {}
+  /** @param mask {@code [batch][frames][80]} flattened, multiplied into the features; null for none */
+  record Batch(float[][] crops, int[] labels, int frames, float[] mask) {}
 
   /** Steps over which the learning rate ramps up again after a resume. */
   static final int RESUME_WARMUP_STEPS = 100;
@@ -175,7 +187,7 @@ public final class TrainEmbedding {
       System.err.println(
           "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
               + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
-              + " [--min-frames F] [--max-frames F]");
+              + " [--min-frames F] [--max-frames F] [--spec-augment P]");
       return 2;
     }
     if (!Files.isDirectory(o.data())) {
@@ -318,7 +330,31 @@ public final class TrainEmbedding {
       Augment.gain(x, -20 * r.nextDouble());
       crops[b] = x;
     }
-    return new Batch(crops, labels);
+    return new Batch(crops, labels, frames, specAugmentMask(frames, r));
+  }
+
+  /** SpecAugment: per crop with probability pSpecAugment, one band of mel bins and one stretch of frames are zeroed. */
+  private float[] specAugmentMask(int frames, Random r) {
+    if (o.pSpecAugment() <= 0) return null;
+    int bins = Fbank.NUM_BINS;
+    float[] mask = new float[o.batch() * frames * bins];
+    java.util.Arrays.fill(mask, 1f);
+    for (int b = 0; b < o.batch(); b++) {
+      if (r.nextDouble() >= o.pSpecAugment()) continue;
+      int fw = r.nextInt(11);
+      int f0 = r.nextInt(bins - fw + 1);
+      int tw = r.nextInt(21);
+      int t0 = r.nextInt(frames - tw + 1);
+      for (int t = 0; t < frames; t++) {
+        int row = (b * frames + t) * bins;
+        if (t >= t0 && t < t0 + tw) {
+          java.util.Arrays.fill(mask, row, row + bins, 0f);
+        } else {
+          java.util.Arrays.fill(mask, row + f0, row + f0 + fw, 0f);
+        }
+      }
+    }
+    return mask;
   }
 
   // ---------------------------------------------------------------- model
@@ -490,6 +526,9 @@ public final class TrainEmbedding {
           Batch b = queue.take();
           try (NDManager sm = model.getNDManager().newSubManager()) {
             NDArray feats = Fbank.cmn(fbank.computeBatch(b.crops(), sm));
+            if (b.mask() != null) {
+              feats = feats.mul(sm.create(b.mask(), new Shape(o.batch(), b.frames(), Fbank.NUM_BINS)));
+            }
             NDArray labels = sm.create(b.labels());
             NDList out;
             try (GradientCollector gc = trainer.newGradientCollector()) {

@@ -5,29 +5,60 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Groups window embeddings into speakers when the number of speakers is unknown: average-linkage
- * agglomerative clustering on cosine similarity, stopped at a similarity threshold, then clusters
- * that hold less than {@code minClusterSeconds} of speech are folded into their nearest larger
- * cluster (short, noisy windows do not become speakers of their own). A requested count
- * ({@code numSpeakers}) cuts the dendrogram at that count instead; {@code minSpeakers} and
- * {@code maxSpeakers} bound the count the threshold gives. Long recordings are first reduced to
- * at most {@code maxItems} items by averaging runs of consecutive windows, keeping time and memory
- * bounded (an n×n float matrix). Stateless and thread-safe.
+ * Groups window embeddings into speakers. Average-linkage agglomerative clustering on cosine
+ * similarity is cut where the linkage falls below {@code threshold}; clusters that hold less than
+ * {@code minClusterSeconds} of speech are folded into their nearest larger cluster (short, noisy
+ * windows do not become speakers of their own). With {@code ahc} that is the answer. With
+ * {@code spectral} (the default) it only decides whether there is more than one speaker: if two
+ * or more clusters remain, {@link SpectralClustering} finds the count and the groups, which copes
+ * far better with the noise of short windows than a similarity threshold does. A requested count
+ * ({@code numSpeakers}) is used as given; {@code minSpeakers} and {@code maxSpeakers} bound the
+ * estimated count. Long recordings are reduced to at most {@code maxItems} items (and at most
+ * {@link #SPECTRAL_MAX_ITEMS} for the spectral step) by averaging runs of consecutive windows,
+ * keeping time and memory bounded. Stateless and thread-safe.
  */
 public final class SpeakerClusterer {
   private final PipelineParams.Clustering params;
   private final int maxItems;
 
-  /** Spectral clustering decomposes an n×n Laplacian per candidate: keep n small. */
+  /** Spectral clustering decomposes n×n Laplacians (O(n^3)): it sees at most this many items. */
   static final int SPECTRAL_MAX_ITEMS = 400;
 
   public SpeakerClusterer(PipelineParams.Clustering params) {
-    this(params, params.method().equals("spectral") ? SPECTRAL_MAX_ITEMS : 4000);
+    this(params, 4000);
   }
 
   SpeakerClusterer(PipelineParams.Clustering params, int maxItems) {
     this.params = params;
     this.maxItems = maxItems;
+  }
+
+  /** Items standing for runs of {@code group} consecutive embeddings (their weighted mean). */
+  private record Reduced(float[][] items, double[] weights, int group) {
+    static Reduced of(float[][] e, double[] w, int maxItems) {
+      int n = e.length;
+      int g = (n + maxItems - 1) / maxItems;
+      if (g <= 1) return new Reduced(e, w, 1);
+      int m = (n + g - 1) / g;
+      float[][] items = new float[m][];
+      double[] iw = new double[m];
+      for (int k = 0; k < m; k++) {
+        int from = k * g;
+        int to = Math.min(n, from + g);
+        double[] pw = Arrays.copyOfRange(w, from, to);
+        items[k] = Similarity.centroids(Arrays.copyOfRange(e, from, to), pw, new int[to - from], 1)[0];
+        for (double x : pw) iw[k] += x;
+      }
+      return new Reduced(items, iw, g);
+    }
+
+    /** Gives each of the {@code n} original embeddings its item's label. */
+    int[] expand(int[] labels, int n) {
+      if (group == 1) return labels;
+      int[] full = new int[n];
+      for (int i = 0; i < n; i++) full[i] = labels[i / group];
+      return full;
+    }
   }
 
   /**
@@ -41,34 +72,16 @@ public final class SpeakerClusterer {
     int n = embeddings.length;
     if (weights.length != n) throw new IllegalArgumentException("one weight per embedding expected");
     if (n == 0) return new Clustering(new int[0], 0, new float[0][]);
-    // reduce long inputs: average runs of g consecutive windows
-    int g = (n + maxItems - 1) / maxItems;
-    float[][] items = embeddings;
-    double[] w = weights;
-    if (g > 1) {
-      int m = (n + g - 1) / g;
-      items = new float[m][];
-      w = new double[m];
-      for (int k = 0; k < m; k++) {
-        int from = k * g;
-        int to = Math.min(n, from + g);
-        int[] lab = new int[to - from];
-        float[][] part = Arrays.copyOfRange(embeddings, from, to);
-        double[] pw = Arrays.copyOfRange(weights, from, to);
-        items[k] = Similarity.centroids(part, pw, lab, 1)[0];
-        for (double x : pw) w[k] += x;
-      }
-    }
+    // long inputs are reduced by averaging runs of consecutive windows
+    Reduced reduced = Reduced.of(embeddings, weights, maxItems);
+    float[][] items = reduced.items();
+    double[] w = reduced.weights();
     int m = items.length;
     int lo = minSpeakers != null ? minSpeakers : 1;
     int hi = maxSpeakers != null ? maxSpeakers : params.maxSpeakers();
     int[] labels;
     if (m == 1) {
       labels = new int[1];
-    } else if (params.method().equals("spectral")) {
-      int exact = numSpeakers != null ? numSpeakers : 0;
-      labels = SpectralClustering.cluster(items, exact, lo, Math.min(hi, m), 42).labels();
-      if (numSpeakers == null) labels = foldSmall(items, w, labels, Math.min(lo, m));
     } else {
       List<AgglomerativeClustering.Merge> merges = AgglomerativeClustering.dendrogram(items, w);
       int k;
@@ -84,16 +97,19 @@ public final class SpeakerClusterer {
         labels = mergeCentroids(items, w, labels, Math.min(lo, m));
         labels = foldSmall(items, w, labels, Math.min(lo, m));
       }
+      int found = Arrays.stream(labels).max().orElse(-1) + 1;
+      if (params.method().equals("spectral") && (numSpeakers != null || found >= 2)) {
+        int exact = numSpeakers != null ? numSpeakers : 0;
+        Reduced few = Reduced.of(items, w, SPECTRAL_MAX_ITEMS);
+        int[] spectral = SpectralClustering.cluster(few.items(), exact, lo, Math.min(hi, few.items().length),
+            params.pruneFraction(), 42);
+        labels = few.expand(spectral, m);
+        if (numSpeakers == null) labels = foldSmall(items, w, labels, Math.min(lo, m));
+      }
     }
     int count = Arrays.stream(labels).max().orElse(-1) + 1;
-    float[][] centroids = Similarity.centroids(items, w, labels, count);
-    int[] full = labels;
-    if (g > 1) {
-      full = new int[n];
-      for (int i = 0; i < n; i++) full[i] = labels[i / g];
-      centroids = Similarity.centroids(embeddings, weights, full, count);
-    }
-    return new Clustering(full, count, centroids);
+    int[] full = reduced.expand(labels, n);
+    return new Clustering(full, count, Similarity.centroids(embeddings, weights, full, count));
   }
 
   /**

@@ -4,38 +4,33 @@ import java.util.Arrays;
 import java.util.Random;
 
 /**
- * Spectral clustering with the normalised maximum eigengap (NME-SC, Park et al., 2019): the
- * cosine affinity matrix is pruned to each row's {@code p} strongest neighbours and binarised;
- * for each candidate {@code p} the Laplacian's eigengaps give a speaker count, and the {@code p}
- * whose largest gap is largest relative to {@code p} wins. No similarity threshold is needed.
- * Rows of the chosen Laplacian's first {@code k} eigenvectors are then grouped by k-means.
+ * Spectral clustering on a pruned cosine affinity. Each row of the cosine similarity matrix keeps
+ * its strongest {@code pruneFraction} of entries (at least 3, itself included) and the rest become
+ * 0; the result is symmetrised. Short, noisy windows of one talker are each close to some of that
+ * talker's other windows even when their average similarity is low, so the pruned graph connects a
+ * talker's windows and few others. The count is the largest eigengap of the normalised Laplacian
+ * within {@code [lo, hi]}; rows of the first {@code k} eigenvectors of the unnormalised Laplacian,
+ * scaled to unit length, are grouped by k-means. Whether there is more than one speaker at all is
+ * not decided here (an eigengap always finds some structure): see {@link SpeakerClusterer}.
  */
 final class SpectralClustering {
   private SpectralClustering() {}
 
-  /** Result: labels and the count the eigengap chose. */
-  record Result(int[] labels, int count) {}
-
   /**
-   * @param e L2-normalised embeddings (a few hundred at most: O(n^3) per candidate)
+   * @param e L2-normalised embeddings (a few hundred at most: O(n^3))
    * @param exact the count to use, or 0 to estimate it within {@code [lo, hi]}
+   * @return labels numbered densely from 0
    */
-  static Result cluster(float[][] e, int exact, int lo, int hi, long seed) {
+  static int[] cluster(float[][] e, int exact, int lo, int hi, double pruneFraction, long seed) {
     int n = e.length;
-    if (n <= 2) return new Result(new int[n], 1);
-    float[][] sim = Similarity.cosineMatrix(e);
-    int maxK = Math.max(1, Math.min(hi, n - 1));
-    int minK = Math.max(1, Math.min(lo, maxK));
-    int pMax = Math.max(2, n / 4);
-    int step = Math.max(1, pMax / 20);
-    double bestRatio = Double.POSITIVE_INFINITY;
-    SymmetricEigen bestEig = null;
-    int bestK = 1;
-    for (int p = 2; p <= pMax; p += step) {
-      SymmetricEigen eig = new SymmetricEigen(laplacian(prune(sim, p)));
-      double[] lam = eig.values;
-      double lamMax = lam[n - 1];
-      int k = 1;
+    int k = exact > 0 ? Math.min(exact, n) : 0;
+    if (n <= 2 || k == 1) return new int[n];
+    double[][] a = prune(Similarity.cosineMatrix(e), Math.max(3, (int) Math.round(pruneFraction * n)));
+    if (k == 0) {
+      double[] lam = new SymmetricEigen(normalisedLaplacian(a)).values;
+      int maxK = Math.max(1, Math.min(hi, n - 1));
+      int minK = Math.max(2, Math.min(lo, maxK));
+      k = minK;
       double gap = Double.NEGATIVE_INFINITY;
       for (int i = minK; i <= maxK; i++) {
         double g = lam[i] - lam[i - 1];
@@ -44,37 +39,31 @@ final class SpectralClustering {
           k = i;
         }
       }
-      double normGap = gap / (lamMax + 1e-10);
-      double ratio = p / (normGap + 1e-10);
-      if (ratio < bestRatio) {
-        bestRatio = ratio;
-        bestEig = eig;
-        bestK = k;
-      }
     }
-    int k = exact > 0 ? Math.min(exact, n) : bestK;
-    if (k <= 1) return new Result(new int[n], 1);
+    SymmetricEigen eig = new SymmetricEigen(laplacian(a));
     double[][] rows = new double[n][k];
-    for (int i = 0; i < n; i++) for (int j = 0; j < k; j++) rows[i][j] = bestEig.vectors[i][j];
-    int[] labels = kMeans(rows, k, seed);
-    return new Result(SpeakerClusterer.dense(labels), Arrays.stream(labels).distinct().toArray().length);
+    for (int i = 0; i < n; i++) {
+      double norm = 0;
+      for (int j = 0; j < k; j++) norm += eig.vectors[i][j] * eig.vectors[i][j];
+      double inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+      for (int j = 0; j < k; j++) rows[i][j] = eig.vectors[i][j] * inv;
+    }
+    return SpeakerClusterer.dense(kMeans(rows, k, seed));
   }
 
-  /** Keeps each row's {@code p} largest off-diagonal similarities as 1, the rest 0, then symmetrises. */
-  static double[][] prune(float[][] sim, int p) {
+  /**
+   * Keeps each row's {@code keep} largest similarities (the diagonal counts as one), sets the rest
+   * and negative values to 0, then symmetrises by averaging; the diagonal is 0.
+   */
+  static double[][] prune(float[][] sim, int keep) {
     int n = sim.length;
     double[][] a = new double[n][n];
-    Integer[] idx = new Integer[n];
+    float[] sorted = new float[n];
     for (int i = 0; i < n; i++) {
-      for (int j = 0; j < n; j++) idx[j] = j;
-      final float[] row = sim[i];
-      Arrays.sort(idx, (x, y) -> Float.compare(row[y], row[x]));
-      int kept = 0;
-      for (int t = 0; t < n && kept < p; t++) {
-        if (idx[t] == i) continue;
-        a[i][idx[t]] = 1;
-        kept++;
-      }
+      System.arraycopy(sim[i], 0, sorted, 0, n);
+      Arrays.sort(sorted);
+      float floor = sorted[Math.max(0, n - keep)];
+      for (int j = 0; j < n; j++) if (j != i && sim[i][j] >= floor) a[i][j] = Math.max(0, sim[i][j]);
     }
     for (int i = 0; i < n; i++) {
       for (int j = i + 1; j < n; j++) {
@@ -98,6 +87,23 @@ final class SpectralClustering {
         l[i][j] = -a[i][j];
       }
       l[i][i] = deg;
+    }
+    return l;
+  }
+
+  /** Normalised graph Laplacian I - D^-1/2 A D^-1/2 (an isolated row keeps 1 on the diagonal). */
+  static double[][] normalisedLaplacian(double[][] a) {
+    int n = a.length;
+    double[] inv = new double[n];
+    for (int i = 0; i < n; i++) {
+      double deg = 0;
+      for (int j = 0; j < n; j++) deg += a[i][j];
+      inv[i] = deg > 0 ? 1 / Math.sqrt(deg) : 0;
+    }
+    double[][] l = new double[n][n];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < n; j++) l[i][j] = -a[i][j] * inv[i] * inv[j];
+      l[i][i] += 1;
     }
     return l;
   }
