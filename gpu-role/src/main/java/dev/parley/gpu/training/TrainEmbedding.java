@@ -8,7 +8,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
@@ -17,7 +16,6 @@ import ai.djl.training.Trainer;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
-import ai.djl.util.PairList;
 import dev.parley.gpu.embedding.DefaultSpeakerModel;
 import dev.parley.gpu.embedding.SpeakerTdnn;
 import dev.parley.gpu.pipeline.audio.AudioDecodeException;
@@ -360,16 +358,14 @@ public final class TrainEmbedding {
   // ---------------------------------------------------------------- model
 
   /** The speaker network plus an AAM-softmax head; forward(features, labels) -> (loss, correct). */
-  static final class TrainNet extends AbstractBlock {
-    final SpeakerTdnn net;
+  static final class TrainNet extends LossHead<SpeakerTdnn> {
     final Parameter weight;
     final int classes;
     volatile float margin;
     final float scale;
 
     TrainNet(SpeakerTdnn net, int classes, float scale) {
-      super((byte) 1);
-      this.net = addChildBlock("net", net);
+      super((byte) 1, net);
       this.classes = classes;
       this.scale = scale;
       this.weight =
@@ -382,10 +378,7 @@ public final class TrainEmbedding {
     }
 
     @Override
-    protected NDList forwardInternal(
-        ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-      NDArray emb = net.forward(ps, new NDList(inputs.get(0)), training).singletonOrThrow();
-      NDArray labels = inputs.get(1);
+    NDList loss(ParameterStore ps, NDArray emb, NDArray labels, boolean training) {
       NDArray w = ps.getValue(weight, emb.getDevice(), training);
       NDArray e = emb.div(emb.norm(new int[] {1}, true).maximum(1e-6f));
       NDArray wn = w.div(w.norm(new int[] {1}, true).maximum(1e-6f));
@@ -402,16 +395,6 @@ public final class TrainEmbedding {
       NDArray loss = logits.logSoftmax(1).mul(oneHot).sum(new int[] {1}).neg().mean();
       NDArray correct = cos.argMax(1).toType(DataType.INT32, false).eq(labels.toType(DataType.INT32, false)).sum();
       return new NDList(loss, correct);
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputs) {
-      return new Shape[] {new Shape(), new Shape()};
-    }
-
-    @Override
-    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
-      net.initialize(manager, dataType, inputShapes[0]);
     }
   }
 

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
@@ -15,7 +14,6 @@ import ai.djl.training.Trainer;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
-import ai.djl.util.PairList;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.pipeline.audio.AudioDecodeException;
 import dev.parley.gpu.pipeline.audio.AudioDecoder;
@@ -247,31 +245,17 @@ public final class TrainVad {
   // ---------------------------------------------------------------- network
 
   /** VadNet plus its loss: inputs (features, labels), outputs (mean BCE, correct frames). */
-  static final class TrainNet extends AbstractBlock {
-    final VadNet net;
-
+  static final class TrainNet extends LossHead<VadNet> {
     TrainNet(VadNet net) {
-      this.net = addChildBlock("net", net);
+      super((byte) 1, net);
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-      NDArray z = net.forward(ps, new NDList(inputs.get(0)), training).singletonOrThrow();
-      NDArray y = inputs.get(1);
+    NDList loss(ParameterStore ps, NDArray z, NDArray y, boolean training) {
       // numerically stable binary cross-entropy with logits
       NDArray loss = z.maximum(0f).sub(z.mul(y)).add(z.abs().neg().exp().add(1f).log()).mean();
       NDArray correct = z.gt(0f).toType(DataType.FLOAT32, false).eq(y).toType(DataType.FLOAT32, false).sum();
       return new NDList(loss, correct);
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputs) {
-      return new Shape[] {new Shape(), new Shape()};
-    }
-
-    @Override
-    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
-      net.initialize(manager, dataType, inputShapes[0]);
     }
   }
 
