@@ -8,11 +8,12 @@ import java.util.List;
  * Groups window embeddings into speakers. Average-linkage agglomerative clustering on cosine
  * similarity is cut where the linkage falls below {@code threshold}; clusters that hold less than
  * {@code minClusterSeconds} of speech are folded into their nearest larger cluster (short, noisy
- * windows do not become speakers of their own). With {@code ahc} that is the answer. With
- * {@code spectral} (the default) it only decides whether there is more than one speaker: if two
- * or more clusters remain, {@link SpectralClustering} finds the count and the groups, which copes
- * far better with the noise of short windows than a similarity threshold does. A requested count
- * ({@code numSpeakers}) is used as given; {@code minSpeakers} and {@code maxSpeakers} bound the
+ * windows do not become speakers of their own). With {@code ahc} (the default) that is the
+ * answer. With {@code spectral} it only decides whether there is more than one speaker: if two or
+ * more clusters remain, {@link SpectralClustering} finds the count and the groups, which copes
+ * better with the noise of short windows of clean speech than a threshold does (but splits
+ * dominant talkers in distant meeting audio). A requested count ({@code numSpeakers}) is used as
+ * given; {@code minSpeakers} and {@code maxSpeakers} bound the
  * estimated count. Long recordings are reduced to at most {@code maxItems} items (and at most
  * {@link #SPECTRAL_MAX_ITEMS} for the spectral step) by averaging runs of consecutive windows,
  * keeping time and memory bounded. Stateless and thread-safe.
@@ -80,8 +81,11 @@ public final class SpeakerClusterer {
     int lo = minSpeakers != null ? minSpeakers : 1;
     int hi = maxSpeakers != null ? maxSpeakers : params.maxSpeakers();
     int[] labels;
+    boolean spectral = params.method().equals("spectral");
     if (m == 1) {
       labels = new int[1];
+    } else if (spectral && numSpeakers != null) {
+      labels = spectral(items, w, numSpeakers, lo, hi);
     } else {
       List<AgglomerativeClustering.Merge> merges = AgglomerativeClustering.dendrogram(items, w);
       int k;
@@ -97,19 +101,24 @@ public final class SpeakerClusterer {
         labels = mergeCentroids(items, w, labels, Math.min(lo, m));
         labels = foldSmall(items, w, labels, Math.min(lo, m));
       }
-      int found = Arrays.stream(labels).max().orElse(-1) + 1;
-      if (params.method().equals("spectral") && (numSpeakers != null || found >= 2)) {
-        int exact = numSpeakers != null ? numSpeakers : 0;
-        Reduced few = Reduced.of(items, w, SPECTRAL_MAX_ITEMS);
-        int[] spectral = SpectralClustering.cluster(few.items(), exact, lo, Math.min(hi, few.items().length),
-            params.pruneFraction(), 42);
-        labels = few.expand(spectral, m);
-        if (numSpeakers == null) labels = foldSmall(items, w, labels, Math.min(lo, m));
+      if (spectral && numSpeakers == null && Arrays.stream(labels).max().orElse(0) >= 1) {
+        labels = foldSmall(items, w, spectral(items, w, 0, lo, hi), Math.min(lo, m));
       }
     }
     int count = Arrays.stream(labels).max().orElse(-1) + 1;
     int[] full = reduced.expand(labels, n);
     return new Clustering(full, count, Similarity.centroids(embeddings, weights, full, count));
+  }
+
+  /**
+   * Spectral clustering of the items (of at most {@link #SPECTRAL_MAX_ITEMS} averages of them):
+   * {@code exact} speakers, or 0 to estimate the count within {@code [lo, hi]}.
+   */
+  private int[] spectral(float[][] items, double[] w, int exact, int lo, int hi) {
+    Reduced few = Reduced.of(items, w, SPECTRAL_MAX_ITEMS);
+    int[] labels = SpectralClustering.cluster(few.items(), exact, lo, Math.min(hi, few.items().length),
+        params.pruneFraction(), 42);
+    return few.expand(labels, items.length);
   }
 
   /**
