@@ -97,6 +97,10 @@ class TrainingUtilsTest {
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--minute", "1"}));
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--threads"}));
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--threads", "1.5"}));
+    assertEquals(0.0, TrainEmbedding.Options.parse(new String[0]).pSpecAugment());
+    assertEquals(0.5, TrainEmbedding.Options.parse(new String[] {"--spec-augment", "0.5"}).pSpecAugment());
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--spec-augment", "1.5"}));
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--spec-augment", "some"}));
     TrainVad.Options v = TrainVad.Options.parse(new String[] {"--target", "overlap", "--out", "/tmp/x"});
     assertTrue(v.overlap());
     assertEquals(Path.of("/tmp/x"), v.out());
