@@ -52,16 +52,26 @@ final class Flags {
 
   /** A number that must be above zero. */
   double positive(String flag, double otherwise) {
+    double d = number(flag, otherwise);
+    if (!(d > 0)) throw new IllegalArgumentException(flag + " must be positive, not " + values.get(flag));
+    return d;
+  }
+
+  /** A probability: a number from 0 to 1. */
+  double probability(String flag, double otherwise) {
+    double d = number(flag, otherwise);
+    if (!(d >= 0 && d <= 1)) throw new IllegalArgumentException(flag + " must be from 0 to 1, not " + values.get(flag));
+    return d;
+  }
+
+  private double number(String flag, double otherwise) {
     String v = values.get(flag);
     if (v == null) return otherwise;
-    double d;
     try {
-      d = Double.parseDouble(v);
+      return Double.parseDouble(v);
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(flag + " needs a number, not " + v);
     }
-    if (!(d > 0)) throw new IllegalArgumentException(flag + " must be positive, not " + v);
-    return d;
   }
 
   /** A whole number that must be above zero. */

@@ -138,13 +138,7 @@ public final class TrainEmbedding {
           d.finalLrFraction(), d.warmupSteps(), d.weightDecay(), d.margin(), d.scale(), d.marginRampFraction(),
           f.positive("--checkpoint-minutes", d.checkpointMinutes()), d.seed(), net, d.amiTrainFiles(), d.amiShare(),
           d.speeds(), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass(),
-          probability(f, "--spec-augment", d.pSpecAugment()));
-    }
-
-    private static double probability(Flags f, String flag, double otherwise) {
-      double p = f.has(flag) ? Double.parseDouble(f.string(flag, "")) : otherwise;
-      if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException(flag + " must be a probability (0..1)");
-      return p;
+          f.probability("--spec-augment", d.pSpecAugment()));
     }
 
     String recipe() {
