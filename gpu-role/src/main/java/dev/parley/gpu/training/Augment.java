@@ -90,6 +90,35 @@ public final class Augment {
     filter(x, b0, b1, b0, 1 + alpha, -2 * cos, 1 - alpha);
   }
 
+  /**
+   * In place, a narrow-band telephone channel as Parley hears it once an 8 kHz call is decoded to
+   * 16 kHz: a high-pass at 200–400 Hz, an 8th-order low-pass at 3.3–3.8 kHz standing for the
+   * 8 kHz sampling, G.711 µ-law quantisation of the 8 kHz samples, and the same low-pass again
+   * for the resampling back to 16 kHz (so nothing, not even quantisation noise, is left above
+   * 4 kHz).
+   */
+  public static void telephone(float[] x, Random rnd) {
+    biquad(x, 200 + 200 * rnd.nextDouble(), false);
+    double top = 3300 + 500 * rnd.nextDouble();
+    for (int k = 0; k < 4; k++) biquad(x, top, true);
+    double peak = 0;
+    for (float v : x) peak = Math.max(peak, Math.abs(v));
+    if (peak <= 0) return;
+    double scale = (0.5 + 0.5 * rnd.nextDouble()) / peak; // a call's level: its peaks at -6..0 dBFS
+    double mu = 255;
+    for (int i = 0; i < x.length; i++) {
+      if (i % 2 == 1) {
+        x[i] = 0; // the 8 kHz grid keeps every second sample; the rest are zero-stuffed
+        continue;
+      }
+      double y = x[i] * scale;
+      double code = Math.signum(y) * Math.log1p(mu * Math.min(1, Math.abs(y))) / Math.log1p(mu);
+      code = Math.round(code * 127) / 127.0; // 8-bit code
+      x[i] = (float) (2 * Math.signum(code) * Math.expm1(Math.abs(code) * Math.log1p(mu)) / mu / scale);
+    }
+    for (int k = 0; k < 4; k++) biquad(x, top, true);
+  }
+
   /** In-place RBJ peaking equaliser: {@code gainDb} around {@code centreHz}, bandwidth set by {@code q}. */
   public static void peaking(float[] x, double centreHz, double gainDb, double q) {
     double a = Math.pow(10, gainDb / 40);

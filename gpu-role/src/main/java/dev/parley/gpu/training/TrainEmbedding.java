@@ -84,6 +84,7 @@ public final class TrainEmbedding {
       double pNoise,
       double pLowPass,
       double pHighPass,
+      double pTelephone,
       double pSpecAugment) {
 
     static Options defaults() {
@@ -116,11 +117,13 @@ public final class TrainEmbedding {
           0.4,
           0.25,
           0.15,
+          0.0,
           0.0);
     }
 
     static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--threads", "--batch",
-        "--lr", "--channels", "--checkpoint-minutes", "--min-frames", "--max-frames", "--spec-augment");
+        "--lr", "--channels", "--checkpoint-minutes", "--min-frames", "--max-frames", "--telephone",
+        "--spec-augment");
 
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
@@ -138,17 +141,17 @@ public final class TrainEmbedding {
           d.finalLrFraction(), d.warmupSteps(), d.weightDecay(), d.margin(), d.scale(), d.marginRampFraction(),
           f.positive("--checkpoint-minutes", d.checkpointMinutes()), d.seed(), net, d.amiTrainFiles(), d.amiShare(),
           d.speeds(), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass(),
-          f.probability("--spec-augment", d.pSpecAugment()));
+          f.probability("--telephone", d.pTelephone()), f.probability("--spec-augment", d.pSpecAugment()));
     }
 
     String recipe() {
       return String.format(Locale.ROOT,
           "AAM-softmax s=%.0f m=%.2f (ramped over %.0f%% of the budget); Adam lr %.0e warmup %d steps, cosine to %.0f%% by time; batch %d x %d-%d frames; "
               + "speeds %s as pseudo-speakers; reverb p=%.2f (LibriSpeech) / %.2f (AMI), babble p=%.2f (1-3 talkers, 5-15 dB below), noise p=%.2f (5-25 dB SNR), "
-              + "low-pass p=%.2f (3-7 kHz), high-pass p=%.2f (100-400 Hz), gain -20..0 dB; SpecAugment p=%.2f (one 0-10 bin band"
+              + "low-pass p=%.2f (3-7 kHz), high-pass p=%.2f (100-400 Hz), telephone channel p=%.2f (8 kHz, mu-law), gain -20..0 dB; SpecAugment p=%.2f (one 0-10 bin band"
               + " and one 0-20 frame stretch of the normalised features zeroed); AMI share %.2f",
           scale, margin, marginRampFraction * 100, (double) peakLr, warmupSteps, finalLrFraction * 100, batch, minFrames, maxFrames,
-          java.util.Arrays.toString(speeds), pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass, pSpecAugment,
+          java.util.Arrays.toString(speeds), pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass, pTelephone, pSpecAugment,
           amiShare);
     }
   }
@@ -179,7 +182,7 @@ public final class TrainEmbedding {
       System.err.println(
           "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
               + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
-              + " [--min-frames F] [--max-frames F] [--spec-augment P]");
+              + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P]");
       return 2;
     }
     if (!Files.isDirectory(o.data())) {
@@ -313,11 +316,15 @@ public final class TrainEmbedding {
         double colour = new double[] {0, 0.9, 0.99}[r.nextInt(3)];
         Augment.mix(x, Augment.noise(len, colour, r), 5 + 20 * r.nextDouble());
       }
-      if (r.nextDouble() < o.pLowPass()) {
-        Augment.biquad(x, 3000 + 4000 * r.nextDouble(), true);
-      }
-      if (r.nextDouble() < o.pHighPass()) {
-        Augment.biquad(x, 100 + 300 * r.nextDouble(), false);
+      if (r.nextDouble() < o.pTelephone()) {
+        Augment.telephone(x, r);
+      } else {
+        if (r.nextDouble() < o.pLowPass()) {
+          Augment.biquad(x, 3000 + 4000 * r.nextDouble(), true);
+        }
+        if (r.nextDouble() < o.pHighPass()) {
+          Augment.biquad(x, 100 + 300 * r.nextDouble(), false);
+        }
       }
       Augment.gain(x, -20 * r.nextDouble());
       crops[b] = x;

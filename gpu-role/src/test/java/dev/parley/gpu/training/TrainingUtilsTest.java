@@ -109,6 +109,24 @@ class TrainingUtilsTest {
   }
 
   @Test
+  void telephoneChannelKeepsTheVoiceBandAndRemovesWhatAnEightKilohertzCallCannotCarry() {
+    Random r = new Random(3);
+    float[] voice = sine(1000, 16000);
+    Augment.telephone(voice, r);
+    double inBand = Augment.rms(java.util.Arrays.copyOfRange(voice, 1600, 16000));
+    assertEquals(Math.sqrt(0.5), inBand, 0.15 * Math.sqrt(0.5), "1 kHz passes at about its level");
+    float[] high = sine(6000, 16000);
+    Augment.telephone(high, r);
+    assertTrue(Augment.rms(java.util.Arrays.copyOfRange(high, 1600, 16000)) < 0.01 * Math.sqrt(0.5),
+        "6 kHz is gone (below -40 dB)");
+    float[] low = sine(60, 16000);
+    Augment.telephone(low, r);
+    assertTrue(Augment.rms(java.util.Arrays.copyOfRange(low, 1600, 16000)) < 0.15 * Math.sqrt(0.5), "mains hum is cut");
+    assertEquals(0.2, TrainEmbedding.Options.parse(new String[] {"--telephone", "0.2"}).pTelephone());
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--telephone", "2"}));
+  }
+
+  @Test
   void highPassAttenuatesLowFrequencies() {
     float[] lo = sine(100, 16000);
     Augment.biquad(lo, 1000, false);
