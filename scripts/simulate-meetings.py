@@ -8,13 +8,14 @@ of 0.2-1 s and no overlap; each speaker gets a fixed level 0-6 dB below the othe
 microphone). The whole meeting is then heard through one synthetic room (exponentially decaying
 noise tail, RT60 0.3-0.8 s, direct-to-reverberant ratio -5..5 dB), a random channel colouring
 (3 peaking filters, +-8 dB) and coloured noise at 15-25 dB SNR. --clean skips room and colouring
-(noise only). Everything is drawn from a fixed seed, so the files are the same on every machine.
+(noise only). --telephone is --clean heard through a telephone line: band-passed to 300-3400 Hz by
+ffmpeg and stored as 8 kHz G.711 mu-law WAV, as a dial-in or call recording arrives. Everything is drawn from a fixed seed, so the files are the same on every machine.
 
 This measures what ami-dev cannot: speakers, rooms and speech the models never met. The rooms use
 the same recipe family as Parley's training augmentation, so the figures favour Parley's models;
 read them as a check on generalisation, not as a substitute for real recordings.
 
-Usage: scripts/simulate-meetings.py OUT_DIR [--clean]   (python3 with numpy and scipy; ffmpeg from
+Usage: scripts/simulate-meetings.py OUT_DIR [--clean | --telephone]   (python3 with numpy and scipy; ffmpeg from
 $FFMPEG, the PATH, or the copy Parley's decoder unpacks under /tmp/jave)
 Then: java -jar node/target/parley.jar eval --ref OUT_DIR/sim.rttm --uem OUT_DIR/sim.uem OUT_DIR
 """
@@ -62,7 +63,8 @@ def peaking(x, f, gain_db, q):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    out, clean = sys.argv[1], '--clean' in sys.argv[2:]
+    out, telephone = sys.argv[1], '--telephone' in sys.argv[2:]
+    clean = telephone or '--clean' in sys.argv[2:]
     os.makedirs(out, exist_ok=True)
     ff = ffmpeg()
     held = [l.strip() for l in open(HELD_OUT) if l.strip() and not l.startswith('#')]
@@ -101,7 +103,12 @@ def main():
             noise = signal.lfilter([1], [1, -0.9], rng.standard_normal(len(y)))
             speech_rms = np.sqrt(np.mean(y[np.abs(x) > 0] ** 2))
             y = y + noise / np.sqrt(np.mean(noise ** 2)) * speech_rms / 10 ** (rng.uniform(15, 25) / 20)
-            wavfile.write(os.path.join(out, fid + '.wav'), SR, y.astype(np.float32))
+            path = os.path.join(out, fid + '.wav')
+            wavfile.write(path, SR, y.astype(np.float32))
+            if telephone:
+                subprocess.run([ff, '-v', 'quiet', '-y', '-i', path, '-af', 'highpass=f=300,lowpass=f=3400',
+                                '-ar', '8000', '-c:a', 'pcm_mulaw', path + '.tmp.wav'], check=True)
+                os.replace(path + '.tmp.wav', path)
             uem.write('%s NA 0.000 %.3f\n' % (fid, len(y) / SR))
             print('%s: speakers %s, %.1f s' % (fid, ' '.join(speakers), len(y) / SR))
 
