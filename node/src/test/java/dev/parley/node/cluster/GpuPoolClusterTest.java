@@ -5,7 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.gpu.pipeline.Diarizer;
+import dev.parley.protocol.DiarizationOptions;
+import dev.parley.protocol.DiarizationResult;
+import dev.parley.protocol.Segment;
+import dev.parley.protocol.SpeakerSummary;
+import dev.parley.protocol.Timing;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
@@ -81,6 +90,49 @@ class GpuPoolClusterTest {
       assertEquals(2, done.path("speakers").size(), done.toString());
       assertOneCompletion(id, gpu.node().gpu().node());
       assertEquals(1, diarizer.finished.get());
+    } finally {
+      gpu.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * A long recording's result crosses the cluster whole: ten hours of meeting give about 9,000
+   * turns (the pipeline gives 898 for an hour of ami-dev) and up to 20 speakers with 192-float
+   * centroids, far more than Artery's default 256 KiB frame.
+   */
+  @Test
+  void aTenHourMeetingsResultReachesTheMeeting() throws Exception {
+    int turns = 9_000;
+    List<Segment> segments = new ArrayList<>();
+    for (int i = 0; i < turns; i++) {
+      segments.add(new Segment(i * 4.0, i * 4.0 + 3.5, String.format("SPEAKER_%02d", i % 20)));
+    }
+    List<SpeakerSummary> speakers = new ArrayList<>();
+    for (int k = 0; k < 20; k++) {
+      float[] centroid = new float[192];
+      for (int d = 0; d < centroid.length; d++) centroid[d] = (float) Math.sin(k * 1000 + d) / 13.856406f;
+      speakers.add(new SpeakerSummary(String.format("SPEAKER_%02d", k), 36_000.0 / 20, centroid));
+    }
+    DiarizationResult big = new DiarizationResult(segments, speakers, Map.of("embedding", "test-big@1"),
+        new Timing(36_000, 60, 60 / 36_000.0, "cpu"));
+    Diarizer diarizer = new Diarizer() {
+      @Override
+      public DiarizationResult diarize(java.nio.file.Path audio, DiarizationOptions options, ProgressListener progress) {
+        return big;
+      }
+
+      @Override
+      public void close() {}
+    };
+    TestCluster.Node gpu = cluster.startGpu(http.seed(), diarizer, "");
+    try {
+      TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu);
+      String id = api.upload(Api.toneWav(2.0, 330), "ten-hours");
+      JsonNode done = api.awaitStatus(id, "done", Duration.ofSeconds(30));
+      assertEquals(turns, done.path("segments").size());
+      assertEquals(20, done.path("speakers").size());
+      assertEquals(turns, api.get("/meetings/" + id + "/rttm").body().lines().count());
+      assertOneCompletion(id, gpu.node().gpu().node());
     } finally {
       gpu.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
