@@ -316,7 +316,7 @@ public final class TrainEmbedding {
         double colour = new double[] {0, 0.9, 0.99}[r.nextInt(3)];
         Augment.mix(x, Augment.noise(len, colour, r), 5 + 20 * r.nextDouble());
       }
-      if (r.nextDouble() < o.pTelephone()) {
+      if (o.pTelephone() > 0 && r.nextDouble() < o.pTelephone()) { // no draw at 0: the default recipe's random stream is unchanged
         Augment.telephone(x, r);
       } else {
         if (r.nextDouble() < o.pLowPass()) {
