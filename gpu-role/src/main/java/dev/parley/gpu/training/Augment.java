@@ -106,15 +106,16 @@ public final class Augment {
     if (peak <= 0) return;
     double scale = (0.5 + 0.5 * rnd.nextDouble()) / peak; // a call's level: its peaks at -6..0 dBFS
     double mu = 255;
+    double lnOnePlusMu = Math.log1p(mu);
     for (int i = 0; i < x.length; i++) {
       if (i % 2 == 1) {
         x[i] = 0; // the 8 kHz grid keeps every second sample; the rest are zero-stuffed
         continue;
       }
       double y = x[i] * scale;
-      double code = Math.signum(y) * Math.log1p(mu * Math.min(1, Math.abs(y))) / Math.log1p(mu);
+      double code = Math.signum(y) * Math.log1p(mu * Math.min(1, Math.abs(y))) / lnOnePlusMu;
       code = Math.round(code * 127) / 127.0; // 8-bit code
-      x[i] = (float) (2 * Math.signum(code) * Math.expm1(Math.abs(code) * Math.log1p(mu)) / mu / scale);
+      x[i] = (float) (2 * Math.signum(code) * Math.expm1(Math.abs(code) * lnOnePlusMu) / mu / scale);
     }
     for (int k = 0; k < 4; k++) biquad(x, top, true);
   }
