@@ -74,6 +74,23 @@ final class Flags {
     }
   }
 
+  /** A comma-separated list of numbers above zero, such as {@code 0.9,1.0,1.1}. */
+  double[] positiveList(String flag, double[] otherwise) {
+    String v = values.get(flag);
+    if (v == null) return otherwise;
+    String[] parts = v.split(",");
+    double[] out = new double[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      try {
+        out[i] = Double.parseDouble(parts[i].trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(flag + " needs numbers separated by commas, not " + v);
+      }
+      if (!(out[i] > 0)) throw new IllegalArgumentException(flag + " needs numbers above zero, not " + v);
+    }
+    return out;
+  }
+
   /** A whole number that must be above zero. */
   int positiveInt(String flag, int otherwise) {
     double d = positive(flag, otherwise);

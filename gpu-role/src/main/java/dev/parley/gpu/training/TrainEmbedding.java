@@ -123,7 +123,7 @@ public final class TrainEmbedding {
 
     static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--threads", "--batch",
         "--lr", "--channels", "--checkpoint-minutes", "--min-frames", "--max-frames", "--telephone",
-        "--spec-augment");
+        "--spec-augment", "--speeds");
 
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
@@ -140,7 +140,7 @@ public final class TrainEmbedding {
           f.positiveInt("--batch", d.batch()), minFrames, maxFrames, (float) f.positive("--lr", d.peakLr()),
           d.finalLrFraction(), d.warmupSteps(), d.weightDecay(), d.margin(), d.scale(), d.marginRampFraction(),
           f.positive("--checkpoint-minutes", d.checkpointMinutes()), d.seed(), net, d.amiTrainFiles(), d.amiShare(),
-          d.speeds(), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass(),
+          f.positiveList("--speeds", d.speeds()), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass(),
           f.probability("--telephone", d.pTelephone()), f.probability("--spec-augment", d.pSpecAugment()));
     }
 
@@ -182,7 +182,7 @@ public final class TrainEmbedding {
       System.err.println(
           "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
               + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
-              + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P]");
+              + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P] [--speeds S,S,...]");
       return 2;
     }
     if (!Files.isDirectory(o.data())) {

@@ -1,5 +1,6 @@
 package dev.parley.gpu.training;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -101,6 +102,11 @@ class TrainingUtilsTest {
     assertEquals(0.5, TrainEmbedding.Options.parse(new String[] {"--spec-augment", "0.5"}).pSpecAugment());
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--spec-augment", "1.5"}));
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--spec-augment", "some"}));
+    assertArrayEquals(new double[] {0.9, 1.0, 1.1}, TrainEmbedding.Options.parse(new String[0]).speeds());
+    assertArrayEquals(new double[] {0.85, 1.0, 1.15},
+        TrainEmbedding.Options.parse(new String[] {"--speeds", "0.85, 1.0,1.15"}).speeds());
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--speeds", "0.9,fast"}));
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--speeds", "0.9,0"}));
     TrainVad.Options v = TrainVad.Options.parse(new String[] {"--target", "overlap", "--out", "/tmp/x"});
     assertTrue(v.overlap());
     assertEquals(Path.of("/tmp/x"), v.out());
