@@ -185,12 +185,14 @@ public final class AudioDecoder {
     }
   }
 
-  private static String summarize(String ffmpegError) {
+  /** ffmpeg's reason in words a user can act on: its first error line (the later ones follow from it). */
+  static String summarize(String ffmpegError) {
     if (ffmpegError.isEmpty()) return "the decoder rejected the file";
-    String[] lines = ffmpegError.split("\n");
-    String last = lines[lines.length - 1].strip();
+    // "-map 0:a:0" finds nothing: an image, a video without sound, a subtitle file
+    if (ffmpegError.contains("matches no streams")) return "the file has no audio stream";
+    String first = ffmpegError.lines().filter(l -> !l.isBlank()).findFirst().orElse("").strip();
     // ffmpeg prefixes messages with the input path; keep only the reason
-    int idx = last.lastIndexOf(": ");
-    return idx >= 0 && idx < last.length() - 2 ? last.substring(idx + 2) : last;
+    int idx = first.lastIndexOf(": ");
+    return idx >= 0 && idx < first.length() - 2 ? first.substring(idx + 2) : first;
   }
 }

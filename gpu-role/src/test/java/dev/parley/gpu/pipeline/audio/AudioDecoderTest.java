@@ -109,6 +109,21 @@ class AudioDecoderTest {
   }
 
   @Test
+  void anImageIsAFileWithoutSound() throws IOException {
+    Path f = dir.resolve("slide.png");
+    javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(4, 4, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", f.toFile());
+    AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(f));
+    assertEquals("not decodable audio: the file has no audio stream", e.getMessage());
+  }
+
+  @Test
+  void theFirstOfFfmpegsErrorLinesIsTheReason() {
+    assertEquals("Invalid data found when processing input",
+        AudioDecoder.summarize("/tmp/x.mp3: Invalid data found when processing input\nError opening input files: Invalid data"));
+    assertEquals("the decoder rejected the file", AudioDecoder.summarize(""));
+  }
+
+  @Test
   void randomBytesAreNotAudio() throws IOException {
     byte[] junk = new byte[50_000];
     new Random(7).nextBytes(junk);
