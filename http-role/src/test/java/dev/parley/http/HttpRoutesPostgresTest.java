@@ -274,6 +274,31 @@ class HttpRoutesPostgresTest {
   }
 
   @Test
+  void unreadableBodiesAre400And408NotServerErrors() throws Exception {
+    String token = api.user("bodies@example.com");
+    // a form field over its 4 KiB limit
+    assertError(api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("title", "t".repeat(5000))),
+        400, "bad_request");
+    // a body that says it is multipart and is not
+    assertError(api.postRaw("/meetings", token, "multipart/form-data; boundary=zz", Api.wav(0.1)), 400, "bad_request");
+    // a client that declares more than it sends and then goes quiet: 408 after the stall timeout (2 s in tests)
+    try (Socket s = new Socket("127.0.0.1", node.http.port())) {
+      s.setSoTimeout(15_000);
+      OutputStream out = s.getOutputStream();
+      out.write(("POST /meetings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
+          + "\r\nContent-Type: audio/wav\r\nContent-Length: 5000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(new byte[1000]);
+      out.flush();
+      byte[] head = s.getInputStream().readNBytes(12);
+      assertEquals("HTTP/1.1 408", new String(head, StandardCharsets.US_ASCII));
+    }
+    assertEquals(0, api.get("/meetings", token).json().get("items").size());
+    try (var files = Files.list(dataDir.resolve("blobs"))) {
+      assertTrue(files.noneMatch(f -> f.getFileName().toString().startsWith(".tmp")), "no partial upload left");
+    }
+  }
+
+  @Test
   void notDecodableAudioEndsFailedWithAReason() {
     String token = api.user("notaudio@example.com");
     Res up = api.postMultipart("/meetings", token, "notes.txt", "text/plain", "NOTAUDIO, just text".getBytes(), Map.of());

@@ -188,7 +188,7 @@ public final class MeetingService {
    * body is never whole in memory); 400 for an empty body, 413 when the size limit trips.
    */
   CompletionStage<StoredAudio> store(String key, Source<ByteString, ?> bytes, String declaredType, String fileName) {
-    InputStream in = bytes.runWith(StreamConverters.asInputStream(settings.uploadStallTimeout()), mat);
+    InputStream in = new ClientBody(bytes.runWith(StreamConverters.asInputStream(settings.uploadStallTimeout()), mat));
     return CompletableFuture.supplyAsync(() -> {
       AudioProbe.HeadCapture head = new AudioProbe.HeadCapture(in);
       try (head) {
@@ -200,11 +200,53 @@ public final class MeetingService {
         byte[] h = head.head();
         return new StoredAudio(key, info.size(), info.sha256(), AudioProbe.contentType(declaredType, h, fileName),
             fileName, AudioProbe.wavDurationSeconds(h, info.size()));
+      } catch (ClientBody.ReadFailed e) {
+        deleteQuietly(key);
+        if (e.getCause().getCause() != null) throw new CompletionException(e.getCause().getCause()); // the stream's own failure
+        log.info("upload {} stalled: no data for {}", key, settings.uploadStallTimeout());
+        throw new ApiException(StatusCodes.REQUEST_TIMEOUT, "request_timeout",
+            "the upload stalled: no data arrived for " + settings.uploadStallTimeout().toSeconds() + " s");
       } catch (IOException e) {
         deleteQuietly(key);
         throw new CompletionException(e);
       }
     }, blocking);
+  }
+
+  /**
+   * The request body as a stream, telling its read failures (a stalled or cut-off client, a size
+   * limit) apart from the blob store's write failures: they surface as {@link ReadFailed}. The
+   * adapter of {@code StreamConverters.asInputStream} throws a bare IOException when no data came
+   * in time, and one caused by the stream's failure otherwise.
+   */
+  private static final class ClientBody extends java.io.FilterInputStream {
+    static final class ReadFailed extends IOException {
+      ReadFailed(IOException cause) {
+        super(cause);
+      }
+    }
+
+    ClientBody(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return super.read();
+      } catch (IOException e) {
+        throw new ReadFailed(e);
+      }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        return super.read(b, off, len);
+      } catch (IOException e) {
+        throw new ReadFailed(e);
+      }
+    }
   }
 
   private void deleteQuietly(String key) {

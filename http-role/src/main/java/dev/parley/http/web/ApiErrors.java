@@ -11,8 +11,10 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
+import org.apache.pekko.http.scaladsl.model.ParsingException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +57,13 @@ public final class ApiErrors {
     }
     if (c instanceof IllegalRequestException i) {
       return ApiError.response(i.status(), ApiError.code(i.status()), i.info().summary());
+    }
+    if (c instanceof EntityStreamException || c instanceof ParsingException) {
+      // the client's body was cut short or is not what its headers say (a multipart body that is
+      // not multipart, a form field over its limit): the client's mistake, not the server's
+      String summary = ((org.apache.pekko.http.scaladsl.model.ExceptionWithErrorInfo) c).info().summary();
+      log.info("request body refused: {}", summary);
+      return ApiError.response(StatusCodes.BAD_REQUEST, "bad_request", "the request body could not be read: " + summary);
     }
     if (c instanceof TimeoutException) {
       log.warn("request timed out inside the cluster: {}", c.toString());

@@ -44,6 +44,7 @@ public final class TestNode implements AutoCloseable {
         "parley.http.max-upload = 1MiB",
         "parley.http.jwt-secret = \"test-secret-0123456789abcdef\"",
         "parley.http.ask-timeout = 5s",
+        "parley.http.upload-stall-timeout = 2s",
         "parley.auth.bcrypt-cost = 4",
         "parley.meeting.resend-interval = 300ms",
         "parley.meeting.heartbeat-timeout = 3s",
