@@ -154,6 +154,26 @@ class HttpRoutesPostgresTest {
   }
 
   @Test
+  void passwordsBcryptWouldConfuseAreRefused() {
+    // bcrypt stops at a NUL and repeats its key, and an unpaired surrogate becomes '?' in UTF-8
+    String nuls = "\\u0000".repeat(8);
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"nul@example.com\",\"password\":\"" + nuls + "\"}"), 400, "invalid_password");
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"nul@example.com\",\"password\":\"\\ud800abcdefgh\"}"), 400, "invalid_password");
+    assertEquals(201, api.postJson("/auth/register", null, "{\"email\":\"cyc@example.com\",\"password\":\"abcdefgh\"}").status());
+    assertError(api.postJson("/auth/login", null, "{\"email\":\"cyc@example.com\",\"password\":\"abcdefgh\\u0000abcdefgh\"}"), 401, "invalid_credentials");
+    assertEquals(200, api.postJson("/auth/login", null, "{\"email\":\"cyc@example.com\",\"password\":\"abcdefgh\"}").status());
+  }
+
+  @Test
+  void aRegistrationRefusedForItsAcceptHeaderCreatesNoAccount() {
+    String body = "{\"email\":\"accept@example.com\",\"password\":\"long-enough\"}";
+    Res refused = api.send(api.req("/auth/register", null).header("Content-Type", "application/json")
+        .header("Accept", "text/plain").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build());
+    assertError(refused, 406, "not_acceptable");
+    assertEquals(201, api.postJson("/auth/register", null, body).status(), "the refused request created nothing");
+  }
+
+  @Test
   void meetingsNeedAValidToken() {
     String good = api.user("tok@example.com");
     String userId = new TokenService("test-secret-0123456789abcdef", Duration.ofHours(1)).verify(good).orElseThrow().id();

@@ -62,11 +62,11 @@ public final class AuthRoutes {
 
   public Route routes() {
     return pathPrefix("auth", () -> concat(
-        path("register", () -> post(() -> withSizeLimit(maxJsonBody, () ->
+        path("register", () -> post(() -> Json.answering(() -> withSizeLimit(maxJsonBody, () ->
             entity(Json.unmarshaller(Credentials.class), c -> onSuccess(register(c), r ->
-                complete(StatusCodes.CREATED, r, Json.marshaller())))))),
-        path("login", () -> post(() -> withSizeLimit(maxJsonBody, () ->
-            entity(Json.unmarshaller(Credentials.class), c -> completeOKWithFuture(login(c), Json.marshaller())))))));
+                complete(StatusCodes.CREATED, r, Json.marshaller()))))))),
+        path("login", () -> post(() -> Json.answering(() -> withSizeLimit(maxJsonBody, () ->
+            entity(Json.unmarshaller(Credentials.class), c -> completeOKWithFuture(login(c), Json.marshaller()))))))));
   }
 
   /** Normalised email, or a 400. */
@@ -83,6 +83,9 @@ public final class AuthRoutes {
     if (pw == null) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password is required");
     if (pw.length() < MIN_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at least " + MIN_PASSWORD + " characters");
     if (pw.length() > MAX_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at most " + MAX_PASSWORD + " characters");
+    if (!PasswordHasher.representable(pw)) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must not contain NUL characters or unpaired UTF-16 surrogates");
+    }
     return CompletableFuture.supplyAsync(() -> {
       try {
         UserRepository.User u = users.create(email, hasher.hash(pw));

@@ -3,6 +3,7 @@ package dev.parley.http.auth;
 import at.favre.lib.crypto.bcrypt.BCrypt;
 import at.favre.lib.crypto.bcrypt.LongPasswordStrategies;
 import at.favre.lib.crypto.bcrypt.LongPasswordStrategy;
+import java.nio.charset.StandardCharsets;
 
 /**
  * bcrypt (at.favre.lib) with a configurable cost. Passwords longer than bcrypt's 72 bytes are
@@ -27,12 +28,23 @@ public final class PasswordHasher {
     return cost;
   }
 
+  /**
+   * Whether bcrypt sees {@code password} as written. bcrypt ends its key at a NUL byte and repeats
+   * the key cyclically, so {@code "abcdefgh\0abcdefgh"} would verify against {@code "abcdefgh"}
+   * and eight NULs against the empty password; an unpaired UTF-16 surrogate becomes {@code '?'} in
+   * UTF-8, so all of them would collide. Such passwords are refused at registration and never verify.
+   */
+  public static boolean representable(String password) {
+    return password.indexOf('\0') < 0 && StandardCharsets.UTF_8.newEncoder().canEncode(password);
+  }
+
   public String hash(String password) {
+    if (!representable(password)) throw new IllegalArgumentException("password has a NUL or an unpaired surrogate");
     return hasher.hashToString(cost, password.toCharArray());
   }
 
   public boolean verify(String password, String hash) {
-    if (hash == null) {
+    if (hash == null || !representable(password)) {
       verifyer.verify(password.toCharArray(), dummyHash);
       return false;
     }

@@ -36,10 +36,14 @@ public record DbSettings(String url, String user, String password, int poolSize)
     return new DbSettings(url, parley.getString("db.user"), parley.getString("db.password"), parley.getInt("db.pool-size"));
   }
 
-  /** The embedded default: {@code jdbc:h2:file:<abs data-dir>/db/parley;DB_CLOSE_DELAY=-1}. */
+  /**
+   * The embedded default: {@code jdbc:h2:file:<abs data-dir>/db/parley;DB_CLOSE_DELAY=-1;DB_CLOSE_ON_EXIT=FALSE}.
+   * H2's own JVM shutdown hook would close the database while the node's coordinated shutdown
+   * still writes events; the node closes it itself, last ({@code ParleyNode}).
+   */
   public static String h2FileUrl(Path dataDir) {
     Path file = dataDir.toAbsolutePath().normalize().resolve("db").resolve("parley");
-    return "jdbc:h2:file:" + file + ";DB_CLOSE_DELAY=-1";
+    return "jdbc:h2:file:" + file + ";DB_CLOSE_DELAY=-1;DB_CLOSE_ON_EXIT=FALSE";
   }
 
   public boolean isPostgres() {
