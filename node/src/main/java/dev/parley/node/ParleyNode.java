@@ -11,6 +11,10 @@ import dev.parley.http.db.DbSettings;
 import dev.parley.http.db.Schema;
 import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -19,6 +23,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -107,6 +112,7 @@ public final class ParleyNode {
 
       ParleyNode started = new ParleyNode(node, db, system, ds, gpu, http);
       started.closeResourcesOnTermination(diarizer);
+      if (ds != null && !db.isPostgres()) closeH2BeforeTermination(system, db);
       log.info("Parley node started in {} ms: roles {}, {}cluster {} (seeds {}), db {}, blob store {}",
           (System.nanoTime() - t0) / 1_000_000, node.roles(),
           http != null ? "http port " + http.port() + ", " : "",
@@ -175,6 +181,25 @@ public final class ParleyNode {
         }
       }
     }
+  }
+
+  /**
+   * Closes the embedded H2 database in the last phase before the actor system stops, when the
+   * meetings have stopped writing events; coordinated shutdown waits for it, so the JVM does not
+   * exit before H2 has written everything out (its own shutdown hook is off: {@link DbSettings#h2FileUrl}).
+   */
+  private static void closeH2BeforeTermination(ActorSystem<?> system, DbSettings db) {
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "parley-close-h2",
+        () -> CompletableFuture.supplyAsync(() -> {
+          // a connection of its own: SHUTDOWN closes every connection, which a pool would then complain of
+          try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+              Statement st = c.createStatement()) {
+            st.execute("SHUTDOWN");
+          } catch (SQLException e) {
+            log.warn("closing the H2 database failed: {}", e.toString());
+          }
+          return Done.getInstance();
+        }));
   }
 
   private void closeResourcesOnTermination(Diarizer diarizer) {

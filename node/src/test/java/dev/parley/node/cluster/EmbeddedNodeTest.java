@@ -2,6 +2,7 @@ package dev.parley.node.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,7 +10,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
 import dev.parley.node.NodeConfig;
 import dev.parley.node.ParleyNode;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +48,12 @@ class EmbeddedNodeTest {
       }
     } finally {
       node.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+    // the node closed H2 itself as it stopped (H2's own JVM-exit hook would close it too early):
+    // the database file is no longer locked (within this JVM, a lock still held would throw)
+    try (FileChannel ch = FileChannel.open(dataDir.resolve("db").resolve("parley.mv.db"), StandardOpenOption.WRITE);
+        FileLock lock = ch.tryLock()) {
+      assertNotNull(lock, "the H2 database file is still locked after the node stopped");
     }
   }
 
