@@ -283,6 +283,9 @@ class HttpRoutesPostgresTest {
     String token = api.user("bad@example.com");
     assertError(api.postRaw("/meetings?numSpeakers=zero", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
     assertError(api.postRaw("/meetings?minSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
+    assertError(api.postRaw("/meetings?numSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
+    assertError(api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("numSpeakers", "1", "minSpeakers", "2")),
+        400, "bad_request");
     assertError(api.postRaw("/meetings", token, "audio/wav", new byte[0]), 400, "empty_file");
     assertError(api.postRaw("/meetings", token, "text/plain", "hello".getBytes()), 415, "unsupported_media_type");
     assertError(api.postRaw("/meetings", token, "application/json", "{}".getBytes()), 415, "unsupported_media_type");
