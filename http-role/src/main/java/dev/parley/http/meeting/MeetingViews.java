@@ -64,7 +64,7 @@ public final class MeetingViews {
         s.status().api(),
         s.progress(),
         s.stage(),
-        s.createdAt(),
+        s.createdAt().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), // as the list has it
         s.durationSeconds(),
         a == null ? null : new AudioView(a.size(), a.sha256(), a.contentType(), a.fileName()),
         s.options(),
