@@ -276,6 +276,15 @@ class HttpRoutesPostgresTest {
     assertEquals(202, oct.status(), oct.text());
     JsonNode o = api.awaitStatus(oct.json().get("id").asText(), token, "done", WAIT);
     assertEquals("audio/wav", o.get("audio").get("contentType").asText(), "sniffed from the RIFF header");
+
+    // a form takes its fields from the query string too; its own fields win
+    Res form = api.postMultipart("/meetings?title=From%20query&maxSpeakers=2&minSpeakers=2", token, "f.wav", "audio/wav",
+        Api.wav(0.5), Map.of("minSpeakers", "1"));
+    assertEquals(202, form.status(), form.text());
+    JsonNode f = api.awaitStatus(form.json().get("id").asText(), token, "done", WAIT);
+    assertEquals("From query", f.get("title").asText());
+    assertEquals(2, f.get("options").get("maxSpeakers").asInt());
+    assertEquals(1, f.get("options").get("minSpeakers").asInt());
   }
 
   @Test
@@ -284,6 +293,7 @@ class HttpRoutesPostgresTest {
     assertError(api.postRaw("/meetings?numSpeakers=zero", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
     assertError(api.postRaw("/meetings?minSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
     assertError(api.postRaw("/meetings?numSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
+    assertError(api.postMultipart("/meetings?numSpeakers=0", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of()), 400, "bad_request");
     assertError(api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("numSpeakers", "1", "minSpeakers", "2")),
         400, "bad_request");
     assertError(api.postRaw("/meetings", token, "audio/wav", new byte[0]), 400, "empty_file");

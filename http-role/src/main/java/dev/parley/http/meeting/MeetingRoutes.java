@@ -134,8 +134,8 @@ public final class MeetingRoutes {
             return complete(ApiError.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                 "use multipart/form-data with a 'file' field, or send the audio itself as the body"));
           }
-          return entity(Unmarshaller.entityToMultipartFormData(), form ->
-              onSuccess(service.uploadMultipart(user, form), this::accepted));
+          return parameterMap(params -> entity(Unmarshaller.entityToMultipartFormData(), form ->
+              onSuccess(service.uploadMultipart(user, form, params), this::accepted)));
         }
         if (!isAudioBody(media)) {
           return complete(ApiError.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",

@@ -106,10 +106,16 @@ public final class MeetingService {
     return store(id, body, contentType, null).thenCompose(a -> create(user, id, params.get("title"), options, a));
   }
 
-  /** A multipart form: a {@code file} part and optional field parts, in any order. */
-  public CompletionStage<Meeting.State> uploadMultipart(AuthUser user, Multipart.FormData form) {
+  /**
+   * A multipart form: a {@code file} part and optional field parts, in any order. Fields may also
+   * come in the query string, as for a raw upload; a form field wins over a query parameter.
+   */
+  public CompletionStage<Meeting.State> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query) {
     String id = newId();
     Map<String, String> fields = new HashMap<>();
+    query.forEach((k, v) -> {
+      if (FIELDS.contains(k)) fields.put(k, v);
+    });
     AtomicBoolean sawFile = new AtomicBoolean();
     CompletionStage<Optional<StoredAudio>> parts = form.getParts()
         .mapAsync(1, part -> {
