@@ -138,6 +138,9 @@ class HttpRoutesPostgresTest {
     assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\"}"), 400, "invalid_password");
     assertError(api.postJson("/auth/register", null, "{\"email\": \"b@example.com\", "), 400, "bad_request");
     assertError(api.postJson("/auth/register", null, "[1,2]"), 400, "bad_request");
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"c@example.com\",\"password\":\"long-enough\"} trailing"), 400, "bad_request");
+    assertError(api.postJson("/auth/register", null,
+        "{\"email\":\"c@example.com\",\"password\":\"long-enough\",\"password\":\"other-pass\"}"), 400, "bad_request");
 
     Res l = api.postJson("/auth/login", null, body);
     assertEquals(200, l.status(), l.text());

@@ -18,7 +18,10 @@ import org.apache.pekko.http.javadsl.server.Directives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
-/** The API's JSON: Jackson with Java time as ISO-8601 strings, unknown request fields ignored. */
+/**
+ * The API's JSON: Jackson with Java time as ISO-8601 strings; unknown request fields are ignored,
+ * text after the object and keys given twice are refused.
+ */
 public final class Json {
   private Json() {}
 
@@ -28,7 +31,10 @@ public final class Json {
       .registerModule(new ParameterNamesModule())
       .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      // {"password":"a"}{"password":"b"} or a key given twice is a malformed request, not a guess
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private static final Marshaller<Object, RequestEntity> MARSHALLER = Jackson.marshaller(MAPPER);
 
