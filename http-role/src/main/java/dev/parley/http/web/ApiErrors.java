@@ -13,6 +13,7 @@ import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.http.scaladsl.model.ExceptionWithErrorInfo;
 import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
 import org.apache.pekko.http.scaladsl.model.ParsingException;
 import org.slf4j.Logger;
@@ -61,7 +62,7 @@ public final class ApiErrors {
     if (c instanceof EntityStreamException || c instanceof ParsingException) {
       // the client's body was cut short or is not what its headers say (a multipart body that is
       // not multipart, a form field over its limit): the client's mistake, not the server's
-      String summary = ((org.apache.pekko.http.scaladsl.model.ExceptionWithErrorInfo) c).info().summary();
+      String summary = ((ExceptionWithErrorInfo) c).info().summary();
       log.info("request body refused: {}", summary);
       return ApiError.response(StatusCodes.BAD_REQUEST, "bad_request", "the request body could not be read: " + summary);
     }
