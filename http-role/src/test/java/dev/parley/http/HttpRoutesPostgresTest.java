@@ -395,6 +395,14 @@ class HttpRoutesPostgresTest {
     Res bad = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=" + wav.length + "-").GET().build());
     assertError(bad, 416, "range_not_satisfiable");
     assertEquals("bytes */" + wav.length, bad.header("Content-Range"));
+
+    // media players ask with HEAD first: the GET's headers, no body
+    Res head = api.send(api.req("/meetings/" + id + "/audio", token)
+        .method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody()).build());
+    assertEquals(200, head.status());
+    assertEquals(String.valueOf(wav.length), head.header("Content-Length"));
+    assertEquals("bytes", head.header("Accept-Ranges"));
+    assertEquals(0, head.body().length);
   }
 
   @Test
