@@ -113,7 +113,13 @@ public final class DiarizationPipeline implements Diarizer {
     Parallel.singleThreadedTorch();
     Device device = switch (settings.device()) {
       case "cpu" -> Device.cpu();
-      case "gpu" -> Device.gpu();
+      case "gpu" -> {
+        if (engine.getGpuCount() == 0) {
+          throw new IllegalArgumentException("device gpu was asked for (PARLEY_DEVICE or --device), but DJL sees no CUDA GPU;"
+              + " use auto or cpu, or a build with CUDA natives (mvn -Pcuda)");
+        }
+        yield Device.gpu();
+      }
       default -> engine.defaultDevice();
     };
     VoiceActivityDetector vad = vad(settings.vadModel(), params.vad(), settings.threads(), device);
@@ -236,6 +242,7 @@ public final class DiarizationPipeline implements Diarizer {
       segments.sort((x, y) -> Double.compare(x.start(), y.start()));
       clock.lap("overlap");
     }
+    segments = withinAudio(segments, audioSeconds);
     double[] talk = new double[names.size()];
     for (Segment s : segments) talk[names.indexOf(s.speaker())] += s.duration();
     List<SpeakerSummary> speakers = new ArrayList<>();
@@ -252,6 +259,19 @@ public final class DiarizationPipeline implements Diarizer {
     Timing timing = new Timing(audioSeconds, processing, audioSeconds > 0 ? processing / audioSeconds : 0,
         device.toString());
     return new DiarizationResult(segments, speakers, models(), timing);
+  }
+
+  /**
+   * Segments cut at the end of the audio: the last 10 ms frame may reach past it (a 30.00006 s file
+   * has 3001 frames).
+   */
+  static List<Segment> withinAudio(List<Segment> segments, double audioSeconds) {
+    List<Segment> out = new ArrayList<>(segments.size());
+    for (Segment s : segments) {
+      if (s.end() <= audioSeconds) out.add(s);
+      else if (s.start() < audioSeconds) out.add(new Segment(s.start(), audioSeconds, s.speaker()));
+    }
+    return out;
   }
 
   /**

@@ -71,6 +71,33 @@ class DiarizationPipelineTest {
   }
 
   @Test
+  void askingForAGpuWhereThereIsNoneIsAClearError() {
+    PipelineSettings gpu = new PipelineSettings("energy", "", "gpu", 1);
+    if (ai.djl.engine.Engine.getEngine("PyTorch").getGpuCount() == 0) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DiarizationPipeline.create(gpu));
+      assertTrue(e.getMessage().contains("no CUDA GPU"), e.getMessage());
+    } else {
+      try (DiarizationPipeline p = DiarizationPipeline.create(gpu)) {
+        assertTrue(p.models().containsKey("embedding"));
+      }
+    }
+  }
+
+  @Test
+  void noSegmentEndsAfterTheAudio() throws Exception {
+    // speech to the very end of 6.00006 s: the last 10 ms frame and the VAD's padding reach past it
+    float[] x = Signals.concat(Signals.silence(2), Signals.voice(4, 110, 700, 1100, 0.08, 1), new float[1]);
+    x = Signals.mix(x, Signals.noise(x.length / 16000.0, 0.001, 5));
+    DiarizationResult r = pipeline.diarize(x, DiarizationOptions.NONE, null);
+    double end = x.length / 16000.0;
+    assertFalse(r.segments().isEmpty());
+    for (Segment s : r.segments()) assertTrue(s.end() <= end && s.start() < s.end(), s + " within " + end);
+    assertEquals(List.of(new Segment(1, 2, "A")),
+        DiarizationPipeline.withinAudio(List.of(new Segment(1, 2, "A"), new Segment(2.5, 3, "B")), 2.5));
+    assertEquals(List.of(new Segment(1, 2.2, "A")), DiarizationPipeline.withinAudio(List.of(new Segment(1, 2.3, "A")), 2.2));
+  }
+
+  @Test
   void separatesTwoVoicesWithoutBeingToldHowMany() throws Exception {
     List<Turn> truth = new ArrayList<>();
     float[] x = conversation(truth);
