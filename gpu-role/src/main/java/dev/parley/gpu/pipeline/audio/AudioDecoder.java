@@ -191,8 +191,12 @@ public final class AudioDecoder {
     // "-map 0:a:0" finds nothing: an image, a video without sound, a subtitle file
     if (ffmpegError.contains("matches no streams")) return "the file has no audio stream";
     String first = ffmpegError.lines().filter(l -> !l.isBlank()).findFirst().orElse("").strip();
-    // ffmpeg prefixes messages with the input path; keep only the reason
-    int idx = first.lastIndexOf(": ");
-    return idx >= 0 && idx < first.length() - 2 ? first.substring(idx + 2) : first;
+    // ffmpeg prefixes a message with its component ("[wav @ 0x55d0c0]") or with the input path
+    first = first.replaceFirst("^\\[[^\\]]*@ ?0x[0-9a-fA-F]+\\]\\s*", "");
+    if (first.startsWith("/")) {
+      int idx = first.indexOf(": ");
+      if (idx > 0 && idx < first.length() - 2) first = first.substring(idx + 2);
+    }
+    return first.isEmpty() ? "the decoder rejected the file" : first;
   }
 }

@@ -120,6 +120,8 @@ class AudioDecoderTest {
   void theFirstOfFfmpegsErrorLinesIsTheReason() {
     assertEquals("Invalid data found when processing input",
         AudioDecoder.summarize("/tmp/x.mp3: Invalid data found when processing input\nError opening input files: Invalid data"));
+    assertEquals("Invalid sample rate: 0", AudioDecoder.summarize("[wav @ 0x55d0c0a1b2c0] Invalid sample rate: 0\n"
+        + "/tmp/x.wav: Invalid argument"));
     assertEquals("the decoder rejected the file", AudioDecoder.summarize(""));
   }
 
