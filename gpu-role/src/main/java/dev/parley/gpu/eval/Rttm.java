@@ -19,7 +19,21 @@ public final class Rttm {
 
   /** Turns grouped by file id, in file order. */
   public static Map<String, List<Turn>> read(Path path) throws IOException {
-    return parse(Files.readString(path, StandardCharsets.UTF_8), path.toString());
+    return parse(readText(path), path.toString());
+  }
+
+  /** A reference file's text: UTF-8, a leading byte-order mark dropped, errors naming the file. */
+  static String readText(Path path) throws IOException {
+    try {
+      String s = Files.readString(path, StandardCharsets.UTF_8);
+      return s.startsWith("\uFEFF") ? s.substring(1) : s;
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new IOException(path + " is not UTF-8 text");
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new IOException("no such file: " + path);
+    } catch (IOException e) {
+      throw new IOException("cannot read " + path + ": " + e.getMessage(), e);
+    }
   }
 
   public static Map<String, List<Turn>> parse(String text, String source) {

@@ -1,8 +1,6 @@
 package dev.parley.gpu.eval;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +19,7 @@ public final class Uem {
   }
 
   public static Map<String, List<Region>> read(Path path) throws IOException {
-    return parse(Files.readString(path, StandardCharsets.UTF_8), path.toString());
+    return parse(Rttm.readText(path), path.toString());
   }
 
   public static Map<String, List<Region>> parse(String text, String source) {
