@@ -62,9 +62,16 @@ public final class Cli {
   private Cli() {}
 
   /** A usage error: reported with the usage text and exit code 2. */
-  static final class UsageException extends Exception {
+  static class UsageException extends Exception {
     UsageException(String message) {
       super(message);
+    }
+  }
+
+  /** {@code --help}: the usage text and exit code 0. */
+  static final class HelpRequested extends UsageException {
+    HelpRequested() {
+      super("help");
     }
   }
 
@@ -98,6 +105,9 @@ public final class Cli {
         case "bench" -> bench(o, out, err, factory);
         default -> throw new UsageException("unknown command: " + command);
       };
+    } catch (HelpRequested e) {
+      err.print(USAGE);
+      return 0;
     } catch (UsageException e) {
       err.println("error: " + e.getMessage());
       err.print(USAGE);
@@ -156,19 +166,18 @@ public final class Cli {
               throw new UsageException(e.getMessage());
             }
           }
-          case "-h", "--help" -> throw new UsageException("help requested");
+          case "-h", "--help" -> throw new HelpRequested();
           default -> {
             if (a.startsWith("--")) throw new UsageException("unknown option " + a + " for " + command);
             inputs.add(a);
           }
         }
       }
-      DiarizationOptions speakers;
-      try {
-        speakers = new DiarizationOptions(num, min, max);
-      } catch (IllegalArgumentException e) {
-        throw new UsageException(e.getMessage());
+      if (min != null && max != null && min > max) throw new UsageException("--min-speakers must not exceed --max-speakers");
+      if (num != null && ((min != null && num < min) || (max != null && num > max))) {
+        throw new UsageException("--num-speakers must lie between --min-speakers and --max-speakers when they are given");
       }
+      DiarizationOptions speakers = new DiarizationOptions(num, min, max);
       PipelineSettings settings;
       try {
         settings = new PipelineSettings(vad, emb, device, threads);
@@ -179,6 +188,13 @@ public final class Cli {
       if (command.equals("eval") && ref == null) throw new UsageException("eval needs --ref REF.rttm");
       if (command.equals("bench") && inputs.size() != 1) throw new UsageException("bench takes exactly one FILE");
       if (!command.equals("eval") && (ref != null || uem != null)) throw new UsageException("--ref and --uem belong to eval");
+      if (rttm != null) {
+        Path out = rttm.toAbsolutePath().normalize();
+        boolean clobbers = AUDIO_EXTENSIONS.contains(extension(out))
+            || Stream.concat(inputs.stream().map(Path::of), Stream.of(ref, uem).filter(java.util.Objects::nonNull))
+                .anyMatch(in -> in.toAbsolutePath().normalize().equals(out));
+        if (clobbers) throw new UsageException("--rttm " + rttm + " names an input or an audio file; it would be overwritten");
+      }
       return new Options(speakers, rttm, ref, uem, collar, settings, params, inputs);
     }
 
@@ -198,20 +214,48 @@ public final class Cli {
     }
   }
 
-  /** File id as RTTM uses it: the base name without its extension. */
+  /**
+   * File id as RTTM uses it: the base name without its extension, whitespace replaced by
+   * {@code _} (RTTM fields are separated by whitespace).
+   */
   public static String fileId(Path file) {
     String name = file.getFileName().toString();
     int dot = name.lastIndexOf('.');
-    return dot > 0 ? name.substring(0, dot) : name;
+    return (dot > 0 ? name.substring(0, dot) : name).replaceAll("\\s+", "_");
+  }
+
+  /** Two inputs with one file id would be indistinguishable in the RTTM: refused before any work. */
+  static void checkDistinctIds(List<Path> files) {
+    Map<String, Path> seen = new java.util.HashMap<>();
+    for (Path f : files) {
+      Path other = seen.putIfAbsent(fileId(f), f);
+      if (other != null) {
+        throw new IllegalArgumentException("inputs " + other + " and " + f + " share the file id " + fileId(f)
+            + "; rename one");
+      }
+    }
+  }
+
+  /** Fails before any diarization when {@code rttm} could not be written afterwards. */
+  static void checkWritable(Path rttm) {
+    if (rttm == null) return;
+    Path dir = rttm.toAbsolutePath().getParent();
+    if (!Files.isDirectory(dir)) throw new IllegalArgumentException("--rttm " + rttm + ": no directory " + dir);
+    if (Files.isDirectory(rttm)) throw new IllegalArgumentException("--rttm " + rttm + " is a directory");
+    if (Files.exists(rttm) ? !Files.isWritable(rttm) : !Files.isWritable(dir)) {
+      throw new IllegalArgumentException("--rttm " + rttm + " cannot be written");
+    }
   }
 
   private static int diarize(Options o, PrintStream out, PrintStream err, PipelineFactory factory) throws IOException {
     for (String in : o.inputs()) {
       if (!Files.isRegularFile(Path.of(in))) {
-        err.println("error: no such file: " + in);
+        err.println("error: " + (Files.isDirectory(Path.of(in)) ? "a directory, not an audio file: " : "no such file: ") + in);
         return 1;
       }
     }
+    checkDistinctIds(o.inputs().stream().map(Path::of).toList());
+    checkWritable(o.rttm());
     int failures = 0;
     StringBuilder rttm = new StringBuilder();
     try (DiarizationPipeline p = factory.create(o)) {
@@ -222,8 +266,8 @@ public final class Cli {
           String text = r.toRttm(fileId(file));
           if (o.rttm() == null) out.print(text);
           else rttm.append(text);
-          err.printf(Locale.ROOT, "%s: %.1f s of audio, %d speakers, %d segments, %.1f s (RTF %.4f, %s)%n",
-              file, r.timing().audioSeconds(), r.speakers().size(), r.segments().size(),
+          err.printf(Locale.ROOT, "%s: %.1f s of audio, %d speaker%s, %d segments, %.1f s (RTF %.4f, %s)%n",
+              file, r.timing().audioSeconds(), r.speakers().size(), r.speakers().size() == 1 ? "" : "s", r.segments().size(),
               r.timing().processingSeconds(), r.timing().realTimeFactor(), r.timing().device());
         } catch (DiarizationException e) {
           err.println("error: " + file + ": " + e.getMessage());
@@ -257,10 +301,18 @@ public final class Cli {
       if (missing) err.println("skipping " + f + ": no turns for " + fileId(f) + " in " + o.ref());
       return missing;
     });
+    files.removeIf(f -> {
+      // as md-eval does: with a UEM, only the files it names are scored
+      boolean unscored = o.uem() != null && !uem.containsKey(fileId(f));
+      if (unscored) err.println("skipping " + f + ": " + o.uem() + " has no region for " + fileId(f));
+      return unscored;
+    });
     if (files.isEmpty()) {
       err.println("error: no audio file with a reference to score");
       return 1;
     }
+    checkDistinctIds(files);
+    checkWritable(o.rttm());
     DerResult total = DerResult.ZERO;
     DerResult baseline = DerResult.ZERO;
     double audio = 0, processing = 0;
@@ -292,15 +344,16 @@ public final class Cli {
         total = total.plus(d);
         baseline = baseline.plus(b);
         long refSpk = rf.stream().map(Turn::speaker).distinct().count();
-        out.printf(Locale.ROOT, "%-12s %7.2f %7.2f %7.2f %7.2f %5d %5d | %12.2f%n", id, 100 * d.der(),
-            100 * d.missedRate(), 100 * d.falseAlarmRate(), 100 * d.confusionRate(), r.speakers().size(), refSpk,
-            100 * b.der());
+        if (d.total() <= 0) err.println("note: no reference speech scored in " + f + " (check --uem and --collar)");
+        out.printf(Locale.ROOT, "%-12s %7s %7s %7s %7s %5d %5d | %12s%n", id, pct(d, d.der()),
+            pct(d, d.missedRate()), pct(d, d.falseAlarmRate()), pct(d, d.confusionRate()), r.speakers().size(), refSpk,
+            pct(b, b.der()));
       }
-      out.printf(Locale.ROOT, "%-12s %7.2f %7.2f %7.2f %7.2f %5s %5s | %12.2f%n", "TOTAL", 100 * total.der(),
-          100 * total.missedRate(), 100 * total.falseAlarmRate(), 100 * total.confusionRate(), "", "",
-          100 * baseline.der());
-      out.printf(Locale.ROOT, "one-speaker baseline: DER %.2f%% (missed %.2f%%, confusion %.2f%%)%n",
-          100 * baseline.der(), 100 * baseline.missedRate(), 100 * baseline.confusionRate());
+      out.printf(Locale.ROOT, "%-12s %7s %7s %7s %7s %5s %5s | %12s%n", "TOTAL", pct(total, total.der()),
+          pct(total, total.missedRate()), pct(total, total.falseAlarmRate()), pct(total, total.confusionRate()), "", "",
+          pct(baseline, baseline.der()));
+      out.printf(Locale.ROOT, "one-speaker baseline: DER %s%% (missed %s%%, confusion %s%%)%n",
+          pct(baseline, baseline.der()), pct(baseline, baseline.missedRate()), pct(baseline, baseline.confusionRate()));
       Map<String, String> models = p.models();
       out.printf(Locale.ROOT, "models: %s%n", models);
       out.printf(Locale.ROOT, "audio %.1f s, processing %.1f s, RTF %.4f%n", audio, processing,
@@ -308,6 +361,11 @@ public final class Cli {
     }
     if (o.rttm() != null) Files.writeString(o.rttm(), hypRttm.toString(), StandardCharsets.UTF_8);
     return failures == 0 ? 0 : 1;
+  }
+
+  /** A rate as a percentage, or {@code n/a} when no reference speech was scored. */
+  private static String pct(DerResult d, double rate) {
+    return d.total() > 0 ? String.format(Locale.ROOT, "%.2f", 100 * rate) : "n/a";
   }
 
   private static int bench(Options o, PrintStream out, PrintStream err, PipelineFactory factory) {

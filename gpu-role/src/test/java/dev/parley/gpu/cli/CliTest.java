@@ -1,6 +1,7 @@
 package dev.parley.gpu.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -66,6 +67,10 @@ class CliTest {
       {"bench", "a.wav", "b.wav"},
       {"bench", "--param", "clustering.nope=1", "a.wav"},
       {"bench", "--device", "tpu", "a.wav"},
+      {"diarize", "--num-speakers", "3", "--max-speakers", "2", "x.wav"},
+      {"diarize", "--rttm", "x.wav", "x.wav"},
+      {"diarize", "--rttm", "b.wav", "a.wav"},
+      {"eval", "--ref", "r.rttm", "--rttm", "r.rttm", "x.wav"},
     };
     for (String[] args : bad) {
       Object[] r = run(args[0], java.util.Arrays.copyOfRange(args, 1, args.length));
@@ -74,6 +79,61 @@ class CliTest {
       assertTrue(((String) r[2]).startsWith("error: "), String.join(" ", args));
     }
     assertEquals(2, Cli.run("transcribe", new String[] {"x"}, System.out, new PrintStream(new ByteArrayOutputStream())));
+  }
+
+  @Test
+  void helpIsNotAnError() {
+    Object[] r = run("diarize", "--help");
+    assertEquals(0, r[0]);
+    assertTrue(((String) r[2]).startsWith("usage:"), (String) r[2]);
+  }
+
+  @Test
+  void inputsAndOutputsThatWouldBeConfusedAreRefusedBeforeAnyWork() throws Exception {
+    Path d1 = Files.createDirectories(dir.resolve("ids/d1"));
+    Path d2 = Files.createDirectories(dir.resolve("ids/d2"));
+    Path x1 = Files.copy(conv, d1.resolve("x.wav"));
+    Path x2 = Files.copy(conv, d2.resolve("x.flac"));
+    Object[] same = run("diarize", x1.toString(), x2.toString());
+    assertEquals(1, same[0]);
+    assertTrue(((String) same[2]).contains("share the file id x"), (String) same[2]);
+    assertEquals("", same[1]);
+
+    Object[] nowhere = run("diarize", "--rttm", dir.resolve("no/such/dir/out.rttm").toString(), x1.toString());
+    assertEquals(1, nowhere[0]);
+    assertTrue(((String) nowhere[2]).contains("no directory"), (String) nowhere[2]);
+    assertFalse(((String) nowhere[2]).contains("s of audio"), "refused before diarizing: " + nowhere[2]);
+
+    // whitespace would split the RTTM's fields
+    Path spaced = Files.copy(conv, Files.createDirectories(dir.resolve("ids/sp")).resolve("weekly sync 2.wav"));
+    Object[] r = run("diarize", spaced.toString());
+    assertEquals(0, r[0], (String) r[2]);
+    assertEquals(java.util.Set.of("weekly_sync_2"), Rttm.parse((String) r[1], "stdout").keySet());
+  }
+
+  @Test
+  void evalSaysWhenNothingWasScored() throws Exception {
+    Path onlyOther = Files.writeString(dir.resolve("other.uem"), "meeting-99 1 0.000 10.000\n");
+    Object[] skipped = run("eval", "--ref", refRttm.toString(), "--uem", onlyOther.toString(), conv.toString());
+    assertEquals(1, skipped[0]);
+    assertTrue(((String) skipped[2]).contains("has no region for meeting-01"), (String) skipped[2]);
+
+    Object[] wide = run("eval", "--ref", refRttm.toString(), "--collar", "30", conv.toString());
+    assertEquals(0, wide[0], (String) wide[2]);
+    String total = ((String) wide[1]).lines().filter(l -> l.startsWith("TOTAL")).findFirst().orElseThrow();
+    assertTrue(total.contains("n/a") && !total.contains("0.00"), total);
+    assertTrue(((String) wide[2]).contains("no reference speech scored"), (String) wide[2]);
+  }
+
+  @Test
+  void referenceFilesAreReadWithTheirByteOrderMarkAndNamedInErrors() throws Exception {
+    Path bom = Files.writeString(dir.resolve("bom.rttm"), "\uFEFF" + Files.readString(refRttm));
+    assertEquals(3, Rttm.read(bom).get("meeting-01").size());
+    Path latin1 = Files.write(dir.resolve("latin1.rttm"),
+        "SPEAKER meeting-01 1 0.0 5.0 <NA> <NA> M\u00c9O069 <NA> <NA>\n".getBytes(StandardCharsets.ISO_8859_1));
+    Object[] r = run("eval", "--ref", latin1.toString(), conv.toString());
+    assertEquals(1, r[0]);
+    assertTrue(((String) r[2]).contains("latin1.rttm is not UTF-8 text"), (String) r[2]);
   }
 
   @Test
