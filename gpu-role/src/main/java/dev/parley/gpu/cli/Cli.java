@@ -48,7 +48,7 @@ public final class Cli {
   static final String USAGE = String.join("\n",
       "usage:",
       "  diarize [--num-speakers N] [--min-speakers N] [--max-speakers N] [--rttm OUT] FILE...",
-      "      writes RTTM (to stdout without --rttm); the file id is the base name without extension",
+      "      writes RTTM (to stdout without --rttm); the file id is the base name without extension, whitespace as _",
       "  eval --ref REF.rttm [--uem UEM] [--collar S] [--rttm OUT] DIR_OR_FILES...",
       "      diarizes and prints per-file and total DER (missed, false alarm, confusion; overlap scored,",
       "      collar in seconds on each side of reference boundaries, 0 by default) beside the one-speaker",
