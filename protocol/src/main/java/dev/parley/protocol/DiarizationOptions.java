@@ -16,4 +16,13 @@ public record DiarizationOptions(Integer numSpeakers, Integer minSpeakers, Integ
     if (minSpeakers != null && maxSpeakers != null && minSpeakers > maxSpeakers)
       throw new IllegalArgumentException("minSpeakers must not exceed maxSpeakers");
   }
+
+  /**
+   * Whether {@code numSpeakers} falls outside the bounds given with it: callers refuse such a
+   * request (the constructor accepts it, so meetings journaled with one still replay).
+   */
+  public boolean countOutsideBounds() {
+    return numSpeakers != null
+        && ((minSpeakers != null && numSpeakers < minSpeakers) || (maxSpeakers != null && numSpeakers > maxSpeakers));
+  }
 }

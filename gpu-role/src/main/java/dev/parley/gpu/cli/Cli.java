@@ -174,10 +174,10 @@ public final class Cli {
         }
       }
       if (min != null && max != null && min > max) throw new UsageException("--min-speakers must not exceed --max-speakers");
-      if (num != null && ((min != null && num < min) || (max != null && num > max))) {
+      DiarizationOptions speakers = new DiarizationOptions(num, min, max);
+      if (speakers.countOutsideBounds()) {
         throw new UsageException("--num-speakers must lie between --min-speakers and --max-speakers when they are given");
       }
-      DiarizationOptions speakers = new DiarizationOptions(num, min, max);
       PipelineSettings settings;
       try {
         settings = new PipelineSettings(vad, emb, device, threads);

@@ -170,15 +170,16 @@ public final class MeetingService {
     Integer max = count(f, "maxSpeakers");
     String title = f.get("title");
     if (title != null && title.length() > 500) throw new ApiException(StatusCodes.BAD_REQUEST, "title must have at most 500 characters");
-    // checked here, not in DiarizationOptions: meetings already journaled with such options must still replay
-    if (num != null && ((min != null && num < min) || (max != null && num > max))) {
-      throw new ApiException(StatusCodes.BAD_REQUEST, "numSpeakers must lie between minSpeakers and maxSpeakers when both are given");
-    }
+    DiarizationOptions options;
     try {
-      return new DiarizationOptions(num, min, max);
+      options = new DiarizationOptions(num, min, max);
     } catch (IllegalArgumentException e) {
       throw new ApiException(StatusCodes.BAD_REQUEST, e.getMessage());
     }
+    if (options.countOutsideBounds()) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, "numSpeakers must lie between minSpeakers and maxSpeakers when they are given");
+    }
+    return options;
   }
 
   private static Integer count(Map<String, String> f, String name) {
