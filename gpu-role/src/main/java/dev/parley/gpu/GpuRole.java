@@ -100,13 +100,19 @@ public final class GpuRole {
         Entity.of(InferenceProtocol.WORKER,
                 ctx -> InferenceWorker.create(ctx.getEntityId(), runner, settings, node, ctx.getShard()))
             .withRole(InferenceProtocol.GPU_ROLE)
+            // a worker asked to stop for a hand-off first finishes its running job (InferenceWorker.HandOff)
+            .withStopMessage(InferenceWorker.HandOff.INSTANCE)
             // the worker passivates itself when done; a long job receives no messages and must not be passivated
-            .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()
-                .withRememberEntities(false)));
+            .withSettings(withHandOffTimeout(ClusterShardingSettings.create(system).withNoPassivationStrategy()
+                .withRememberEntities(false), settings.handOffTimeout())));
     log.info("gpu role started on {}: concurrency {}, progress every {}, idle leave {}", node,
         settings.concurrency(), settings.progressInterval(),
         idleWatcher == null ? "off (node also has the http role)" : "after " + settings.idleTimeout());
     return new GpuRole(settings, region, runner, idleWatcher, executor, node);
+  }
+
+  private static ClusterShardingSettings withHandOffTimeout(ClusterShardingSettings s, java.time.Duration timeout) {
+    return s.withTuningParameters(s.tuningParameters().withHandOffTimeout(timeout));
   }
 
   private static ThreadFactory jobThreads() {

@@ -12,9 +12,12 @@ import java.time.Duration;
  * @param progressInterval a worker reports progress at least this often (it is the Meeting's heartbeat)
  * @param resultLinger how long a finished worker keeps its outcome to answer a repeated RunJob
  * @param scratchDir where audio from a remote blob store is copied for a job (deleted afterwards)
+ * @param handOffTimeout how long sharding waits for a running job to finish before it moves the
+ *     job's shard to another node (rebalancing when a gpu node joins, or a graceful leave)
  */
 public record GpuSettings(
-    int concurrency, Duration idleTimeout, Duration progressInterval, Duration resultLinger, Path scratchDir) {
+    int concurrency, Duration idleTimeout, Duration progressInterval, Duration resultLinger, Path scratchDir,
+    Duration handOffTimeout) {
 
   public GpuSettings {
     if (concurrency < 1) throw new IllegalArgumentException("parley.gpu.concurrency must be >= 1, got " + concurrency);
@@ -24,6 +27,8 @@ public record GpuSettings(
       throw new IllegalArgumentException("parley.gpu.progress-interval must be positive, got " + progressInterval);
     if (resultLinger.isNegative())
       throw new IllegalArgumentException("parley.gpu.result-linger must not be negative, got " + resultLinger);
+    if (handOffTimeout.isNegative() || handOffTimeout.isZero())
+      throw new IllegalArgumentException("parley.gpu.hand-off-timeout must be positive, got " + handOffTimeout);
   }
 
   /** Reads {@code parley.gpu.*} (and {@code parley.data-dir} for the default scratch directory). */
@@ -36,6 +41,7 @@ public record GpuSettings(
         gpu.getDuration("idle-timeout"),
         gpu.getDuration("progress-interval"),
         gpu.getDuration("result-linger"),
-        scratchDir);
+        scratchDir,
+        gpu.getDuration("hand-off-timeout"));
   }
 }

@@ -23,6 +23,10 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * job waits for a slot or runs (the Meeting's heartbeat), then sends exactly one {@link
  * JobCompleted} or {@link JobFailed}. It keeps that outcome for {@code result-linger} to answer a
  * late repeat without running the job twice, then passivates.
+ *
+ * <p>Sharding stops it with {@link HandOff} (passivation, a shard moved to a gpu node that joined,
+ * a graceful leave). A worker whose job is running stops only once the job is done and its outcome
+ * sent, so moving a shard never throws work away; it skips the linger then.
  */
 public final class InferenceWorker {
 
@@ -34,6 +38,9 @@ public final class InferenceWorker {
   private enum Tick implements WorkerCommand { INSTANCE }
 
   private enum LingerOver implements WorkerCommand { INSTANCE }
+
+  /** Sharding's stop message for workers (local only: the shard sends it to its own entity). */
+  public enum HandOff implements WorkerCommand { INSTANCE }
 
   private static final Object TICK = "progress";
 
@@ -50,6 +57,7 @@ public final class InferenceWorker {
   private String stage = STAGE_QUEUED;
   private double fraction = 0.0;
   private JobUpdate outcome;
+  private boolean handingOff;
 
   private InferenceWorker(ActorContext<WorkerCommand> ctx, TimerScheduler<WorkerCommand> timers, String attemptId,
       ActorRef<JobRunner.Command> runner, GpuSettings settings, String node,
@@ -79,6 +87,7 @@ public final class InferenceWorker {
         .onMessage(FromRunner.class, m -> Behaviors.same())
         .onMessageEquals(Tick.INSTANCE, Behaviors::same)
         .onMessageEquals(LingerOver.INSTANCE, Behaviors::same)
+        .onMessageEquals(HandOff.INSTANCE, Behaviors::stopped)
         .build();
   }
 
@@ -108,6 +117,12 @@ public final class InferenceWorker {
           return Behaviors.same();
         })
         .onMessageEquals(LingerOver.INSTANCE, Behaviors::same)
+        .onMessageEquals(HandOff.INSTANCE, () -> {
+          ctx.getLog().info("meeting {} attempt {} on {}: shard handed off; stopping once the job is done",
+              job.meetingId(), attemptId, node);
+          handingOff = true;
+          return Behaviors.same();
+        })
         .build();
   }
 
@@ -150,6 +165,7 @@ public final class InferenceWorker {
         outcome = new JobFailed(job.meetingId(), attemptId, failed.reason(), failed.retryable(), node);
       }
       replyTo.tell(outcome);
+      if (handingOff) return Behaviors.stopped();
       if (settings.resultLinger().isZero()) {
         Behavior<WorkerCommand> next = passivate();
         return shard == null ? next : finished();
@@ -166,6 +182,7 @@ public final class InferenceWorker {
         .onMessage(FromRunner.class, m -> Behaviors.same())
         .onMessageEquals(Tick.INSTANCE, Behaviors::same)
         .onMessageEquals(LingerOver.INSTANCE, this::passivate)
+        .onMessageEquals(HandOff.INSTANCE, Behaviors::stopped)
         .build();
   }
 

@@ -96,6 +96,41 @@ class GpuPoolClusterTest {
   }
 
   /**
+   * Scaling out must not cost work in progress: when a gpu node joins while another runs jobs,
+   * sharding rebalances the worker shards towards the newcomer, and a handed-off worker whose job
+   * is running must neither lose its result nor make the meeting run the job again.
+   */
+  @Test
+  void aGpuNodeJoiningWhileJobsRunTakesNoneOfThem() throws Exception {
+    String busy = "parley.gpu.concurrency = 16\npekko.cluster.sharding.rebalance-interval = 500ms";
+    SleepyDiarizer d1 = new SleepyDiarizer(Duration.ofSeconds(8));
+    TestCluster.Node gpu1 = cluster.startGpu(http.seed(), d1, busy);
+    TestCluster.Node gpu2 = null;
+    try {
+      TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu1);
+      List<String> ids = new ArrayList<>();
+      for (int i = 0; i < 16; i++) ids.add(api.upload(Api.toneWav(1.0, 220), "busy-" + i));
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (d1.started.get() < 16 && System.nanoTime() < deadline) TestCluster.sleep(100);
+      assertEquals(16, d1.started.get(), "all jobs running on the first gpu node");
+      SleepyDiarizer d2 = new SleepyDiarizer(Duration.ofMillis(200));
+      gpu2 = cluster.startGpu(http.seed(), d2, busy);
+      TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu1, gpu2);
+      for (String id : ids) {
+        api.awaitStatus(id, "done", Duration.ofSeconds(60));
+        JsonNode history = api.history(id);
+        assertEquals(1, History.ofType(history, "dispatched").size(), "dispatches of " + id + ": " + History.types(history));
+        assertOneCompletion(id, gpu1.node().gpu().node());
+      }
+      assertEquals(16, d1.finished.get());
+      assertEquals(0, d2.started.get(), "no job ran twice");
+    } finally {
+      if (gpu2 != null) gpu2.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      gpu1.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
    * A long recording's result crosses the cluster whole: ten hours of meeting give about 9,000
    * turns (the pipeline gives 898 for an hour of ami-dev) and up to 20 speakers with 192-float
    * centroids, far more than Artery's default 256 KiB frame.
