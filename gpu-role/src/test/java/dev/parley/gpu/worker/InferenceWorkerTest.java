@@ -100,6 +100,24 @@ class InferenceWorkerTest {
   }
 
   @Test
+  void aWorkerHandedOffMidJobFinishesItAndSendsTheOutcomeBeforeItStops() throws IOException {
+    store("h1.wav", "x".repeat(150));
+    TestProbe<JobUpdate> meeting = kit.createTestProbe();
+    org.apache.pekko.actor.typed.ActorRef<InferenceProtocol.WorkerCommand> worker =
+        kit.spawn(InferenceWorker.create("m-h-1", role.runner(), role.settings(), role.node(), null));
+    worker.tell(new RunJob("m-h", "m-h-1", 1, "h1.wav", DiarizationOptions.NONE, meeting.ref()));
+    meeting.expectMessageClass(JobAccepted.class, Duration.ofSeconds(10));
+    expectSkippingProgressOfStage(meeting, "vad");
+    // sharding moves the shard (a gpu node joined): the running job goes on, heartbeats included
+    worker.tell(InferenceWorker.HandOff.INSTANCE);
+    meeting.expectMessageClass(JobProgress.class, Duration.ofSeconds(5));
+    diarizer.release("h1.wav");
+    expectSkippingProgress(meeting, JobCompleted.class);
+    // then it stops at once, without the 5 s result linger
+    kit.createTestProbe().expectTerminated(worker, Duration.ofSeconds(3));
+  }
+
+  @Test
   void completesOnceAndAnswersRepeatsWithTheSameOutcome() throws IOException {
     store("a1.wav", "x".repeat(150));
     TestProbe<JobUpdate> meeting = kit.createTestProbe();
