@@ -118,7 +118,12 @@ public final class HttpRole {
     AuthRoutes auth = new AuthRoutes(new UserRepository(ds), new PasswordHasher(settings.bcryptCost()), tokens, blocking,
         settings.maxJsonBody());
     MeetingService meetings = new MeetingService(system, blobs, list, journal, settings, blocking);
-    HealthCheck health = new HealthCheck(system, ds, settings.healthCheckInterval(), blocking);
+    org.apache.pekko.cluster.typed.Cluster cluster = org.apache.pekko.cluster.typed.Cluster.get(system);
+    HealthCheck health = new HealthCheck(system, ds, settings.healthCheckInterval(), blocking, () -> {
+      org.apache.pekko.cluster.MemberStatus s = cluster.selfMember().status();
+      return s == org.apache.pekko.cluster.MemberStatus.up() || s == org.apache.pekko.cluster.MemberStatus.weaklyUp()
+          ? null : "this node is not an Up cluster member (" + s + ")";
+    });
     Route routes = routes(health, auth, new MeetingRoutes(meetings, auth, blocking),
         new ClusterRoutes(system, list, blocking));
 

@@ -19,9 +19,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code GET /healthz}: 200 while the database answered the background probe recently, 503
- * otherwise. The probe runs every {@code health-check-interval} on the blocking dispatcher, so the
- * endpoint itself never waits for the database.
+ * {@code GET /healthz}: 200 while the background probe found the node serving recently (the
+ * database answered, and the node is an Up member of the cluster), 503 with the reason otherwise.
+ * The probe runs every {@code health-check-interval} on the blocking dispatcher, so the endpoint
+ * itself never waits for the database.
  */
 public final class HealthCheck {
   private static final Logger log = LoggerFactory.getLogger(HealthCheck.class);
@@ -31,27 +32,35 @@ public final class HealthCheck {
   private record Probe(long atNanos, String error) {}
 
   private final DataSource ds;
+  private final java.util.function.Supplier<String> notServing;
   private final Duration interval;
   private final AtomicReference<Probe> last = new AtomicReference<>(new Probe(System.nanoTime() - Long.MAX_VALUE / 4, "not probed yet"));
   private final Cancellable task;
 
+  /**
+   * @param notServing why the node cannot serve the API apart from the database (for example not
+   *     yet, or no longer, an Up cluster member), or null when it can; asked with every probe
+   */
   public HealthCheck(ActorSystem<?> system, DataSource ds, Duration interval,
-      scala.concurrent.ExecutionContextExecutor blocking) {
+      scala.concurrent.ExecutionContextExecutor blocking, java.util.function.Supplier<String> notServing) {
     this.ds = ds;
+    this.notServing = notServing;
     this.interval = interval;
     blocking.execute(this::probe);
     this.task = system.classicSystem().scheduler().scheduleWithFixedDelay(interval, interval, this::probe, blocking);
   }
 
   private void probe() {
+    String why;
     try (Connection c = ds.getConnection()) {
       if (!c.isValid(2)) throw new java.sql.SQLException("connection is not valid");
-      Probe before = last.getAndSet(new Probe(System.nanoTime(), null));
-      if (before.error() != null && !"not probed yet".equals(before.error())) log.info("database reachable again");
+      why = notServing.get();
     } catch (Exception e) {
-      Probe before = last.getAndSet(new Probe(System.nanoTime(), e.getMessage()));
-      if (before.error() == null) log.warn("database unreachable: {}", e.getMessage());
+      why = "database unreachable: " + e.getMessage();
     }
+    Probe before = last.getAndSet(new Probe(System.nanoTime(), why));
+    if (why != null && !why.equals(before.error())) log.warn("not serving: {}", why);
+    if (why == null && before.error() != null && !"not probed yet".equals(before.error())) log.info("serving again");
   }
 
   /** Up when the last probe succeeded and is at most three intervals old. */
@@ -64,7 +73,7 @@ public final class HealthCheck {
     return path("healthz", () -> get(() -> {
       if (healthy()) return complete(UP);
       Probe p = last.get();
-      String why = p.error() != null ? "database unreachable: " + p.error() : "database probe is stale";
+      String why = p.error() != null ? p.error() : "the health probe is stale";
       return complete(ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", why));
     }));
   }

@@ -29,8 +29,10 @@ class HealthCheckTest {
             }
             throw new UnsupportedOperationException(m.getName());
           });
+      java.util.concurrent.atomic.AtomicReference<String> notServing = new java.util.concurrent.atomic.AtomicReference<>();
       HealthCheck h = new HealthCheck(kit.system(), ds, Duration.ofMillis(100),
-          kit.system().dispatchers().lookup(DispatcherSelector.fromConfig("parley-http-blocking-dispatcher")));
+          kit.system().dispatchers().lookup(DispatcherSelector.fromConfig("parley-http-blocking-dispatcher")),
+          notServing::get);
       TestProbe<Object> probe = kit.createTestProbe();
       probe.awaitAssert(Duration.ofSeconds(3), () -> {
         assertTrue(h.healthy());
@@ -42,6 +44,17 @@ class HealthCheckTest {
         return null;
       });
       down.set(false);
+      probe.awaitAssert(Duration.ofSeconds(3), () -> {
+        assertTrue(h.healthy());
+        return null;
+      });
+      // a node that is not (or no longer) an Up cluster member cannot serve meetings either
+      notServing.set("this node is not an Up cluster member (Joining)");
+      probe.awaitAssert(Duration.ofSeconds(3), () -> {
+        assertFalse(h.healthy());
+        return null;
+      });
+      notServing.set(null);
       probe.awaitAssert(Duration.ofSeconds(3), () -> {
         assertTrue(h.healthy());
         return null;
