@@ -170,7 +170,9 @@ public final class HttpRole {
    * Sends RunJob to the worker entity of its attempt. While no gpu node is up, the send is skipped
    * (the Meeting re-sends every resend-interval anyway), so the sharding proxy does not pile up
    * copies of every queued job while the gpu pool is scaled to zero. A worker's node counts as
-   * unreachable while the cluster's failure detector says so.
+   * unreachable while the cluster's failure detector says so, and once it is no member at all (it
+   * left, or was downed and removed). A worker's node was a member before it could host the worker
+   * (a node is Up only when every member has seen it join), so absence means it has gone.
    */
   static Meeting.WorkerGateway gpuPool(ActorSystem<?> system, ClusterSharding sharding) {
     org.apache.pekko.cluster.Cluster cluster = org.apache.pekko.cluster.Cluster.get(system);
@@ -192,7 +194,10 @@ public final class HttpRole {
         for (org.apache.pekko.cluster.Member m : cluster.state().getUnreachable()) {
           if (m.address().hostPort().equals(node)) return true;
         }
-        return false;
+        for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
+          if (m.address().hostPort().equals(node)) return false;
+        }
+        return true;
       }
     };
   }

@@ -45,7 +45,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * dev.parley.protocol.worker.InferenceProtocol}): it sends {@link RunJob} for the current attempt
  * ({@code <meetingId>-<n>}) every {@code resend-interval} until the worker acknowledges; once an
  * attempt runs, a silence of {@code heartbeat-timeout} (no progress: the gpu node crashed or left)
- * starts a new attempt, and so does the cluster marking the attempt's node unreachable (checked every
+ * starts a new attempt, and so does the attempt's node becoming unreachable or leaving the cluster (checked every
  * {@code resend-interval}), so a crashed node's job is re-dispatched before the timeout; it accepts
  * exactly one completion (the first result or failure of the current or an earlier attempt while it
  * is not final) and ignores everything after. A failure the
@@ -69,9 +69,9 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     void send(RunJob job);
 
     /**
-     * Whether the cluster currently sees the node a worker reported ({@code host:port} as in
-     * JobAccepted) as unreachable. At most one incarnation of a host:port is a member at a time, so
-     * this never mistakes a restarted node for the dead one.
+     * Whether the node a worker reported ({@code host:port} as in JobAccepted) is unreachable or
+     * gone from the cluster (left, or downed and removed). At most one incarnation of a host:port
+     * is a member at a time, so this never mistakes a restarted node for the dead one.
      */
     default boolean unreachable(String node) {
       return false;
@@ -476,7 +476,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
 
   private Effect<Event, State> onCheckWorkerNode(State s, CheckWorkerNode c) {
     if (s.status() != Status.PROCESSING || s.node() == null || !workers.unreachable(s.node())) return Effect().none();
-    return retryOrFail(s, s.node() + " is unreachable", s.node(), "the gpu node running the job became unreachable");
+    return retryOrFail(s, s.node() + " is unreachable or gone", s.node(), "the gpu node running the job became unreachable or left");
   }
 
   private Effect<Event, State> onDelete(State s, Delete d) {

@@ -1,0 +1,58 @@
+package dev.parley.node.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A gpu node stopped gracefully mid-job (an operator's SIGTERM): it leaves the cluster and is
+ * removed, so the meeting re-dispatches at once instead of waiting for the heartbeat timeout
+ * (30 s here, so the difference shows).
+ */
+class GpuLeaveClusterTest {
+  static TestCluster cluster;
+  static TestCluster.Node http;
+  static Api api;
+
+  @BeforeAll
+  static void start() {
+    cluster = new TestCluster("parley_leave");
+    http = cluster.startHttp("", "parley.meeting.heartbeat-timeout = 30s");
+    TestCluster.awaitUp(Duration.ofSeconds(20), http);
+    api = new Api(http.httpPort()).registerAndLogin("leave@example.com", "leave-password-1");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (cluster != null) cluster.close();
+  }
+
+  @Test
+  void aGpuNodeThatLeavesMidJobIsNotWaitedFor() throws Exception {
+    SleepyDiarizer slow = new SleepyDiarizer(Duration.ofMinutes(5));
+    TestCluster.Node leaving = cluster.startGpu(http.seed(), slow, "");
+    TestCluster.awaitUp(Duration.ofSeconds(20), http, leaving);
+    String id = api.upload(Api.toneWav(2.0, 330), "leave");
+    assertTrue(slow.firstStarted.await(15, TimeUnit.SECONDS), "the job never started");
+    api.awaitStatus(id, "processing", Duration.ofSeconds(10));
+    SleepyDiarizer quick = new SleepyDiarizer(Duration.ofMillis(300));
+    TestCluster.Node other = cluster.startGpu(http.seed(), quick, "");
+    TestCluster.awaitUp(Duration.ofSeconds(20), http, leaving, other);
+
+    leaving.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    long leftAt = System.nanoTime();
+    JsonNode done = api.awaitStatus(id, "done", Duration.ofSeconds(25));
+    long ms = (System.nanoTime() - leftAt) / 1_000_000;
+    assertTrue(ms < 10_000, "re-dispatched " + ms + " ms after the node left (the heartbeat timeout is 30 s)");
+    assertEquals(other.node().gpu().node(), History.ofType(api.history(id), "completed").get(0).path("event").path("node").asText());
+    assertEquals(1, History.ofType(api.history(id), "completed").size());
+    other.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    assertEquals(2, done.path("segments").size());
+  }
+}
