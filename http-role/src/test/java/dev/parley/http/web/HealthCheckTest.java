@@ -1,7 +1,6 @@
 package dev.parley.http.web;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.lang.reflect.Proxy;
 import java.sql.DriverManager;
@@ -34,31 +33,20 @@ class HealthCheckTest {
           kit.system().dispatchers().lookup(DispatcherSelector.fromConfig("parley-http-blocking-dispatcher")),
           notServing::get);
       TestProbe<Object> probe = kit.createTestProbe();
-      probe.awaitAssert(Duration.ofSeconds(3), () -> {
-        assertTrue(h.healthy());
+      java.util.function.Consumer<Boolean> becomes = healthy -> probe.awaitAssert(Duration.ofSeconds(3), () -> {
+        assertEquals(healthy, h.healthy());
         return null;
       });
+      becomes.accept(true);
       down.set(true);
-      probe.awaitAssert(Duration.ofSeconds(3), () -> {
-        assertFalse(h.healthy());
-        return null;
-      });
+      becomes.accept(false);
       down.set(false);
-      probe.awaitAssert(Duration.ofSeconds(3), () -> {
-        assertTrue(h.healthy());
-        return null;
-      });
+      becomes.accept(true);
       // a node that is not (or no longer) an Up cluster member cannot serve meetings either
       notServing.set("this node is not an Up cluster member (Joining)");
-      probe.awaitAssert(Duration.ofSeconds(3), () -> {
-        assertFalse(h.healthy());
-        return null;
-      });
+      becomes.accept(false);
       notServing.set(null);
-      probe.awaitAssert(Duration.ofSeconds(3), () -> {
-        assertTrue(h.healthy());
-        return null;
-      });
+      becomes.accept(true);
       h.stop();
     } finally {
       kit.shutdownTestKit();
