@@ -59,7 +59,8 @@ public final class HealthCheck {
       why = "database unreachable: " + e.getMessage();
     }
     Probe before = last.getAndSet(new Probe(System.nanoTime(), why));
-    if (why != null && !why.equals(before.error())) log.warn("not serving: {}", why);
+    if (why != null && before.error() == null) log.warn("not serving: {}", why);
+    if (why != null && "not probed yet".equals(before.error())) log.info("not serving yet: {}", why); // start-up
     if (why == null && before.error() != null && !"not probed yet".equals(before.error())) log.info("serving again");
   }
 
