@@ -91,9 +91,8 @@ class NodeSettingsTest {
     assertEquals("secret", c.getString(db + "db.password"));
     assertEquals("org.postgresql.Driver", c.getString(db + "db.driver"));
     // the downing policy weighs only the http role
-    assertEquals("keep-oldest", c.getString("pekko.cluster.split-brain-resolver.active-strategy"));
-    assertEquals("http", c.getString("pekko.cluster.split-brain-resolver.keep-oldest.role"));
-    assertTrue(c.getBoolean("pekko.cluster.split-brain-resolver.keep-oldest.down-if-alone"));
+    assertEquals("keep-majority", c.getString("pekko.cluster.split-brain-resolver.active-strategy"));
+    assertEquals("http", c.getString("pekko.cluster.split-brain-resolver.keep-majority.role"));
     // tests and embedding keep the JVM alive
     Config embedded = NodeConfig.overlay(NodeSettings.fromConfig(parley), DbSettings.fromConfig(parley), false);
     assertFalse(embedded.getBoolean("pekko.coordinated-shutdown.exit-jvm"));

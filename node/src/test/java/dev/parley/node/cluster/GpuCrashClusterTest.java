@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A gpu node dies mid-job (its ActorSystem stops without leaving the cluster: no coordinated
- * shutdown, no hand-off). The others see it unreachable, the split brain resolver (keep-oldest on
+ * shutdown, no hand-off). The others see it unreachable, the split brain resolver (keep-majority on
  * role http) downs it, the meeting re-dispatches a new attempt to another gpu node, and the history
  * holds exactly one completion.
  */
