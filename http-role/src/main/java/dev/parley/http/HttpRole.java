@@ -179,14 +179,21 @@ public final class HttpRole {
     return new Meeting.WorkerGateway() {
       @Override
       public void send(InferenceProtocol.RunJob job) {
-        boolean gpuUp = false;
+        if (gpuUp()) sharding.entityRefFor(InferenceProtocol.WORKER, job.attemptId()).tell(job);
+      }
+
+      @Override
+      public void cancel(InferenceProtocol.CancelJob cancel) {
+        if (gpuUp()) sharding.entityRefFor(InferenceProtocol.WORKER, cancel.attemptId()).tell(cancel);
+      }
+
+      private boolean gpuUp() {
         for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
           if (m.hasRole(InferenceProtocol.GPU_ROLE) && m.status() == org.apache.pekko.cluster.MemberStatus.up()) {
-            gpuUp = true;
-            break;
+            return true;
           }
         }
-        if (gpuUp) sharding.entityRefFor(InferenceProtocol.WORKER, job.attemptId()).tell(job);
+        return false;
       }
 
       @Override

@@ -1,5 +1,6 @@
 package dev.parley.gpu.worker;
 
+import dev.parley.protocol.worker.InferenceProtocol.CancelJob;
 import dev.parley.protocol.worker.InferenceProtocol.JobAccepted;
 import dev.parley.protocol.worker.InferenceProtocol.JobCompleted;
 import dev.parley.protocol.worker.InferenceProtocol.JobFailed;
@@ -23,6 +24,10 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * job waits for a slot or runs (the Meeting's heartbeat), then sends exactly one {@link
  * JobCompleted} or {@link JobFailed}. It keeps that outcome for {@code result-linger} to answer a
  * late repeat without running the job twice, then passivates.
+ *
+ * <p>{@link CancelJob} (its meeting was deleted) drops the job if it waits for a slot and stops it
+ * at its next progress point if it runs; the outcome is then a {@link JobFailed} that is not
+ * retryable.
  *
  * <p>Sharding stops it with {@link HandOff} (passivation, a shard moved to a gpu node that joined,
  * a graceful leave). A worker whose job is running stops only once the job is done and its outcome
@@ -84,6 +89,7 @@ public final class InferenceWorker {
   private Behavior<WorkerCommand> idle() {
     return Behaviors.receive(WorkerCommand.class)
         .onMessage(RunJob.class, this::start)
+        .onMessage(CancelJob.class, c -> passivate())
         .onMessage(FromRunner.class, m -> Behaviors.same())
         .onMessageEquals(Tick.INSTANCE, Behaviors::same)
         .onMessageEquals(LingerOver.INSTANCE, Behaviors::same)
@@ -111,6 +117,7 @@ public final class InferenceWorker {
   private Behavior<WorkerCommand> active() {
     return Behaviors.receive(WorkerCommand.class)
         .onMessage(RunJob.class, this::repeat)
+        .onMessage(CancelJob.class, this::cancel)
         .onMessage(FromRunner.class, this::onRunner)
         .onMessageEquals(Tick.INSTANCE, () -> {
           sendProgress();
@@ -142,6 +149,13 @@ public final class InferenceWorker {
       replyTo.tell(outcome);
     } else {
       sendProgress();
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<WorkerCommand> cancel(CancelJob c) {
+    if (job.attemptId().equals(c.attemptId()) && job.meetingId().equals(c.meetingId())) {
+      runner.tell(new JobRunner.Cancel(attemptId, c.reason()));
     }
     return Behaviors.same();
   }
@@ -179,6 +193,7 @@ public final class InferenceWorker {
   private Behavior<WorkerCommand> finished() {
     return Behaviors.receive(WorkerCommand.class)
         .onMessage(RunJob.class, this::repeat)
+        .onMessage(CancelJob.class, c -> Behaviors.same())
         .onMessage(FromRunner.class, m -> Behaviors.same())
         .onMessageEquals(Tick.INSTANCE, Behaviors::same)
         .onMessageEquals(LingerOver.INSTANCE, this::passivate)

@@ -35,10 +35,28 @@ public final class JobExecution {
     this.scratchRoot = scratchRoot;
   }
 
-  public JobOutcome run(
+  /**
+   * Runs the job, stopping early once {@code cancellation} is cancelled: the outcome is then a
+   * failure that is not retryable, with the cancellation's reason, whatever the pipeline did meanwhile.
+   */
+  JobOutcome run(
       String meetingId, String attemptId, String audioKey, DiarizationOptions options,
-      Diarizer.ProgressListener progress) {
-    Path scratch = scratchRoot.resolve("job-" + safe(attemptId));
+      Diarizer.ProgressListener progress, Cancellation cancellation) {
+    cancellation.enter();
+    try {
+      JobOutcome outcome = run(meetingId, attemptId, audioKey, options, (stage, fraction) -> {
+        cancellation.check();
+        progress.progress(stage, fraction);
+      }, scratchRoot.resolve("job-" + safe(attemptId)));
+      return cancellation.cancelled() ? new JobOutcome.Failed("cancelled: " + cancellation.reason(), false) : outcome;
+    } finally {
+      cancellation.exit();
+    }
+  }
+
+  private JobOutcome run(
+      String meetingId, String attemptId, String audioKey, DiarizationOptions options,
+      Diarizer.ProgressListener progress, Path scratch) {
     try {
       progress.progress(STAGE_FETCH, 0.0);
       Files.createDirectories(scratch);
@@ -58,6 +76,8 @@ public final class JobExecution {
     } catch (IllegalArgumentException e) {
       // e.g. an invalid blob key: the job itself is malformed
       return new JobOutcome.Failed("invalid job: " + e.getMessage(), false);
+    } catch (Cancellation.Cancelled e) {
+      return new JobOutcome.Failed("cancelled: " + e.getMessage(), false);
     } catch (RuntimeException | OutOfMemoryError e) {
       log.error("meeting {} attempt {}: worker error", meetingId, attemptId, e);
       return new JobOutcome.Failed("worker error: " + e, true);

@@ -28,6 +28,12 @@ public final class JobRunner {
       String meetingId, String attemptId, String audioKey, DiarizationOptions options, ActorRef<Event> worker)
       implements Command {}
 
+  /**
+   * Stop one attempt: a waiting job is dropped and its worker told at once, a running one is
+   * cancelled and frees its slot when its thread returns (the worker gets the failed outcome then).
+   */
+  public record Cancel(String attemptId, String reason) implements Command {}
+
   /** Current jobs of this node, for tests and the cluster view. */
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
@@ -57,6 +63,7 @@ public final class JobRunner {
   private final String node;
   private final LinkedHashMap<String, Submit> waiting = new LinkedHashMap<>();
   private final Map<String, Submit> running = new HashMap<>();
+  private final Map<String, Cancellation> cancellations = new HashMap<>();
 
   private JobRunner(ActorContext<Command> ctx, JobExecution execution, ExecutorService executor, int concurrency,
       ActorRef<IdleWatcher.Command> idleWatcher, String node) {
@@ -79,6 +86,7 @@ public final class JobRunner {
         .onMessage(JobProgress.class, this::onProgress)
         .onMessage(JobDone.class, this::onDone)
         .onMessage(WorkerStopped.class, this::onWorkerStopped)
+        .onMessage(Cancel.class, this::onCancel)
         .onMessage(GetStatus.class, g -> {
           g.replyTo().tell(new Status(List.copyOf(running.keySet()), List.copyOf(waiting.keySet())));
           return Behaviors.same();
@@ -119,12 +127,14 @@ public final class JobRunner {
       running.put(attemptId, s);
       s.worker().tell(new Started());
       ActorRef<Command> self = ctx.getSelf();
+      Cancellation cancellation = new Cancellation();
+      cancellations.put(attemptId, cancellation);
       long t0 = System.nanoTime();
       ctx.getLog().info("meeting {} attempt {} on {}: job started", s.meetingId(), attemptId, node);
       try {
         CompletableFuture
             .supplyAsync(() -> execution.run(s.meetingId(), attemptId, s.audioKey(), s.options(),
-                (stage, fraction) -> self.tell(new JobProgress(attemptId, stage, fraction))), executor)
+                (stage, fraction) -> self.tell(new JobProgress(attemptId, stage, fraction)), cancellation), executor)
             .whenComplete((outcome, error) -> self.tell(new JobDone(attemptId,
                 outcome != null ? outcome : new JobOutcome.Failed("worker error: " + error, true),
                 (System.nanoTime() - t0) / 1_000_000)));
@@ -142,6 +152,7 @@ public final class JobRunner {
 
   private Behavior<Command> onDone(JobDone d) {
     Submit s = running.remove(d.attemptId());
+    cancellations.remove(d.attemptId());
     if (s != null) {
       String how = d.outcome() instanceof JobOutcome.Failed f
           ? "failed (" + (f.retryable() ? "retryable" : "not retryable") + "): " + f.reason()
@@ -165,6 +176,25 @@ public final class JobRunner {
       reportCount();
     }
     // a running job keeps its slot until its thread returns; its outcome then goes nowhere
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onCancel(Cancel c) {
+    Submit queued = waiting.remove(c.attemptId());
+    if (queued != null) {
+      ctx.getLog().info("meeting {} attempt {} on {}: cancelled while waiting ({})", queued.meetingId(), c.attemptId(),
+          node, c.reason());
+      queued.worker().tell(new Finished(new JobOutcome.Failed("cancelled: " + c.reason(), false)));
+      ctx.unwatch(queued.worker());
+      reportCount();
+      return Behaviors.same();
+    }
+    Cancellation token = cancellations.get(c.attemptId());
+    if (token != null) {
+      ctx.getLog().info("meeting {} attempt {} on {}: cancelling the running job ({})",
+          running.get(c.attemptId()).meetingId(), c.attemptId(), node, c.reason());
+      token.cancel(c.reason());
+    }
     return Behaviors.same();
   }
 

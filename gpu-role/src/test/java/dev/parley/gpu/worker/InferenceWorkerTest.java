@@ -10,6 +10,7 @@ import dev.parley.gpu.GpuRole;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.blob.FileBlobStore;
 import dev.parley.protocol.worker.InferenceProtocol;
+import dev.parley.protocol.worker.InferenceProtocol.CancelJob;
 import dev.parley.protocol.worker.InferenceProtocol.JobAccepted;
 import dev.parley.protocol.worker.InferenceProtocol.JobCompleted;
 import dev.parley.protocol.worker.InferenceProtocol.JobFailed;
@@ -115,6 +116,52 @@ class InferenceWorkerTest {
     expectSkippingProgress(meeting, JobCompleted.class);
     // then it stops at once, without the 5 s result linger
     kit.createTestProbe().expectTerminated(worker, Duration.ofSeconds(3));
+  }
+
+  private static void cancel(String meetingId, String attemptId) {
+    ClusterSharding.get(kit.system()).entityRefFor(InferenceProtocol.WORKER, attemptId)
+        .tell(new CancelJob(meetingId, attemptId, "the meeting was deleted"));
+  }
+
+  @Test
+  void aCancelledJobStopsAtItsNextWaitAndFreesTheSlot() throws IOException {
+    store("k1.wav", "x".repeat(120));
+    store("k2.wav", "x".repeat(130));
+    store("k3.wav", "x".repeat(140));
+    TestProbe<JobUpdate> first = kit.createTestProbe();
+    TestProbe<JobUpdate> second = kit.createTestProbe();
+    TestProbe<JobUpdate> third = kit.createTestProbe();
+    send("m-k1", "m-k1-1", "k1.wav", first);
+    first.expectMessageClass(JobAccepted.class, Duration.ofSeconds(10));
+    expectSkippingProgressOfStage(first, "vad"); // running, held at its gate
+    send("m-k2", "m-k2-1", "k2.wav", second);
+    second.expectMessageClass(JobAccepted.class, Duration.ofSeconds(5)); // waiting for the one slot
+    send("m-k3", "m-k3-1", "k3.wav", third);
+    third.expectMessageClass(JobAccepted.class, Duration.ofSeconds(5));
+
+    // a waiting job is dropped at once
+    cancel("m-k2", "m-k2-1");
+    JobFailed dropped = expectSkippingProgress(second, JobFailed.class);
+    assertFalse(dropped.retryable());
+    assertEquals("cancelled: the meeting was deleted", dropped.reason());
+
+    // the running one is interrupted, never released by the test, and gives its slot to the next
+    int callsBefore = diarizer.calls.get();
+    cancel("m-k1", "m-k1-1");
+    JobFailed stopped = expectSkippingProgress(first, JobFailed.class);
+    assertFalse(stopped.retryable());
+    assertEquals("cancelled: the meeting was deleted", stopped.reason());
+    expectSkippingProgressOfStage(third, "vad");
+    assertEquals(callsBefore + 1, diarizer.calls.get(), "only the third job started: the cancelled waiting one never ran");
+    diarizer.release("k3.wav");
+    JobCompleted done = expectSkippingProgress(third, JobCompleted.class);
+    assertEquals(1.4, done.result().segments().get(0).end(), 1e-9);
+    // a cancel for an attempt that has finished changes nothing
+    cancel("m-k3", "m-k3-1");
+    TestProbe<JobUpdate> again = kit.createTestProbe();
+    send("m-k3", "m-k3-1", "k3.wav", again);
+    again.expectMessageClass(JobAccepted.class, Duration.ofSeconds(5));
+    assertEquals(done, again.expectMessageClass(JobCompleted.class, Duration.ofSeconds(5)));
   }
 
   @Test

@@ -6,6 +6,7 @@ import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.JsonSerializable;
 import dev.parley.protocol.blob.BlobStore;
+import dev.parley.protocol.worker.InferenceProtocol.CancelJob;
 import dev.parley.protocol.worker.InferenceProtocol.JobAccepted;
 import dev.parley.protocol.worker.InferenceProtocol.JobCompleted;
 import dev.parley.protocol.worker.InferenceProtocol.JobFailed;
@@ -76,6 +77,9 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     default boolean unreachable(String node) {
       return false;
     }
+
+    /** Stops an attempt nobody waits for any more (best effort). */
+    default void cancel(CancelJob cancel) {}
   }
 
   // ---------------------------------------------------------------- commands
@@ -480,11 +484,14 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   }
 
   private Effect<Event, State> onDelete(State s, Delete d) {
+    boolean running = s.isActive();
     return Effect().persist(new Deleted(s.audio() == null ? null : s.audio().key())).thenRun(st -> {
       timers.cancel(RESEND_TIMER);
       timers.cancel(HEARTBEAT_TIMER);
       timers.cancel(NODE_CHECK_TIMER);
       ctx.getLog().info("meeting {}: deleted", meetingId);
+      // the gpu node need not finish a job whose result would be thrown away
+      if (running) workers.cancel(new CancelJob(meetingId, st.attemptId(), "the meeting was deleted"));
       if (st.audio() == null) {
         d.replyTo().tell(StatusReply.ack());
         passivate();

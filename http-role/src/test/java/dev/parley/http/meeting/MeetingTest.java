@@ -16,6 +16,7 @@ import dev.parley.protocol.Segment;
 import dev.parley.protocol.SpeakerSummary;
 import dev.parley.protocol.Timing;
 import dev.parley.protocol.blob.FileBlobStore;
+import dev.parley.protocol.worker.InferenceProtocol.CancelJob;
 import dev.parley.protocol.worker.InferenceProtocol.JobAccepted;
 import dev.parley.protocol.worker.InferenceProtocol.JobCompleted;
 import dev.parley.protocol.worker.InferenceProtocol.JobFailed;
@@ -73,6 +74,7 @@ class MeetingTest {
   static final class Fixture {
     final String id = UUID.randomUUID().toString();
     final TestProbe<RunJob> workers = kit.createTestProbe(RunJob.class);
+    final TestProbe<CancelJob> cancels = kit.createTestProbe(CancelJob.class);
     /** The nodes the stand-in cluster currently sees as unreachable. */
     final java.util.Set<String> unreachable = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final EventSourcedBehaviorTestKit<Meeting.Command, Meeting.Event, Meeting.State> es;
@@ -87,6 +89,11 @@ class MeetingTest {
         @Override
         public boolean unreachable(String node) {
           return unreachable.contains(node);
+        }
+
+        @Override
+        public void cancel(CancelJob cancel) {
+          cancels.ref().tell(cancel);
         }
       };
       es = EventSourcedBehaviorTestKit.create(kit.system(),
@@ -462,6 +469,27 @@ class MeetingTest {
     Thread.sleep(100);
     assertEquals(1, f.count(Meeting.Completed.class));
     assertEquals(1, f.count(Meeting.Deleted.class));
+    f.cancels.expectNoMessage(Duration.ofMillis(200)); // nothing ran any more: nothing to cancel
+  }
+
+  @Test
+  void deletingAMeetingWhoseJobRunsCancelsTheJob() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob run = f.expectRun(1);
+    run.replyTo().tell(new JobProgress(f.id, f.attempt(1), "embedding", 0.4, "gpu-a"));
+    f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "processing");
+
+    TestProbe<StatusReply<Done>> reply = kit.createTestProbe();
+    f.es.runCommand(new Meeting.Delete(reply.ref()));
+    assertTrue(reply.receiveMessage(Duration.ofSeconds(3)).isSuccess());
+    CancelJob cancel = f.cancels.expectMessageClass(CancelJob.class, Duration.ofSeconds(3));
+    assertEquals(new CancelJob(f.id, f.attempt(1), "the meeting was deleted"), cancel);
+    // the worker's answer to the cancel changes nothing, and nothing is sent again
+    run.replyTo().tell(new JobFailed(f.id, f.attempt(1), "cancelled: the meeting was deleted", false, "gpu-a"));
+    f.workers.expectNoMessage(Duration.ofMillis(300));
+    assertEquals(new Meeting.Deleted(f.id), f.events().get(f.events().size() - 1));
+    assertEquals(0, f.count(Meeting.Failed.class));
   }
 
   @Test

@@ -64,6 +64,10 @@ final class Api {
     return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
   }
 
+  Response delete(String path) {
+    return send(HttpRequest.newBuilder(URI.create(base + path)).DELETE());
+  }
+
   Response postJson(String path, String json) {
     return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(json)));

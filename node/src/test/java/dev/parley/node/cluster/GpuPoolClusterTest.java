@@ -95,6 +95,30 @@ class GpuPoolClusterTest {
     }
   }
 
+  /** Deleting a meeting whose job runs frees the gpu node at once instead of after the whole job. */
+  @Test
+  void deletingAMeetingStopsItsRunningJob() throws Exception {
+    SleepyDiarizer diarizer = new SleepyDiarizer(Duration.ofSeconds(30));
+    TestCluster.Node gpu = cluster.startGpu(http.seed(), diarizer, ""); // one job at a time
+    try {
+      TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu);
+      String first = api.upload(Api.toneWav(1.0, 220), "deleted-while-running");
+      api.awaitMeeting(first, Duration.ofSeconds(20), m -> m.path("status").asText().equals("processing")
+          && diarizer.started.get() == 1, "processing");
+      String second = api.upload(Api.toneWav(1.0, 220), "waits-for-the-slot");
+      assertEquals(204, api.delete("/meetings/" + first).status());
+      // the second job gets the only slot within seconds, not after the first job's 30 s
+      long t0 = System.nanoTime();
+      api.awaitMeeting(second, Duration.ofSeconds(8), m -> diarizer.started.get() == 2, "second job started");
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertEquals(0, diarizer.finished.get(), "the deleted meeting's job ran to its end");
+      assertEquals(204, api.delete("/meetings/" + second).status());
+      System.out.printf("deleting a running meeting freed the gpu slot in %d ms%n", ms);
+    } finally {
+      gpu.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
   /**
    * Scaling out must not cost work in progress: when a gpu node joins while another runs jobs,
    * sharding rebalances the worker shards towards the newcomer, and a handed-off worker whose job
