@@ -82,8 +82,12 @@ public final class GpuRole {
       Runnable leave = () -> {
         MemberStatus status = cluster.selfMember().status();
         if (status.equals(MemberStatus.removed())) {
-          // never joined (no seed node reachable): nothing to leave, shut down directly
-          CoordinatedShutdown.get(system).run(CoordinatedShutdown.clusterLeavingReason());
+          // never joined: nothing to leave. A failure, not scale-in: the process exits with -1 (255)
+          // rather than 0, so the platform sees a gpu node that could not reach its cluster
+          log.error("gpu node {}: could not join the cluster (seed nodes {}) within the idle timeout {}; "
+              + "shutting down with an error", node, system.settings().config().getStringList("pekko.cluster.seed-nodes"),
+              settings.idleTimeout());
+          CoordinatedShutdown.get(system).run(CoordinatedShutdown.clusterJoinUnsuccessfulReason());
         } else {
           cluster.manager().tell(Leave.create(self));
         }

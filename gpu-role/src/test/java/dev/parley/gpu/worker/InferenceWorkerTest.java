@@ -314,7 +314,7 @@ class InferenceWorkerTest {
   }
 
   @Test
-  void aGpuNodeThatNeverJoinedShutsDownWhenIdle() throws IOException {
+  void aGpuNodeThatNeverJoinedShutsDownWithAnErrorWhenIdle() throws IOException {
     Path d = Files.createTempDirectory("parley-unjoined-test");
     ActorTestKit gpu = ActorTestKit.create("parley", config("""
         pekko.cluster.roles = [gpu]
@@ -325,6 +325,11 @@ class InferenceWorkerTest {
       // no seed node and no join: the node is not a member of any cluster
       GpuRole.start(gpu.system(), new FileBlobStore(d.resolve("blobs")), new ScriptedDiarizer(false));
       gpu.system().getWhenTerminated().toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS);
+      // a failure, not scale-in: Pekko's reason-overrides turn this reason into exit code -1
+      assertEquals(java.util.Optional.of(org.apache.pekko.actor.CoordinatedShutdown.clusterJoinUnsuccessfulReason()),
+          org.apache.pekko.actor.CoordinatedShutdown.get(gpu.system()).getShutdownReason());
+      assertEquals(-1, gpu.system().settings().config().getInt("pekko.coordinated-shutdown.reason-overrides."
+          + "\"org.apache.pekko.actor.CoordinatedShutdown$ClusterJoinUnsuccessfulReason$\".exit-code"));
     } catch (Exception e) {
       throw new AssertionError("the idle, never joined gpu node did not shut down", e);
     } finally {
