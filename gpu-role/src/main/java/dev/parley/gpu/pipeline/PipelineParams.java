@@ -31,6 +31,9 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
         parts[i] = replace(parts[i], name, value);
         return new PipelineParams((Vad) parts[0], (Embedding) parts[1], (Clustering) parts[2], (Segmentation) parts[3]);
       }
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      if (e.getCause() instanceof IllegalArgumentException bad) throw bad; // a value out of its range
+      throw new IllegalArgumentException("cannot set " + assignment + ": " + e.getCause(), e);
     } catch (ReflectiveOperationException e) {
       throw new IllegalArgumentException("cannot set " + assignment + ": " + e.getMessage(), e);
     }
@@ -125,6 +128,27 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       double minSpeechSeconds,
       double minSilenceSeconds,
       double padSeconds) {
+    public Vad {
+      between("vad.energyOnset", energyOnset, 0, 1);
+      between("vad.energyOffset", energyOffset, 0, 1);
+      between("vad.energyFloorPercentile", energyFloorPercentile, 0, 100);
+      between("vad.energyPeakPercentile", energyPeakPercentile, 0, 100);
+      atLeast("vad.energyMinRangeDb", energyMinRangeDb, 0);
+      above("vad.energyWindowSeconds", energyWindowSeconds, 0);
+      between("vad.energyAbsoluteFloorDb", energyAbsoluteFloorDb, -200, 0);
+      between("vad.energyVoicedThreshold", energyVoicedThreshold, 0, 1);
+      between("vad.energyMinVoicedFraction", energyMinVoicedFraction, 0, 1);
+      between("vad.neuralOnset", neuralOnset, 0, 1);
+      between("vad.neuralOffset", neuralOffset, 0, 1);
+      between("vad.sileroOnset", sileroOnset, 0, 1);
+      between("vad.sileroOffset", sileroOffset, 0, 1);
+      atLeast("vad.sileroStreams", sileroStreams, 1);
+      atLeast("vad.sileroWarmupSeconds", sileroWarmupSeconds, 0);
+      atLeast("vad.minSpeechSeconds", minSpeechSeconds, 0);
+      atLeast("vad.minSilenceSeconds", minSilenceSeconds, 0);
+      atLeast("vad.padSeconds", padSeconds, 0);
+    }
+
     public static Vad defaults() {
       return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.6, 0.3, 0.5, 0.3, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1);
     }
@@ -142,6 +166,14 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    *     so memory stays flat however long the recording is
    */
   public record Embedding(double windowSeconds, double hopSeconds, double minSpeechSeconds, int batchSize, double blockSeconds) {
+    public Embedding {
+      between("embedding.windowSeconds", windowSeconds, 0.1, 60);
+      between("embedding.hopSeconds", hopSeconds, 0.01, windowSeconds);
+      atLeast("embedding.minSpeechSeconds", minSpeechSeconds, 0);
+      between("embedding.batchSize", batchSize, 1, 4096);
+      between("embedding.blockSeconds", blockSeconds, windowSeconds, 3600);
+    }
+
     public static Embedding defaults() {
       return new Embedding(1.5, 0.75, 0.3, 32, 120);
     }
@@ -175,6 +207,11 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
     public Clustering {
       if (!method.equals("ahc") && !method.equals("spectral"))
         throw new IllegalArgumentException("clustering.method must be ahc or spectral, not " + method);
+      between("clustering.threshold", threshold, -1, 1);
+      between("clustering.maxSpeakers", maxSpeakers, 1, 1000);
+      atLeast("clustering.minClusterSeconds", minClusterSeconds, 0);
+      atLeast("clustering.centroidThreshold", centroidThreshold, -1);
+      between("clustering.pruneFraction", pruneFraction, 0, 1);
     }
 
     public static Clustering defaults() {
@@ -204,8 +241,36 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    */
   public record Segmentation(double minTurnSeconds, double minAudioSeconds, double changeOverlapSeconds,
       double switchPenalty, double overlapOnset, double overlapOffset, double minOverlapSeconds) {
+    public Segmentation {
+      atLeast("segmentation.minTurnSeconds", minTurnSeconds, 0);
+      atLeast("segmentation.minAudioSeconds", minAudioSeconds, 0);
+      atLeast("segmentation.changeOverlapSeconds", changeOverlapSeconds, 0);
+      atLeast("segmentation.switchPenalty", switchPenalty, 0);
+      atLeast("segmentation.overlapOnset", overlapOnset, 0);
+      between("segmentation.overlapOffset", overlapOffset, 0, 1);
+      atLeast("segmentation.minOverlapSeconds", minOverlapSeconds, 0);
+    }
+
     public static Segmentation defaults() {
       return new Segmentation(0.3, 1.0, 0.0, 0.0, 0.9, 0.7, 0.1);
     }
+  }
+
+  private static void between(String name, double v, double min, double max) {
+    if (!(v >= min && v <= max)) { // also refuses NaN
+      throw new IllegalArgumentException(name + " must be between " + plain(min) + " and " + plain(max) + ", not " + plain(v));
+    }
+  }
+
+  private static void atLeast(String name, double v, double min) {
+    if (!(v >= min) || Double.isInfinite(v)) throw new IllegalArgumentException(name + " must be at least " + plain(min) + ", not " + plain(v));
+  }
+
+  private static void above(String name, double v, double min) {
+    if (!(v > min) || Double.isInfinite(v)) throw new IllegalArgumentException(name + " must be above " + plain(min) + ", not " + plain(v));
+  }
+
+  private static String plain(double v) {
+    return v == Math.rint(v) && Math.abs(v) < 1e15 ? String.valueOf((long) v) : String.valueOf(v);
   }
 }
