@@ -14,6 +14,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 import dev.parley.http.web.ApiError;
 import dev.parley.http.web.ApiException;
 import dev.parley.http.web.Json;
+import java.text.Normalizer;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Optional;
@@ -72,9 +73,17 @@ public final class AuthRoutes {
   /** Normalised email, or a 400. */
   static String email(Credentials c) {
     if (c == null || c.email() == null || c.email().isBlank()) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_email", "email is required");
-    String e = c.email().strip().toLowerCase(Locale.ROOT);
+    String e = normalised(c.email());
     if (e.length() > 254 || !EMAIL.matcher(e).matches()) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_email", "email is not a valid address");
     return e;
+  }
+
+  /**
+   * One spelling per address: trimmed, lower case, and Unicode NFC, so "é" typed as one code point
+   * or as "e" plus a combining accent (as some keyboards and macOS file names give it) is one account.
+   */
+  static String normalised(String email) {
+    return Normalizer.normalize(email.strip(), Normalizer.Form.NFC).toLowerCase(Locale.ROOT);
   }
 
   CompletionStage<Registered> register(Credentials c) {
@@ -103,7 +112,7 @@ public final class AuthRoutes {
     if (c == null || c.email() == null || c.password() == null) {
       throw new ApiException(StatusCodes.BAD_REQUEST, "bad_request", "email and password are required");
     }
-    String email = c.email().strip().toLowerCase(Locale.ROOT);
+    String email = normalised(c.email());
     String pw = c.password();
     return CompletableFuture.supplyAsync(() -> {
       try {

@@ -69,6 +69,9 @@ class AuthTest {
   @Test
   void emailsAreNormalisedAndChecked() {
     assertEquals("bob@example.com", AuthRoutes.email(new AuthRoutes.Credentials("  Bob@Example.COM ", "x")));
+    // "é" precomposed and as e + combining acute are one address
+    assertEquals("jos\u00e9@example.com", AuthRoutes.email(new AuthRoutes.Credentials("Jose\u0301@example.com", "x")));
+    assertEquals(AuthRoutes.normalised("JOS\u00c9@example.com"), AuthRoutes.normalised("jose\u0301@Example.com"));
     for (String bad : new String[] {"bob", "bob@", "@example.com", "bob@example", "b ob@example.com", "a@b@c.de"}) {
       assertThrows(dev.parley.http.web.ApiException.class, () -> AuthRoutes.email(new AuthRoutes.Credentials(bad, "x")), bad);
     }
