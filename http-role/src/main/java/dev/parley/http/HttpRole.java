@@ -125,7 +125,7 @@ public final class HttpRole {
           ? null : "this node is not an Up cluster member (" + s + ")";
     });
     Route routes = routes(health, auth, new MeetingRoutes(meetings, auth, blocking),
-        new ClusterRoutes(system, list, blocking));
+        new ClusterRoutes(system, list, blocking, ClusterRoutes.ScaleSettings.fromConfig(parley)));
 
     Config serverConfig = ConfigFactory.parseMap(Map.of(
             "pekko.http.server.parsing.max-content-length", settings.maxUpload(),

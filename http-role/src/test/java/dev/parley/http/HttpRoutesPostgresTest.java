@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.http.auth.TokenService;
+import dev.parley.http.cluster.ClusterRoutes;
 import dev.parley.http.meeting.Meeting;
 import dev.parley.http.testutil.Api;
 import dev.parley.http.testutil.Api.Res;
@@ -102,6 +104,29 @@ class HttpRoutesPostgresTest {
     assertEquals(1, j.get("gpuNodes").asInt());
     assertEquals(1, j.get("httpNodes").asInt());
     assertTrue(j.get("jobs").has("queued") && j.get("jobs").has("running"), j.toString());
+
+    Res a = api.get("/autoscale", null);
+    assertEquals(200, a.status(), a.text());
+    JsonNode scale = a.json();
+    assertEquals(1, scale.get("gpuNodes").asInt(), scale.toString());
+    assertEquals(4, scale.get("maxGpuNodes").asInt(), scale.toString());
+    assertEquals(1, scale.get("jobsPerGpuNode").asInt(), scale.toString());
+    long jobs = scale.get("queued").asLong() + scale.get("running").asLong();
+    assertEquals(Math.min(4, jobs), scale.get("desiredGpuNodes").asLong(), scale.toString());
+  }
+
+  @Test
+  void theScaleSignalAsksForEnoughGpuNodesForTheWorkAndNoneWithout() {
+    ClusterRoutes.ScaleSettings one = new ClusterRoutes.ScaleSettings(1, 4);
+    assertEquals(0, one.desiredGpuNodes(0, 0));
+    assertEquals(1, one.desiredGpuNodes(1, 0));
+    assertEquals(3, one.desiredGpuNodes(2, 1));
+    assertEquals(4, one.desiredGpuNodes(100, 2));
+    ClusterRoutes.ScaleSettings four = new ClusterRoutes.ScaleSettings(4, 10);
+    assertEquals(1, four.desiredGpuNodes(0, 4));
+    assertEquals(2, four.desiredGpuNodes(1, 4));
+    assertThrows(IllegalArgumentException.class, () -> new ClusterRoutes.ScaleSettings(0, 4));
+    assertThrows(IllegalArgumentException.class, () -> new ClusterRoutes.ScaleSettings(1, 0));
   }
 
   @Test

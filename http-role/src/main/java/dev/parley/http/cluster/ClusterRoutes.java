@@ -1,6 +1,7 @@
 package dev.parley.http.cluster;
 
 import static org.apache.pekko.http.javadsl.server.Directives.completeOKWithFuture;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 
@@ -23,8 +24,37 @@ import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** {@code GET /cluster}: members with roles and status, gpu nodes up, queued and running jobs. */
+/**
+ * {@code GET /cluster}: members with roles and status, gpu nodes up, queued and running jobs.
+ * {@code GET /autoscale}: the same job counts as a scale signal, the number of gpu nodes the work
+ * asks for, for whatever starts gpu processes (a cron job, a KEDA or Nomad scaler, a script).
+ */
 public final class ClusterRoutes {
+
+  /**
+   * @param jobsPerGpuNode jobs one gpu node runs at once ({@code parley.gpu.concurrency})
+   * @param maxGpuNodes the most gpu nodes the signal asks for ({@code parley.gpu.max-nodes})
+   */
+  public record ScaleSettings(int jobsPerGpuNode, int maxGpuNodes) {
+    public ScaleSettings {
+      if (jobsPerGpuNode < 1) throw new IllegalArgumentException("parley.gpu.concurrency must be at least 1");
+      if (maxGpuNodes < 1) throw new IllegalArgumentException("parley.gpu.max-nodes must be at least 1");
+    }
+
+    public static ScaleSettings fromConfig(com.typesafe.config.Config parley) {
+      return new ScaleSettings(parley.getInt("gpu.concurrency"), parley.getInt("gpu.max-nodes"));
+    }
+
+    /** Enough gpu nodes for every queued and running job, at most {@code maxGpuNodes}; 0 when there is no work. */
+    public int desiredGpuNodes(long queued, long running) {
+      long jobs = Math.max(0, queued) + Math.max(0, running);
+      return (int) Math.min(maxGpuNodes, (jobs + jobsPerGpuNode - 1) / jobsPerGpuNode);
+    }
+  }
+
+  /** What {@code GET /autoscale} answers. */
+  public record ScaleSignal(long queued, long running, int gpuNodes, int desiredGpuNodes, int maxGpuNodes,
+      int jobsPerGpuNode) {}
 
   public record MemberView(String address, Set<String> roles, String status, boolean reachable, boolean self) {}
 
@@ -35,15 +65,21 @@ public final class ClusterRoutes {
   private final ActorSystem<?> system;
   private final MeetingListRepository list;
   private final Executor blocking;
+  private final ScaleSettings scale;
 
-  public ClusterRoutes(ActorSystem<?> system, MeetingListRepository list, Executor blocking) {
+  public ClusterRoutes(ActorSystem<?> system, MeetingListRepository list, Executor blocking, ScaleSettings scale) {
     this.system = system;
     this.list = list;
     this.blocking = blocking;
+    this.scale = scale;
   }
 
   public Route routes() {
-    return path("cluster", () -> get(() -> completeOKWithFuture(view(), Json.marshaller())));
+    return concat(
+        path("cluster", () -> get(() -> completeOKWithFuture(view(), Json.marshaller()))),
+        path("autoscale", () -> get(() -> completeOKWithFuture(view().thenApply(v -> new ScaleSignal(v.jobs().queued(),
+            v.jobs().running(), v.gpuNodes(), scale.desiredGpuNodes(v.jobs().queued(), v.jobs().running()),
+            scale.maxGpuNodes(), scale.jobsPerGpuNode())), Json.marshaller()))));
   }
 
   CompletionStage<ClusterView> view() {

@@ -224,6 +224,16 @@ class GpuPoolClusterTest {
     TestCluster.sleep(3000);
     JsonNode waiting = api.meeting(id);
     assertEquals("queued", waiting.path("status").asText(), waiting.toString());
+    // the scale signal asks for one gpu node for it (the read side follows the journal within a second or so)
+    JsonNode scale = null;
+    for (long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos(); System.nanoTime() < deadline; ) {
+      scale = api.get("/autoscale").json();
+      if (scale.path("desiredGpuNodes").asInt() == 1) break;
+      TestCluster.sleep(200);
+    }
+    assertEquals(1, scale.path("desiredGpuNodes").asInt(), scale.toString());
+    assertEquals(1, scale.path("queued").asInt(), scale.toString());
+    assertEquals(0, scale.path("gpuNodes").asInt(), scale.toString());
 
     SleepyDiarizer diarizer = new SleepyDiarizer(Duration.ofMillis(1500));
     TestCluster.Node gpu = cluster.startGpu(http.seed(), diarizer, "");
@@ -235,6 +245,12 @@ class GpuPoolClusterTest {
       assertTrue(startMs <= 5000, "queued meeting started " + startMs + " ms after the gpu node joined");
       api.awaitStatus(id, "done", Duration.ofSeconds(30));
       assertOneCompletion(id, gpu.node().gpu().node());
+      for (long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos(); System.nanoTime() < deadline; ) {
+        scale = api.get("/autoscale").json();
+        if (scale.path("desiredGpuNodes").asInt() == 0) break;
+        TestCluster.sleep(200);
+      }
+      assertEquals(0, scale.path("desiredGpuNodes").asInt(), "no work, no gpu node wanted: " + scale);
     } finally {
       gpu.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
