@@ -134,7 +134,9 @@ public final class HttpRole {
     ServerBinding binding;
     try {
       binding = Http.get(system).newServerAt(settings.bindHost(), settings.port())
-          .withSettings(ServerSettings.create(serverConfig))
+          .withSettings(ServerSettings.create(serverConfig).withTerminationDeadlineExceededResponse(
+              // requests still open when a stopping node's grace period ends get the one error shape too
+              ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down; retry")))
           .bind(routes)
           .toCompletableFuture()
           .get(30, TimeUnit.SECONDS);

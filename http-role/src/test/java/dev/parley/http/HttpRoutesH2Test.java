@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
@@ -9,6 +10,9 @@ import dev.parley.http.db.DbSettings;
 import dev.parley.http.testutil.Api;
 import dev.parley.http.testutil.FakeWorker;
 import dev.parley.http.testutil.TestNode;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -57,6 +61,30 @@ class HttpRoutesH2Test {
       assertEquals(-1, node.blobs.size(a));
       assertEquals(1, api.get("/meetings", token).json().get("items").size());
       assertEquals(1, api.get("/cluster", null).json().get("gpuNodes").asInt());
+    }
+  }
+
+  /** A request still open when the node stops gets the one error shape, not Pekko's bare 503. */
+  @Test
+  void anUploadOpenWhenTheNodeStopsGetsAJsonError(@TempDir Path dataDir) throws Exception {
+    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
+    String extra = "parley.http.upload-stall-timeout = 60s";
+    try (TestNode node = TestNode.start("h2stop", dataDir, db, List.of("http"), extra, null);
+        Socket s = new Socket("127.0.0.1", node.http.port())) {
+      String token = new Api(node.base).user("stop@example.com");
+      s.setSoTimeout(15_000);
+      OutputStream out = s.getOutputStream();
+      out.write(("POST /meetings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
+          + "\r\nContent-Type: audio/wav\r\nContent-Length: 5000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(new byte[1000]);
+      out.flush();
+      Thread.sleep(300); // the upload is under way
+      node.http.stop(Duration.ofMillis(500));
+      String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(response.startsWith("HTTP/1.1 503"), response);
+      assertTrue(response.contains("application/json"), response);
+      assertTrue(response.contains("\"error\":\"shutting_down\""), response);
     }
   }
 }
