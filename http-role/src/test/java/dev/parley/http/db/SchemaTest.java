@@ -99,6 +99,12 @@ class SchemaTest {
     assertFalse(pg.toString().contains("secret"), pg.toString());
     assertEquals("slick.jdbc.PostgresProfile$", pg.pekkoConfig().getString("pekko-persistence-jdbc.shared-databases.parley.profile"));
     assertEquals("u", pg.pekkoConfig().getString("pekko-persistence-jdbc.shared-databases.parley.db.user"));
+    // PostgreSQL keeps the configured strategy (lease-majority); H2 falls back to keep-majority
+    String strategy = "pekko.cluster.split-brain-resolver.active-strategy";
+    assertFalse(pg.pekkoConfig().hasPath(strategy));
+    DbSettings h2 = DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = x\ndb { url = \"\", user = \"\", password = \"\", pool-size = 3 }"));
+    assertEquals("keep-majority", h2.pekkoConfig().getString(strategy));
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> DbSettings.fromConfig(
         ConfigFactory.parseString("data-dir = x\ndb { url = \"jdbc:mysql://h/p\", user = u, password = pw, pool-size = 3 }")));
   }
