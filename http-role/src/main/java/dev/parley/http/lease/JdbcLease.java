@@ -104,8 +104,9 @@ public final class JdbcLease extends Lease {
     this.pool = pool(db, operationTimeout);
     this.executor = system.dispatchers().lookup(DISPATCHER);
     system.registerOnTermination(this::close);
-    log.info("lease {} for {} on {}: heartbeat-timeout {} ms, interval {}, operation timeout {}",
-        settings.leaseName(), settings.ownerName(), db.safeUrl(), timeoutMs, interval, operationTimeout);
+    log.info("lease {} for {} on {}: heartbeat-timeout {} ms, interval {} ms, operation timeout {} ms",
+        settings.leaseName(), settings.ownerName(), db.safeUrl(), timeoutMs, interval.toMillis(),
+        operationTimeout.toMillis());
   }
 
   /** A small pool of its own: lease statements never queue behind the node's other database work. */
