@@ -17,6 +17,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.coordination.lease.LeaseException;
 import org.apache.pekko.coordination.lease.LeaseSettings;
 import org.apache.pekko.coordination.lease.LeaseTimeoutException;
@@ -36,7 +40,9 @@ import scala.concurrent.ExecutionContextExecutor;
  *       {@code now() + heartbeat-timeout} on the database clock, so skewed node clocks do not matter.
  *       When another owner holds it, acquire waits for the row to lapse, for at most one
  *       heartbeat-timeout (the longest a crashed holder can keep it), so a survivor asking shortly
- *       after the holder died still wins; a live holder keeps renewing, and the answer is false.
+ *       after the holder died still wins; a live holder keeps renewing, and the answer is false,
+ *       unless the holder is a member this node sees as up and reachable ({@link #onThisSide}):
+ *       then the lease passes to this node at once.
  *   <li>while held, a renewal every heartbeat-interval pushes the expiry on, only while the row is
  *       still ours and unexpired. A renewal that fails or finds the row gone or taken loses the lease:
  *       {@link #checkLease()} turns false and the lease-lost callback runs.
@@ -68,6 +74,9 @@ public final class JdbcLease extends Lease {
       UPDATE cluster_lease SET expires_at = now() + ? * INTERVAL '1 millisecond'
       WHERE lease_name = ? AND owner = ? AND expires_at >= now()""";
   private static final String RELEASE = "DELETE FROM cluster_lease WHERE lease_name = ? AND owner = ?";
+  private static final String TAKE_OVER = """
+      UPDATE cluster_lease SET owner = ?, expires_at = now() + ? * INTERVAL '1 millisecond'
+      WHERE lease_name = ? AND owner = ?""";
 
   private final LeaseSettings settings;
   private final HikariDataSource pool;
@@ -183,13 +192,47 @@ public final class JdbcLease extends Lease {
       take.setLong(3, timeoutMs);
       if (take.executeUpdate() == 1) return new Attempt(true, sent, settings.ownerName(), timeoutMs);
     }
+    Attempt held;
     try (PreparedStatement holder = statement(c, HOLDER)) {
       holder.setString(1, settings.leaseName());
       try (ResultSet rs = holder.executeQuery()) {
         // a row gone in between was released: try again at once
-        return rs.next() ? new Attempt(false, sent, rs.getString(1), rs.getLong(2)) : new Attempt(false, sent, null, 0);
+        held = rs.next() ? new Attempt(false, sent, rs.getString(1), rs.getLong(2)) : new Attempt(false, sent, null, 0);
       }
     }
+    if (held.holder() == null || !onThisSide(held.holder())) return held;
+    try (PreparedStatement takeOver = statement(c, TAKE_OVER)) {
+      takeOver.setString(1, settings.ownerName());
+      takeOver.setLong(2, timeoutMs);
+      takeOver.setString(3, settings.leaseName());
+      takeOver.setString(4, held.holder());
+      if (takeOver.executeUpdate() != 1) return held;
+    }
+    log.info("lease {} taken over by {} from {}, a reachable member on this side", settings.leaseName(),
+        settings.ownerName(), held.holder());
+    return new Attempt(true, sent, settings.ownerName(), timeoutMs);
+  }
+
+  /**
+   * Whether {@code owner} is a member this node sees as up and reachable: then it is on this side
+   * of any partition, and taking the lease from it arbitrates nothing away. The resolver keeps a
+   * lease for 40 s after the nodes it downed are gone; without this, a node that became leader in
+   * that time (a gpu node with a lower address joined) would be refused the lease for its next
+   * decision, say, a crashed gpu node, and down its own side, the whole service with it.
+   */
+  private boolean onThisSide(String owner) {
+    if (!system.settings().ProviderClass().equals("org.apache.pekko.cluster.ClusterActorRefProvider")) return false;
+    ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
+    for (Member m : state.getUnreachable()) {
+      if (m.address().hostPort().equals(owner)) return false;
+    }
+    for (Member m : state.getMembers()) {
+      if (m.address().hostPort().equals(owner)) {
+        MemberStatus s = m.status();
+        return s == MemberStatus.up() || s == MemberStatus.weaklyUp() || s == MemberStatus.leaving();
+      }
+    }
+    return false;
   }
 
   private synchronized void hold(long sentNanos, Consumer<Optional<Throwable>> callback) {
