@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * The Pekko settings Main derives from the typed Parley settings, laid over the loaded config
- * before the ActorSystem starts: roles, seed nodes, canonical address, the journal's database and
+ * before the ActorSystem starts: roles, seed nodes, canonical address, the journal's database (and the
+ * split-brain resolver strategy that fits it: {@link DbSettings#pekkoConfig()}) and
  * the exit behaviour of a standalone process.
  */
 public final class NodeConfig {

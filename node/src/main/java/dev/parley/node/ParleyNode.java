@@ -79,6 +79,11 @@ public final class ParleyNode {
     if (!node.isHttp() && !postgresBlobs) {
       log.warn("gpu-only node with the file blob store: it must share {} with the http nodes", node.dataDir());
     }
+    if (!node.isHttp() && !db.isPostgres()) {
+      log.warn("gpu-only node without a PostgreSQL PARLEY_DB_URL: its split-brain resolver is keep-majority. If the "
+          + "http nodes run on PostgreSQL (lease-majority), give this node the same PARLEY_DB_URL: any node, a gpu "
+          + "node too, may be the leader that takes a downing decision, and that needs the lease in the database");
+    }
     try {
       Files.createDirectories(node.dataDir());
     } catch (IOException e) {

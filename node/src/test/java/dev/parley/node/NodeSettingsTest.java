@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.parley.http.db.DbSettings;
+import dev.parley.http.lease.JdbcLease;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -90,9 +92,24 @@ class NodeSettingsTest {
     assertEquals("parley", c.getString(db + "db.user"));
     assertEquals("secret", c.getString(db + "db.password"));
     assertEquals("org.postgresql.Driver", c.getString(db + "db.driver"));
-    // the downing policy weighs only the http role
-    assertEquals("keep-majority", c.getString("pekko.cluster.split-brain-resolver.active-strategy"));
-    assertEquals("http", c.getString("pekko.cluster.split-brain-resolver.keep-majority.role"));
+    // on PostgreSQL the downing policy is lease-majority, weighing only the http role, with the
+    // lease in the database
+    String sbr = "pekko.cluster.split-brain-resolver.";
+    assertEquals("lease-majority", c.getString(sbr + "active-strategy"));
+    assertEquals("http", c.getString(sbr + "lease-majority.role"));
+    Config lease = c.getConfig(c.getString(sbr + "lease-majority.lease-implementation"));
+    assertEquals(JdbcLease.class.getName(), lease.getString("lease-class"));
+    // a crashed holder's row lapses before failure detection + stable-after let a survivor ask
+    Duration detectAndDecide = c.getDuration("pekko.cluster.failure-detector.acceptable-heartbeat-pause")
+        .plus(c.getDuration(sbr + "stable-after"));
+    assertTrue(lease.getDuration("heartbeat-timeout").compareTo(detectAndDecide) < 0, lease.toString());
+    assertTrue(lease.getDuration("heartbeat-interval").multipliedBy(2).compareTo(lease.getDuration("heartbeat-timeout")) <= 0);
+    // on H2 (one process, one http node) keep-majority, also on role http
+    Config h2Loaded = load("parley { roles = \"http,gpu\" }");
+    Config h2 = NodeConfig.overlay(NodeSettings.fromConfig(h2Loaded.getConfig("parley")),
+        DbSettings.fromConfig(h2Loaded.getConfig("parley")), false).withFallback(h2Loaded);
+    assertEquals("keep-majority", h2.getString(sbr + "active-strategy"));
+    assertEquals("http", h2.getString(sbr + "keep-majority.role"));
     // tests and embedding keep the JVM alive
     Config embedded = NodeConfig.overlay(NodeSettings.fromConfig(parley), DbSettings.fromConfig(parley), false);
     assertFalse(embedded.getBoolean("pekko.coordinated-shutdown.exit-jvm"));

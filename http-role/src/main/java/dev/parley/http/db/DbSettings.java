@@ -11,7 +11,8 @@ import java.util.Map;
  * embedded default). An empty {@code parley.db.url} means an H2 file database under the data dir.
  *
  * <p>{@link #pekkoConfig()} gives the matching {@code pekko-persistence-jdbc.shared-databases.parley}
- * block, so the journal, snapshot store and read journal use the same database as Parley's tables.
+ * block, so the journal, snapshot store and read journal use the same database as Parley's tables,
+ * and the split-brain resolver strategy that fits the database.
  */
 public record DbSettings(String url, String user, String password, int poolSize) {
 
@@ -64,13 +65,20 @@ public record DbSettings(String url, String user, String password, int poolSize)
   }
 
   /**
-   * The {@code pekko-persistence-jdbc.shared-databases.parley} settings for this database; put it in
-   * front of the loaded config ({@code db.pekkoConfig().withFallback(config)}) before the
-   * ActorSystem starts.
+   * The Pekko settings that follow from this database; put it in front of the loaded config
+   * ({@code db.pekkoConfig().withFallback(config)}) before the ActorSystem starts:
+   *
+   * <ul>
+   *   <li>the {@code pekko-persistence-jdbc.shared-databases.parley} block (journal, snapshots, read journal);
+   *   <li>on H2, the split-brain resolver's {@code keep-majority} instead of the configured
+   *       {@code lease-majority}: an H2 file belongs to one process, so a lease in it could arbitrate
+   *       nothing between nodes, and a cluster on H2 has a single http node, which keep-majority
+   *       (on role http) always keeps.
+   * </ul>
    */
   public Config pekkoConfig() {
     String p = "pekko-persistence-jdbc.shared-databases.parley.";
-    return ConfigFactory.parseMap(Map.of(
+    Config c = ConfigFactory.parseMap(Map.of(
             p + "profile", slickProfile(),
             p + "db.url", url,
             p + "db.user", user,
@@ -80,6 +88,10 @@ public record DbSettings(String url, String user, String password, int poolSize)
             p + "db.maxConnections", poolSize,
             p + "db.minConnections", 1))
         .withValue(p + "db.connectionTimeout", ConfigValueFactory.fromAnyRef("5s"));
+    if (!isPostgres()) {
+      c = c.withValue("pekko.cluster.split-brain-resolver.active-strategy", ConfigValueFactory.fromAnyRef("keep-majority"));
+    }
+    return c;
   }
 
   /** The URL without credentials that may be embedded in it, for logs and errors. */

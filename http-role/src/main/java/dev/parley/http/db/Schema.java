@@ -24,8 +24,8 @@ public final class Schema {
   private static final Logger log = LoggerFactory.getLogger(Schema.class);
 
   /** Parley's schema files per dialect, applied in this order; every statement is idempotent. */
-  public static final List<String> PARLEY_FILES =
-      List.of("parley-001-users.sql", "parley-002-meeting-list.sql", "parley-003-blobs.sql");
+  public static final List<String> PARLEY_FILES = List.of("parley-001-users.sql", "parley-002-meeting-list.sql",
+      "parley-003-blobs.sql", "parley-004-lease.sql");
 
   private static final long PG_LOCK_KEY = 0x5061726c6579L; // "Parley"
 

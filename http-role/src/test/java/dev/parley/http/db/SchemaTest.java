@@ -48,6 +48,8 @@ class SchemaTest {
       }
       try (Connection c = ds.getConnection()) {
         assertTrue(tables(c, pg.schema).containsAll(TABLES), tables(c, pg.schema).toString());
+        // the split-brain resolver's lease lives only in PostgreSQL
+        assertTrue(tables(c, pg.schema).contains("cluster_lease"), tables(c, pg.schema).toString());
         try (ResultSet rs = c.createStatement().executeQuery(
             "SELECT indexname FROM pg_indexes WHERE schemaname = '" + pg.schema + "'")) {
           Set<String> idx = new TreeSet<>();
@@ -70,6 +72,7 @@ class SchemaTest {
       Schema.migrate(ds, db);
       try (Connection c = ds.getConnection()) {
         assertTrue(tables(c, "PUBLIC").containsAll(TABLES), tables(c, "PUBLIC").toString());
+        assertFalse(tables(c, "PUBLIC").contains("cluster_lease"), "H2 keeps keep-majority and has no lease table");
       }
     }
   }
@@ -96,6 +99,12 @@ class SchemaTest {
     assertFalse(pg.toString().contains("secret"), pg.toString());
     assertEquals("slick.jdbc.PostgresProfile$", pg.pekkoConfig().getString("pekko-persistence-jdbc.shared-databases.parley.profile"));
     assertEquals("u", pg.pekkoConfig().getString("pekko-persistence-jdbc.shared-databases.parley.db.user"));
+    // PostgreSQL keeps the configured strategy (lease-majority); H2 falls back to keep-majority
+    String strategy = "pekko.cluster.split-brain-resolver.active-strategy";
+    assertFalse(pg.pekkoConfig().hasPath(strategy));
+    DbSettings h2 = DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = x\ndb { url = \"\", user = \"\", password = \"\", pool-size = 3 }"));
+    assertEquals("keep-majority", h2.pekkoConfig().getString(strategy));
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> DbSettings.fromConfig(
         ConfigFactory.parseString("data-dir = x\ndb { url = \"jdbc:mysql://h/p\", user = u, password = pw, pool-size = 3 }")));
   }

@@ -65,6 +65,9 @@ public final class TestNode implements AutoCloseable {
     Config overrides = ConfigFactory.parseString(extra == null ? "" : extra)
         .withFallback(ConfigFactory.parseString(testOverrides(dataDir)))
         .withFallback(ConfigFactory.parseString("pekko.cluster.roles = [" + String.join(",", roles) + "]"))
+        // as Main has it: the split-brain resolver's lease (PostgreSQL) reads the database from parley.db
+        .withFallback(ConfigFactory.parseMap(java.util.Map.of(
+            "parley.db.url", db.url(), "parley.db.user", db.user(), "parley.db.password", db.password())))
         .withFallback(db.pekkoConfig());
     return ConfigFactory.load(overrides.withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A gpu node dies mid-job (its ActorSystem stops without leaving the cluster: no coordinated
- * shutdown, no hand-off). The others see it unreachable, the split brain resolver (keep-majority on
- * role http) downs it, the meeting re-dispatches a new attempt to another gpu node, and the history
+ * shutdown, no hand-off). The others see it unreachable, the split brain resolver (lease-majority on
+ * role http) takes the lease and downs it, the meeting re-dispatches a new attempt to another gpu node, and the history
  * holds exactly one completion.
  */
 class GpuCrashClusterTest {

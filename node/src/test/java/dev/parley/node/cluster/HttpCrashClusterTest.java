@@ -13,9 +13,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Three http nodes, and the one with the lowest address dies (as with kill -9): the resolver
- * (keep-majority on role http) keeps the two survivors, which go on serving and finishing jobs.
+ * (lease-majority on role http) keeps the two survivors, which go on serving and finishing jobs.
  * The lowest address is the one a tie-break would favour, so this is the hardest single crash.
- * (With exactly two http nodes no resolver can keep the survivor of that crash: config/application.conf.)
+ * (Two http nodes: TwoHttpNodesClusterTest.)
  */
 class HttpCrashClusterTest {
   static TestCluster cluster;

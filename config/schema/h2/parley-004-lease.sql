@@ -1,0 +1,3 @@
+-- No lease table on H2. The embedded H2 database belongs to one process, so a lease in it could
+-- arbitrate nothing between nodes; a cluster on H2 has a single http node, and its split-brain
+-- resolver stays keep-majority (NodeConfig). The file keeps the numbering the same in both dialects.

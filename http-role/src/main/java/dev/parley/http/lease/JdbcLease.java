@@ -1,0 +1,363 @@
+package dev.parley.http.lease;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.parley.http.db.DbSettings;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.coordination.lease.LeaseException;
+import org.apache.pekko.coordination.lease.LeaseSettings;
+import org.apache.pekko.coordination.lease.LeaseTimeoutException;
+import org.apache.pekko.coordination.lease.javadsl.Lease;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.concurrent.ExecutionContextExecutor;
+
+/**
+ * The split-brain resolver's lease ({@code lease-majority}) as a row of {@code cluster_lease} in
+ * Parley's PostgreSQL database, the arbiter both sides of a partition (or the survivor of a crash)
+ * can see. Pekko creates it through {@code LeaseProvider} with the {@code parley.cluster.lease}
+ * settings; the owner is the node's {@code host:port}.
+ *
+ * <ul>
+ *   <li>acquire: one atomic upsert takes the row when it is free, expired or already ours. Expiry is
+ *       {@code now() + heartbeat-timeout} on the database clock, so skewed node clocks do not matter.
+ *       When another owner holds it, acquire waits for the row to lapse, for at most one
+ *       heartbeat-timeout (the longest a crashed holder can keep it), so a survivor asking shortly
+ *       after the holder died still wins; a live holder keeps renewing, and the answer is false,
+ *       unless the holder is a member this node sees as up and reachable ({@link #onThisSide}):
+ *       then the lease passes to this node at once.
+ *   <li>while held, a renewal every heartbeat-interval pushes the expiry on, only while the row is
+ *       still ours and unexpired. A renewal that fails or finds the row gone or taken loses the lease:
+ *       {@link #checkLease()} turns false and the lease-lost callback runs.
+ *   <li>{@link #checkLease()} is also false once a heartbeat-timeout has passed since the last
+ *       confirmed renewal was sent, so this node never believes in the lease longer than the row lasts.
+ *   <li>release deletes the row only where it is ours.
+ * </ul>
+ *
+ * <p>Every statement runs on the lease's own dispatcher ({@value #DISPATCHER}) and connection pool,
+ * so it never waits behind uploads or list queries, and never blocks the default dispatcher; each
+ * operation fails after lease-operation-timeout.
+ */
+public final class JdbcLease extends Lease {
+  private static final Logger log = LoggerFactory.getLogger(JdbcLease.class);
+
+  /** Two threads: renewal and one acquire or release at a time. */
+  public static final String DISPATCHER = "parley-lease-dispatcher";
+
+  // the row is ours afterwards iff one row was inserted or updated
+  private static final String TAKE = """
+      INSERT INTO cluster_lease AS l (lease_name, owner, expires_at)
+      VALUES (?, ?, now() + ? * INTERVAL '1 millisecond')
+      ON CONFLICT (lease_name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+      WHERE l.owner = EXCLUDED.owner OR l.expires_at < now()""";
+  private static final String HOLDER = """
+      SELECT owner, CAST(EXTRACT(EPOCH FROM (expires_at - now())) * 1000 AS BIGINT)
+      FROM cluster_lease WHERE lease_name = ?""";
+  private static final String RENEW = """
+      UPDATE cluster_lease SET expires_at = now() + ? * INTERVAL '1 millisecond'
+      WHERE lease_name = ? AND owner = ? AND expires_at >= now()""";
+  private static final String RELEASE = "DELETE FROM cluster_lease WHERE lease_name = ? AND owner = ?";
+  private static final String TAKE_OVER = """
+      UPDATE cluster_lease SET owner = ?, expires_at = now() + ? * INTERVAL '1 millisecond'
+      WHERE lease_name = ? AND owner = ?""";
+
+  private final LeaseSettings settings;
+  private final HikariDataSource pool;
+  private final ExtendedActorSystem system;
+  private final ExecutionContextExecutor executor;
+  private final long timeoutMs;
+  private final Duration interval;
+  private final Duration operationTimeout;
+
+  // guarded by this
+  private boolean held;
+  private long validUntilNanos;
+  private long generation; // bumped by every acquire, loss and release: stale renewals are ignored
+  private Consumer<Optional<Throwable>> onLost;
+  private Cancellable renewal;
+
+  /** Called by Pekko's {@code LeaseProvider}. */
+  public JdbcLease(LeaseSettings settings, ExtendedActorSystem system) {
+    this.settings = settings;
+    this.system = system;
+    this.timeoutMs = settings.timeoutSettings().getHeartbeatTimeout().toMillis();
+    this.interval = settings.timeoutSettings().getHeartbeatInterval();
+    this.operationTimeout = settings.timeoutSettings().getOperationTimeout();
+    if (interval.toMillis() * 2 > timeoutMs || operationTimeout.toMillis() >= timeoutMs) {
+      throw new IllegalArgumentException("lease " + settings.leaseName() + ": heartbeat-interval (" + interval
+          + ") must be at most half of heartbeat-timeout (" + timeoutMs + " ms), and lease-operation-timeout ("
+          + operationTimeout + ") below it");
+    }
+    DbSettings db = DbSettings.fromConfig(system.settings().config().getConfig("parley"));
+    if (!db.isPostgres()) {
+      throw new IllegalArgumentException("the split-brain resolver lease (lease-majority) needs PostgreSQL "
+          + "(PARLEY_DB_URL=jdbc:postgresql://...), got " + db.safeUrl());
+    }
+    this.pool = pool(db, operationTimeout);
+    this.executor = system.dispatchers().lookup(DISPATCHER);
+    system.registerOnTermination(this::close);
+    log.info("lease {} for {} on {}: heartbeat-timeout {} ms, interval {} ms, operation timeout {} ms",
+        settings.leaseName(), settings.ownerName(), db.safeUrl(), timeoutMs, interval.toMillis(),
+        operationTimeout.toMillis());
+  }
+
+  /** A small pool of its own: lease statements never queue behind the node's other database work. */
+  private static HikariDataSource pool(DbSettings db, Duration operationTimeout) {
+    HikariConfig c = new HikariConfig();
+    c.setPoolName("parley-lease");
+    c.setJdbcUrl(db.url());
+    c.setDriverClassName(db.driverClass());
+    if (!db.user().isEmpty()) c.setUsername(db.user());
+    if (!db.password().isEmpty()) c.setPassword(db.password());
+    c.setMaximumPoolSize(2);
+    c.setMinimumIdle(0);
+    c.setConnectionTimeout(Math.max(250, operationTimeout.toMillis()));
+    c.setValidationTimeout(Math.max(250, operationTimeout.toMillis() / 2));
+    c.setInitializationFailTimeout(-1);
+    c.setAutoCommit(true);
+    // a statement on a connection whose server went silent gives up instead of hanging a thread
+    long seconds = Math.max(1, (operationTimeout.toMillis() + 999) / 1000);
+    c.addDataSourceProperty("connectTimeout", seconds);
+    c.addDataSourceProperty("socketTimeout", seconds + 1);
+    return new HikariDataSource(c);
+  }
+
+  @Override
+  public LeaseSettings getSettings() {
+    return settings;
+  }
+
+  @Override
+  public CompletionStage<Boolean> acquire() {
+    return acquire(lost -> {});
+  }
+
+  @Override
+  public CompletionStage<Boolean> acquire(Consumer<Optional<Throwable>> leaseLostCallback) {
+    CompletableFuture<Boolean> result = new CompletableFuture<>();
+    attempt(result, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs), leaseLostCallback);
+    return result;
+  }
+
+  private record Attempt(boolean taken, long sentNanos, String holder, long remainingMs) {}
+
+  private void attempt(CompletableFuture<Boolean> result, long deadline, Consumer<Optional<Throwable>> callback) {
+    call(this::tryTake).whenComplete((a, error) -> {
+      if (error != null) {
+        result.completeExceptionally(leaseException("acquire", error));
+      } else if (a.taken()) {
+        hold(a.sentNanos(), callback);
+        log.info("lease {} acquired by {}", settings.leaseName(), settings.ownerName());
+        result.complete(true);
+      } else {
+        // held by another owner: wait until its row lapses, as long as that is before the deadline
+        long wait = TimeUnit.MILLISECONDS.toNanos(Math.max(10, a.remainingMs() + 20));
+        if (System.nanoTime() + wait > deadline) {
+          log.info("lease {} not acquired by {}: held by {} for {} ms more", settings.leaseName(),
+              settings.ownerName(), a.holder(), a.remainingMs());
+          result.complete(false);
+        } else {
+          try {
+            system.scheduler().scheduleOnce(Duration.ofNanos(wait), () -> attempt(result, deadline, callback), executor);
+          } catch (IllegalStateException stopped) { // the actor system is terminating
+            result.completeExceptionally(leaseException("acquire", stopped));
+          }
+        }
+      }
+    });
+  }
+
+  private Attempt tryTake(Connection c) throws SQLException {
+    long sent = System.nanoTime();
+    try (PreparedStatement take = statement(c, TAKE)) {
+      take.setString(1, settings.leaseName());
+      take.setString(2, settings.ownerName());
+      take.setLong(3, timeoutMs);
+      if (take.executeUpdate() == 1) return new Attempt(true, sent, settings.ownerName(), timeoutMs);
+    }
+    Attempt held;
+    try (PreparedStatement holder = statement(c, HOLDER)) {
+      holder.setString(1, settings.leaseName());
+      try (ResultSet rs = holder.executeQuery()) {
+        // a row gone in between was released: try again at once
+        held = rs.next() ? new Attempt(false, sent, rs.getString(1), rs.getLong(2)) : new Attempt(false, sent, null, 0);
+      }
+    }
+    if (held.holder() == null || !onThisSide(held.holder())) return held;
+    try (PreparedStatement takeOver = statement(c, TAKE_OVER)) {
+      takeOver.setString(1, settings.ownerName());
+      takeOver.setLong(2, timeoutMs);
+      takeOver.setString(3, settings.leaseName());
+      takeOver.setString(4, held.holder());
+      if (takeOver.executeUpdate() != 1) return held;
+    }
+    log.info("lease {} taken over by {} from {}, a reachable member on this side", settings.leaseName(),
+        settings.ownerName(), held.holder());
+    return new Attempt(true, sent, settings.ownerName(), timeoutMs);
+  }
+
+  /**
+   * Whether {@code owner} is a member this node sees as up and reachable: then it is on this side
+   * of any partition, and taking the lease from it arbitrates nothing away. The resolver keeps a
+   * lease for 40 s after the nodes it downed are gone; without this, a node that became leader in
+   * that time (a gpu node with a lower address joined) would be refused the lease for its next
+   * decision, say, a crashed gpu node, and down its own side, the whole service with it.
+   */
+  private boolean onThisSide(String owner) {
+    if (!system.settings().ProviderClass().equals("org.apache.pekko.cluster.ClusterActorRefProvider")) return false;
+    ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
+    for (Member m : state.getUnreachable()) {
+      if (m.address().hostPort().equals(owner)) return false;
+    }
+    for (Member m : state.getMembers()) {
+      if (m.address().hostPort().equals(owner)) {
+        MemberStatus s = m.status();
+        return s == MemberStatus.up() || s == MemberStatus.weaklyUp() || s == MemberStatus.leaving();
+      }
+    }
+    return false;
+  }
+
+  private synchronized void hold(long sentNanos, Consumer<Optional<Throwable>> callback) {
+    generation++;
+    held = true;
+    validUntilNanos = sentNanos + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+    onLost = callback;
+    scheduleRenewal(generation);
+  }
+
+  // guarded by this
+  private void scheduleRenewal(long gen) {
+    if (renewal != null) renewal.cancel();
+    renewal = system.scheduler().scheduleOnce(interval, () -> renew(gen), executor);
+  }
+
+  private void renew(long gen) {
+    synchronized (this) {
+      if (gen != generation) return;
+    }
+    long sent = System.nanoTime();
+    call(c -> {
+      try (PreparedStatement renew = statement(c, RENEW)) {
+        renew.setLong(1, timeoutMs);
+        renew.setString(2, settings.leaseName());
+        renew.setString(3, settings.ownerName());
+        return renew.executeUpdate() == 1;
+      }
+    }).whenComplete((renewed, error) -> {
+      Consumer<Optional<Throwable>> callback;
+      synchronized (this) {
+        if (gen != generation) return; // released or acquired again meanwhile
+        if (error == null && renewed) {
+          validUntilNanos = sent + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+          scheduleRenewal(gen);
+          return;
+        }
+        callback = onLost;
+        forget();
+      }
+      Throwable reason = error != null
+          ? leaseException("renew", error)
+          : new LeaseException("lease " + settings.leaseName() + " of " + settings.ownerName()
+              + " is no longer ours: it expired or another owner took it");
+      log.warn("lease {} lost by {}: {}", settings.leaseName(), settings.ownerName(), reason.getMessage());
+      if (callback != null) executor.execute(() -> callback.accept(Optional.of(reason)));
+    });
+  }
+
+  // guarded by this
+  private void forget() {
+    generation++;
+    held = false;
+    onLost = null;
+    if (renewal != null) renewal.cancel();
+    renewal = null;
+  }
+
+  @Override
+  public synchronized boolean checkLease() {
+    return held && System.nanoTime() - validUntilNanos < 0;
+  }
+
+  /** Completes with true once the row is not ours (deleted now, or held by someone else already). */
+  @Override
+  public CompletionStage<Boolean> release() {
+    synchronized (this) {
+      forget();
+    }
+    return failingAsLease(c -> {
+      try (PreparedStatement release = statement(c, RELEASE)) {
+        release.setString(1, settings.leaseName());
+        release.setString(2, settings.ownerName());
+        if (release.executeUpdate() == 1) log.info("lease {} released by {}", settings.leaseName(), settings.ownerName());
+        return true;
+      }
+    }, "release");
+  }
+
+  @FunctionalInterface
+  private interface Sql<T> {
+    T apply(Connection c) throws SQLException;
+  }
+
+  /** {@link #call} whose failure is a {@link LeaseException}, as Pekko expects of acquire and release. */
+  private <T> CompletableFuture<T> failingAsLease(Sql<T> sql, String operation) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    call(sql).whenComplete((value, error) -> {
+      if (error != null) result.completeExceptionally(leaseException(operation, error));
+      else result.complete(value);
+    });
+    return result;
+  }
+
+  /** Runs {@code sql} on the lease dispatcher; fails after lease-operation-timeout. */
+  private <T> CompletableFuture<T> call(Sql<T> sql) {
+    return CompletableFuture.supplyAsync(() -> {
+      try (Connection c = pool.getConnection()) {
+        return sql.apply(c);
+      } catch (SQLException e) {
+        throw new CompletionException(e);
+      }
+    }, executor).orTimeout(operationTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private PreparedStatement statement(Connection c, String sql) throws SQLException {
+    PreparedStatement s = c.prepareStatement(sql);
+    s.setQueryTimeout((int) Math.max(1, (operationTimeout.toMillis() + 999) / 1000));
+    return s;
+  }
+
+  private LeaseException leaseException(String operation, Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    String what = "lease " + settings.leaseName() + ": " + operation + " by " + settings.ownerName();
+    LeaseException e = cause instanceof TimeoutException
+        ? new LeaseTimeoutException(what + " timed out after " + operationTimeout)
+        : new LeaseException(what + " failed: " + cause);
+    e.initCause(cause);
+    return e;
+  }
+
+  private void close() {
+    synchronized (this) {
+      forget();
+    }
+    pool.close();
+  }
+}
