@@ -47,7 +47,9 @@ class InferenceWorkerTest {
             + "pekko.remote.artery.canonical.port = 0\n"
             + "pekko.remote.artery.canonical.hostname = 127.0.0.1\n"
             + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on\n"
-            + "pekko.coordinated-shutdown.exit-jvm = off\n")
+            + "pekko.coordinated-shutdown.exit-jvm = off\n"
+            // the resolver's lease (lease-majority) lives in http-role; one-node clusters decide nothing
+            + "pekko.cluster.split-brain-resolver.active-strategy = keep-majority\n")
         .withFallback(ConfigFactory.load())
         .resolve();
   }
