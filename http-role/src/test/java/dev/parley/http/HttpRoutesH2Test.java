@@ -10,7 +10,6 @@ import dev.parley.http.db.DbSettings;
 import dev.parley.http.testutil.Api;
 import dev.parley.http.testutil.FakeWorker;
 import dev.parley.http.testutil.TestNode;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -71,14 +70,7 @@ class HttpRoutesH2Test {
         "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
     String extra = "parley.http.upload-stall-timeout = 60s";
     try (TestNode node = TestNode.start("h2stop", dataDir, db, List.of("http"), extra, null);
-        Socket s = new Socket("127.0.0.1", node.http.port())) {
-      String token = new Api(node.base).user("stop@example.com");
-      s.setSoTimeout(15_000);
-      OutputStream out = s.getOutputStream();
-      out.write(("POST /meetings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
-          + "\r\nContent-Type: audio/wav\r\nContent-Length: 5000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-      out.write(new byte[1000]);
-      out.flush();
+        Socket s = Api.stalledUpload(node.http.port(), new Api(node.base).user("stop@example.com"))) {
       Thread.sleep(300); // the upload is under way
       node.http.stop(Duration.ofMillis(500));
       String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -343,13 +343,7 @@ class HttpRoutesPostgresTest {
     // a body that says it is multipart and is not
     assertError(api.postRaw("/meetings", token, "multipart/form-data; boundary=zz", Api.wav(0.1)), 400, "bad_request");
     // a client that declares more than it sends and then goes quiet: 408 after the stall timeout (2 s in tests)
-    try (Socket s = new Socket("127.0.0.1", node.http.port())) {
-      s.setSoTimeout(15_000);
-      OutputStream out = s.getOutputStream();
-      out.write(("POST /meetings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
-          + "\r\nContent-Type: audio/wav\r\nContent-Length: 5000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-      out.write(new byte[1000]);
-      out.flush();
+    try (Socket s = Api.stalledUpload(node.http.port(), token)) {
       byte[] head = s.getInputStream().readNBytes(12);
       assertEquals("HTTP/1.1 408", new String(head, StandardCharsets.US_ASCII));
     }

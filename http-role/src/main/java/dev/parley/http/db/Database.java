@@ -9,19 +9,28 @@ public final class Database {
 
   /** A HikariCP pool for {@code db}; close it when the node stops. Does not connect eagerly. */
   public static HikariDataSource create(DbSettings db) {
+    HikariConfig c = config(db, "parley-db", db.poolSize());
+    c.setMinimumIdle(Math.min(2, db.poolSize()));
+    c.setConnectionTimeout(5_000);
+    c.setValidationTimeout(2_000);
+    return new HikariDataSource(c);
+  }
+
+  /**
+   * The settings every Parley pool shares: {@code db}'s URL, driver and credentials, auto-commit,
+   * and no connection at start (a node starts without its database and reports 503 on /healthz
+   * instead of refusing to start).
+   */
+  public static HikariConfig config(DbSettings db, String poolName, int size) {
     HikariConfig c = new HikariConfig();
-    c.setPoolName("parley-db");
+    c.setPoolName(poolName);
     c.setJdbcUrl(db.url());
     c.setDriverClassName(db.driverClass());
     if (!db.user().isEmpty()) c.setUsername(db.user());
     if (!db.password().isEmpty()) c.setPassword(db.password());
-    c.setMaximumPoolSize(db.poolSize());
-    c.setMinimumIdle(Math.min(2, db.poolSize()));
-    c.setConnectionTimeout(5_000);
-    c.setValidationTimeout(2_000);
-    // start without a database: the node reports 503 on /healthz instead of refusing to start
+    c.setMaximumPoolSize(size);
     c.setInitializationFailTimeout(-1);
     c.setAutoCommit(true);
-    return new HikariDataSource(c);
+    return c;
   }
 }

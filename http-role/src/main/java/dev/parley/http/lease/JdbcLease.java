@@ -2,6 +2,7 @@ package dev.parley.http.lease;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.parley.http.db.Database;
 import dev.parley.http.db.DbSettings;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -120,18 +121,10 @@ public final class JdbcLease extends Lease {
 
   /** A small pool of its own: lease statements never queue behind the node's other database work. */
   private static HikariDataSource pool(DbSettings db, Duration operationTimeout) {
-    HikariConfig c = new HikariConfig();
-    c.setPoolName("parley-lease");
-    c.setJdbcUrl(db.url());
-    c.setDriverClassName(db.driverClass());
-    if (!db.user().isEmpty()) c.setUsername(db.user());
-    if (!db.password().isEmpty()) c.setPassword(db.password());
-    c.setMaximumPoolSize(2);
+    HikariConfig c = Database.config(db, "parley-lease", 2);
     c.setMinimumIdle(0);
     c.setConnectionTimeout(Math.max(250, operationTimeout.toMillis()));
     c.setValidationTimeout(Math.max(250, operationTimeout.toMillis() / 2));
-    c.setInitializationFailTimeout(-1);
-    c.setAutoCommit(true);
     // a statement on a connection whose server went silent gives up instead of hanging a thread
     long seconds = Math.max(1, (operationTimeout.toMillis() + 999) / 1000);
     c.addDataSourceProperty("connectTimeout", seconds);

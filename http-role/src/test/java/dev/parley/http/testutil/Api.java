@@ -136,4 +136,19 @@ public final class Api {
     for (int i = 0; i < n; i++) b.putShort((short) (8000 * Math.sin(2 * Math.PI * 220 * i / rate)));
     return b.array();
   }
+
+  /**
+   * A raw connection that starts an upload declaring 5,000 bytes, sends 1,000 and goes quiet, as a
+   * stalled or vanished client does; read the server's answer from the returned socket (15 s read timeout).
+   */
+  public static java.net.Socket stalledUpload(int port, String token) throws java.io.IOException {
+    java.net.Socket s = new java.net.Socket("127.0.0.1", port);
+    s.setSoTimeout(15_000);
+    java.io.OutputStream out = s.getOutputStream();
+    out.write(("POST /meetings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
+        + "\r\nContent-Type: audio/wav\r\nContent-Length: 5000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    out.write(new byte[1000]);
+    out.flush();
+    return s;
+  }
 }
