@@ -39,11 +39,13 @@ import scala.concurrent.ExecutionContextExecutor;
  * <ul>
  *   <li>acquire: one atomic upsert takes the row when it is free, expired or already ours. Expiry is
  *       {@code now() + heartbeat-timeout} on the database clock, so skewed node clocks do not matter.
- *       When another owner holds it, acquire waits for the row to lapse, for at most one
- *       heartbeat-timeout (the longest a crashed holder can keep it), so a survivor asking shortly
- *       after the holder died still wins; a live holder keeps renewing, and the answer is false,
- *       unless the holder is a member this node sees as up and reachable ({@link #onThisSide}):
- *       then the lease passes to this node at once.
+ *       When another owner holds it and is a member this node sees as up and reachable
+ *       ({@link #onThisSide}), the lease passes to this node at once. Otherwise acquire waits for
+ *       the row to lapse, for at most one heartbeat-timeout (the longest a crashed holder can keep
+ *       it), so a survivor asking shortly after the holder died still wins; it looks again every
+ *       heartbeat-interval, and once it sees the holder renew its row (alive, on the other side)
+ *       the answer is false at once, so the losing side of a partition downs itself before the
+ *       winner takes over its shards and singletons (down-removal-margin after the removal).
  *   <li>while held, a renewal every heartbeat-interval pushes the expiry on, only while the row is
  *       still ours and unexpired. A renewal that fails or finds the row gone or taken loses the lease:
  *       {@link #checkLease()} turns false and the lease-lost callback runs.
@@ -69,7 +71,8 @@ public final class JdbcLease extends Lease {
       ON CONFLICT (lease_name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
       WHERE l.owner = EXCLUDED.owner OR l.expires_at < now()""";
   private static final String HOLDER = """
-      SELECT owner, CAST(EXTRACT(EPOCH FROM (expires_at - now())) * 1000 AS BIGINT)
+      SELECT owner, CAST(EXTRACT(EPOCH FROM (expires_at - now())) * 1000 AS BIGINT),
+             CAST(EXTRACT(EPOCH FROM expires_at) * 1000 AS BIGINT)
       FROM cluster_lease WHERE lease_name = ?""";
   private static final String RENEW = """
       UPDATE cluster_lease SET expires_at = now() + ? * INTERVAL '1 millisecond'
@@ -149,9 +152,15 @@ public final class JdbcLease extends Lease {
     return result;
   }
 
-  private record Attempt(boolean taken, long sentNanos, String holder, long remainingMs) {}
+  /** {@code expiresAtMs}: the holder's row expiry on the database clock (epoch ms), to see it renewed. */
+  private record Attempt(boolean taken, long sentNanos, String holder, long remainingMs, long expiresAtMs) {}
 
   private void attempt(CompletableFuture<Boolean> result, long deadline, Consumer<Optional<Throwable>> callback) {
+    attempt(result, deadline, callback, null);
+  }
+
+  private void attempt(CompletableFuture<Boolean> result, long deadline, Consumer<Optional<Throwable>> callback,
+      Attempt previous) {
     call(this::tryTake).whenComplete((a, error) -> {
       if (error != null) {
         result.completeExceptionally(leaseException("acquire", error));
@@ -159,16 +168,28 @@ public final class JdbcLease extends Lease {
         hold(a.sentNanos(), callback);
         log.info("lease {} acquired by {}", settings.leaseName(), settings.ownerName());
         result.complete(true);
+      } else if (previous != null && previous.holder() != null && a.holder() != null
+          && (!a.holder().equals(previous.holder()) || a.expiresAtMs() > previous.expiresAtMs())) {
+        // the holder renewed its row since we last looked (or another owner took it): it is alive,
+        // on the other side. Say no now: the side that holds the lease downs this side after
+        // stable-after and takes over its shards and singletons down-removal-margin (stable-after)
+        // after that, so this side must down itself well before, not a whole heartbeat-timeout later.
+        log.info("lease {} not acquired by {}: held by {}, which renewed it (alive)", settings.leaseName(),
+            settings.ownerName(), a.holder());
+        result.complete(false);
       } else {
-        // held by another owner: wait until its row lapses, as long as that is before the deadline
-        long wait = TimeUnit.MILLISECONDS.toNanos(Math.max(10, a.remainingMs() + 20));
-        if (System.nanoTime() + wait > deadline) {
+        // held by another owner: wait until its row lapses, as long as that is before the deadline,
+        // looking again every heartbeat-interval to see whether the holder is alive and renewing
+        long lapse = TimeUnit.MILLISECONDS.toNanos(Math.max(10, a.remainingMs() + 20));
+        if (System.nanoTime() + lapse > deadline) {
           log.info("lease {} not acquired by {}: held by {} for {} ms more", settings.leaseName(),
               settings.ownerName(), a.holder(), a.remainingMs());
           result.complete(false);
         } else {
+          long wait = Math.min(lapse, interval.toNanos());
           try {
-            system.scheduler().scheduleOnce(Duration.ofNanos(wait), () -> attempt(result, deadline, callback), executor);
+            system.scheduler().scheduleOnce(Duration.ofNanos(wait), () -> attempt(result, deadline, callback, a),
+                executor);
           } catch (IllegalStateException stopped) { // the actor system is terminating
             result.completeExceptionally(leaseException("acquire", stopped));
           }
@@ -183,14 +204,16 @@ public final class JdbcLease extends Lease {
       take.setString(1, settings.leaseName());
       take.setString(2, settings.ownerName());
       take.setLong(3, timeoutMs);
-      if (take.executeUpdate() == 1) return new Attempt(true, sent, settings.ownerName(), timeoutMs);
+      if (take.executeUpdate() == 1) return new Attempt(true, sent, settings.ownerName(), timeoutMs, 0);
     }
     Attempt held;
     try (PreparedStatement holder = statement(c, HOLDER)) {
       holder.setString(1, settings.leaseName());
       try (ResultSet rs = holder.executeQuery()) {
         // a row gone in between was released: try again at once
-        held = rs.next() ? new Attempt(false, sent, rs.getString(1), rs.getLong(2)) : new Attempt(false, sent, null, 0);
+        held = rs.next()
+            ? new Attempt(false, sent, rs.getString(1), rs.getLong(2), rs.getLong(3))
+            : new Attempt(false, sent, null, 0, 0);
       }
     }
     if (held.holder() == null || !onThisSide(held.holder())) return held;
@@ -203,7 +226,7 @@ public final class JdbcLease extends Lease {
     }
     log.info("lease {} taken over by {} from {}, a reachable member on this side", settings.leaseName(),
         settings.ownerName(), held.holder());
-    return new Attempt(true, sent, settings.ownerName(), timeoutMs);
+    return new Attempt(true, sent, settings.ownerName(), timeoutMs, 0);
   }
 
   /**

@@ -129,6 +129,32 @@ class JdbcLeaseTest {
     assertTrue(await(winner.release()));
   }
 
+  /**
+   * The losing side of a partition asks after acquire-lease-delay-for-minority and downs itself
+   * only when the answer comes; the winner removes it after stable-after and recreates its shards
+   * and singletons down-removal-margin (= stable-after, 7 s) later. Waiting for a live holder's row
+   * to lapse (up to heartbeat-timeout, 8 s) kept the loser Up past that margin in a real partition
+   * of two http processes; once the holder is seen renewing, the answer must be false at once.
+   */
+  @Test
+  void aLiveHolderIsRefusedWithinAboutOneRenewal() throws Exception {
+    String name = newName();
+    Lease winner = lease(name, "10.0.0.1:25520");
+    Lease loser = lease(name, "10.0.0.2:25520");
+    assertTrue(await(winner.acquire()));
+    for (int i = 0; i < 3; i++) {
+      long t0 = System.nanoTime();
+      assertFalse(await(loser.acquire()));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      // heartbeat-interval is 200 ms: the holder's renewal is seen after one or two looks
+      assertTrue(ms < TIMEOUT_MS / 2, "the loser waited " + ms + " ms for a live holder's row to lapse");
+      assertTrue(winner.checkLease());
+      Thread.sleep(70 * i);
+    }
+    assertEquals("10.0.0.1:25520", ownerInDatabase(name));
+    assertTrue(await(winner.release()));
+  }
+
   @Test
   void aHeldLeaseIsRenewedPastItsTimeout() throws Exception {
     String name = newName();
