@@ -71,9 +71,31 @@ public final class ApiErrors {
       return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
           "the service did not answer in time, try again");
     }
+    if (databaseUnreachable(c)) {
+      // PostgreSQL down or restarting: a transient state /healthz already reports (503), not a bug
+      // of the route; one line per request, not an ERROR with a stack trace
+      log.warn("database unreachable in a route: {}", c.toString());
+      return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "database_unavailable",
+          "the database is not reachable, try again");
+    }
     log.error("unhandled error in a route", c);
     return ApiError.response(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
         "an unexpected error occurred (" + c.getClass().getSimpleName() + ")");
+  }
+
+  /**
+   * Whether {@code t} or a cause is a failure to reach the database at all: no connection from the
+   * pool in time, a refused or broken connection (SQLState class 08), or the server shutting down
+   * (57P01-57P03).
+   */
+  static boolean databaseUnreachable(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof java.sql.SQLTransientConnectionException || c instanceof java.sql.SQLNonTransientConnectionException
+          || c instanceof java.sql.SQLRecoverableException) return true;
+      if (c instanceof java.sql.SQLException e && e.getSQLState() != null
+          && (e.getSQLState().startsWith("08") || e.getSQLState().matches("57P0[123]"))) return true;
+    }
+    return false;
   }
 
   /** The first cause that is not a wrapper (CompletionException, ExecutionException, IO wrappers). */

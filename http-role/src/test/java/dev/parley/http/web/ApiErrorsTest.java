@@ -1,0 +1,45 @@
+package dev.parley.http.web;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.util.concurrent.CompletionException;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.junit.jupiter.api.Test;
+
+/**
+ * With PostgreSQL stopped, every route that reads the database (GET /cluster, /meetings, ...) answered
+ * 500 internal_error and logged ERROR "unhandled error in a route" with a full stack trace per request,
+ * while /healthz said 503: an outage looked like a bug to clients, load balancers and whoever reads the
+ * log. It is 503 database_unavailable now; anything else unexpected stays 500.
+ */
+class ApiErrorsTest {
+  static String body(HttpResponse r) {
+    return ((HttpEntity.Strict) r.entity()).getData().utf8String();
+  }
+
+  @Test
+  void anUnreachableDatabaseIs503() {
+    // what Hikari throws when PostgreSQL refuses connections, as a route's future fails with it
+    SQLException refused = new SQLException("Connection to 127.0.0.1:5432 refused", "08001");
+    HttpResponse r = ApiErrors.toResponse(new CompletionException(
+        new SQLTransientConnectionException("parley-db - Connection is not available, request timed out after 5000ms.",
+            "08001", refused)));
+    assertEquals(503, r.status().intValue());
+    assertTrue(body(r).contains("\"database_unavailable\""), body(r));
+
+    // a connection the server closed while shutting down (PostgreSQL's 57P01)
+    HttpResponse shutdown = ApiErrors.toResponse(new SQLException("terminating connection due to administrator command", "57P01"));
+    assertEquals(503, shutdown.status().intValue());
+  }
+
+  @Test
+  void otherFailuresStay500() {
+    assertEquals(500, ApiErrors.toResponse(new CompletionException(new IllegalStateException("bug"))).status().intValue());
+    // a constraint violation is the database answering, not being away
+    assertEquals(500, ApiErrors.toResponse(new SQLException("duplicate key", "23505")).status().intValue());
+  }
+}
