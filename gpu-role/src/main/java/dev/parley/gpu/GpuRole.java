@@ -6,6 +6,7 @@ import dev.parley.gpu.worker.IdleWatcher;
 import dev.parley.gpu.worker.InferenceWorker;
 import dev.parley.gpu.worker.JobExecution;
 import dev.parley.gpu.worker.JobRunner;
+import dev.parley.gpu.worker.OrphanWatcher;
 import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.worker.InferenceProtocol;
 import dev.parley.protocol.worker.InferenceProtocol.WorkerCommand;
@@ -40,6 +41,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class GpuRole {
   private static final Logger log = LoggerFactory.getLogger(GpuRole.class);
+
+  /**
+   * Why a gpu node shuts down when its cluster has had no http node for {@code orphan-timeout}:
+   * exit code 75 ({@code pekko.coordinated-shutdown.reason-overrides}), so a supervisor restarts it.
+   */
+  public enum NoHttpNode implements CoordinatedShutdown.Reason { INSTANCE }
 
   private final GpuSettings settings;
   private final ActorRef<ShardingEnvelope<WorkerCommand>> region;
@@ -99,6 +106,14 @@ public final class GpuRole {
     ActorRef<JobRunner.Command> runner = system.systemActorOf(
         JobRunner.create(execution, executor, settings.concurrency(), idleWatcher, node),
         "parley-gpu-job-runner", Props.empty());
+
+    if (!cluster.selfMember().hasRole(InferenceProtocol.HTTP_ROLE)) {
+      system.systemActorOf(OrphanWatcher.create(settings.orphanTimeout(), () -> {
+        // the results could reach no one: stop the jobs, so the shard hand-off does not wait for them
+        runner.tell(new JobRunner.CancelAll("this gpu node has no http node to report to"));
+        CoordinatedShutdown.get(system).run(NoHttpNode.INSTANCE);
+      }, node), "parley-gpu-orphan-watcher", Props.empty());
+    }
 
     ActorRef<ShardingEnvelope<WorkerCommand>> region = ClusterSharding.get(system).init(
         Entity.of(InferenceProtocol.WORKER,

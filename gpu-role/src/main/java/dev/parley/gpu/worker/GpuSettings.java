@@ -14,10 +14,13 @@ import java.time.Duration;
  * @param scratchDir where audio from a remote blob store is copied for a job (deleted afterwards)
  * @param handOffTimeout how long sharding waits for a running job to finish before it moves the
  *     job's shard to another node (rebalancing when a gpu node joins, or a graceful leave)
+ * @param orphanTimeout a gpu-only node that has been in a cluster without a reachable http node
+ *     for this long stops its jobs and shuts down with exit code 75, to be restarted into the
+ *     http nodes' cluster
  */
 public record GpuSettings(
     int concurrency, Duration idleTimeout, Duration progressInterval, Duration resultLinger, Path scratchDir,
-    Duration handOffTimeout) {
+    Duration handOffTimeout, Duration orphanTimeout) {
 
   public GpuSettings {
     if (concurrency < 1) throw new IllegalArgumentException("parley.gpu.concurrency must be >= 1, got " + concurrency);
@@ -29,6 +32,8 @@ public record GpuSettings(
       throw new IllegalArgumentException("parley.gpu.result-linger must not be negative, got " + resultLinger);
     if (handOffTimeout.isNegative() || handOffTimeout.isZero())
       throw new IllegalArgumentException("parley.gpu.hand-off-timeout must be positive, got " + handOffTimeout);
+    if (orphanTimeout.isNegative() || orphanTimeout.isZero())
+      throw new IllegalArgumentException("parley.gpu.orphan-timeout must be positive, got " + orphanTimeout);
   }
 
   /** Reads {@code parley.gpu.*} (and {@code parley.data-dir} for the default scratch directory). */
@@ -42,6 +47,7 @@ public record GpuSettings(
         gpu.getDuration("progress-interval"),
         gpu.getDuration("result-linger"),
         scratchDir,
-        gpu.getDuration("hand-off-timeout"));
+        gpu.getDuration("hand-off-timeout"),
+        gpu.getDuration("orphan-timeout"));
   }
 }

@@ -34,6 +34,9 @@ public final class JobRunner {
    */
   public record Cancel(String attemptId, String reason) implements Command {}
 
+  /** Stop every job of this node, waiting or running, as {@link Cancel} does one. */
+  public record CancelAll(String reason) implements Command {}
+
   /** Current jobs of this node, for tests and the cluster view. */
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
@@ -87,6 +90,11 @@ public final class JobRunner {
         .onMessage(JobDone.class, this::onDone)
         .onMessage(WorkerStopped.class, this::onWorkerStopped)
         .onMessage(Cancel.class, this::onCancel)
+        .onMessage(CancelAll.class, all -> {
+          for (String attemptId : new java.util.ArrayList<>(waiting.keySet())) onCancel(new Cancel(attemptId, all.reason()));
+          for (String attemptId : running.keySet()) onCancel(new Cancel(attemptId, all.reason()));
+          return Behaviors.same();
+        })
         .onMessage(GetStatus.class, g -> {
           g.replyTo().tell(new Status(List.copyOf(running.keySet()), List.copyOf(waiting.keySet())));
           return Behaviors.same();
