@@ -13,6 +13,7 @@ import dev.parley.http.auth.PasswordHasher;
 import dev.parley.http.auth.TokenService;
 import dev.parley.http.auth.UserRepository;
 import dev.parley.http.cluster.ClusterRoutes;
+import dev.parley.http.cluster.GpuReaper;
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.meeting.Meeting;
 import dev.parley.http.meeting.MeetingRoutes;
@@ -103,6 +104,8 @@ public final class HttpRole {
 
     // read side
     MeetingListRepository list = new MeetingListRepository(ds, db);
+    system.systemActorOf(GpuReaper.create(parley.getDuration("gpu.down-unreachable-after")), "parley-gpu-reaper",
+        org.apache.pekko.actor.typed.Props.empty());
     ClusterSingleton.get(system).init(
         SingletonActor.of(
                 Behaviors.supervise(MeetingListProjection.create(list, MeetingListProjection.Settings.fromConfig(parley)))
