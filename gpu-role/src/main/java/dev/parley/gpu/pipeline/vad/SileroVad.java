@@ -37,6 +37,8 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * a recording run on several threads instead.
  */
 public final class SileroVad implements VoiceActivityDetector {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SileroVad.class);
+
   static final int CHUNK = 512;
   private static final long SAMPLE_RATE = 16_000;
 
@@ -147,8 +149,28 @@ public final class SileroVad implements VoiceActivityDetector {
     return prob;
   }
 
-  /** Runs streams {@code [s0, s1)} as one batch on a borrowed module, writing their chunks' scores. */
+  /**
+   * Runs streams {@code [s0, s1)} as one batch on a borrowed module, writing their chunks' scores.
+   * libtorch on this project's 2-core VM sometimes (about one call in twenty on a 30 s recording,
+   * with one thread too) returns NaN from some step on, for the rest of the run: the recurrent state
+   * has gone bad. Such a run is started again from fresh states, up to {@value #ATTEMPTS} times.
+   */
   private void runStreams(float[] samples, int s0, int s1, int per, int lead, int chunks, float[] prob)
+      throws DiarizationException {
+    for (int attempt = 1; ; attempt++) {
+      int bad = runStreamsOnce(samples, s0, s1, per, lead, chunks, prob);
+      if (bad < 0) return;
+      if (attempt == ATTEMPTS) {
+        throw new DiarizationException("Silero VAD returned NaN scores in " + ATTEMPTS + " runs in a row", true);
+      }
+      log.warn("Silero VAD returned NaN from step {} on (streams {}..{}); running those streams again", bad, s0, s1 - 1);
+    }
+  }
+
+  private static final int ATTEMPTS = 3;
+
+  /** One run of {@link #runStreams}; returns -1, or the first step that gave NaN (nothing written from it on). */
+  private int runStreamsOnce(float[] samples, int s0, int s1, int per, int lead, int chunks, float[] prob)
       throws DiarizationException {
     int streams = s1 - s0;
     int steps = per + lead;
@@ -170,6 +192,7 @@ public final class SileroVad implements VoiceActivityDetector {
               out = res.toTensor((ai.djl.pytorch.engine.PtNDManager) step).toFloatArray();
             }
           }
+          for (float o : out) if (Float.isNaN(o)) return t;
           int own = t - lead; // index within each part's own span
           if (own < 0) continue;
           for (int s = s0; s < s1; s++) {
@@ -179,6 +202,7 @@ public final class SileroVad implements VoiceActivityDetector {
           }
         }
       }
+      return -1;
     } catch (RuntimeException e) {
       throw new DiarizationException("Silero VAD failed: " + e.getMessage(), true, e);
     } finally {

@@ -104,7 +104,10 @@ class VadSharedDataTest {
     float[] a = silero.chunkProbabilities(x);
     float[] b = silero.chunkProbabilities(x);
     assertEquals(a.length, b.length);
-    for (int i = 0; i < a.length; i++) assertEquals(a[i], b[i], 1e-6f, "chunk " + i);
+    for (int i = 0; i < a.length; i++) {
+      assertTrue(Float.isFinite(a[i]) && Float.isFinite(b[i]), "chunk " + i + ": " + a[i] + ", " + b[i]);
+      assertEquals(a[i], b[i], 1e-6f, "chunk " + i);
+    }
     // one stream (no batching) agrees with the batched run away from the part boundaries
     PipelineParams.Vad one = PipelineParams.defaults().with("vad.sileroStreams=1").vad();
     try (SileroVad single = SileroVad.load(SharedData.sileroModel(), one)) {
