@@ -102,8 +102,8 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    *     0.5: on distant meeting audio it scores quiet talkers low while non-speech stays near 0)
    * @param sileroOffset Silero VAD: probability below which a run ends (a wide hysteresis keeps
    *     quiet stretches of a turn)
-   * @param sileroStreams Silero VAD: a recording is cut into up to this many parts run as one
-   *     batch, so an hour costs ~2,000 forward calls instead of 112,500
+   * @param sileroStreams Silero VAD: a recording is cut into up to this many parts, shared out
+   *     over the threads (each part at least eight warm-ups long)
    * @param sileroWarmupSeconds audio each part re-reads before its start so its state is warm
    * @param minSpeechSeconds shorter speech runs are dropped
    * @param minSilenceSeconds shorter pauses inside speech are filled

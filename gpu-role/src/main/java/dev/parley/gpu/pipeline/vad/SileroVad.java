@@ -23,18 +23,18 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
- * Silero VAD v5 (TorchScript, MIT) run through DJL's PyTorch engine: {@code forward(chunk[B, 512],
- * 16000)} gives a speech probability per 32 ms chunk and carries its recurrent state from call to
- * call. To keep JNI calls few, a recording is cut into up to {@code sileroStreams} consecutive parts
- * that run side by side as one batch (each part first re-reads {@code sileroWarmupSeconds} before
- * its start, so its state is warm where its scores begin): an hour is about 2,000 forward calls.
+ * Silero VAD (v5 and later, TorchScript, MIT) run through DJL's PyTorch engine: {@code
+ * audio_forward(x[1, samples], 16000)} steps the model through a recording's 32 ms chunks inside
+ * TorchScript and gives a speech probability for each. To use the cores, a recording is cut into
+ * up to {@code sileroStreams} consecutive parts shared out over threads (each part first re-reads
+ * {@code sileroWarmupSeconds} before its start, so its state is warm where its scores begin); a
+ * thread runs its parts one by one, never as one batch (see {@link #runParts}).
  *
- * <p>The scripted module is stateful, so each call borrows a module of its own from a small pool
- * (loading another when all are busy) and calls {@code reset_states()} before every recording.
- * Runs on the CPU: the network is tiny and sequential. Its ops are too small to gain from
- * libtorch's intra-op threads (under CPU contention they cost 10–30×), which is why
- * loading it sets libtorch to one intra-op thread ({@link Parallel#singleThreadedTorch}); parts of
- * a recording run on several threads instead.
+ * <p>The scripted module is stateful, so each thread borrows a module of its own from a small pool
+ * (loading another when all are busy). Runs on the CPU: the network is tiny and sequential. Its
+ * ops are too small to gain from libtorch's intra-op threads (under CPU contention they cost
+ * 10–30×), which is why loading it sets libtorch to one intra-op thread ({@link
+ * Parallel#singleThreadedTorch}).
  */
 public final class SileroVad implements VoiceActivityDetector {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SileroVad.class);
@@ -121,18 +121,18 @@ public final class SileroVad implements VoiceActivityDetector {
     int chunks = Math.max(1, (samples.length + CHUNK - 1) / CHUNK);
     int warm = (int) Math.ceil(params.sileroWarmupSeconds() * SAMPLE_RATE / CHUNK);
     // at least ~8 s of audio per part so the warm-up stays a small overhead
-    int streams = Math.max(1, Math.min(params.sileroStreams(), chunks / Math.max(1, 8 * warm)));
-    int per = (chunks + streams - 1) / streams;
-    int lead = streams > 1 ? warm : 0; // stream s reads from s*per - lead; the first lead steps only warm up
+    int parts = Math.max(1, Math.min(params.sileroStreams(), chunks / Math.max(1, 8 * warm)));
+    int per = (chunks + parts - 1) / parts;
+    int lead = parts > 1 ? warm : 0; // part p reads from p*per - lead; its first lead chunks only warm up
     float[] prob = new float[chunks];
-    // groups of streams run side by side, each on its own module and thread
-    int groups = Math.max(1, Math.min(threads, streams));
+    // the parts are shared out over threads, each thread running its parts one by one on its own module
+    int groups = Math.max(1, Math.min(threads, parts));
     List<Parallel.Task<Void>> tasks = new ArrayList<>();
     for (int g = 0; g < groups; g++) {
-      int s0 = g * streams / groups;
-      int s1 = (g + 1) * streams / groups;
+      int p0 = g * parts / groups;
+      int p1 = (g + 1) * parts / groups;
       tasks.add(() -> {
-        runStreams(samples, s0, s1, per, lead, chunks, prob);
+        runParts(samples, p0, p1, per, lead, chunks, prob);
         return null;
       });
     }
@@ -150,59 +150,40 @@ public final class SileroVad implements VoiceActivityDetector {
   }
 
   /**
-   * Runs streams {@code [s0, s1)} as one batch on a borrowed module, writing their chunks' scores.
-   * libtorch on this project's 2-core VM sometimes (about one call in twenty on a 30 s recording,
-   * with one thread too) returns NaN from some step on, for the rest of the run: the recurrent state
-   * has gone bad. Such a run is started again from fresh states, up to {@value #ATTEMPTS} times.
+   * Runs parts {@code [p0, p1)} one after another on a borrowed module, each in one call of the
+   * model's {@code audio_forward(x[1, samples], sr)}, which resets the state and steps through
+   * the part's 512-sample chunks inside TorchScript.
+   *
+   * <p>Parts are never stacked into one batch: with a batch of two or more, libtorch routes the
+   * model's convolutions through oneDNN, and on this project's machines that path returns NaN for
+   * whole runs at a time (measured: 94 of 100 forty-second recordings at batch 4 on one thread,
+   * none of 100 at batch 1; see {@code SileroVadTest}). A run that still gives NaN is run again,
+   * up to {@value #ATTEMPTS} times.
    */
-  private void runStreams(float[] samples, int s0, int s1, int per, int lead, int chunks, float[] prob)
+  private void runParts(float[] samples, int p0, int p1, int per, int lead, int chunks, float[] prob)
       throws DiarizationException {
-    for (int attempt = 1; ; attempt++) {
-      int bad = runStreamsOnce(samples, s0, s1, per, lead, chunks, prob);
-      if (bad < 0) return;
-      if (attempt == ATTEMPTS) {
-        throw new DiarizationException("Silero VAD returned NaN scores in " + ATTEMPTS + " runs in a row", true);
-      }
-      log.warn("Silero VAD returned NaN from step {} on (streams {}..{}); running those streams again", bad, s0, s1 - 1);
-    }
-  }
-
-  private static final int ATTEMPTS = 3;
-
-  /** One run of {@link #runStreams}; returns -1, or the first step that gave NaN (nothing written from it on). */
-  private int runStreamsOnce(float[] samples, int s0, int s1, int per, int lead, int chunks, float[] prob)
-      throws DiarizationException {
-    int streams = s1 - s0;
-    int steps = per + lead;
     Model model = borrow();
-    try (NDManager manager = model.getNDManager().newSubManager()) {
+    try (NDManager manager = model.getNDManager().newSubManager(); IValue sr = IValue.from(SAMPLE_RATE)) {
       PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
       JniUtils.setGradMode(false);
-      IValueUtils.runMethod(block, "reset_states").close();
-      float[] batch = new float[streams * CHUNK];
-      try (IValue sr = IValue.from(SAMPLE_RATE)) {
-        for (int t = 0; t < steps; t++) {
-          for (int s = s0; s < s1; s++) {
-            fill(samples, (long) s * per - lead + t, batch, (s - s0) * CHUNK);
+      float[] part = new float[(per + lead) * CHUNK];
+      for (int p = p0; p < p1; p++) {
+        fill(samples, ((long) p * per - lead) * CHUNK, part);
+        float[] out = null;
+        for (int attempt = 1; out == null; attempt++) {
+          out = forwardPart(block, manager, part, sr);
+          if (out != null) break;
+          if (attempt == ATTEMPTS) {
+            throw new DiarizationException("Silero VAD returned NaN scores in " + ATTEMPTS + " runs in a row", true);
           }
-          float[] out;
-          try (NDManager step = manager.newSubManager()) {
-            PtNDArray x = (PtNDArray) step.create(batch, new Shape(streams, CHUNK));
-            try (IValue in = IValue.from(x); IValue res = block.forward(in, sr)) {
-              out = res.toTensor((ai.djl.pytorch.engine.PtNDManager) step).toFloatArray();
-            }
-          }
-          for (float o : out) if (Float.isNaN(o)) return t;
-          int own = t - lead; // index within each part's own span
-          if (own < 0) continue;
-          for (int s = s0; s < s1; s++) {
-            long chunk = (long) s * per + own;
-            if (own >= per || chunk >= chunks) continue;
-            prob[(int) chunk] = out[s - s0];
-          }
+          log.warn("Silero VAD returned NaN in part {}; running it again", p);
+        }
+        for (int own = 0; own < per; own++) {
+          long chunk = (long) p * per + own;
+          if (chunk >= chunks) break;
+          prob[(int) chunk] = out[lead + own];
         }
       }
-      return -1;
     } catch (RuntimeException e) {
       throw new DiarizationException("Silero VAD failed: " + e.getMessage(), true, e);
     } finally {
@@ -210,11 +191,26 @@ public final class SileroVad implements VoiceActivityDetector {
     }
   }
 
-  private static void fill(float[] samples, long chunk, float[] batch, int at) {
-    long start = chunk * CHUNK;
-    for (int i = 0; i < CHUNK; i++) {
+  private static final int ATTEMPTS = 3;
+
+  /** The part's chunk scores, or null when any is NaN. */
+  private static float[] forwardPart(PtSymbolBlock block, NDManager manager, float[] part, IValue sr) {
+    try (NDManager call = manager.newSubManager()) {
+      PtNDArray x = (PtNDArray) call.create(part, new Shape(1, part.length));
+      float[] out;
+      try (IValue in = IValue.from(x); IValue res = IValueUtils.runMethod(block, "audio_forward", in, sr)) {
+        out = res.toTensor((ai.djl.pytorch.engine.PtNDManager) call).toFloatArray();
+      }
+      for (float o : out) if (Float.isNaN(o)) return null;
+      return out;
+    }
+  }
+
+  /** Copies {@code samples[start, start + into.length)} into {@code into}, zeros outside the signal. */
+  private static void fill(float[] samples, long start, float[] into) {
+    for (int i = 0; i < into.length; i++) {
       long k = start + i;
-      batch[at + i] = k >= 0 && k < samples.length ? samples[(int) k] : 0f;
+      into[i] = k >= 0 && k < samples.length ? samples[(int) k] : 0f;
     }
   }
 

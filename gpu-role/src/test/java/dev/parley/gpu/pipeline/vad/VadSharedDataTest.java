@@ -117,4 +117,20 @@ class VadSharedDataTest {
       assertTrue(agree > 0.95 * a.length, "agreement " + agree + "/" + a.length);
     }
   }
+
+  /**
+   * Four parts on one thread, each on a freshly loaded module: when the parts ran as one batch of
+   * four, libtorch gave NaN for whole runs at a time (94 of 100 such calls on the 2-core VM, 0 to
+   * 94 from one JVM to the next); run one by one at batch 1 they never have.
+   */
+  @Test
+  void sileroScoresAreFiniteOnFreshModulesWithSeveralParts() throws Exception {
+    float[] x = java.util.Arrays.copyOf(audio.get("trn03"), 16_000 * 20);
+    PipelineParams.Vad four = PipelineParams.defaults().with("vad.sileroStreams=4").with("vad.sileroWarmupSeconds=0.5").vad();
+    for (int i = 0; i < 15; i++) {
+      try (SileroVad v = SileroVad.load(SharedData.sileroModel(), four, 1)) {
+        for (float p : v.chunkProbabilities(x)) assertTrue(Float.isFinite(p), "call " + i + ": " + p);
+      }
+    }
+  }
 }
