@@ -155,10 +155,10 @@ public final class SileroVad implements VoiceActivityDetector {
    * the part's 512-sample chunks inside TorchScript.
    *
    * <p>Parts are never stacked into one batch: with a batch of two or more, libtorch routes the
-   * model's convolutions through oneDNN, and on this project's machines that path returns NaN for
-   * whole runs at a time (measured: 94 of 100 forty-second recordings at batch 4 on one thread,
-   * none of 100 at batch 1; see {@code SileroVadTest}). A run that still gives NaN is run again,
-   * up to {@value #ATTEMPTS} times.
+   * model's convolutions through oneDNN, and on this project's machines batched runs gave NaN for
+   * whole runs at a time (94 of 100 forty-second recordings at batch 4 on one thread, none of 100
+   * at batch 1; {@code VadSharedDataTest.sileroScoresAreFiniteOnFreshModulesWithSeveralParts}). A
+   * part that still gives NaN is run again, up to {@value #ATTEMPTS} times.
    */
   private void runParts(float[] samples, int p0, int p1, int per, int lead, int chunks, float[] prob)
       throws DiarizationException {
