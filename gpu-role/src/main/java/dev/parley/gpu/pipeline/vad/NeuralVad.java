@@ -134,6 +134,10 @@ public final class NeuralVad implements VoiceActivityDetector {
           NDArray in = block.create(VadNet.features(mel, n), new Shape(1, n, VadNet.INPUT));
           NDArray logits = net.forward(new ParameterStore(block, false), new NDList(in), false).singletonOrThrow();
           float[] p = ai.djl.nn.Activation.sigmoid(logits).toFloatArray();
+          for (float v : p) {
+            // NaN would read as "no speech" and go unnoticed; fail the attempt so the job is retried
+            if (Float.isNaN(v)) throw new IllegalStateException(id() + " gave NaN scores");
+          }
           System.arraycopy(p, f0 - c0, fbankProb, f0, f1 - f0);
         }
       }

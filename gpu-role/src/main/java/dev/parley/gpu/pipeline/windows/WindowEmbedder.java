@@ -120,6 +120,9 @@ public final class WindowEmbedder {
         NDArray e = model.embed(Fbank.cmn(x));
         NDArray norm = e.norm(new int[] {1}, true).maximum(1e-12f);
         float[] flat = e.div(norm).toType(DataType.FLOAT32, false).toFloatArray();
+        for (float v : flat) {
+          if (!Float.isFinite(v)) throw new IllegalStateException("the speaker model gave a non-finite embedding");
+        }
         int d = (int) e.getShape().get(1);
         for (int i = b0; i < b1; i++) {
           float[] v = new float[d];

@@ -1,0 +1,52 @@
+package dev.parley.gpu.pipeline.windows;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.parley.gpu.embedding.SpeakerEmbeddingModel;
+import dev.parley.gpu.pipeline.PipelineParams;
+import dev.parley.gpu.pipeline.features.Fbank;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class WindowEmbedderTest {
+  /** A model whose output is {@code value} everywhere. */
+  record Constant(float value) implements SpeakerEmbeddingModel {
+    @Override
+    public NDArray embed(NDArray features) {
+      return features.getManager().full(new Shape(features.getShape().get(0), 4), value);
+    }
+
+    @Override public int dimension() { return 4; }
+    @Override public String id() { return "constant"; }
+    @Override public String version() { return "0"; }
+    @Override public void close() {}
+  }
+
+  static float[][] embed(float value) throws Exception {
+    float[] samples = new float[16_000 * 4];
+    for (int i = 0; i < samples.length; i++) samples[i] = (float) Math.sin(i * 0.05) * 0.1f;
+    List<Window> windows = List.of(new Window(0, 150, 1), new Window(100, 250, 1));
+    try (Fbank fbank = new Fbank(Device.cpu()); NDManager m = NDManager.newBaseManager(Device.cpu())) {
+      WindowEmbedder e = new WindowEmbedder(fbank, new Constant(value), PipelineParams.Embedding.defaults(), 1);
+      return e.embed(samples, windows, m, f -> {});
+    }
+  }
+
+  @Test
+  void embeddingsAreNormalised() throws Exception {
+    float[][] out = embed(3f);
+    assertEquals(2, out.length);
+    for (float[] v : out) for (float x : v) assertEquals(0.5f, x, 1e-6f);
+  }
+
+  @Test
+  void aModelGivingNaNFailsTheCallInsteadOfClusteringGarbage() {
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> embed(Float.NaN));
+    assertEquals("the speaker model gave a non-finite embedding", e.getMessage());
+  }
+}
