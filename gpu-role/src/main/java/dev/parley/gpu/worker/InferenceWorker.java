@@ -36,7 +36,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 public final class InferenceWorker {
 
   /** Stage reported while the job waits for a free slot on this node. */
-  public static final String STAGE_QUEUED = "queued";
+  public static final String STAGE_QUEUED = dev.parley.protocol.worker.InferenceProtocol.STAGE_WAITING;
 
   private record FromRunner(JobRunner.Event event) implements WorkerCommand {}
 

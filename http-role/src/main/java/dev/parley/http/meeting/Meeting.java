@@ -188,6 +188,19 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       return status == Status.QUEUED || status == Status.PROCESSING;
     }
 
+    /**
+     * The API's word for this state: a job a gpu node has accepted but not yet started (it waits
+     * for a free slot there) is still {@code queued}; {@code processing} starts with its first stage.
+     */
+    @JsonIgnore
+    public String apiStatus() {
+      if (status == Status.PROCESSING
+          && (stage == null || dev.parley.protocol.worker.InferenceProtocol.STAGE_WAITING.equals(stage))) {
+        return Status.QUEUED.api();
+      }
+      return status.api();
+    }
+
     @JsonIgnore
     public boolean isFinished() {
       return status == Status.DONE || status == Status.FAILED;

@@ -159,7 +159,7 @@ public final class MeetingRoutes {
     return complete(HttpResponse.create()
         .withStatus(StatusCodes.ACCEPTED)
         .addHeader(Location.create("/meetings/" + s.meetingId()))
-        .withEntity(ContentTypes.APPLICATION_JSON, json(new MeetingViews.Accepted(s.meetingId(), s.status().api()))));
+        .withEntity(ContentTypes.APPLICATION_JSON, json(new MeetingViews.Accepted(s.meetingId(), s.apiStatus()))));
   }
 
   private static byte[] json(Object o) {
@@ -175,7 +175,7 @@ public final class MeetingRoutes {
   private static HttpResponse rttm(String id, Meeting.State s) {
     if (s.status() != Meeting.Status.DONE || s.result() == null) {
       return ApiError.response(StatusCodes.CONFLICT, "not_ready",
-          "meeting " + id + " is " + s.status().api() + "; RTTM exists once it is done");
+          "meeting " + id + " is " + s.apiStatus() + "; RTTM exists once it is done");
     }
     return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id)));
   }

@@ -61,7 +61,7 @@ public final class MeetingViews {
     return new MeetingView(
         s.meetingId(),
         s.title(),
-        s.status().api(),
+        s.apiStatus(),
         s.progress(),
         s.stage(),
         s.createdAt().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), // as the list has it

@@ -106,6 +106,22 @@ class GpuPoolClusterTest {
       api.awaitMeeting(first, Duration.ofSeconds(20), m -> m.path("status").asText().equals("processing")
           && diarizer.started.get() == 1, "processing");
       String second = api.upload(Api.toneWav(1.0, 220), "waits-for-the-slot");
+      // accepted by the gpu node but waiting for its slot: still queued, in the meeting and in the list
+      JsonNode waiting = api.awaitMeeting(second, Duration.ofSeconds(10),
+          m -> m.path("processing").path("node").isTextual(), "accepted by the gpu node");
+      assertEquals("queued", waiting.path("status").asText(), waiting.toString());
+      List<JsonNode> events = Api.list(api.history(second));
+      String lastEvent = events.get(events.size() - 1).path("timestamp").asText();
+      JsonNode listed = null;
+      long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (System.nanoTime() < until) { // the list is a projection: wait until it has applied that event
+        listed = null;
+        for (JsonNode m : Api.list(api.get("/meetings").json().path("items"))) if (m.path("id").asText().equals(second)) listed = m;
+        if (listed != null && listed.path("updatedAt").asText().equals(lastEvent)) break;
+        TestCluster.sleep(100);
+      }
+      assertTrue(listed != null && listed.path("updatedAt").asText().equals(lastEvent), "list caught up: " + listed);
+      assertEquals("queued", listed.path("status").asText(), listed.toString());
       assertEquals(204, api.delete("/meetings/" + first).status());
       // the second job gets the only slot within seconds, not after the first job's 30 s
       long t0 = System.nanoTime();

@@ -21,6 +21,12 @@ public final class InferenceProtocol {
   public static final String GPU_ROLE = "gpu";
   public static final String HTTP_ROLE = "http";
 
+  /**
+   * The stage a worker reports while the job it accepted waits for a free slot on its node; the
+   * meeting reads as {@code queued} until another stage arrives.
+   */
+  public static final String STAGE_WAITING = "queued";
+
   /** Worker entities live only on gpu nodes; http nodes reach them through a sharding proxy. */
   public static final EntityTypeKey<WorkerCommand> WORKER =
       EntityTypeKey.create(WorkerCommand.class, "InferenceWorker");

@@ -2,6 +2,7 @@ package dev.parley.http.meeting.list;
 
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.meeting.Meeting;
+import dev.parley.protocol.worker.InferenceProtocol;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -225,9 +226,11 @@ public final class MeetingListRepository {
     } else if (e instanceof Meeting.Queued) {
       update(c, id, seq, ts, "status = ?, progress = ?, error = ?", "queued", 0.0, new TypedNull(Types.VARCHAR));
     } else if (e instanceof Meeting.Dispatched) {
-      update(c, id, seq, ts, "status = ?", "processing");
+      // still queued (Meeting.State.apiStatus) until the worker reports a stage of the job itself
+      update(c, id, seq, ts, "status = ?", "queued");
     } else if (e instanceof Meeting.Progress p) {
-      update(c, id, seq, ts, "status = ?, progress = ?", "processing", p.fraction());
+      String status = InferenceProtocol.STAGE_WAITING.equals(p.stage()) ? "queued" : "processing";
+      update(c, id, seq, ts, "status = ?, progress = ?", status, p.fraction());
     } else if (e instanceof Meeting.Completed d) {
       Double audio = d.result().timing() == null ? null : d.result().timing().audioSeconds();
       update(c, id, seq, ts, "status = ?, progress = ?, speakers = ?, duration_seconds = COALESCE(duration_seconds, ?)",
