@@ -20,7 +20,6 @@ import dev.parley.protocol.worker.InferenceProtocol.RunJob;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -33,13 +32,14 @@ import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The gpu worker on a one-node gpu cluster, with a TestProbe playing the Meeting. */
 class InferenceWorkerTest {
   static ActorTestKit kit;
   static ScriptedDiarizer diarizer;
   static FileBlobStore blobs;
-  static Path dir;
+  @TempDir static Path dir;
   static GpuRole role;
 
   static Config config(String extra) {
@@ -56,7 +56,6 @@ class InferenceWorkerTest {
 
   @BeforeAll
   static void start() throws IOException {
-    dir = Files.createTempDirectory("parley-worker-test");
     blobs = new FileBlobStore(dir.resolve("blobs"));
     diarizer = new ScriptedDiarizer(true);
     kit = ActorTestKit.create("parley", config("""
@@ -291,8 +290,7 @@ class InferenceWorkerTest {
   }
 
   @Test
-  void aGpuOnlyNodeLeavesTheClusterWhenIdle() throws IOException {
-    Path d = Files.createTempDirectory("parley-idle-test");
+  void aGpuOnlyNodeLeavesTheClusterWhenIdle(@TempDir Path d) throws IOException {
     ActorTestKit gpu = ActorTestKit.create("parley", config("""
         pekko.cluster.roles = [gpu]
         parley.data-dir = "%s"
@@ -316,8 +314,7 @@ class InferenceWorkerTest {
   }
 
   @Test
-  void aGpuNodeThatNeverJoinedShutsDownWithAnErrorWhenIdle() throws IOException {
-    Path d = Files.createTempDirectory("parley-unjoined-test");
+  void aGpuNodeThatNeverJoinedShutsDownWithAnErrorWhenIdle(@TempDir Path d) throws IOException {
     ActorTestKit gpu = ActorTestKit.create("parley", config("""
         pekko.cluster.roles = [gpu]
         parley.data-dir = "%s"
@@ -340,9 +337,8 @@ class InferenceWorkerTest {
   }
 
   @Test
-  void aCombinedNodeNeverLeavesBecauseItsGpuSideIsIdle() throws IOException {
+  void aCombinedNodeNeverLeavesBecauseItsGpuSideIsIdle(@TempDir Path d) throws IOException {
     // the shared test node has only the gpu role; a combined node is checked on role configuration alone
-    Path d = Files.createTempDirectory("parley-combined-test");
     ActorTestKit both = ActorTestKit.create("parley", config("""
         pekko.cluster.roles = [http, gpu]
         parley.data-dir = "%s"

@@ -18,13 +18,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The embedded default (both roles, H2 and audio under the data dir) and start-up failures. */
 class EmbeddedNodeTest {
 
   @Test
-  void theEmbeddedDefaultRunsAJobOnH2AndFiles() throws Exception {
-    Path dataDir = Files.createTempDirectory("parley-embedded");
+  void theEmbeddedDefaultRunsAJobOnH2AndFiles(@TempDir Path dataDir) throws Exception {
     // nothing but ports and the data dir: roles, database and blob store are the defaults
     ParleyNode node = ParleyNode.start(NodeConfig.load(ConfigFactory.parseString("""
             parley.data-dir = "%s"
@@ -58,8 +58,7 @@ class EmbeddedNodeTest {
   }
 
   @Test
-  void aGpuNodeWhosePipelineCannotLoadFailsToStartWithTheReason() throws Exception {
-    Path dataDir = Files.createTempDirectory("parley-badmodel");
+  void aGpuNodeWhosePipelineCannotLoadFailsToStartWithTheReason(@TempDir Path dataDir) throws Exception {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ParleyNode.start(
         NodeConfig.load(ConfigFactory.parseString("""
             parley.roles = gpu
@@ -74,8 +73,7 @@ class EmbeddedNodeTest {
   }
 
   @Test
-  void postgresBlobsWithoutPostgresIsAClearConfigurationError() throws Exception {
-    Path dataDir = Files.createTempDirectory("parley-badblobs");
+  void postgresBlobsWithoutPostgresIsAClearConfigurationError(@TempDir Path dataDir) throws Exception {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ParleyNode.start(
         NodeConfig.load(ConfigFactory.parseString("""
             parley.roles = gpu

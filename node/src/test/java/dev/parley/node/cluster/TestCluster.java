@@ -167,5 +167,11 @@ final class TestCluster implements AutoCloseable {
       }
     }
     pg.close();
+    // the nodes' blob stores and scratch files; a file some node still holds open only stays behind
+    try (var paths = Files.walk(dataRoot)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      System.err.println("could not remove " + dataRoot + ": " + e);
+    }
   }
 }
