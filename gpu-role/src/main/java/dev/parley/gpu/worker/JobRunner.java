@@ -65,8 +65,10 @@ public final class JobRunner {
   private final ActorRef<IdleWatcher.Command> idleWatcher; // null: idle leave disabled
   private final String node;
   private final LinkedHashMap<String, Submit> waiting = new LinkedHashMap<>();
-  private final Map<String, Submit> running = new HashMap<>();
-  private final Map<String, Cancellation> cancellations = new HashMap<>();
+  private final Map<String, Running> running = new HashMap<>();
+
+  /** A job on its thread: who asked for it and how to stop it. */
+  private record Running(Submit submit, Cancellation cancellation) {}
 
   private JobRunner(ActorContext<Command> ctx, JobExecution execution, ExecutorService executor, int concurrency,
       ActorRef<IdleWatcher.Command> idleWatcher, String node) {
@@ -103,13 +105,14 @@ public final class JobRunner {
   }
 
   private Behavior<Command> onSubmit(Submit s) {
-    Submit known = running.containsKey(s.attemptId()) ? running.get(s.attemptId()) : waiting.get(s.attemptId());
+    Running run = running.get(s.attemptId());
+    Submit known = run != null ? run.submit() : waiting.get(s.attemptId());
     if (known != null) {
       if (!known.worker().equals(s.worker())) {
         ctx.unwatch(known.worker());
         ctx.watchWith(s.worker(), new WorkerStopped(s.attemptId(), s.worker()));
-        if (running.containsKey(s.attemptId())) {
-          running.put(s.attemptId(), s);
+        if (run != null) {
+          running.put(s.attemptId(), new Running(s, run.cancellation()));
           s.worker().tell(new Started());
         } else {
           waiting.put(s.attemptId(), s);
@@ -132,11 +135,10 @@ public final class JobRunner {
     while (running.size() < concurrency && !waiting.isEmpty()) {
       String attemptId = waiting.keySet().iterator().next();
       Submit s = waiting.remove(attemptId);
-      running.put(attemptId, s);
+      Cancellation cancellation = new Cancellation();
+      running.put(attemptId, new Running(s, cancellation));
       s.worker().tell(new Started());
       ActorRef<Command> self = ctx.getSelf();
-      Cancellation cancellation = new Cancellation();
-      cancellations.put(attemptId, cancellation);
       long t0 = System.nanoTime();
       ctx.getLog().info("meeting {} attempt {} on {}: job started", s.meetingId(), attemptId, node);
       try {
@@ -153,15 +155,15 @@ public final class JobRunner {
   }
 
   private Behavior<Command> onProgress(JobProgress p) {
-    Submit s = running.get(p.attemptId());
-    if (s != null) s.worker().tell(new Progress(p.stage(), p.fraction()));
+    Running r = running.get(p.attemptId());
+    if (r != null) r.submit().worker().tell(new Progress(p.stage(), p.fraction()));
     return Behaviors.same();
   }
 
   private Behavior<Command> onDone(JobDone d) {
-    Submit s = running.remove(d.attemptId());
-    cancellations.remove(d.attemptId());
-    if (s != null) {
+    Running r = running.remove(d.attemptId());
+    if (r != null) {
+      Submit s = r.submit();
       String how = d.outcome() instanceof JobOutcome.Failed f
           ? "failed (" + (f.retryable() ? "retryable" : "not retryable") + "): " + f.reason()
           : "completed";
@@ -197,11 +199,11 @@ public final class JobRunner {
       reportCount();
       return Behaviors.same();
     }
-    Cancellation token = cancellations.get(c.attemptId());
-    if (token != null) {
+    Running r = running.get(c.attemptId());
+    if (r != null) {
       ctx.getLog().info("meeting {} attempt {} on {}: cancelling the running job ({})",
-          running.get(c.attemptId()).meetingId(), c.attemptId(), node, c.reason());
-      token.cancel(c.reason());
+          r.submit().meetingId(), c.attemptId(), node, c.reason());
+      r.cancellation().cancel(c.reason());
     }
     return Behaviors.same();
   }
