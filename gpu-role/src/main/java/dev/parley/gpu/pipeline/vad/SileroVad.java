@@ -169,14 +169,13 @@ public final class SileroVad implements VoiceActivityDetector {
       float[] part = new float[(per + lead) * CHUNK];
       for (int p = p0; p < p1; p++) {
         fill(samples, ((long) p * per - lead) * CHUNK, part);
-        float[] out = null;
-        for (int attempt = 1; out == null; attempt++) {
-          out = forwardPart(block, manager, part, sr);
-          if (out != null) break;
-          if (attempt == ATTEMPTS) {
+        float[] out = forwardPart(block, manager, part, sr);
+        for (int attempt = 2; out == null; attempt++) {
+          if (attempt > ATTEMPTS) {
             throw new DiarizationException("Silero VAD returned NaN scores in " + ATTEMPTS + " runs in a row", true);
           }
           log.warn("Silero VAD returned NaN in part {}; running it again", p);
+          out = forwardPart(block, manager, part, sr);
         }
         for (int own = 0; own < per; own++) {
           long chunk = (long) p * per + own;
