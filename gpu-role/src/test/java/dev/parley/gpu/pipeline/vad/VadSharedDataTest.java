@@ -133,4 +133,26 @@ class VadSharedDataTest {
       }
     }
   }
+
+  /** A cancelled job interrupts its thread; Silero stops between parts instead of finishing the recording. */
+  @Test
+  void sileroStopsBetweenPartsWhenItsThreadIsInterrupted() throws Exception {
+    float[] x = new float[16_000 * 600];
+    java.util.Random r = new java.util.Random(1);
+    for (int i = 0; i < x.length; i++) x[i] = (float) (0.05 * r.nextGaussian());
+    java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+    Thread t = new Thread(() -> {
+      try {
+        silero.chunkProbabilities(x);
+      } catch (Throwable e) {
+        thrown.set(e);
+      }
+    });
+    t.start();
+    Thread.sleep(300);
+    t.interrupt();
+    t.join(60_000);
+    assertTrue(thrown.get() instanceof dev.parley.gpu.pipeline.DiarizationException, "finished instead: " + thrown.get());
+    assertTrue(thrown.get().getMessage().contains("interrupted"), thrown.get().getMessage());
+  }
 }
