@@ -113,16 +113,20 @@ public final class NeuralVad implements VoiceActivityDetector {
   }
 
   /** Speech probability of each 10 ms frame. */
-  public float[] probabilities(float[] samples) {
+  public float[] probabilities(float[] samples) throws DiarizationException {
     return probabilities(samples, BLOCK_FRAMES);
   }
 
-  float[] probabilities(float[] samples, int blockFrames) {
+  float[] probabilities(float[] samples, int blockFrames) throws DiarizationException {
     int maskFrames = SpeechMask.frameCount(samples.length);
     int frames = Fbank.frameCount(samples.length);
     float[] fbankProb = new float[frames];
     try (NDManager call = manager.newSubManager()) {
       for (int f0 = 0; f0 < frames; f0 += blockFrames) {
+        if (Thread.currentThread().isInterrupted()) {
+          // a cancelled job: stop between blocks (a minute of audio each) rather than after the recording
+          throw new DiarizationException("interrupted during " + id(), true);
+        }
         int f1 = Math.min(frames, f0 + blockFrames);
         int c0 = Math.max(0, f0 - CONTEXT);
         int c1 = Math.min(frames, f1 + CONTEXT);

@@ -2,9 +2,11 @@ package dev.parley.gpu.pipeline.vad;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import dev.parley.gpu.pipeline.DiarizationException;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.testutil.Signals;
 import java.util.List;
@@ -57,7 +59,7 @@ class NeuralVadTest {
   }
 
   @Test
-  void blockEdgesChangeNothing() {
+  void blockEdgesChangeNothing() throws Exception {
     float[] x = Signals.concat(Signals.voice(7, 130, 650, 1300, 0.05, 4), Signals.silence(2),
         Signals.voice(6, 190, 550, 2100, 0.02, 5));
     x = Signals.mix(x, Signals.noise(15, 0.002, 6));
@@ -75,7 +77,7 @@ class NeuralVadTest {
   }
 
   @Test
-  void overlapDetectorSeparatesOneVoiceFromTwo() {
+  void overlapDetectorSeparatesOneVoiceFromTwo() throws Exception {
     try (NeuralVad osd = NeuralVad.loadResource(NeuralVad.OVERLAP_ID, PipelineParams.Vad.defaults(), Device.cpu())) {
       assertEquals("parley-osd", osd.id());
       float[] one = Signals.mix(Signals.voice(6, 120, 700, 1200, 0.05, 7), Signals.noise(6, 0.001, 8));
@@ -93,5 +95,18 @@ class NeuralVadTest {
     double s = 0;
     for (int i = from; i < to; i++) s += p[i];
     return s / (to - from);
+  }
+
+  /** A cancelled job interrupts its thread: the detector stops at its next block. */
+  @Test
+  void anInterruptedThreadStopsAtTheNextBlock() {
+    float[] x = Signals.noise(20, 0.01, 7);
+    Thread.currentThread().interrupt();
+    try {
+      DiarizationException e = assertThrows(DiarizationException.class, () -> vad.probabilities(x, 450));
+      assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
+    } finally {
+      Thread.interrupted();
+    }
   }
 }
