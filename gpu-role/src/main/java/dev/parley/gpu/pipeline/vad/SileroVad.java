@@ -73,6 +73,16 @@ public final class SileroVad implements VoiceActivityDetector {
     SileroVad vad = new SileroVad(file, params, threads, ModelVersion.of(file));
     Model m = vad.loadModel();
     vad.idle.push(m);
+    // a TorchScript file of another kind loads as well; find out now, not at every job
+    try (NDManager probe = m.getNDManager().newSubManager(); IValue sr = IValue.from(SAMPLE_RATE)) {
+      JniUtils.setGradMode(false);
+      forwardPart((PtSymbolBlock) m.getBlock(), probe, new float[CHUNK], sr);
+    } catch (RuntimeException e) {
+      vad.close();
+      String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+      throw new IllegalArgumentException(file + " is not a Silero VAD (v5 or later): audio_forward(x, 16000) failed: "
+          + why, e);
+    }
     return vad;
   }
 

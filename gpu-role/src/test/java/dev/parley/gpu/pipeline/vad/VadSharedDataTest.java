@@ -155,4 +155,27 @@ class VadSharedDataTest {
     assertTrue(thrown.get() instanceof dev.parley.gpu.pipeline.DiarizationException, "finished instead: " + thrown.get());
     assertTrue(thrown.get().getMessage().contains("interrupted"), thrown.get().getMessage());
   }
+
+  /** Another TorchScript module (here Silero with audio_forward renamed) fails at load, not at every job. */
+  @Test
+  void aTorchScriptFileThatIsNotSileroFailsAtLoadWithTheReason(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    Path other = dir.resolve("not-silero.jit");
+    try (var in = new java.util.zip.ZipFile(SharedData.sileroModel().toFile());
+        var out = new java.util.zip.ZipOutputStream(java.nio.file.Files.newOutputStream(other))) {
+      for (java.util.zip.ZipEntry e : java.util.Collections.list(in.entries())) {
+        byte[] b = in.getInputStream(e).readAllBytes();
+        if (e.getName().contains("/code/")) {
+          b = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1).replace("audio_forward", "audio_forwarX")
+              .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+        out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+        out.write(b);
+        out.closeEntry();
+      }
+    }
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> SileroVad.load(other, PipelineParams.Vad.defaults()));
+    assertTrue(e.getMessage().contains("is not a Silero VAD") && e.getMessage().contains("audio_forward"), e.getMessage());
+  }
 }
