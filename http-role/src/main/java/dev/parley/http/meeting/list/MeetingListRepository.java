@@ -226,8 +226,9 @@ public final class MeetingListRepository {
     } else if (e instanceof Meeting.Queued) {
       update(c, id, seq, ts, "status = ?, progress = ?, error = ?", "queued", 0.0, new TypedNull(Types.VARCHAR));
     } else if (e instanceof Meeting.Dispatched) {
-      // still queued (Meeting.State.apiStatus) until the worker reports a stage of the job itself
-      update(c, id, seq, ts, "status = ?", "queued");
+      // the status stays: queued after Queued until the worker reports a stage of the job itself, processing
+      // when a running job only moved to another node (as Meeting.State.apiStatus reads it)
+      update(c, id, seq, ts, "status = status");
     } else if (e instanceof Meeting.Progress p) {
       String status = InferenceProtocol.STAGE_WAITING.equals(p.stage()) ? "queued" : "processing";
       update(c, id, seq, ts, "status = ?, progress = ?", status, p.fraction());
