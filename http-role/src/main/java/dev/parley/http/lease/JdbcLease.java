@@ -279,6 +279,7 @@ public final class JdbcLease extends Lease {
       }
     }).whenComplete((renewed, error) -> {
       Consumer<Optional<Throwable>> callback;
+      boolean takenOver;
       synchronized (this) {
         if (gen != generation) return; // released or acquired again meanwhile
         if (error == null && renewed) {
@@ -286,14 +287,18 @@ public final class JdbcLease extends Lease {
           scheduleRenewal(gen);
           return;
         }
+        // the row cannot have expired while our own margin runs, so another owner took it over:
+        // only a member that sees this node up and reachable does that (onThisSide)
+        takenOver = error == null && System.nanoTime() - validUntilNanos < 0;
         callback = onLost;
         forget();
       }
       Throwable reason = error != null
           ? leaseException("renew", error)
           : new LeaseException("lease " + settings.leaseName() + " of " + settings.ownerName()
-              + " is no longer ours: it expired or another owner took it");
-      log.warn("lease {} lost by {}: {}", settings.leaseName(), settings.ownerName(), reason.getMessage());
+              + " is no longer ours: " + (takenOver ? "a member on this side took it over" : "it expired"));
+      if (takenOver) log.info("lease {} passed on by {}: {}", settings.leaseName(), settings.ownerName(), reason.getMessage());
+      else log.warn("lease {} lost by {}: {}", settings.leaseName(), settings.ownerName(), reason.getMessage());
       if (callback != null) executor.execute(() -> callback.accept(Optional.of(reason)));
     });
   }
