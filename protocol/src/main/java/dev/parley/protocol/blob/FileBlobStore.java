@@ -3,10 +3,13 @@ package dev.parley.protocol.blob;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -44,14 +47,26 @@ public final class FileBlobStore implements BlobStore {
       throw new IllegalStateException(e);
     }
     long size;
-    try (OutputStream out = new DigestOutputStream(Files.newOutputStream(tmp), sha)) {
+    try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        OutputStream out = new DigestOutputStream(Channels.newOutputStream(channel), sha)) {
       size = in.transferTo(out);
+      channel.force(true); // on disk before the meeting that points at it is acknowledged
     } catch (IOException e) {
       Files.deleteIfExists(tmp);
       throw e;
     }
     Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    syncDirectory();
     return new BlobInfo(size, HexFormat.of().formatHex(sha.digest()));
+  }
+
+  /** Makes the rename durable too (Linux and macOS allow fsync on a directory; Windows does not). */
+  private void syncDirectory() {
+    try (FileChannel dir = FileChannel.open(root, StandardOpenOption.READ)) {
+      dir.force(true);
+    } catch (IOException | UnsupportedOperationException e) {
+      // not supported on this platform or file system: the file itself was forced
+    }
   }
 
   @Override
