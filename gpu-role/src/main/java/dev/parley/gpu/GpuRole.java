@@ -7,6 +7,7 @@ import dev.parley.gpu.worker.InferenceWorker;
 import dev.parley.gpu.worker.JobExecution;
 import dev.parley.gpu.worker.JobRunner;
 import dev.parley.gpu.worker.OrphanWatcher;
+import dev.parley.gpu.worker.ScratchSpace;
 import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.worker.InferenceProtocol;
 import dev.parley.protocol.worker.InferenceProtocol.WorkerCommand;
@@ -102,7 +103,14 @@ public final class GpuRole {
       idleWatcher = system.systemActorOf(
           IdleWatcher.create(settings.idleTimeout(), leave, node), "parley-gpu-idle-watcher", Props.empty());
     }
-    JobExecution execution = new JobExecution(blobs, diarizer, settings.scratchDir());
+    ScratchSpace scratch;
+    try {
+      scratch = ScratchSpace.claim(settings.scratchDir());
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("cannot use the gpu scratch directory " + settings.scratchDir() + ": " + e, e);
+    }
+    system.getWhenTerminated().whenComplete((done, error) -> scratch.close());
+    JobExecution execution = new JobExecution(blobs, diarizer, scratch.dir());
     ActorRef<JobRunner.Command> runner = system.systemActorOf(
         JobRunner.create(execution, executor, settings.concurrency(), idleWatcher, node),
         "parley-gpu-job-runner", Props.empty());

@@ -20,7 +20,10 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Random;
@@ -159,5 +162,19 @@ class BlobStoresTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> BlobStores.create(ConfigFactory.parseString("data-dir = x\nblob.store = s4"), ds));
     assertTrue(e.getMessage().contains("s4"));
+  }
+
+  /** A partial upload left by a killed node is deleted at the next start; a fresh one (a live upload) is kept. */
+  @Test
+  void fileStoreRemovesAbandonedPartialUploadsAtStart(@TempDir Path dir) throws Exception {
+    Path abandoned = Files.write(dir.resolve(".tmp-abandoned"), random(100));
+    Files.setLastModifiedTime(abandoned, FileTime.from(Instant.now().minus(Duration.ofMinutes(11))));
+    Path live = Files.write(dir.resolve(".tmp-live"), random(100));
+    Path blob = Files.write(dir.resolve("old-blob"), random(100));
+    Files.setLastModifiedTime(blob, FileTime.from(Instant.now().minus(Duration.ofDays(30))));
+    new FileBlobStore(dir);
+    assertFalse(Files.exists(abandoned));
+    assertTrue(Files.exists(live));
+    assertTrue(Files.exists(blob), "stored blobs are never swept, however old");
   }
 }

@@ -13,12 +13,19 @@ import java.nio.file.StandardOpenOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.UUID;
+import java.util.stream.Stream;
 
 /** Blob store on a local (or shared, mounted) directory: the embedded default, {@code ./data/blobs}. */
 public final class FileBlobStore implements BlobStore {
+  private static final String TMP_PREFIX = ".tmp-";
+  private static final Duration ABANDONED_AFTER = Duration.ofMinutes(10);
+  private static final Duration SWEEP_EVERY = Duration.ofHours(1);
+
   private final Path root;
+  private volatile long nextSweepMillis;
 
   public FileBlobStore(Path root) {
     this.root = root;
@@ -26,6 +33,30 @@ public final class FileBlobStore implements BlobStore {
       Files.createDirectories(root);
     } catch (IOException e) {
       throw new IllegalStateException("cannot create blob directory " + root, e);
+    }
+    removeAbandonedUploads();
+  }
+
+  /**
+   * Deletes partial uploads that no one writes to any more: a node killed mid-upload leaves its
+   * {@code .tmp-} file behind (a failed or cancelled upload deletes its own). A live upload writes
+   * at least every {@code pekko.http.server.idle-timeout} (2 minutes), so ten minutes without a
+   * write means abandoned, even with other nodes writing to a shared directory. Runs at start-up
+   * and then at most once an hour, from {@link #put}.
+   */
+  private void removeAbandonedUploads() {
+    long now = System.currentTimeMillis();
+    nextSweepMillis = now + SWEEP_EVERY.toMillis();
+    try (Stream<Path> files = Files.list(root)) {
+      for (Path f : files.filter(p -> p.getFileName().toString().startsWith(TMP_PREFIX)).toList()) {
+        try {
+          if (now - Files.getLastModifiedTime(f).toMillis() > ABANDONED_AFTER.toMillis()) Files.deleteIfExists(f);
+        } catch (IOException e) {
+          // gone meanwhile, or not ours to delete: the next sweep tries again
+        }
+      }
+    } catch (IOException e) {
+      // an unreadable directory fails the next put with the reason
     }
   }
 
@@ -39,7 +70,8 @@ public final class FileBlobStore implements BlobStore {
   @Override
   public BlobInfo put(String key, InputStream in) throws IOException {
     Path target = file(key);
-    Path tmp = root.resolve(".tmp-" + UUID.randomUUID());
+    if (System.currentTimeMillis() > nextSweepMillis) removeAbandonedUploads();
+    Path tmp = root.resolve(TMP_PREFIX + UUID.randomUUID());
     MessageDigest sha;
     try {
       sha = MessageDigest.getInstance("SHA-256");

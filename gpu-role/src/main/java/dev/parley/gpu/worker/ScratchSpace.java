@@ -1,0 +1,106 @@
+package dev.parley.gpu.worker;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This process's own directory under the scratch root, where jobs copy their audio from a remote
+ * blob store. The directory holds a lock file that the process keeps locked while it lives; the
+ * operating system releases the lock when the process dies, however it dies. On start, directories
+ * whose lock nobody holds are what a killed gpu process left behind (up to a whole recording each),
+ * and are deleted, while those of gpu processes still running beside this one are left alone.
+ */
+public final class ScratchSpace implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ScratchSpace.class);
+  private static final String PREFIX = "node-";
+  private static final String LOCK = ".lock";
+
+  private final Path dir;
+  private final FileChannel lockChannel;
+  private final FileLock lock;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private ScratchSpace(Path dir, FileChannel lockChannel, FileLock lock) {
+    this.dir = dir;
+    this.lockChannel = lockChannel;
+    this.lock = lock;
+  }
+
+  /** Deletes what dead processes left under {@code root}, then claims a new directory there. */
+  public static ScratchSpace claim(Path root) throws IOException {
+    Files.createDirectories(root);
+    int removed = removeAbandoned(root);
+    if (removed > 0) log.info("removed {} scratch director{} left by gpu processes that died", removed, removed == 1 ? "y" : "ies");
+    Path dir = Files.createDirectory(root.resolve(PREFIX + UUID.randomUUID()));
+    FileChannel channel = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    return new ScratchSpace(dir, channel, channel.lock());
+  }
+
+  /** Where this process's jobs put their files. */
+  public Path dir() {
+    return dir;
+  }
+
+  static int removeAbandoned(Path root) throws IOException {
+    List<Path> candidates;
+    try (Stream<Path> s = Files.list(root)) {
+      candidates = s.filter(p -> p.getFileName().toString().startsWith(PREFIX) && Files.isDirectory(p)).toList();
+    }
+    int removed = 0;
+    for (Path d : candidates) {
+      if (ownerAlive(d)) continue;
+      deleteTree(d);
+      removed++;
+    }
+    return removed;
+  }
+
+  private static boolean ownerAlive(Path d) {
+    Path lockFile = d.resolve(LOCK);
+    if (!Files.exists(lockFile)) return false; // the process died before it took its lock
+    try (FileChannel c = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+      FileLock l = c.tryLock();
+      if (l == null) return true; // held by another process
+      l.release();
+      return false;
+    } catch (OverlappingFileLockException e) {
+      return true; // held by this JVM (another gpu role in the same process, as in tests)
+    } catch (IOException e) {
+      log.warn("cannot check scratch directory {}; leaving it: {}", d, e.toString());
+      return true;
+    }
+  }
+
+  private static void deleteTree(Path d) {
+    try (Stream<Path> s = Files.walk(d)) {
+      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+    } catch (IOException e) {
+      log.warn("cannot delete scratch directory {}: {}", d, e.toString());
+    }
+  }
+
+  /** Releases the lock and deletes the directory; once. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) return;
+    try {
+      lock.release();
+      lockChannel.close();
+    } catch (IOException e) {
+      log.debug("releasing scratch lock {}: {}", dir, e.toString());
+    }
+    deleteTree(dir);
+  }
+}
