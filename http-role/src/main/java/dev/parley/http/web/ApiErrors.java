@@ -78,6 +78,12 @@ public final class ApiErrors {
       return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "database_unavailable",
           "the database is not reachable, try again");
     }
+    if (storageFull(t)) {
+      // an operator's problem to fix, and the client's to retry later: say so, without a stack trace
+      log.error("storage full: {}", c.toString());
+      return ApiError.response(StatusCodes.INSUFFICIENT_STORAGE, "insufficient_storage",
+          "the server has no space left to store this; try again later");
+    }
     log.error("unhandled error in a route", c);
     return ApiError.response(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
         "an unexpected error occurred (" + c.getClass().getSimpleName() + ")");
@@ -94,6 +100,19 @@ public final class ApiErrors {
           || c instanceof java.sql.SQLRecoverableException) return true;
       if (c instanceof java.sql.SQLException e && e.getSQLState() != null
           && (e.getSQLState().startsWith("08") || e.getSQLState().matches("57P0[123]"))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether {@code t} or a cause says the disk is full: the operating system's ENOSPC or EDQUOT text
+   * (file blob store, H2), or PostgreSQL's disk_full (53100).
+   */
+  static boolean storageFull(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof java.sql.SQLException e && "53100".equals(e.getSQLState())) return true;
+      String m = c.getMessage();
+      if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) return true;
     }
     return false;
   }

@@ -37,6 +37,18 @@ class ApiErrorsTest {
   }
 
   @Test
+  void aFullDiskIs507() {
+    // the file blob store's write, as the upload's future fails with it
+    HttpResponse file = ApiErrors.toResponse(new CompletionException(new java.io.IOException("No space left on device")));
+    assertEquals(507, file.status().intValue());
+    assertTrue(body(file).contains("\"insufficient_storage\""), body(file));
+    // PostgreSQL's disk_full, under the driver's wrapping
+    HttpResponse pg = ApiErrors.toResponse(new java.io.UncheckedIOException(
+        new java.io.IOException("writing a blob failed", new SQLException("could not extend file", "53100"))));
+    assertEquals(507, pg.status().intValue());
+  }
+
+  @Test
   void otherFailuresStay500() {
     assertEquals(500, ApiErrors.toResponse(new CompletionException(new IllegalStateException("bug"))).status().intValue());
     // a constraint violation is the database answering, not being away

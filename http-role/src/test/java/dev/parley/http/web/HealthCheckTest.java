@@ -20,11 +20,13 @@ class HealthCheckTest {
     ActorTestKit kit = ActorTestKit.create("health", com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
     try {
       AtomicBoolean down = new AtomicBoolean(false);
+      AtomicBoolean closed = new AtomicBoolean(false);
       DataSource ds = (DataSource) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {DataSource.class},
           (p, m, args) -> {
             if (m.getName().equals("getConnection")) {
               if (down.get()) throw new SQLException("Connection refused");
-              return DriverManager.getConnection("jdbc:h2:mem:health");
+              java.sql.Connection c = DriverManager.getConnection("jdbc:h2:mem:health");
+              return closed.get() ? closedDatabase(c) : c;
             }
             throw new UnsupportedOperationException(m.getName());
           });
@@ -42,6 +44,11 @@ class HealthCheckTest {
       becomes.accept(false);
       down.set(false);
       becomes.accept(true);
+      // H2 after it closed the database itself (a full disk): connections say valid, statements fail
+      closed.set(true);
+      becomes.accept(false);
+      closed.set(false);
+      becomes.accept(true);
       // a node that is not (or no longer) an Up cluster member cannot serve meetings either
       notServing.set("this node is not an Up cluster member (Joining)");
       becomes.accept(false);
@@ -51,5 +58,20 @@ class HealthCheckTest {
     } finally {
       kit.shutdownTestKit();
     }
+  }
+
+  /** A connection as H2 hands it out once it has closed its database: isValid true, every statement failing. */
+  static java.sql.Connection closedDatabase(java.sql.Connection real) {
+    return (java.sql.Connection) Proxy.newProxyInstance(HealthCheckTest.class.getClassLoader(),
+        new Class<?>[] {java.sql.Connection.class}, (p, m, args) -> switch (m.getName()) {
+          case "isValid" -> true;
+          case "createStatement" -> Proxy.newProxyInstance(HealthCheckTest.class.getClassLoader(),
+              new Class<?>[] {java.sql.Statement.class}, (sp, sm, sargs) -> {
+                if (sm.getName().startsWith("execute")) throw new SQLException("The database has been closed", "90098");
+                if (sm.getName().equals("close") || sm.getName().equals("setQueryTimeout")) return null;
+                throw new UnsupportedOperationException(sm.getName());
+              });
+          default -> m.invoke(real, args);
+        });
   }
 }
