@@ -118,6 +118,11 @@ public final class Cli {
     } catch (IOException e) {
       err.println("error: " + e.getMessage());
       return 1;
+    } catch (OutOfMemoryError e) {
+      err.println("error: out of memory (" + e.getMessage() + "): the recording's samples alone take 230 MB an hour;"
+          + " give the JVM more heap, for example java -Xmx2g -jar parley.jar ... (now at most "
+          + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB)");
+      return 1;
     }
   }
 

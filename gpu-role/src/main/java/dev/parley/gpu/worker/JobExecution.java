@@ -78,7 +78,12 @@ public final class JobExecution {
       return new JobOutcome.Failed("invalid job: " + e.getMessage(), false);
     } catch (Cancellation.Cancelled e) {
       return new JobOutcome.Failed("cancelled: " + e.getMessage(), false);
-    } catch (RuntimeException | OutOfMemoryError e) {
+    } catch (OutOfMemoryError e) {
+      log.error("meeting {} attempt {}: out of memory ({}), heap at most {} MB", meetingId, attemptId, e.getMessage(),
+          Runtime.getRuntime().maxMemory() / (1024 * 1024));
+      return new JobOutcome.Failed("the gpu node ran out of memory (" + e.getMessage() + "); the recording needs a node"
+          + " with a larger heap (-Xmx): its samples alone take 230 MB an hour", true);
+    } catch (RuntimeException e) {
       log.error("meeting {} attempt {}: worker error", meetingId, attemptId, e);
       return new JobOutcome.Failed("worker error: " + e, true);
     } finally {

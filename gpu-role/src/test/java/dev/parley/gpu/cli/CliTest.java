@@ -84,6 +84,20 @@ class CliTest {
     assertEquals(2, Cli.run("transcribe", new String[] {"x"}, System.out, new PrintStream(new ByteArrayOutputStream())));
   }
 
+  /** A recording too long for the heap: one line that says what to do, not a stack trace. */
+  @Test
+  void runningOutOfMemoryIsOneClearLine() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int rc = Cli.run("diarize", new String[] {conv.toString()}, new PrintStream(new ByteArrayOutputStream()),
+        new PrintStream(err, true, StandardCharsets.UTF_8), o -> {
+          throw new OutOfMemoryError("Java heap space");
+        });
+    String text = err.toString(StandardCharsets.UTF_8);
+    assertEquals(1, rc);
+    assertTrue(text.startsWith("error: out of memory (Java heap space)") && text.contains("-Xmx"), text);
+    assertEquals(1, text.lines().count(), text);
+  }
+
   @Test
   void helpIsNotAnError() {
     Object[] r = run("diarize", "--help");

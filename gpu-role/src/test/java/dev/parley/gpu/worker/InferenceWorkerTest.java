@@ -287,6 +287,14 @@ class InferenceWorkerTest {
     JobFailed crash = expectSkippingProgress(meeting, JobFailed.class);
     assertTrue(crash.retryable());
     assertTrue(crash.reason().contains("native engine fault"), crash.reason());
+
+    // a recording too long for the node's heap: a reason an operator can act on, and the worker lives on
+    store("d-huge.wav", "huge");
+    send("m-d4", "m-d4-1", "d-huge.wav", meeting);
+    meeting.expectMessageClass(JobAccepted.class, Duration.ofSeconds(10));
+    JobFailed huge = expectSkippingProgress(meeting, JobFailed.class);
+    assertTrue(huge.retryable());
+    assertTrue(huge.reason().contains("ran out of memory") && huge.reason().contains("-Xmx"), huge.reason());
   }
 
   @Test

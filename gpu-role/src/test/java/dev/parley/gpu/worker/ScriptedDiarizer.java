@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A Diarizer for worker tests: each call reports two stages, waits until the test releases the
  * audio's name (or a timeout), and returns a small result whose first segment's length is the
  * audio file's size in centiseconds, so a test can tell which input produced it. Audio whose
- * content starts with "bad" fails as not retryable; "crash" throws a RuntimeException.
+ * content starts with "bad" fails as not retryable; "crash" throws a RuntimeException; "huge" an
+ * OutOfMemoryError.
  */
 final class ScriptedDiarizer implements Diarizer {
   final AtomicInteger calls = new AtomicInteger();
@@ -47,6 +48,7 @@ final class ScriptedDiarizer implements Diarizer {
       String content = Files.readString(audio);
       if (content.startsWith("bad")) throw new DiarizationException("not decodable audio: " + audio.getFileName(), false);
       if (content.startsWith("crash")) throw new IllegalStateException("native engine fault");
+      if (content.startsWith("huge")) throw new OutOfMemoryError("Java heap space");
       progress.progress("vad", 0.2);
       if (gated) {
         CountDownLatch gate = gates.computeIfAbsent(audio.getFileName().toString(), k -> new CountDownLatch(1));
