@@ -59,6 +59,7 @@ public final class SpeakerTdnn extends AbstractBlock {
   private final List<Conv1d> convs = new ArrayList<>();
   private final List<BatchNorm> norms = new ArrayList<>();
   private final Linear embedding;
+  private float trainingDropout;
 
   public SpeakerTdnn(Config config) {
     super(VERSION);
@@ -85,6 +86,16 @@ public final class SpeakerTdnn extends AbstractBlock {
     return config;
   }
 
+  /**
+   * Dropout on the pooled statistics while training (0 = none); inference never drops. Not part of
+   * the weights or {@link Config}: a model trained with it loads and runs like any other.
+   */
+  public SpeakerTdnn withTrainingDropout(double rate) {
+    if (rate < 0 || rate >= 1) throw new IllegalArgumentException("dropout must be in [0, 1)");
+    this.trainingDropout = (float) rate;
+    return this;
+  }
+
   @Override
   protected NDList forwardInternal(
       ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
@@ -99,6 +110,9 @@ public final class SpeakerTdnn extends AbstractBlock {
       x = norms.get(i).forward(ps, new NDList(x), training).singletonOrThrow();
     }
     NDArray pooled = statsPool(x);
+    if (training && trainingDropout > 0) {
+      pooled = ai.djl.nn.norm.Dropout.dropout(pooled, trainingDropout, true).singletonOrThrow();
+    }
     return embedding.forward(ps, new NDList(pooled), training);
   }
 

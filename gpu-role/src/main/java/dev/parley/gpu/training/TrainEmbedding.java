@@ -85,7 +85,8 @@ public final class TrainEmbedding {
       double pLowPass,
       double pHighPass,
       double pTelephone,
-      double pSpecAugment) {
+      double pSpecAugment,
+      double dropout) {
 
     static Options defaults() {
       return new Options(
@@ -118,12 +119,13 @@ public final class TrainEmbedding {
           0.25,
           0.15,
           0.0,
+          0.0,
           0.0);
     }
 
     static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--threads", "--batch",
         "--lr", "--channels", "--checkpoint-minutes", "--min-frames", "--max-frames", "--telephone",
-        "--spec-augment", "--speeds");
+        "--spec-augment", "--speeds", "--dropout");
 
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
@@ -141,7 +143,8 @@ public final class TrainEmbedding {
           d.finalLrFraction(), d.warmupSteps(), d.weightDecay(), d.margin(), d.scale(), d.marginRampFraction(),
           f.positive("--checkpoint-minutes", d.checkpointMinutes()), d.seed(), net, d.amiTrainFiles(), d.amiShare(),
           f.positiveList("--speeds", d.speeds()), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass(),
-          f.probability("--telephone", d.pTelephone()), f.probability("--spec-augment", d.pSpecAugment()));
+          f.probability("--telephone", d.pTelephone()), f.probability("--spec-augment", d.pSpecAugment()),
+          f.probability("--dropout", d.dropout()));
     }
 
     String recipe() {
@@ -149,10 +152,10 @@ public final class TrainEmbedding {
           "AAM-softmax s=%.0f m=%.2f (ramped over %.0f%% of the budget); Adam lr %.0e warmup %d steps, cosine to %.0f%% by time; batch %d x %d-%d frames; "
               + "speeds %s as pseudo-speakers; reverb p=%.2f (LibriSpeech) / %.2f (AMI), babble p=%.2f (1-3 talkers, 5-15 dB below), noise p=%.2f (5-25 dB SNR), "
               + "low-pass p=%.2f (3-7 kHz), high-pass p=%.2f (100-400 Hz), telephone channel p=%.2f (8 kHz, mu-law), gain -20..0 dB; SpecAugment p=%.2f (one 0-10 bin band"
-              + " and one 0-20 frame stretch of the normalised features zeroed); AMI share %.2f",
+              + " and one 0-20 frame stretch of the normalised features zeroed); dropout %.2f on the pooled statistics; AMI share %.2f",
           scale, margin, marginRampFraction * 100, (double) peakLr, warmupSteps, finalLrFraction * 100, batch, minFrames, maxFrames,
           java.util.Arrays.toString(speeds), pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass, pTelephone, pSpecAugment,
-          amiShare);
+          dropout, amiShare);
     }
   }
 
@@ -182,7 +185,7 @@ public final class TrainEmbedding {
       System.err.println(
           "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
               + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
-              + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P] [--speeds S,S,...]");
+              + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P] [--speeds S,S,...] [--dropout P]");
       return 2;
     }
     if (!Files.isDirectory(o.data())) {
@@ -450,7 +453,7 @@ public final class TrainEmbedding {
     producer.start();
 
     ManualLearningRate schedule = new ManualLearningRate();
-    SpeakerTdnn net = new SpeakerTdnn(o.net());
+    SpeakerTdnn net = new SpeakerTdnn(o.net()).withTrainingDropout(o.dropout());
     TrainNet trainNet = new TrainNet(net, classes, o.scale());
     try (Model model = Model.newInstance("parley-embed-train");
         Fbank fbank = new Fbank((Device) null)) {

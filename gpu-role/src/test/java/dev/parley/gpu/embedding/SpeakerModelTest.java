@@ -44,6 +44,26 @@ class SpeakerModelTest {
     }
   }
 
+  /** Training dropout changes training passes only: inference gives the same embeddings with or without it. */
+  @Test
+  void trainingDropoutNeverTouchesInference() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      SpeakerTdnn net = new SpeakerTdnn(SMALL);
+      net.initialize(m, DataType.FLOAT32, new Shape(1, 100, 80));
+      NDArray x = m.randomNormal(new Shape(2, 120, 80));
+      ai.djl.training.ParameterStore ps = new ai.djl.training.ParameterStore(m, false);
+      float[] plain = net.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().toFloatArray();
+      net.withTrainingDropout(0.5);
+      assertArrayEquals(plain, net.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().toFloatArray());
+      // training passes (batch statistics, so comparable with each other): dropout changes them
+      float[] trained = net.forward(ps, new ai.djl.ndarray.NDList(x), true).singletonOrThrow().toFloatArray();
+      net.withTrainingDropout(0);
+      float[] trainedPlain = net.forward(ps, new ai.djl.ndarray.NDList(x), true).singletonOrThrow().toFloatArray();
+      assertNotEquals(java.util.Arrays.toString(trainedPlain), java.util.Arrays.toString(trained));
+      assertThrows(IllegalArgumentException.class, () -> net.withTrainingDropout(1.0));
+    }
+  }
+
   @Test
   void defaultConfigIsCompact() {
     try (NDManager m = NDManager.newBaseManager()) {
