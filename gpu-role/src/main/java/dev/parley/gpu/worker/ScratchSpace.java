@@ -6,6 +6,7 @@ import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.List;
@@ -43,9 +44,19 @@ public final class ScratchSpace implements AutoCloseable {
     Files.createDirectories(root);
     int removed = removeAbandoned(root);
     if (removed > 0) log.info("removed {} scratch director{} left by gpu processes that died", removed, removed == 1 ? "y" : "ies");
-    Path dir = Files.createDirectory(root.resolve(PREFIX + UUID.randomUUID()));
-    FileChannel channel = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    return new ScratchSpace(dir, channel, channel.lock());
+    // locked before it gets its name, so a gpu node starting at the same moment never sees it unlocked
+    String id = UUID.randomUUID().toString();
+    Path claiming = Files.createDirectory(root.resolve(".claiming-" + id));
+    FileChannel channel = FileChannel.open(claiming.resolve(LOCK), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    try {
+      FileLock lock = channel.lock();
+      Path dir = Files.move(claiming, root.resolve(PREFIX + id), StandardCopyOption.ATOMIC_MOVE);
+      return new ScratchSpace(dir, channel, lock);
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      deleteTree(claiming);
+      throw e;
+    }
   }
 
   /** Where this process's jobs put their files. */
@@ -69,7 +80,7 @@ public final class ScratchSpace implements AutoCloseable {
 
   private static boolean ownerAlive(Path d) {
     Path lockFile = d.resolve(LOCK);
-    if (!Files.exists(lockFile)) return false; // the process died before it took its lock
+    if (!Files.exists(lockFile)) return false; // not a directory this class made
     try (FileChannel c = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
       FileLock l = c.tryLock();
       if (l == null) return true; // held by another process
