@@ -1,6 +1,7 @@
 package dev.parley.gpu;
 
 import dev.parley.gpu.pipeline.Diarizer;
+import dev.parley.gpu.pipeline.audio.AudioDecoder;
 import dev.parley.gpu.worker.GpuSettings;
 import dev.parley.gpu.worker.IdleWatcher;
 import dev.parley.gpu.worker.InferenceWorker;
@@ -11,6 +12,8 @@ import dev.parley.gpu.worker.ScratchSpace;
 import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.worker.InferenceProtocol;
 import dev.parley.protocol.worker.InferenceProtocol.WorkerCommand;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -103,6 +106,8 @@ public final class GpuRole {
       idleWatcher = system.systemActorOf(
           IdleWatcher.create(settings.idleTimeout(), leave, node), "parley-gpu-idle-watcher", Props.empty());
     }
+    int stale = AudioDecoder.removeAbandonedTempFiles(Path.of(System.getProperty("java.io.tmpdir")), Duration.ofHours(1));
+    if (stale > 0) log.info("removed {} decoder temp file(s) left by processes that died", stale);
     ScratchSpace scratch;
     try {
       scratch = ScratchSpace.claim(settings.scratchDir());
@@ -138,7 +143,7 @@ public final class GpuRole {
     return new GpuRole(settings, region, runner, idleWatcher, executor, node);
   }
 
-  private static ClusterShardingSettings withHandOffTimeout(ClusterShardingSettings s, java.time.Duration timeout) {
+  private static ClusterShardingSettings withHandOffTimeout(ClusterShardingSettings s, Duration timeout) {
     return s.withTuningParameters(s.tuningParameters().withHandOffTimeout(timeout));
   }
 
@@ -174,7 +179,7 @@ public final class GpuRole {
    * After the actor system terminated (which interrupts running jobs), waits until the job threads
    * have returned, so the caller can close the Diarizer safely. {@code false} on timeout.
    */
-  public boolean awaitJobThreads(java.time.Duration timeout) throws InterruptedException {
+  public boolean awaitJobThreads(Duration timeout) throws InterruptedException {
     return executor.awaitTermination(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 

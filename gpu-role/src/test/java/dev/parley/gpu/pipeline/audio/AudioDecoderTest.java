@@ -168,4 +168,18 @@ class AudioDecoderTest {
     assertTrue(p.waitFor(30, TimeUnit.SECONDS));
     assertEquals(0.3, AudioDecoder.decode(f).length / 16000.0, 0.02);
   }
+
+  /** Temp files of a decode killed midway are reclaimed once an hour old; fresh ones and other files stay. */
+  @Test
+  void abandonedDecoderTempFilesAreRemoved(@TempDir Path tmp) throws IOException {
+    java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.from(
+        java.time.Instant.now().minus(java.time.Duration.ofHours(2)));
+    Path raw = Files.setLastModifiedTime(Files.write(tmp.resolve("parley-decode123.f32"), new byte[64]), old);
+    Path log = Files.setLastModifiedTime(Files.write(tmp.resolve("parley-ffmpeg456.log"), new byte[8]), old);
+    Path fresh = Files.write(tmp.resolve("parley-decode789.f32"), new byte[64]);
+    Path other = Files.setLastModifiedTime(Files.write(tmp.resolve("someone-else.f32"), new byte[8]), old);
+    assertEquals(2, AudioDecoder.removeAbandonedTempFiles(tmp, java.time.Duration.ofHours(1)));
+    assertTrue(Files.notExists(raw) && Files.notExists(log));
+    assertTrue(Files.exists(fresh) && Files.exists(other));
+  }
 }
