@@ -9,8 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,26 +85,11 @@ public final class JobExecution {
       log.error("meeting {} attempt {}: worker error", meetingId, attemptId, e);
       return new JobOutcome.Failed("worker error: " + e, true);
     } finally {
-      deleteQuietly(scratch);
+      ScratchSpace.deleteTree(scratch);
     }
   }
 
   private static String safe(String id) {
     return id.replaceAll("[^A-Za-z0-9._-]", "_");
-  }
-
-  private static void deleteQuietly(Path dir) {
-    if (!Files.exists(dir)) return;
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          log.warn("could not delete scratch file {}: {}", p, e.toString());
-        }
-      });
-    } catch (IOException e) {
-      log.warn("could not clean scratch directory {}: {}", dir, e.toString());
-    }
   }
 }

@@ -94,11 +94,19 @@ public final class ScratchSpace implements AutoCloseable {
     }
   }
 
-  private static void deleteTree(Path d) {
-    try (Stream<Path> s = Files.walk(d)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+  /** Deletes {@code dir} and everything in it, as far as it can; logs what it cannot delete. */
+  static void deleteTree(Path dir) {
+    if (!Files.exists(dir)) return;
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          log.warn("could not delete scratch file {}: {}", p, e.toString());
+        }
+      });
     } catch (IOException e) {
-      log.warn("cannot delete scratch directory {}: {}", d, e.toString());
+      log.warn("could not clean scratch directory {}: {}", dir, e.toString());
     }
   }
 
