@@ -16,6 +16,16 @@ public class DiarizationException extends Exception {
     this(message, retryable, null);
   }
 
+  /**
+   * For long native stages: a cancelled job interrupts its thread, and the stage calls this between
+   * its steps, so that it stops there rather than after the whole recording.
+   */
+  public static void throwIfInterrupted(String stage) throws DiarizationException {
+    if (Thread.currentThread().isInterrupted()) {
+      throw new DiarizationException("interrupted during " + stage, true);
+    }
+  }
+
   public boolean retryable() {
     return retryable;
   }

@@ -123,10 +123,7 @@ public final class NeuralVad implements VoiceActivityDetector {
     float[] fbankProb = new float[frames];
     try (NDManager call = manager.newSubManager()) {
       for (int f0 = 0; f0 < frames; f0 += blockFrames) {
-        if (Thread.currentThread().isInterrupted()) {
-          // a cancelled job: stop between blocks (a minute of audio each) rather than after the recording
-          throw new DiarizationException("interrupted during " + id(), true);
-        }
+        DiarizationException.throwIfInterrupted(id()); // between blocks, a minute of audio each
         int f1 = Math.min(frames, f0 + blockFrames);
         int c0 = Math.max(0, f0 - CONTEXT);
         int c1 = Math.min(frames, f1 + CONTEXT);

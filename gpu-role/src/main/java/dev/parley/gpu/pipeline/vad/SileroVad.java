@@ -178,10 +178,7 @@ public final class SileroVad implements VoiceActivityDetector {
       JniUtils.setGradMode(false);
       float[] part = new float[(per + lead) * CHUNK];
       for (int p = p0; p < p1; p++) {
-        if (Thread.currentThread().isInterrupted()) {
-          // a cancelled job: each part is one native call (about a second), so stop between them
-          throw new DiarizationException("interrupted during voice activity detection", true);
-        }
+        DiarizationException.throwIfInterrupted("voice activity detection"); // between parts, a native call each
         fill(samples, ((long) p * per - lead) * CHUNK, part);
         float[] out = forwardPart(block, manager, part, sr);
         for (int attempt = 2; out == null; attempt++) {
