@@ -48,6 +48,8 @@ public final class ParleyNode {
   private final HikariDataSource dataSource;
   private final GpuRole gpu;
   private final HttpRole.Handle http;
+  /** Completes once the actor system has terminated and the node's pool and pipeline are closed. */
+  private final CompletableFuture<Done> closed = new CompletableFuture<>();
 
   private ParleyNode(NodeSettings settings, DbSettings db, ActorSystem<Void> system, HikariDataSource dataSource,
       GpuRole gpu, HttpRole.Handle http) {
@@ -210,18 +212,26 @@ public final class ParleyNode {
   private void closeResourcesOnTermination(Diarizer diarizer) {
     // the http role unbinds its API in coordinated shutdown itself (service-unbind)
     system.getWhenTerminated().whenComplete((done, error) -> {
-      if (diarizer != null) {
-        try {
-          if (gpu == null || gpu.awaitJobThreads(Duration.ofSeconds(10))) diarizer.close();
-          else log.warn("job threads still running after shutdown; diarizer left open");
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-          log.warn("closing the diarizer failed: {}", e.toString());
-        }
+      try {
+        closeResources(diarizer);
+      } finally {
+        closed.complete(Done.getInstance());
       }
-      if (dataSource != null) dataSource.close();
     });
+  }
+
+  private void closeResources(Diarizer diarizer) {
+    if (diarizer != null) {
+      try {
+        if (gpu == null || gpu.awaitJobThreads(Duration.ofSeconds(10))) diarizer.close();
+        else log.warn("job threads still running after shutdown; diarizer left open");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (RuntimeException e) {
+        log.warn("closing the diarizer failed: {}", e.toString());
+      }
+    }
+    if (dataSource != null) dataSource.close();
   }
 
   public NodeSettings settings() {
@@ -246,9 +256,13 @@ public final class ParleyNode {
     return http;
   }
 
-  /** Graceful stop: coordinated shutdown (cluster leave, shard hand-off), then termination. */
+  /**
+   * Graceful stop: coordinated shutdown (cluster leave, shard hand-off), then termination; completes
+   * once the node's database pool and pipeline are closed too (the embedded database file is then
+   * unlocked).
+   */
   public CompletionStage<Done> stop() {
     system.terminate();
-    return system.getWhenTerminated();
+    return closed;
   }
 }

@@ -38,15 +38,17 @@ public record DbSettings(String url, String user, String password, int poolSize)
   }
 
   /**
-   * The embedded default: {@code jdbc:h2:file:<abs data-dir>/db/parley;DB_CLOSE_DELAY=-1;DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0}.
+   * The embedded default: {@code jdbc:h2:file:<abs data-dir>/db/parley;DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0}.
    * H2's own JVM shutdown hook would close the database while the node's coordinated shutdown
-   * still writes events; the node closes it itself, last ({@code ParleyNode}). {@code WRITE_DELAY=0}
+   * still writes events; the node closes it itself, last ({@code ParleyNode}). H2 also closes the
+   * database when its last connection closes (no {@code DB_CLOSE_DELAY}), so a pool that reconnects
+   * after that {@code SHUTDOWN} cannot keep the file open and locked once the pools close. {@code WRITE_DELAY=0}
    * writes every commit to the file before it returns: by default H2 writes commits in the
    * background up to a second later, so a killed process lost meetings it had answered 202 for.
    */
   public static String h2FileUrl(Path dataDir) {
     Path file = dataDir.toAbsolutePath().normalize().resolve("db").resolve("parley");
-    return "jdbc:h2:file:" + file + ";DB_CLOSE_DELAY=-1;DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
+    return "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
   }
 
   public boolean isPostgres() {
