@@ -38,6 +38,15 @@ class NodeSettingsTest {
   }
 
   @Test
+  void remotingBindsToTheCanonicalHostUnlessToldOtherwise() {
+    // Pekko reads an empty bind.hostname as "the canonical host name"
+    assertEquals("", load("").getString("pekko.remote.artery.bind.hostname"));
+    Config pod = load("parley.host = \"parley-http-0.parley-http-cluster\"\nparley.cluster.bind-host = \"0.0.0.0\"");
+    assertEquals("0.0.0.0", pod.getString("pekko.remote.artery.bind.hostname"));
+    assertEquals("parley-http-0.parley-http-cluster", pod.getString("pekko.remote.artery.canonical.hostname"));
+  }
+
+  @Test
   void rolesAreHttpGpuOrBothAndNothingElse() {
     assertEquals(List.of("http"), List.copyOf(NodeSettings.parseRoles("http")));
     assertEquals(List.of("gpu"), List.copyOf(NodeSettings.parseRoles(" GPU ")));
