@@ -182,11 +182,15 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
   /**
    * Clustering of window embeddings into speakers.
    *
-   * @param method {@code ahc} (default: average-linkage agglomerative clustering cut at
-   *     {@code threshold}) or {@code spectral} ({@code ahc} decides one speaker or more; if more,
-   *     spectral clustering on the pruned affinity finds the count from its largest eigengap, and
-   *     the groups). On simulated meetings of unheard LibriSpeech talkers spectral cuts DER by 3–6
-   *     points, on real AMI meetings it splits dominant talkers and adds 1–14 (docs/BENCHMARKS.md)
+   * @param method {@code auto} (default), {@code ahc} or {@code spectral}. {@code ahc}:
+   *     average-linkage agglomerative clustering cut at {@code threshold}, or at the requested
+   *     count. {@code spectral}: {@code ahc} decides one speaker or more; if more, spectral clustering
+   *     on the pruned affinity finds the count from its largest eigengap, and the groups (also for a
+   *     requested count). {@code auto}: {@code ahc}, except that when it finds {@code spectralFrom}
+   *     speakers or more by itself, spectral clustering counts and groups them. A threshold
+   *     over-splits many talkers (simulated meetings: 5–9 for 4) and spectral clustering counts them
+   *     better; but it splits dominant talkers of distant meeting audio when {@code ahc} finds two,
+   *     and given AMI's true counts it groups far worse than the dendrogram (docs/BENCHMARKS.md)
    * @param threshold average-linkage cosine similarity below which agglomerative clustering stops
    *     merging (used when the count is unknown). The default (0.2) is conservative for the
    *     committed model: on meeting speakers it has never heard, windows of one talker drift apart
@@ -201,21 +205,24 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    *     similarity does (above 1 = off)
    * @param pruneFraction {@code spectral}: each window keeps this share of its most similar
    *     windows as graph neighbours (at least 3)
+   * @param spectralFrom {@code auto}: spectral clustering takes over from agglomerative
+   *     clustering when the latter finds at least this many speakers without being told the count
    */
   public record Clustering(String method, double threshold, int maxSpeakers, double minClusterSeconds,
-      double centroidThreshold, double pruneFraction) {
+      double centroidThreshold, double pruneFraction, int spectralFrom) {
     public Clustering {
-      if (!method.equals("ahc") && !method.equals("spectral"))
-        throw new IllegalArgumentException("clustering.method must be ahc or spectral, not " + method);
+      if (!method.equals("auto") && !method.equals("ahc") && !method.equals("spectral"))
+        throw new IllegalArgumentException("clustering.method must be auto, ahc or spectral, not " + method);
       between("clustering.threshold", threshold, -1, 1);
       between("clustering.maxSpeakers", maxSpeakers, 1, 1000);
       atLeast("clustering.minClusterSeconds", minClusterSeconds, 0);
       atLeast("clustering.centroidThreshold", centroidThreshold, -1);
       between("clustering.pruneFraction", pruneFraction, 0, 1);
+      between("clustering.spectralFrom", spectralFrom, 2, 1000);
     }
 
     public static Clustering defaults() {
-      return new Clustering("ahc", 0.2, 20, 2.0, 2.0, 0.2);
+      return new Clustering("auto", 0.2, 20, 2.0, 2.0, 0.2, 3);
     }
   }
 

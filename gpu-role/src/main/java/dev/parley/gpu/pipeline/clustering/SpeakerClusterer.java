@@ -8,11 +8,13 @@ import java.util.List;
  * Groups window embeddings into speakers. Average-linkage agglomerative clustering on cosine
  * similarity is cut where the linkage falls below {@code threshold}; clusters that hold less than
  * {@code minClusterSeconds} of speech are folded into their nearest larger cluster (short, noisy
- * windows do not become speakers of their own). With {@code ahc} (the default) that is the
- * answer. With {@code spectral} it only decides whether there is more than one speaker: if two or
- * more clusters remain, {@link SpectralClustering} finds the count and the groups, which copes
- * better with the noise of short windows of clean speech than a threshold does (but splits
- * dominant talkers in distant meeting audio). A requested count ({@code numSpeakers}) is used as
+ * windows do not become speakers of their own). With {@code ahc} that is the answer. With
+ * {@code spectral} it only decides whether there is more than one speaker: if two or more clusters
+ * remain, {@link SpectralClustering} finds the count and the groups. With {@code auto} (the
+ * default) spectral clustering takes over only when agglomerative clustering finds
+ * {@code spectralFrom} speakers or more (three): a threshold over-splits the noisy short windows of
+ * many talkers, where the eigengap counts them better, but spectral clustering splits a dominant
+ * talker of distant meeting audio from a second speaker. A requested count ({@code numSpeakers}) is used as
  * given; {@code minSpeakers} and {@code maxSpeakers} bound the
  * estimated count. Long recordings are reduced to at most {@code maxItems} items (and at most
  * {@link #SPECTRAL_MAX_ITEMS} for the spectral step) by averaging runs of consecutive windows,
@@ -82,6 +84,7 @@ public final class SpeakerClusterer {
     int hi = maxSpeakers != null ? maxSpeakers : params.maxSpeakers();
     int[] labels;
     boolean spectral = params.method().equals("spectral");
+    boolean auto = params.method().equals("auto");
     if (m == 1) {
       labels = new int[1];
     } else if (spectral && numSpeakers != null) {
@@ -101,7 +104,8 @@ public final class SpeakerClusterer {
         labels = mergeCentroids(items, w, labels, Math.min(lo, m));
         labels = foldSmall(items, w, labels, Math.min(lo, m));
       }
-      if (spectral && numSpeakers == null && Arrays.stream(labels).max().orElse(0) >= 1) {
+      int found = Arrays.stream(labels).max().orElse(0) + 1;
+      if (numSpeakers == null && ((spectral && found >= 2) || (auto && found >= params.spectralFrom()))) {
         labels = foldSmall(items, w, spectral(items, w, 0, lo, hi), Math.min(lo, m));
       }
     }

@@ -44,7 +44,7 @@ class SpeakerClustererTest {
   }
 
   /** The synthetic speakers' centres are random: their similarity is ~0 ± 0.15, so 0.5 separates them. */
-  static final PipelineParams.Clustering PARAMS = new PipelineParams.Clustering("ahc", 0.5, 20, 2.0, 2.0, 0.2);
+  static final PipelineParams.Clustering PARAMS = new PipelineParams.Clustering("ahc", 0.5, 20, 2.0, 2.0, 0.2, 2);
 
   private final SpeakerClusterer clusterer = new SpeakerClusterer(PARAMS);
 
@@ -128,10 +128,10 @@ class SpeakerClustererTest {
       }
       x[i] = Similarity.normalize(v);
     }
-    PipelineParams.Clustering tight = new PipelineParams.Clustering("ahc", 0.45, 20, 2.0, 2.0, 0.2);
+    PipelineParams.Clustering tight = new PipelineParams.Clustering("ahc", 0.45, 20, 2.0, 2.0, 0.2, 2);
     int split = new SpeakerClusterer(tight).cluster(x, ones(n), null, null, null).count();
     assertTrue(split >= 3, "clusters without centroid merging: " + split);
-    PipelineParams.Clustering merged = new PipelineParams.Clustering("ahc", 0.45, 20, 2.0, 0.5, 0.2);
+    PipelineParams.Clustering merged = new PipelineParams.Clustering("ahc", 0.45, 20, 2.0, 0.5, 0.2, 2);
     Clustering c = new SpeakerClusterer(merged).cluster(x, ones(n), null, null, null);
     assertEquals(2, c.count(), "clusters after centroid merging");
     assertTrue(purity(c.labels(), truth) > 0.9, "purity " + purity(c.labels(), truth));

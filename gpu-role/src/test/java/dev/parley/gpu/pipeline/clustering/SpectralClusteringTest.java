@@ -33,7 +33,7 @@ class SpectralClusteringTest {
 
   @Test
   void eigengapFindsTheCount() {
-    PipelineParams.Clustering p = new PipelineParams.Clustering("spectral", 0.5, 20, 2.0, 2.0, 0.2);
+    PipelineParams.Clustering p = new PipelineParams.Clustering("spectral", 0.5, 20, 2.0, 2.0, 0.2, 2);
     SpeakerClusterer c = new SpeakerClusterer(p);
     for (int k = 2; k <= 5; k++) {
       int[] truth = new int[120];
@@ -54,7 +54,7 @@ class SpectralClusteringTest {
     int[] truth = new int[n];
     float[][] x = SpeakerClustererTest.blobs(n, 3, 0.7, 5, truth);
     long t0 = System.nanoTime();
-    Clustering res = new SpeakerClusterer(new PipelineParams.Clustering("spectral", 0.5, 20, 2.0, 2.0, 0.2))
+    Clustering res = new SpeakerClusterer(new PipelineParams.Clustering("spectral", 0.5, 20, 2.0, 2.0, 0.2, 2))
         .cluster(x, SpeakerClustererTest.ones(n), null, null, null);
     assertEquals(3, res.count());
     assertTrue(SpeakerClustererTest.purity(res.labels(), truth) > 0.95);
@@ -76,11 +76,53 @@ class SpectralClusteringTest {
       Clustering res = c.cluster(x, SpeakerClustererTest.ones(80), null, null, null);
       assertEquals(4, res.count(), "seed " + seed);
       assertTrue(SpeakerClustererTest.purity(res.labels(), truth) > 0.9, "seed " + seed);
-      Clustering ahc = new SpeakerClusterer(PipelineParams.Clustering.defaults())
+      Clustering ahc = new SpeakerClusterer(PipelineParams.defaults().with("clustering.method=ahc").clustering())
           .cluster(x, SpeakerClustererTest.ones(80), null, null, null);
       assertTrue(ahc.count() > 4, "the threshold alone over-splits, seed " + seed);
       float[][] one = SpeakerClustererTest.blobs(80, 1, 1.2, seed, null);
       assertEquals(1, c.cluster(one, SpeakerClustererTest.ones(80), null, null, null).count(), "seed " + seed);
+    }
+  }
+
+  /**
+   * The default ({@code auto}) hands over to spectral clustering only when the threshold finds
+   * three or more speakers. A talker whose windows fall into two groups (say, near and away from the
+   * microphone; 0.35 alike across the groups) beside a second talker: the threshold keeps that
+   * talker whole, while the pruned graph of spectral clustering sees three groups and splits them,
+   * as it split dominant talkers in distant meeting audio. Four noisy talkers the threshold
+   * over-splits are still counted by spectral clustering.
+   */
+  @Test
+  void spectralClusteringTakesOverFromThreeSpeakersByDefault() {
+    Random r = new Random(3);
+    int dim = 32;
+    double c = Math.sqrt(0.65 / 1.35); // cos(u + cv, u - cv) = (1 - c²) / (1 + c²) = 0.35
+    float[][] x = new float[120][];
+    int[] truth = new int[120];
+    for (int i = 0; i < 120; i++) {
+      float[] v = new float[dim];
+      int group = i / 40; // 0 and 1: talker A's two groups; 2: talker B
+      truth[i] = group == 2 ? 1 : 0;
+      if (group == 2) v[2] = 1;
+      else {
+        v[0] = 1;
+        v[1] = (float) (group == 0 ? c : -c);
+      }
+      for (int j = 0; j < dim; j++) v[j] += (float) (0.08 * r.nextGaussian());
+      x[i] = Similarity.normalize(v);
+    }
+    double[] w = SpeakerClustererTest.ones(120);
+    Clustering byDefault = new SpeakerClusterer(PipelineParams.Clustering.defaults()).cluster(x, w, null, null, null);
+    assertEquals(2, byDefault.count());
+    assertTrue(SpeakerClustererTest.purity(byDefault.labels(), truth) > 0.99);
+    assertEquals(3, new SpeakerClusterer(SPECTRAL).cluster(x, w, null, null, null).count(),
+        "spectral clustering from two speakers splits talker A");
+
+    for (long seed = 1; seed <= 3; seed++) {
+      int[] four = new int[80];
+      float[][] noisy = SpeakerClustererTest.blobs(80, 4, 1.7, seed, four);
+      Clustering res = new SpeakerClusterer(PipelineParams.Clustering.defaults()).cluster(noisy, SpeakerClustererTest.ones(80), null, null, null);
+      assertEquals(4, res.count(), "seed " + seed);
     }
   }
 }
