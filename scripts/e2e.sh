@@ -97,9 +97,11 @@ COMMON=(
   PARLEY_HEARTBEAT_TIMEOUT=15s
 )
 
+# The http node is named and bound as in config/deploy's Kubernetes and Compose files: the others dial it by
+# a host name, and its remoting listens on the wildcard address (PARLEY_CLUSTER_BIND).
 start_http() {
   env "${COMMON[@]}" PARLEY_ROLES=http PARLEY_HTTP_PORT="$HTTP_PORT" PARLEY_CLUSTER_PORT="$HTTP_CLUSTER_PORT" \
-    PARLEY_SEED_NODES= PARLEY_DATA_DIR="$WORK/http-data" \
+    PARLEY_HOST=localhost PARLEY_CLUSTER_BIND=0.0.0.0 PARLEY_SEED_NODES= PARLEY_DATA_DIR="$WORK/http-data" \
     "${PARLEY[0]}" -Xmx1g "${PARLEY[@]:1}" >"$WORK/http.log" 2>&1 &
   HTTP_PID=$!
   PIDS+=("$HTTP_PID")
@@ -111,7 +113,7 @@ start_gpu() {
   port=$(free_port)
   GPU_HEALTH_PORT=$(free_port)
   GPU_STARTED_MS=$(now_ms)
-  env "${COMMON[@]}" PARLEY_ROLES=gpu PARLEY_CLUSTER_PORT="$port" PARLEY_HTTP_PORT="$GPU_HEALTH_PORT" PARLEY_SEED_NODES="127.0.0.1:$HTTP_CLUSTER_PORT" \
+  env "${COMMON[@]}" PARLEY_ROLES=gpu PARLEY_CLUSTER_PORT="$port" PARLEY_HTTP_PORT="$GPU_HEALTH_PORT" PARLEY_SEED_NODES="localhost:$HTTP_CLUSTER_PORT" \
     PARLEY_GPU_IDLE_TIMEOUT="$GPU_IDLE" PARLEY_DATA_DIR="$WORK/$name-data" \
     "${PARLEY[0]}" -Xmx2g "${PARLEY[@]:1}" >"$WORK/$name.log" 2>&1 &
   GPU_PID=$!
@@ -212,6 +214,9 @@ NSPK=$(api GET "/meetings/$ID1" | jq '.speakers | length')
 [ "$NSEG" -gt 0 ] || fail "meeting $ID1 is done without segments"
 log "meeting $ID1 done: $NSEG segments, $NSPK speakers ($(secs $(( DONE1_MS - GPU_STARTED_MS ))) s after gpu start)"
 curl -sf "http://127.0.0.1:$GPU_HEALTH_PORT/healthz" | grep -q '"ok"' || fail "gpu1 /healthz is not ok while it is up"
+curl -sf "$BASE/cluster" | jq -e --arg a "pekko://parley@localhost:$HTTP_CLUSTER_PORT" \
+  '[.members[] | select(.address == $a and (.roles | index("http")))] | length == 1' >/dev/null \
+  || fail "the http node is not a member under its host name: $(curl -s "$BASE/cluster")"
 api GET "/meetings/$ID1/rttm" | head -n 3
 
 # 2. the idle gpu node leaves the cluster and its process exits 0 by itself
