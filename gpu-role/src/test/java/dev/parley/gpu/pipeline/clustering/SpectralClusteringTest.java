@@ -125,4 +125,19 @@ class SpectralClusteringTest {
       assertEquals(4, res.count(), "seed " + seed);
     }
   }
+
+  @Test
+  void autoCopesWithAsFewItemsAsSpeakers() {
+    SpeakerClusterer c = new SpeakerClusterer(PipelineParams.Clustering.defaults());
+    for (int n = 3; n <= 5; n++) {
+      float[][] x = new float[n][8];
+      for (int i = 0; i < n; i++) x[i][i] = 1; // n windows, each its own speaker
+      double[] w = new double[n];
+      java.util.Arrays.fill(w, 5.0);
+      Clustering res = c.cluster(x, w, null, null, null);
+      assertTrue(res.count() >= 1 && res.count() <= n, "n=" + n + ": " + res.count());
+      assertEquals(n, res.labels().length);
+      assertEquals(2, c.cluster(x, w, null, null, 2).count(), "maxSpeakers bounds the count, n=" + n);
+    }
+  }
 }
