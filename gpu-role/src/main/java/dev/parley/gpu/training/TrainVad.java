@@ -51,11 +51,12 @@ import java.util.concurrent.BlockingQueue;
 public final class TrainVad {
 
   record Options(Path data, Path ami, Path out, double minutes, int threads, int batch, double seconds,
-      float peakLr, int warmupSteps, int channels, double amiShare, long seed, List<String> amiFiles, boolean overlap) {
+      float peakLr, int warmupSteps, int channels, double amiShare, long seed, List<String> amiFiles, boolean overlap,
+      double sharedRoom, double monologues) {
     static Options defaults() {
       return new Options(Path.of("../shared/data/librispeech-speakers"), Path.of("../shared/data/ami-dev"),
           Path.of("/work/train/vad"), 30, 2, 32, 6.0, 2e-3f, 200, 64, 0.35, 20261130L,
-          List.of("trn00", "trn01", "trn02", "trn03", "trn04"), false);
+          List.of("trn00", "trn01", "trn02", "trn03", "trn04"), false, 0, 0);
     }
 
     /** {@code parley-vad} (speech) or {@code parley-osd} (overlapped speech). */
@@ -65,8 +66,8 @@ public final class TrainVad {
 
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
-      Flags f = Flags.parse(args, Set.of("--target", "--data", "--ami", "--out", "--minutes", "--threads", "--channels"),
-          Set.of());
+      Flags f = Flags.parse(args, Set.of("--target", "--data", "--ami", "--out", "--minutes", "--threads", "--channels",
+          "--shared-room", "--monologues"), Set.of());
       Options d = defaults();
       String target = f.string("--target", "speech");
       if (!target.equals("speech") && !target.equals("overlap"))
@@ -74,7 +75,7 @@ public final class TrainVad {
       return new Options(f.path("--data", d.data()), f.path("--ami", d.ami()), f.path("--out", d.out()),
           f.positive("--minutes", d.minutes()), f.positiveInt("--threads", d.threads()), d.batch(), d.seconds(),
           d.peakLr(), d.warmupSteps(), f.positiveInt("--channels", d.channels()), d.amiShare(), d.seed(), d.amiFiles(),
-          target.equals("overlap"));
+          target.equals("overlap"), f.probability("--shared-room", d.sharedRoom()), f.probability("--monologues", d.monologues()));
     }
 
     String recipe() {
@@ -85,7 +86,10 @@ public final class TrainVad {
               + "AMI share %.2f (%s, reference labels, gain -10..+10 dB, noise p=0.3 at 10-30 dB SNR); synthetic: 1-3 LibriSpeech pieces "
               + "0.5-4 s (room p=0.5, labels: energy VAD on the clean utterance) at -45..-15 dBFS on coloured noise (p=0.7, -75..-40 dBFS) "
               + "or silence, noise bursts p=0.5 (0.2-1.5 s, -45..-15 dBFS, non-speech), low-pass 3-7 kHz p=0.25",
-          (double) peakLr, warmupSteps, batch, seconds, amiShare, amiFiles);
+          (double) peakLr, warmupSteps, batch, seconds, amiShare, amiFiles)
+          + (sharedRoom > 0 ? String.format(Locale.ROOT, "; p=%.2f: a scene's pieces dry, summed, then one room for all"
+              + " (RT60 0.2-0.8 s, DRR -5..10 dB) and a random 3-band EQ (±8 dB, p=0.5)", sharedRoom) : "")
+          + (monologues > 0 ? String.format(Locale.ROOT, "; p=%.2f: one 3-6 s piece alone (no overlap)", monologues) : "");
     }
   }
 
@@ -199,13 +203,18 @@ public final class TrainVad {
         x[at + i] += (float) (burst[i] * fade);
       }
     }
-    int pieces = o.overlap() ? 2 + r.nextInt(2) : 1 + r.nextInt(3);
+    // (no draw when a share is 0, so the committed recipe's random sequence stays as it was)
+    boolean monologue = o.overlap() && o.monologues() > 0 && r.nextDouble() < o.monologues();
+    boolean sharedRoom = o.overlap() && o.sharedRoom() > 0 && r.nextDouble() < o.sharedRoom();
+    int pieces = monologue ? 1 : o.overlap() ? 2 + r.nextInt(2) : 1 + r.nextInt(3);
     double level = o.overlap() ? uniform(r, -45, -15) : 0;
+    // in a shared room the scene's speech is summed dry, then reverberated as a whole, as in one meeting room
+    float[] speech = sharedRoom ? new float[len] : x;
     int prevStart = 0;
     int prevFrames = 0;
     for (int p = 0; p < pieces; p++) {
       Utterance u = utts.get(r.nextInt(utts.size()));
-      int frames = (int) (uniform(r, 0.5, 4.0) * 100);
+      int frames = (int) ((monologue ? uniform(r, 3.0, 6.0) : uniform(r, 0.5, 4.0)) * 100);
       frames = Math.min(frames, Math.min(u.speech().length, talkers.length) - 1);
       int srcFrame = r.nextInt(u.speech().length - frames);
       int dstFrame = r.nextInt(talkers.length - frames);
@@ -215,13 +224,18 @@ public final class TrainVad {
         int hi = Math.min(talkers.length - frames, prevStart + prevFrames - 20);
         if (hi > lo) dstFrame = lo + r.nextInt(hi - lo);
       }
-      float[] src = r.nextBoolean() ? u.room() : u.clean();
+      float[] src = sharedRoom || r.nextBoolean() ? u.clean() : u.room();
       float[] piece = java.util.Arrays.copyOfRange(src, srcFrame * 160, (srcFrame + frames) * 160);
       scaleTo(piece, o.overlap() ? level + uniform(r, -8, 4) : uniform(r, -45, -15));
-      for (int i = 0; i < piece.length; i++) x[dstFrame * 160 + i] += piece[i];
+      for (int i = 0; i < piece.length; i++) speech[dstFrame * 160 + i] += piece[i];
       for (int f = 0; f < frames; f++) if (u.speech()[srcFrame + f]) talkers[dstFrame + f]++;
       prevStart = dstFrame;
       prevFrames = frames;
+    }
+    if (sharedRoom) {
+      float[] room = Augment.reverberate(speech, Augment.syntheticRir(uniform(r, 0.2, 0.8), uniform(r, -5, 10), r));
+      if (r.nextDouble() < 0.5) Augment.randomEq(room, 3, 8, r);
+      for (int i = 0; i < len; i++) x[i] += room[i];
     }
     if (r.nextDouble() < 0.25) Augment.biquad(x, uniform(r, 3000, 7000), true);
     return x;

@@ -112,6 +112,12 @@ class TrainingUtilsTest {
     assertEquals(Path.of("/tmp/x"), v.out());
     assertFalse(TrainVad.Options.parse(new String[0]).overlap());
     assertThrows(IllegalArgumentException.class, () -> TrainVad.Options.parse(new String[] {"--target", "music"}));
+    assertEquals(0, v.sharedRoom());
+    assertEquals(0, v.monologues());
+    TrainVad.Options rooms = TrainVad.Options.parse(new String[] {"--target", "overlap", "--shared-room", "0.5", "--monologues", "0.3"});
+    assertEquals(0.5, rooms.sharedRoom());
+    assertEquals(0.3, rooms.monologues());
+    assertThrows(IllegalArgumentException.class, () -> TrainVad.Options.parse(new String[] {"--monologues", "1.5"}));
   }
 
   @Test
