@@ -224,7 +224,7 @@ public final class TrainVad {
         int hi = Math.min(talkers.length - frames, prevStart + prevFrames - 20);
         if (hi > lo) dstFrame = lo + r.nextInt(hi - lo);
       }
-      float[] src = sharedRoom || r.nextBoolean() ? u.clean() : u.room();
+      float[] src = sharedRoom ? u.clean() : r.nextBoolean() ? u.room() : u.clean();
       float[] piece = java.util.Arrays.copyOfRange(src, srcFrame * 160, (srcFrame + frames) * 160);
       scaleTo(piece, o.overlap() ? level + uniform(r, -8, 4) : uniform(r, -45, -15));
       for (int i = 0; i < piece.length; i++) speech[dstFrame * 160 + i] += piece[i];
