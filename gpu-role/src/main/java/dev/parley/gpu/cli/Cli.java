@@ -49,10 +49,11 @@ public final class Cli {
       "usage:",
       "  diarize [--num-speakers N] [--min-speakers N] [--max-speakers N] [--rttm OUT] FILE...",
       "      writes RTTM (to stdout without --rttm); the file id is the base name without extension, whitespace as _",
-      "  eval --ref REF.rttm [--uem UEM] [--collar S] [--rttm OUT] DIR_OR_FILES...",
+      "  eval --ref REF.rttm [--uem UEM] [--collar S] [--oracle-count] [--rttm OUT] DIR_OR_FILES...",
       "      diarizes and prints per-file and total DER (missed, false alarm, confusion; overlap scored,",
       "      collar in seconds on each side of reference boundaries, 0 by default) beside the one-speaker",
-      "      baseline (the reference's speech given to one speaker)",
+      "      baseline (the reference's speech given to one speaker); --oracle-count gives each file the",
+      "      number of speakers in its reference, to separate counting errors from the rest",
       "  bench FILE",
       "      prints audio seconds, wall seconds, real-time factor, seconds per hour of audio, peak memory",
       "options for all commands:",
@@ -128,14 +129,15 @@ public final class Cli {
 
   /** Parsed command-line options. */
   record Options(
-      DiarizationOptions speakers, Path rttm, Path ref, Path uem, double collar, PipelineSettings settings,
-      PipelineParams params, List<String> inputs) {
+      DiarizationOptions speakers, Path rttm, Path ref, Path uem, double collar, boolean oracleCount,
+      PipelineSettings settings, PipelineParams params, List<String> inputs) {
 
     static Options parse(String command, String[] args) throws UsageException {
       if (command == null || !COMMANDS.contains(command)) throw new UsageException("unknown command: " + command);
       Integer num = null, min = null, max = null;
       Path rttm = null, ref = null, uem = null;
       double collar = 0;
+      boolean oracleCount = false;
       PipelineSettings env = PipelineSettings.fromEnvironment();
       String vad = env.vadModel(), emb = env.embeddingModel(), device = env.device();
       int threads = env.threads();
@@ -159,6 +161,7 @@ public final class Cli {
             }
             if (!(collar >= 0) || !Double.isFinite(collar)) throw new UsageException("--collar must be >= 0");
           }
+          case "--oracle-count" -> oracleCount = true;
           case "--vad-model" -> vad = value(args, ++i, a);
           case "--embedding-model" -> emb = value(args, ++i, a);
           case "--device" -> device = value(args, ++i, a);
@@ -192,7 +195,12 @@ public final class Cli {
       if (inputs.isEmpty()) throw new UsageException(command + " needs at least one " + (command.equals("eval") ? "directory or file" : "FILE"));
       if (command.equals("eval") && ref == null) throw new UsageException("eval needs --ref REF.rttm");
       if (command.equals("bench") && inputs.size() != 1) throw new UsageException("bench takes exactly one FILE");
-      if (!command.equals("eval") && (ref != null || uem != null)) throw new UsageException("--ref and --uem belong to eval");
+      if (!command.equals("eval") && (ref != null || uem != null || oracleCount)) {
+        throw new UsageException("--ref, --uem and --oracle-count belong to eval");
+      }
+      if (oracleCount && (num != null || min != null || max != null)) {
+        throw new UsageException("--oracle-count takes each file's count from --ref: no --num-speakers, --min-speakers or --max-speakers with it");
+      }
       if (rttm != null) {
         Path out = rttm.toAbsolutePath().normalize();
         boolean clobbers = AUDIO_EXTENSIONS.contains(extension(out))
@@ -200,7 +208,7 @@ public final class Cli {
                 .anyMatch(in -> in.toAbsolutePath().normalize().equals(out));
         if (clobbers) throw new UsageException("--rttm " + rttm + " names an input or an audio file; it would be overwritten");
       }
-      return new Options(speakers, rttm, ref, uem, collar, settings, params, inputs);
+      return new Options(speakers, rttm, ref, uem, collar, oracleCount, settings, params, inputs);
     }
 
     private static String value(String[] args, int i, String opt) throws UsageException {
@@ -322,16 +330,19 @@ public final class Cli {
     DerResult baseline = DerResult.ZERO;
     double audio = 0, processing = 0;
     StringBuilder hypRttm = new StringBuilder();
-    out.printf(Locale.ROOT, "collar %.3f s, overlap scored%n", o.collar());
+    out.printf(Locale.ROOT, "collar %.3f s, overlap scored%s%n", o.collar(),
+        o.oracleCount() ? ", each file given its reference's speaker count" : "");
     out.printf(Locale.ROOT, "%-12s %7s %7s %7s %7s %5s %5s | %12s%n",
         "file", "DER%", "miss%", "FA%", "conf%", "spk", "ref", "1-spk DER%");
     int failures = 0;
     try (DiarizationPipeline p = factory.create(o)) {
       for (Path f : files) {
         String id = fileId(f);
+        List<Turn> rf = ref.get(id);
+        long refSpk = rf.stream().map(Turn::speaker).distinct().count();
         DiarizationResult r;
         try {
-          r = p.diarize(f, o.speakers(), null);
+          r = p.diarize(f, o.oracleCount() ? new DiarizationOptions((int) refSpk, null, null) : o.speakers(), null);
         } catch (DiarizationException e) {
           err.println("error: " + f + ": " + e.getMessage());
           failures++;
@@ -342,13 +353,11 @@ public final class Cli {
         hypRttm.append(r.toRttm(id));
         List<Turn> hyp = new ArrayList<>();
         for (Segment s : r.segments()) hyp.add(new Turn(id, s.start(), s.end(), s.speaker()));
-        List<Turn> rf = ref.get(id);
         List<Uem.Region> u = uem.get(id);
         DerResult d = DerScorer.score(rf, hyp, u, o.collar());
         DerResult b = DerScorer.score(rf, DerScorer.oneSpeakerBaseline(rf), u, o.collar());
         total = total.plus(d);
         baseline = baseline.plus(b);
-        long refSpk = rf.stream().map(Turn::speaker).distinct().count();
         if (d.total() <= 0) err.println("note: no reference speech scored in " + f + " (check --uem and --collar)");
         out.printf(Locale.ROOT, "%-12s %7s %7s %7s %7s %5d %5d | %12s%n", id, pct(d, d.der()),
             pct(d, d.missedRate()), pct(d, d.falseAlarmRate()), pct(d, d.confusionRate()), r.speakers().size(), refSpk,

@@ -74,6 +74,8 @@ class CliTest {
       {"diarize", "--rttm", "x.wav", "x.wav"},
       {"diarize", "--rttm", "b.wav", "a.wav"},
       {"eval", "--ref", "r.rttm", "--rttm", "r.rttm", "x.wav"},
+      {"diarize", "--oracle-count", "x.wav"},
+      {"eval", "--ref", "r.rttm", "--oracle-count", "--num-speakers", "2", "x.wav"},
     };
     for (String[] args : bad) {
       Object[] r = run(args[0], java.util.Arrays.copyOfRange(args, 1, args.length));
@@ -199,6 +201,24 @@ class CliTest {
     String total = out.lines().filter(l -> l.startsWith("TOTAL")).findFirst().orElseThrow();
     double der = Double.parseDouble(total.trim().split("\\s+")[1]);
     assertTrue(der < 15, "separates the two voices far better than one speaker does: " + out);
+  }
+
+  @Test
+  void evalWithTheOracleCountGivesEachFileItsReferenceCount() throws Exception {
+    // ann and bob in the reference: two speakers, where the model alone might find another count
+    Object[] r = run("eval", "--ref", refRttm.toString(), "--oracle-count", conv.toString());
+    assertEquals(0, r[0], (String) r[2]);
+    String out = (String) r[1];
+    assertTrue(out.contains("each file given its reference's speaker count"), out);
+    String row = out.lines().filter(l -> l.startsWith("meeting-01")).findFirst().orElseThrow();
+    String[] cols = row.trim().split("\\s+");
+    assertEquals("2", cols[5], "speakers found: " + row);
+    assertEquals("2", cols[6], "speakers in the reference: " + row);
+    Path three = Files.writeString(dir.resolve("ref3.rttm"), Files.readString(refRttm)
+        + "SPEAKER meeting-01 1 16.500 0.500 <NA> <NA> cy <NA> <NA>\n");
+    String row3 = ((String) run("eval", "--ref", three.toString(), "--oracle-count", conv.toString())[1]).lines()
+        .filter(l -> l.startsWith("meeting-01")).findFirst().orElseThrow();
+    assertEquals("3", row3.trim().split("\\s+")[5], "speakers found: " + row3);
   }
 
   @Test
