@@ -9,6 +9,7 @@ import dev.parley.gpu.pipeline.DiarizationException;
 import dev.parley.gpu.pipeline.DiarizationPipeline;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.pipeline.PipelineSettings;
+import dev.parley.gpu.pipeline.audio.AudioDecoder;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.Segment;
@@ -120,7 +121,8 @@ public final class Cli {
       err.println("error: " + e.getMessage());
       return 1;
     } catch (OutOfMemoryError e) {
-      err.println("error: out of memory (" + e.getMessage() + "): the recording's samples alone take 230 MB an hour;"
+      err.println("error: out of memory (" + e.getMessage() + "): the recording's samples alone take "
+          + AudioDecoder.MB_PER_AUDIO_HOUR + " MB an hour;"
           + " give the JVM more heap, for example java -Xmx2g -jar parley.jar ... (now at most "
           + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB)");
       return 1;

@@ -2,6 +2,7 @@ package dev.parley.gpu.worker;
 
 import dev.parley.gpu.pipeline.DiarizationException;
 import dev.parley.gpu.pipeline.Diarizer;
+import dev.parley.gpu.pipeline.audio.AudioDecoder;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.blob.BlobStore;
@@ -80,7 +81,7 @@ public final class JobExecution {
       log.error("meeting {} attempt {}: out of memory ({}), heap at most {} MB", meetingId, attemptId, e.getMessage(),
           Runtime.getRuntime().maxMemory() / (1024 * 1024));
       return new JobOutcome.Failed("the gpu node ran out of memory (" + e.getMessage() + "); the recording needs a node"
-          + " with a larger heap (-Xmx): its samples alone take 230 MB an hour", true);
+          + " with a larger heap (-Xmx): its samples alone take " + AudioDecoder.MB_PER_AUDIO_HOUR + " MB an hour", true);
     } catch (RuntimeException e) {
       log.error("meeting {} attempt {}: worker error", meetingId, attemptId, e);
       return new JobOutcome.Failed("worker error: " + e, true);

@@ -16,7 +16,6 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.UUID;
-import java.util.stream.Stream;
 
 /** Blob store on a local (or shared, mounted) directory: the embedded default, {@code ./data/blobs}. */
 public final class FileBlobStore implements BlobStore {
@@ -45,20 +44,10 @@ public final class FileBlobStore implements BlobStore {
    * and then at most once an hour, from {@link #put}.
    */
   private void removeAbandonedUploads() {
-    long now = System.currentTimeMillis();
-    nextSweepMillis = now + SWEEP_EVERY.toMillis();
-    try (Stream<Path> files = Files.list(root)) {
-      for (Path f : files.filter(p -> p.getFileName().toString().startsWith(TMP_PREFIX)).toList()) {
-        try {
-          if (now - Files.getLastModifiedTime(f).toMillis() > ABANDONED_AFTER.toMillis()) Files.deleteIfExists(f);
-        } catch (IOException e) {
-          // gone meanwhile, or not ours to delete: the next sweep tries again
-        }
-      }
-    } catch (IOException e) {
-      // an unreadable directory fails the next put with the reason
-    }
+    nextSweepMillis = System.currentTimeMillis() + SWEEP_EVERY.toMillis();
+    AbandonedFiles.delete(root, name -> name.startsWith(TMP_PREFIX), ABANDONED_AFTER);
   }
+
 
   private Path file(String key) {
     if (key.isEmpty() || key.contains("/") || key.contains("\\") || key.startsWith(".")) {

@@ -1,5 +1,6 @@
 package dev.parley.gpu.pipeline.audio;
 
+import dev.parley.protocol.blob.AbandonedFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -20,6 +21,8 @@ import ws.schild.jave.process.ffmpeg.DefaultFFMPEGLocator;
  */
 public final class AudioDecoder {
   public static final int SAMPLE_RATE = 16_000;
+  /** Decoded samples take this much memory per hour of audio (16 kHz float): what sizes a job's heap. */
+  public static final long MB_PER_AUDIO_HOUR = SAMPLE_RATE * (long) Float.BYTES * 3600 / 1_000_000;
   private static final int CHUNK = 1 << 20; // samples per chunk (4 MiB)
   private static final long DECODE_TIMEOUT_MINUTES = 30;
   /** Prefix of the decoder's temporary files in {@code java.io.tmpdir}. */
@@ -210,22 +213,8 @@ public final class AudioDecoder {
    * @return how many were deleted
    */
   public static int removeAbandonedTempFiles(Path dir, java.time.Duration age) {
-    long cutoff = System.currentTimeMillis() - age.toMillis();
-    int removed = 0;
-    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
-      for (Path f : files.toList()) {
-        String name = f.getFileName().toString();
-        boolean ours = name.startsWith(TEMP_PREFIX + "decode") && name.endsWith(".f32")
-            || name.startsWith(TEMP_PREFIX + "ffmpeg") && name.endsWith(".log");
-        try {
-          if (ours && Files.getLastModifiedTime(f).toMillis() < cutoff && Files.deleteIfExists(f)) removed++;
-        } catch (IOException e) {
-          // another user's file, or gone meanwhile
-        }
-      }
-    } catch (IOException e) {
-      // an unreadable temp directory: nothing to reclaim
-    }
-    return removed;
+    return AbandonedFiles.delete(dir, name -> name.startsWith(TEMP_PREFIX + "decode") && name.endsWith(".f32")
+        || name.startsWith(TEMP_PREFIX + "ffmpeg") && name.endsWith(".log"), age);
   }
+
 }
