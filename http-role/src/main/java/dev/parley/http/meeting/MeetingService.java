@@ -12,6 +12,7 @@ import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -23,6 +24,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -51,6 +54,8 @@ public final class MeetingService {
   private static final Pattern ID = Pattern.compile("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
   private static final int MAX_FIELD_BYTES = 4096;
   private static final int MAX_SPEAKERS = 1000;
+  /** How many times to ask whether a meeting whose create timed out exists, before giving up on its upload. */
+  static final int ORPHAN_CHECKS = 3;
 
   /** The optional upload fields (multipart fields or query parameters). */
   public static final List<String> FIELDS = List.of("title", "numSpeakers", "minSpeakers", "maxSpeakers");
@@ -273,8 +278,19 @@ public final class MeetingService {
     Meeting.Audio audio = new Meeting.Audio(a.key(), a.size(), a.sha256(), a.contentType(), a.fileName(), a.duration());
     return this.<Meeting.State>askStatus(id, r -> new Meeting.Create(user.id(), title, options, audio, r))
         .whenComplete((s, err) -> {
-          // the entity refused it: nobody owns the audio. (After a timeout it may still exist: keep it.)
-          if (err != null && dev.parley.http.web.ApiErrors.unwrap(err) instanceof ApiException) deleteQuietly(a.key());
+          if (err == null) return;
+          if (dev.parley.http.web.ApiErrors.unwrap(err) instanceof ApiException) {
+            deleteQuietly(a.key()); // the entity refused it: nobody owns the audio
+          } else {
+            // no answer (a timeout): the Create may still have been persisted, or never will be.
+            // A Get sent now reaches the entity after the Create, if that arrives at all.
+            removeIfOrphaned(id, a.key(),
+                () -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout())
+                    .thenApplyAsync(Meeting.State::exists, blocking), // so the blocking delete runs there
+                () -> deleteQuietly(a.key()),
+                (delay, check) -> system.scheduler().scheduleOnce(delay, check, system.executionContext()),
+                settings.askTimeout(), ORPHAN_CHECKS);
+          }
         })
         .thenApplyAsync(s -> {
           try {
@@ -289,6 +305,58 @@ public final class MeetingService {
           log.info("meeting {}: uploaded by {} ({} bytes, {})", id, user.id(), a.size(), a.contentType());
           return s;
         }, blocking);
+  }
+
+  /**
+   * The blob {@code key} of an upload whose Create got no answer: after {@code delay}, asks
+   * {@code exists} whether meeting {@code id} exists and runs {@code delete} when it does not. A
+   * check that fails is tried again after the delay, {@code attempts} checks in all; after that
+   * the blob stays and a warning names it. Completes with whether the blob was removed; never fails.
+   */
+  static CompletionStage<Boolean> removeIfOrphaned(String id, String key, Supplier<CompletionStage<Boolean>> exists,
+      Runnable delete, BiConsumer<Duration, Runnable> later, Duration delay, int attempts) {
+    CompletableFuture<Boolean> removed = new CompletableFuture<>();
+    checkOrphan(id, key, exists, delete, later, delay, attempts, 1, removed);
+    return removed;
+  }
+
+  private static void checkOrphan(String id, String key, Supplier<CompletionStage<Boolean>> exists, Runnable delete,
+      BiConsumer<Duration, Runnable> later, Duration delay, int attempts, int attempt, CompletableFuture<Boolean> removed) {
+    Runnable check = () -> {
+      CompletionStage<Boolean> found;
+      try {
+        found = exists.get();
+      } catch (RuntimeException e) {
+        found = CompletableFuture.failedFuture(e);
+      }
+      found.whenComplete((yes, err) -> {
+        try {
+          if (err == null && !yes) {
+            delete.run();
+            log.info("meeting {}: never created after its create timed out; removed the orphaned upload {}", id, key);
+            removed.complete(true);
+          } else if (err == null) {
+            log.debug("meeting {}: created after all; its upload {} stays", id, key);
+            removed.complete(false);
+          } else if (attempt < attempts) {
+            checkOrphan(id, key, exists, delete, later, delay, attempts, attempt + 1, removed);
+          } else {
+            log.warn("meeting {}: could not tell after {} checks whether it exists ({}); blob {} may be orphaned",
+                id, attempts, err.toString(), key);
+            removed.complete(false);
+          }
+        } catch (RuntimeException e) {
+          log.warn("meeting {}: the check for an orphaned upload failed ({}); blob {} may be orphaned", id, e.toString(), key);
+          removed.complete(false);
+        }
+      });
+    };
+    try {
+      later.accept(delay, check);
+    } catch (RuntimeException e) { // the actor system is terminating
+      log.warn("meeting {}: no check for an orphaned upload ({}); blob {} may be orphaned", id, e.toString(), key);
+      removed.complete(false);
+    }
   }
 
   // ---------------------------------------------------------------- reads and delete

@@ -1,0 +1,98 @@
+package dev.parley.http.meeting;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The deferred check after a create ask that got no answer: the upload's blob goes when the
+ * meeting turns out not to exist, stays when it does or when nobody can tell.
+ */
+class OrphanedUploadTest {
+  static final Duration DELAY = Duration.ofMillis(20);
+
+  final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
+  /** The delays the helper asked for, one per scheduled check. */
+  final List<Duration> delays = new CopyOnWriteArrayList<>();
+  final BiConsumer<Duration, Runnable> later = (d, r) -> {
+    delays.add(d);
+    scheduler.schedule(r, d.toMillis(), TimeUnit.MILLISECONDS);
+  };
+  final AtomicInteger checks = new AtomicInteger();
+  final AtomicInteger deletes = new AtomicInteger();
+
+  @AfterEach
+  void stop() {
+    scheduler.shutdownNow();
+  }
+
+  /** An "exists?" check answering from {@code answers} in turn: a Boolean, or a Throwable to fail with. */
+  Supplier<CompletionStage<Boolean>> answers(Object... answers) {
+    Deque<Object> left = new ArrayDeque<>(List.of(answers));
+    return () -> {
+      checks.incrementAndGet();
+      Object a = left.size() > 1 ? left.poll() : left.peek();
+      return a instanceof Throwable t ? CompletableFuture.failedFuture(t) : CompletableFuture.completedFuture((Boolean) a);
+    };
+  }
+
+  boolean run(Supplier<CompletionStage<Boolean>> exists, Duration delay) throws Exception {
+    return MeetingService.removeIfOrphaned("m-1", "m-1", exists, deletes::incrementAndGet, later, delay, 3)
+        .toCompletableFuture().get(5, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void meetingThatExistsKeepsItsBlob() throws Exception {
+    assertFalse(run(answers(true), DELAY));
+    assertEquals(1, checks.get());
+    assertEquals(0, deletes.get());
+  }
+
+  @Test
+  void meetingThatDoesNotExistLosesItsBlobAfterTheDelay() throws Exception {
+    CompletionStage<Boolean> removed = MeetingService.removeIfOrphaned("m-1", "m-1", answers(false),
+        deletes::incrementAndGet, later, Duration.ofMillis(300), 3);
+    assertEquals(0, checks.get(), "the check waits for the delay");
+    assertTrue(removed.toCompletableFuture().get(5, TimeUnit.SECONDS));
+    assertEquals(1, checks.get());
+    assertEquals(1, deletes.get());
+    assertEquals(List.of(Duration.ofMillis(300)), delays);
+  }
+
+  @Test
+  void failedChecksAreRetriedAfterTheDelay() throws Exception {
+    TimeoutException timeout = new TimeoutException("ask timed out");
+    assertTrue(run(answers(timeout, timeout, false), DELAY));
+    assertEquals(3, checks.get());
+    assertEquals(1, deletes.get());
+    assertEquals(List.of(DELAY, DELAY, DELAY), delays);
+  }
+
+  @Test
+  void whenNoCheckSucceedsTheBlobStaysAndNothingEscapes() throws Exception {
+    Supplier<CompletionStage<Boolean>> failing = () -> {
+      if (checks.incrementAndGet() == 2) throw new IllegalStateException("entity unreachable");
+      return CompletableFuture.failedFuture(new TimeoutException("ask timed out"));
+    };
+    assertFalse(run(failing, DELAY));
+    assertEquals(3, checks.get());
+    assertEquals(0, deletes.get());
+  }
+}
