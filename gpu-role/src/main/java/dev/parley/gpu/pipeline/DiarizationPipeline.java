@@ -82,18 +82,6 @@ public final class DiarizationPipeline implements Diarizer {
   }
 
   /**
-   * Builds the pipeline from typed settings: the VAD {@code vadModel} names (see {@link #vad};
-   * Parley's own by default), the TorchScript speaker model named by {@code embeddingModel} (Parley's
-   * committed model otherwise), on the requested device. Nothing is downloaded.
-   *
-   * <p>Unless {@code ai.djl.pytorch.num_threads} is set, libtorch's intra-op thread count is set
-   * to 1 for the process: the pipeline's ops are small (Silero VAD works on 32 ms chunks) and
-   * libtorch's OpenMP threads cost more than they gain, ruinously so when other processes share
-   * the cores. The pipeline uses the cores itself instead ({@code settings.threads()}).
-   *
-   * @throws IllegalArgumentException when a named model cannot be loaded
-   */
-  /**
    * The VAD {@code spec} names: empty or {@code parley} for Parley's own {@link NeuralVad},
    * {@code energy} for the {@link EnergyVad}, a directory holding {@code parley-vad.params} and
    * {@code model.properties} for other {@link NeuralVad} weights, any other path for a Silero
@@ -107,6 +95,18 @@ public final class DiarizationPipeline implements Diarizer {
     return SileroVad.load(path, params, threads);
   }
 
+  /**
+   * Builds the pipeline from typed settings: the VAD {@code vadModel} names (see {@link #vad};
+   * Parley's own by default), the TorchScript speaker model named by {@code embeddingModel} (Parley's
+   * committed model otherwise), on the requested device. Nothing is downloaded.
+   *
+   * <p>Unless {@code ai.djl.pytorch.num_threads} is set, libtorch's intra-op thread count is set
+   * to 1 for the process: the pipeline's ops are small (Silero VAD works on 32 ms chunks) and
+   * libtorch's OpenMP threads cost more than they gain, ruinously so when other processes share
+   * the cores. The pipeline uses the cores itself instead ({@code settings.threads()}).
+   *
+   * @throws IllegalArgumentException when a named model cannot be loaded
+   */
   public static DiarizationPipeline create(PipelineSettings settings, PipelineParams params) {
     System.setProperty("ai.djl.offline", "true");
     Engine engine = Engine.getEngine("PyTorch");
