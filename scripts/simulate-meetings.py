@@ -9,13 +9,17 @@ microphone). The whole meeting is then heard through one synthetic room (exponen
 noise tail, RT60 0.3-0.8 s, direct-to-reverberant ratio -5..5 dB), a random channel colouring
 (3 peaking filters, +-8 dB) and coloured noise at 15-25 dB SNR. --clean skips room and colouring
 (noise only). --telephone is --clean heard through a telephone line: band-passed to 300-3400 Hz by
-ffmpeg and stored as 8 kHz G.711 mu-law WAV, as a dial-in or call recording arrives. Everything is drawn from a fixed seed, so the files are the same on every machine.
+ffmpeg and stored as 8 kHz G.711 mu-law WAV, as a dial-in or call recording arrives. --overlap makes
+people talk over each other as in real meetings: a turn starts 0.3-1.5 s before the previous one ends
+with p = 0.3, and with p = 0.3 another speaker drops a 0.4-1 s backchannel into the middle of a turn
+(combine with --clean or the default rooms). Everything is drawn from a fixed seed, so the files are
+the same on every machine (and the same as before for the sets without --overlap).
 
 This measures what ami-dev cannot: speakers, rooms and speech the models never met. The rooms use
 the same recipe family as Parley's training augmentation, so the figures favour Parley's models;
 read them as a check on generalisation, not as a substitute for real recordings.
 
-Usage: scripts/simulate-meetings.py OUT_DIR [--clean | --telephone]   (python3 with numpy and scipy; ffmpeg from
+Usage: scripts/simulate-meetings.py OUT_DIR [--clean | --telephone] [--overlap]   (python3 with numpy and scipy; ffmpeg from
 $FFMPEG, the PATH, or the copy Parley's decoder unpacks under /tmp/jave)
 Then: java -jar node/target/parley.jar eval --ref OUT_DIR/sim.rttm --uem OUT_DIR/sim.uem OUT_DIR
 """
@@ -65,6 +69,7 @@ def main():
         sys.exit(__doc__)
     out, telephone = sys.argv[1], '--telephone' in sys.argv[2:]
     clean = telephone or '--clean' in sys.argv[2:]
+    overlap = '--overlap' in sys.argv[2:]
     os.makedirs(out, exist_ok=True)
     ff = ffmpeg()
     held = [l.strip() for l in open(HELD_OUT) if l.strip() and not l.startswith('#')]
@@ -79,9 +84,15 @@ def main():
             h = room(rng)
             bands = [(150 * (6000 / 150) ** rng.random(), rng.uniform(-8, 8), rng.uniform(0.7, 2)) for _ in range(3)]
             level = {s: 10 ** (rng.uniform(-6, 0) / 20) for s in speakers}
-            parts = [np.zeros(int(rng.uniform(0.5, 1.5) * SR))]
-            t, last = len(parts[0]) / SR, None
-            while t <= 75:
+            x = np.zeros(100 * SR)
+            cur = int(rng.uniform(0.5, 1.5) * SR)  # samples: where the next turn starts without overlap
+            last, prev_start, pause_n = None, 0, 0
+
+            def place(piece, at, speaker):
+                x[at:at + len(piece)] += piece / (np.sqrt(np.mean(piece ** 2)) + 1e-9) * 0.03 * level[speaker]
+                rttm.write('SPEAKER %s 1 %.3f %.3f <NA> <NA> %s <NA> <NA>\n' % (fid, at / SR, len(piece) / SR, speaker))
+
+            while cur / SR <= 75:
                 left = [s for s in speakers if len(audio[s]) - pos[s] > SR and s != last]
                 if not left:
                     break
@@ -89,14 +100,21 @@ def main():
                 n = min(int(rng.uniform(2, 6) * SR), len(audio[s]) - pos[s])
                 turn = audio[s][pos[s]:pos[s] + n]
                 pos[s] += n
-                parts.append(turn / (np.sqrt(np.mean(turn ** 2)) + 1e-9) * 0.03 * level[s])
-                rttm.write('SPEAKER %s 1 %.3f %.3f <NA> <NA> %s <NA> <NA>\n' % (fid, t, n / SR, s))
-                t += n / SR
-                last = s
-                pause = np.zeros(int(rng.uniform(0.2, 1.0) * SR))
-                parts.append(pause)
-                t += len(pause) / SR
-            x = np.concatenate(parts)
+                at = cur
+                if overlap and last is not None and rng.random() < 0.3:  # an interruption
+                    at = max(prev_start + SR // 2, at - int(rng.uniform(0.3, 1.5) * SR) - pause_n)
+                place(turn, at, s)
+                if overlap and n > 2 * SR and rng.random() < 0.3:  # someone else backs the talker up
+                    others = [o for o in speakers if o != s and len(audio[o]) - pos[o] > SR]
+                    if others:
+                        o = others[rng.integers(len(others))]
+                        b = int(rng.uniform(0.4, 1.0) * SR)
+                        place(audio[o][pos[o]:pos[o] + b], at + n // 2 - b // 2, o)
+                        pos[o] += b
+                prev_start, last = at, s
+                pause_n = int(rng.uniform(0.2, 1.0) * SR)
+                cur = at + n + pause_n
+            x = x[:cur]
             y = x.copy() if clean else signal.fftconvolve(x, h)[:len(x)]
             for f, g, q in ([] if clean else bands):
                 y = peaking(y, f, g, q)

@@ -193,24 +193,46 @@ public final class FrameLabeler {
   }
 
   /**
-   * The second speaker of each frame inside {@code overlapped} speech: the speaker who talks most
-   * in the recording among those not already labelled there (in meetings, overlap is mostly the
-   * main talkers interrupting and backing each other); -1 elsewhere.
+   * The second speaker of each frame inside {@code overlapped} speech: the other speaker whose
+   * turn is nearest in time, before or after (people talk over each other mostly where one takes
+   * the floor from another, or to back up the talker they are answering; Otterson and Ostendorf's
+   * nearest-speaker heuristic); -1 elsewhere, and where nobody else speaks in the recording.
    */
   public static int[] secondSpeaker(int[] label, SpeechMask overlapped, int speakers) {
-    long[] talk = new long[speakers];
-    for (int l : label) if (l >= 0) talk[l]++;
+    int[] before = nearestOther(label, speakers, false);
+    int[] after = nearestOther(label, speakers, true);
     int[] second = new int[label.length];
     java.util.Arrays.fill(second, -1);
     for (int f = 0; f < label.length && f < overlapped.length(); f++) {
       if (label[f] < 0 || !overlapped.isSpeech(f)) continue;
-      int best = -1;
-      for (int k = 0; k < speakers; k++) {
-        if (k != label[f] && talk[k] > 0 && (best < 0 || talk[k] > talk[best])) best = k;
-      }
-      second[f] = best;
+      boolean useBefore = before[f] >= 0 && (after[f] < 0 || f - before[f] <= after[f] - f);
+      int other = useBefore ? before[f] : after[f];
+      second[f] = other < 0 ? -1 : label[other];
     }
     return second;
+  }
+
+  /**
+   * Per frame, the nearest frame before it ({@code forward} false) or after it whose speaker is
+   * another than the frame's own; -1 where there is none or the frame is not speech.
+   */
+  static int[] nearestOther(int[] label, int speakers, boolean forward) {
+    int n = label.length;
+    int[] seen = new int[speakers];
+    java.util.Arrays.fill(seen, -1);
+    int[] out = new int[n];
+    for (int i = 0; i < n; i++) {
+      int f = forward ? n - 1 - i : i;
+      out[f] = -1;
+      int own = label[f];
+      if (own < 0) continue;
+      for (int k = 0; k < speakers; k++) {
+        if (k == own || seen[k] < 0) continue;
+        if (out[f] < 0 || Math.abs(f - seen[k]) < Math.abs(f - out[f])) out[f] = seen[k];
+      }
+      seen[own] = f;
+    }
+    return out;
   }
 
   /** Segments from frame labels, sorted by start, with the given speaker names. */

@@ -100,7 +100,7 @@ class FrameLabelerTest {
   }
 
   @Test
-  void overlappedFramesGetTheMostTalkativeOtherSpeakerAsSecond() {
+  void overlappedFramesGetTheOtherSpeakerWhoseTurnIsNearestAsSecond() {
     // speaker 0 talks 60 frames, speaker 1 30, speaker 2 10; frames 40..49 and 70..79 overlap
     int[] label = new int[110];
     java.util.Arrays.fill(label, 0, 60, 0);
@@ -113,10 +113,12 @@ class FrameLabelerTest {
     for (int f = 100; f < 110; f++) ov[f] = true; // overlap outside speech adds nothing
     int[] second = FrameLabeler.secondSpeaker(label, new SpeechMask(ov), 3);
     for (int f = 0; f < 110; f++) {
-      int want = f >= 40 && f < 50 ? 1 : f >= 70 && f < 80 ? 0 : -1;
+      // 40..49: speaker 1 comes next; 70..74: speaker 0 spoke 11..15 frames ago, speaker 2 is 16..20 away;
+      // 75..79: speaker 2 (the least talkative) is nearer than speaker 0
+      int want = f >= 40 && f < 50 ? 1 : f >= 70 && f < 75 ? 0 : f >= 75 && f < 80 ? 2 : -1;
       assertEquals(want, second[f], "frame " + f);
     }
-    assertEquals(List.of(new Segment(0.4, 0.5, "S1"), new Segment(0.7, 0.8, "S0")),
+    assertEquals(List.of(new Segment(0.4, 0.5, "S1"), new Segment(0.7, 0.75, "S0"), new Segment(0.75, 0.8, "S2")),
         FrameLabeler.segments(second, List.of("S0", "S1", "S2")));
     int[] alone = FrameLabeler.secondSpeaker(new int[] {0, 0, 0}, new SpeechMask(new boolean[] {true, true, true}), 1);
     assertEquals(List.of(-1, -1, -1), java.util.Arrays.stream(alone).boxed().toList(), "one speaker: nobody to add");
