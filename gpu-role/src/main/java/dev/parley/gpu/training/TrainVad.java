@@ -115,7 +115,8 @@ public final class TrainVad {
       o = Options.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("train-vad: " + e.getMessage());
-      System.err.println("usage: train-vad [--target speech|overlap] [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M] [--threads N] [--channels C]");
+      System.err.println("usage: train-vad [--target speech|overlap] [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
+          + " [--threads N] [--channels C] [--shared-room P] [--monologues P]");
       return 2;
     }
     if (!Files.isDirectory(o.data()) || !Files.isDirectory(o.ami())) {

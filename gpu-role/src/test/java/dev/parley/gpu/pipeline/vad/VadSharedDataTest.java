@@ -89,6 +89,52 @@ class VadSharedDataTest {
     }
   }
 
+  /**
+   * parley-osd on the held-out files: a frame where two or more people talk should score above a
+   * frame where one does. The figure is the area under the ROC curve over the 10 ms frames inside
+   * the UEM (0.5 = no better than chance), by the rank-sum formula.
+   */
+  @Test
+  void overlapDetectorRanksHeldOutOverlapAboveSingleSpeech() throws Exception {
+    List<Float> overlapped = new ArrayList<>();
+    List<Float> single = new ArrayList<>();
+    try (NeuralVad osd = NeuralVad.loadResource(NeuralVad.OVERLAP_ID, PipelineParams.Vad.defaults(), ai.djl.Device.cpu())) {
+      for (String id : HELD_OUT) {
+        float[] p = osd.probabilities(audio.get(id));
+        for (int f = 0; f < p.length; f++) {
+          double t = (f + 0.5) * SpeechMask.FRAME_SECONDS;
+          if (uem.get(id).stream().noneMatch(r -> t >= r.start() && t < r.end())) continue;
+          long talkers = ref.get(id).stream().filter(u -> t >= u.start() && t < u.end()).count();
+          if (talkers >= 2) overlapped.add(p[f]);
+          else if (talkers == 1) single.add(p[f]);
+        }
+      }
+    }
+    double auc = auc(overlapped, single);
+    System.out.printf(Locale.ROOT, "parley-osd on held-out files: %d overlapped, %d single-talker frames, AUC %.3f%n",
+        overlapped.size(), single.size(), auc);
+    assertTrue(auc > 0.70, "AUC " + auc); // model card: 0.75
+  }
+
+  /** P(a random positive scores above a random negative), ties counting half. */
+  static double auc(List<Float> positives, List<Float> negatives) {
+    List<float[]> all = new ArrayList<>();
+    for (float p : positives) all.add(new float[] {p, 1});
+    for (float n : negatives) all.add(new float[] {n, 0});
+    all.sort((a, b) -> Float.compare(a[0], b[0]));
+    double rankSum = 0;
+    for (int i = 0; i < all.size(); ) {
+      int j = i;
+      while (j < all.size() && all.get(j)[0] == all.get(i)[0]) j++;
+      double rank = (i + 1 + j) / 2.0; // mean of ranks i+1..j
+      for (int k = i; k < j; k++) if (all.get(k)[1] == 1) rankSum += rank;
+      i = j;
+    }
+    double np = positives.size();
+    double nn = negatives.size();
+    return (rankSum - np * (np + 1) / 2) / (np * nn);
+  }
+
   @Test
   void energyVadIsUsableOnMeetingSpeech() throws Exception {
     DerResult r = score(new EnergyVad(PipelineParams.Vad.defaults()));
