@@ -239,10 +239,11 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    *     (cosine similarity × 10 ms frames): 10 means a turn of 1 s must fit its speaker 0.1 better
    *     on average than its neighbours' speaker to stand; 0 = each frame's best speaker
    * @param overlapOnset probability of two or more talkers ({@code parley-osd}) above which a
-   *     second speaker is added; above 1 = no overlap detection. High (0.8) because the detector
-   *     still calls some single reverberant speech overlap: on simulated meetings without overlap, 0.5
-   *     adds 2.9 points of false alarm in clean rooms and 9.4 in reverberant ones, 0.8 adds 0.2
-   *     and 1.3 (docs/BENCHMARKS.md)
+   *     second speaker is added; above 1 = no overlap detection. High (0.9) because the detector
+   *     still calls some single reverberant speech overlap: on simulated meetings without overlap,
+   *     0.5 adds 2.4 points of false alarm in clean rooms and 5.8 in reverberant ones, 0.9 adds 0.2
+   *     and 0.4; lower onsets find more real overlap but cost more than they recover outside AMI
+   *     (docs/BENCHMARKS.md)
    * @param overlapOffset probability below which an overlap ends
    * @param minOverlapSeconds shorter overlaps are ignored
    */
@@ -259,7 +260,7 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
     }
 
     public static Segmentation defaults() {
-      return new Segmentation(0.3, 1.0, 0.0, 0.0, 0.8, 0.7, 0.1);
+      return new Segmentation(0.3, 1.0, 0.0, 0.0, 0.9, 0.7, 0.1);
     }
   }
 

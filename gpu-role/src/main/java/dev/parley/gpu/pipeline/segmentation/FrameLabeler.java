@@ -213,16 +213,16 @@ public final class FrameLabeler {
   }
 
   /**
-   * Per frame, the nearest frame before it ({@code forward} false) or after it whose speaker is
+   * Per frame, the nearest frame before it (or, with {@code after}, after it) whose speaker is
    * another than the frame's own; -1 where there is none or the frame is not speech.
    */
-  static int[] nearestOther(int[] label, int speakers, boolean forward) {
+  static int[] nearestOther(int[] label, int speakers, boolean after) {
     int n = label.length;
     int[] seen = new int[speakers];
     java.util.Arrays.fill(seen, -1);
     int[] out = new int[n];
     for (int i = 0; i < n; i++) {
-      int f = forward ? n - 1 - i : i;
+      int f = after ? n - 1 - i : i;
       out[f] = -1;
       int own = label[f];
       if (own < 0) continue;
