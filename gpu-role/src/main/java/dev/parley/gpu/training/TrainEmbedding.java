@@ -86,7 +86,9 @@ public final class TrainEmbedding {
       double pHighPass,
       double pTelephone,
       double pSpecAugment,
-      double dropout) {
+      double dropout,
+      double pRoomPerCrop,
+      double pColour) {
 
     static Options defaults() {
       return new Options(
@@ -120,12 +122,14 @@ public final class TrainEmbedding {
           0.15,
           0.0,
           0.0,
+          0.0,
+          0.0,
           0.0);
     }
 
     static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--threads", "--batch",
         "--lr", "--channels", "--checkpoint-minutes", "--min-frames", "--max-frames", "--telephone",
-        "--spec-augment", "--speeds", "--dropout");
+        "--spec-augment", "--speeds", "--dropout", "--room-per-crop", "--colour");
 
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
@@ -144,7 +148,8 @@ public final class TrainEmbedding {
           f.positive("--checkpoint-minutes", d.checkpointMinutes()), d.seed(), net, d.amiTrainFiles(), d.amiShare(),
           f.positiveList("--speeds", d.speeds()), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass(),
           f.probability("--telephone", d.pTelephone()), f.probability("--spec-augment", d.pSpecAugment()),
-          f.probability("--dropout", d.dropout()));
+          f.probability("--dropout", d.dropout()), f.probability("--room-per-crop", d.pRoomPerCrop()),
+          f.probability("--colour", d.pColour()));
     }
 
     String recipe() {
@@ -152,10 +157,11 @@ public final class TrainEmbedding {
           "AAM-softmax s=%.0f m=%.2f (ramped over %.0f%% of the budget); Adam lr %.0e warmup %d steps, cosine to %.0f%% by time; batch %d x %d-%d frames; "
               + "speeds %s as pseudo-speakers; reverb p=%.2f (LibriSpeech) / %.2f (AMI), babble p=%.2f (1-3 talkers, 5-15 dB below), noise p=%.2f (5-25 dB SNR), "
               + "low-pass p=%.2f (3-7 kHz), high-pass p=%.2f (100-400 Hz), telephone channel p=%.2f (8 kHz, mu-law), gain -20..0 dB; SpecAugment p=%.2f (one 0-10 bin band"
-              + " and one 0-20 frame stretch of the normalised features zeroed); dropout %.2f on the pooled statistics; AMI share %.2f",
+              + " and one 0-20 frame stretch of the normalised features zeroed); dropout %.2f on the pooled statistics; AMI share %.2f; "
+              + "a random room per reverberant crop instead of the speaker's own p=%.2f; random channel colouring p=%.2f (3 peaking filters, +-8 dB)",
           scale, margin, marginRampFraction * 100, (double) peakLr, warmupSteps, finalLrFraction * 100, batch, minFrames, maxFrames,
           java.util.Arrays.toString(speeds), pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass, pTelephone, pSpecAugment,
-          dropout, amiShare);
+          dropout, amiShare, pRoomPerCrop, pColour);
     }
   }
 
@@ -171,6 +177,11 @@ public final class TrainEmbedding {
   private final Options o;
   private final TrainingLog log;
 
+  /** Rooms a reverberant crop draws from with {@code --room-per-crop}. */
+  private static final int ROOM_POOL = 256;
+
+  private float[][] roomPool;
+
   private TrainEmbedding(Options o, TrainingLog log) {
     this.o = o;
     this.log = log;
@@ -185,7 +196,8 @@ public final class TrainEmbedding {
       System.err.println(
           "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
               + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
-              + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P] [--speeds S,S,...] [--dropout P]");
+              + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P] [--speeds S,S,...] [--dropout P]"
+              + " [--room-per-crop P] [--colour P]");
       return 2;
     }
     if (!Files.isDirectory(o.data())) {
@@ -296,8 +308,15 @@ public final class TrainEmbedding {
       double speed = o.speeds()[si];
       labels[b] = s.speaker() * speeds + si;
       boolean reverb = r.nextDouble() < (s.ami() ? o.pReverbAmi() : o.pReverbLibri());
-      float[] src = reverb ? s.reverb() : s.clean();
-      float[] x = Augment.crop(src, r.nextInt(src.length), len, speed);
+      float[] x;
+      // no draw at 0, here and for the colouring: the default recipe's random stream is unchanged
+      if (reverb && o.pRoomPerCrop() > 0 && r.nextDouble() < o.pRoomPerCrop()) {
+        float[] dry = Augment.crop(s.clean(), r.nextInt(s.clean().length), len, speed);
+        x = java.util.Arrays.copyOf(Augment.reverberate(dry, roomPool[r.nextInt(roomPool.length)]), len);
+      } else {
+        float[] src = reverb ? s.reverb() : s.clean();
+        x = Augment.crop(src, r.nextInt(src.length), len, speed);
+      }
       if (r.nextDouble() < o.pBabble()) {
         int talkers = 1 + r.nextInt(3);
         float[] babble = new float[len];
@@ -328,6 +347,9 @@ public final class TrainEmbedding {
         if (r.nextDouble() < o.pHighPass()) {
           Augment.biquad(x, 100 + 300 * r.nextDouble(), false);
         }
+      }
+      if (o.pColour() > 0 && r.nextDouble() < o.pColour()) {
+        Augment.randomEq(x, 3, 8, r);
       }
       Augment.gain(x, -20 * r.nextDouble());
       crops[b] = x;
@@ -434,6 +456,11 @@ public final class TrainEmbedding {
       }
     }
 
+    roomPool = new float[ROOM_POOL][];
+    Random roomRandom = new Random(o.seed() + 7);
+    for (int i = 0; i < ROOM_POOL; i++) {
+      roomPool[i] = Augment.syntheticRir(0.2 + 0.6 * roomRandom.nextDouble(), -5 + 15 * roomRandom.nextDouble(), roomRandom);
+    }
     BlockingQueue<Batch> queue = new ArrayBlockingQueue<>(4);
     long producerSeed = o.seed() * 31 + step;
     Thread producer =

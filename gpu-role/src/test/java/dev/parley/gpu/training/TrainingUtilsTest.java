@@ -107,6 +107,12 @@ class TrainingUtilsTest {
         TrainEmbedding.Options.parse(new String[] {"--speeds", "0.85, 1.0,1.15"}).speeds());
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--speeds", "0.9,fast"}));
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--speeds", "0.9,0"}));
+    assertEquals(0.0, TrainEmbedding.Options.parse(new String[0]).pRoomPerCrop());
+    assertEquals(0.0, TrainEmbedding.Options.parse(new String[0]).pColour());
+    TrainEmbedding.Options anyRoom = TrainEmbedding.Options.parse(new String[] {"--room-per-crop", "1", "--colour", "0.5"});
+    assertEquals(1.0, anyRoom.pRoomPerCrop());
+    assertEquals(0.5, anyRoom.pColour());
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--colour", "2"}));
     TrainVad.Options v = TrainVad.Options.parse(new String[] {"--target", "overlap", "--out", "/tmp/x"});
     assertTrue(v.overlap());
     assertEquals(Path.of("/tmp/x"), v.out());
