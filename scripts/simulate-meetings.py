@@ -19,7 +19,11 @@ This measures what ami-dev cannot: speakers, rooms and speech the models never m
 the same recipe family as Parley's training augmentation, so the figures favour Parley's models;
 read them as a check on generalisation, not as a substitute for real recordings.
 
-Usage: scripts/simulate-meetings.py OUT_DIR [--clean | --telephone] [--overlap]   (python3 with numpy and scipy; ffmpeg from
+--single writes one recording per held-out speaker instead (40 files): the speaker's whole utterance alone, one turn,
+in its own room (or --clean): a talker heard by one distant microphone, as in a voice memo or a lecture, must stay one
+speaker.
+
+Usage: scripts/simulate-meetings.py OUT_DIR [--clean | --telephone] [--overlap | --single]   (python3 with numpy and scipy; ffmpeg from
 $FFMPEG, the PATH, or the copy Parley's decoder unpacks under /tmp/jave)
 Then: java -jar node/target/parley.jar eval --ref OUT_DIR/sim.rttm --uem OUT_DIR/sim.uem OUT_DIR
 """
@@ -70,15 +74,16 @@ def main():
     out, telephone = sys.argv[1], '--telephone' in sys.argv[2:]
     clean = telephone or '--clean' in sys.argv[2:]
     overlap = '--overlap' in sys.argv[2:]
+    single = '--single' in sys.argv[2:]
     os.makedirs(out, exist_ok=True)
     ff = ffmpeg()
     held = [l.strip() for l in open(HELD_OUT) if l.strip() and not l.startswith('#')]
     files = {f.split('-')[0]: f for f in os.listdir(LIBRI) if f.endswith('.flac')}
     rng = np.random.default_rng(7)
     with open(os.path.join(out, 'sim.rttm'), 'w') as rttm, open(os.path.join(out, 'sim.uem'), 'w') as uem:
-        for m in range(len(held) // 4):
-            fid = 'sim%02d' % m
-            speakers = held[4 * m:4 * m + 4]
+        groups = [[s] for s in held] if single else [held[4 * m:4 * m + 4] for m in range(len(held) // 4)]
+        for m, speakers in enumerate(groups):
+            fid = ('single%02d' if single else 'sim%02d') % m
             audio = {s: load(os.path.join(LIBRI, files[s]), ff) for s in speakers}
             pos = {s: 0 for s in speakers}
             h = room(rng)
@@ -97,7 +102,7 @@ def main():
                 if not left:
                     break
                 s = left[rng.integers(len(left))]
-                n = min(int(rng.uniform(2, 6) * SR), len(audio[s]) - pos[s])
+                n = len(audio[s]) if single else min(int(rng.uniform(2, 6) * SR), len(audio[s]) - pos[s])
                 turn = audio[s][pos[s]:pos[s] + n]
                 pos[s] += n
                 at = cur
