@@ -456,9 +456,9 @@ public final class TrainEmbedding {
       }
     }
 
-    roomPool = new float[ROOM_POOL][];
+    roomPool = new float[o.pRoomPerCrop() > 0 ? ROOM_POOL : 0][];
     Random roomRandom = new Random(o.seed() + 7);
-    for (int i = 0; i < ROOM_POOL; i++) {
+    for (int i = 0; i < roomPool.length; i++) {
       roomPool[i] = Augment.syntheticRir(0.2 + 0.6 * roomRandom.nextDouble(), -5 + 15 * roomRandom.nextDouble(), roomRandom);
     }
     BlockingQueue<Batch> queue = new ArrayBlockingQueue<>(4);
