@@ -88,7 +88,8 @@ public final class TrainEmbedding {
       double pSpecAugment,
       double dropout,
       double pRoomPerCrop,
-      double pColour) {
+      double pColour,
+      boolean shapedRooms) {
 
     static Options defaults() {
       return new Options(
@@ -124,7 +125,8 @@ public final class TrainEmbedding {
           0.0,
           0.0,
           0.0,
-          0.0);
+          0.0,
+          false);
     }
 
     static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--threads", "--batch",
@@ -133,7 +135,7 @@ public final class TrainEmbedding {
 
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
-      Flags f = Flags.parse(args, VALUE_FLAGS, Set.of("--resume"));
+      Flags f = Flags.parse(args, VALUE_FLAGS, Set.of("--resume", "--shaped-rooms"));
       Options d = defaults();
       SpeakerTdnn.Config net = f.has("--channels")
           ? new SpeakerTdnn.Config(f.positiveInt("--channels", 0), d.net().poolChannels(), d.net().embeddingDim())
@@ -149,7 +151,7 @@ public final class TrainEmbedding {
           f.positiveList("--speeds", d.speeds()), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass(),
           f.probability("--telephone", d.pTelephone()), f.probability("--spec-augment", d.pSpecAugment()),
           f.probability("--dropout", d.dropout()), f.probability("--room-per-crop", d.pRoomPerCrop()),
-          f.probability("--colour", d.pColour()));
+          f.probability("--colour", d.pColour()), f.has("--shaped-rooms") || d.shapedRooms());
     }
 
     String recipe() {
@@ -158,10 +160,11 @@ public final class TrainEmbedding {
               + "speeds %s as pseudo-speakers; reverb p=%.2f (LibriSpeech) / %.2f (AMI), babble p=%.2f (1-3 talkers, 5-15 dB below), noise p=%.2f (5-25 dB SNR), "
               + "low-pass p=%.2f (3-7 kHz), high-pass p=%.2f (100-400 Hz), telephone channel p=%.2f (8 kHz, mu-law), gain -20..0 dB; SpecAugment p=%.2f (one 0-10 bin band"
               + " and one 0-20 frame stretch of the normalised features zeroed); dropout %.2f on the pooled statistics; AMI share %.2f; "
-              + "a random room per reverberant crop instead of the speaker's own p=%.2f; random channel colouring p=%.2f (3 peaking filters, +-8 dB)",
+              + "a random room per reverberant crop instead of the speaker's own p=%.2f; random channel colouring p=%.2f (3 peaking filters, +-8 dB); rooms %s",
           scale, margin, marginRampFraction * 100, (double) peakLr, warmupSteps, finalLrFraction * 100, batch, minFrames, maxFrames,
           java.util.Arrays.toString(speeds), pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass, pTelephone, pSpecAugment,
-          dropout, amiShare, pRoomPerCrop, pColour);
+          dropout, amiShare, pRoomPerCrop, pColour,
+          shapedRooms ? "shaped (early reflections, faster decay at high frequencies)" : "noise tails");
     }
   }
 
@@ -197,7 +200,7 @@ public final class TrainEmbedding {
           "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
               + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
               + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P] [--speeds S,S,...] [--dropout P]"
-              + " [--room-per-crop P] [--colour P]");
+              + " [--room-per-crop P] [--colour P] [--shaped-rooms]");
       return 2;
     }
     if (!Files.isDirectory(o.data())) {
@@ -276,9 +279,7 @@ public final class TrainEmbedding {
                       .forEach(
                           i -> {
                             Random r = new Random(seeds[i]);
-                            float[] rir =
-                                Augment.syntheticRir(
-                                    0.2 + 0.6 * r.nextDouble(), -5 + 15 * r.nextDouble(), r);
+                            float[] rir = room(0.2 + 0.6 * r.nextDouble(), -5 + 15 * r.nextDouble(), r);
                             float[] clean = audio.get(i);
                             out[i] =
                                 new Source(i, names.get(i), isAmi.get(i), clean,
@@ -291,6 +292,10 @@ public final class TrainEmbedding {
       pool.shutdown();
     }
     return List.of(out);
+  }
+
+  private float[] room(double rt60, double drrDb, Random r) {
+    return o.shapedRooms() ? Augment.shapedRir(rt60, drrDb, r) : Augment.syntheticRir(rt60, drrDb, r);
   }
 
   private Batch makeBatch(List<Source> sources, List<Source> libri, List<Source> ami, Random r) {
@@ -459,7 +464,7 @@ public final class TrainEmbedding {
     roomPool = new float[o.pRoomPerCrop() > 0 ? ROOM_POOL : 0][];
     Random roomRandom = new Random(o.seed() + 7);
     for (int i = 0; i < roomPool.length; i++) {
-      roomPool[i] = Augment.syntheticRir(0.2 + 0.6 * roomRandom.nextDouble(), -5 + 15 * roomRandom.nextDouble(), roomRandom);
+      roomPool[i] = room(0.2 + 0.6 * roomRandom.nextDouble(), -5 + 15 * roomRandom.nextDouble(), roomRandom);
     }
     BlockingQueue<Batch> queue = new ArrayBlockingQueue<>(4);
     long producerSeed = o.seed() * 31 + step;

@@ -54,6 +54,37 @@ class TrainingUtilsTest {
   }
 
   @Test
+  void shapedRirHasItsDrrAndLosesHighFrequenciesFirst() {
+    float[] h = Augment.shapedRir(0.6, 3, new Random(5));
+    assertEquals(1.0, Augment.rms(h) * Math.sqrt(h.length), 1e-3);
+    double reverberant = 1 / (h[0] * h[0]) - 1; // energy after the direct path, relative to it
+    assertEquals(-3, 10 * Math.log10(reverberant), 0.01);
+    double earlyTilt = highOverLow(h, 800, 3200); // 50-200 ms
+    double lateTilt = highOverLow(h, 4800, 7200); // 300-450 ms
+    assertTrue(lateTilt < earlyTilt / 3, "high bands must decay faster: " + earlyTilt + " then " + lateTilt);
+  }
+
+  /** Energy above 4 kHz over energy below 1 kHz in h[from, to). */
+  private static double highOverLow(float[] h, int from, int to) {
+    int n = Fft.nextPow2(to - from);
+    double[] re = new double[n];
+    double[] im = new double[n];
+    for (int i = from; i < to; i++) {
+      re[i - from] = h[i];
+    }
+    Fft.transform(re, im, false);
+    double high = 0;
+    double low = 0;
+    for (int k = 1; k < n / 2; k++) {
+      double hz = k * 16000.0 / n;
+      double p = re[k] * re[k] + im[k] * im[k];
+      if (hz > 4000) high += p;
+      if (hz < 1000) low += p;
+    }
+    return high / low;
+  }
+
+  @Test
   void speedPerturbationResamples() {
     float[] src = new float[16000];
     for (int i = 0; i < src.length; i++) {
