@@ -16,17 +16,27 @@ public final class Augment {
   public static float[] syntheticRir(double rt60, double drrDb, Random rnd) {
     int len = Math.max(2, (int) (rt60 * SAMPLE_RATE));
     int predelay = 1 + rnd.nextInt(80); // up to 5 ms before the first reflections
-    float[] h = new float[len + predelay];
-    double tail = 0;
     double[] t = new double[len];
     for (int n = 0; n < len; n++) {
       t[n] = rnd.nextGaussian() * Math.exp(-6.908 * n / (rt60 * SAMPLE_RATE));
-      tail += t[n] * t[n];
     }
-    double scale = Math.sqrt(Math.pow(10, -drrDb / 10) / tail);
+    return withDirectPath(t, predelay, drrDb);
+  }
+
+  /**
+   * A unit-energy impulse response: a direct path, then {@code reverb} after {@code predelay}
+   * samples, scaled to sit {@code drrDb} below the direct path.
+   */
+  private static float[] withDirectPath(double[] reverb, int predelay, double drrDb) {
+    double energy = 0;
+    for (double v : reverb) {
+      energy += v * v;
+    }
+    double scale = Math.sqrt(Math.pow(10, -drrDb / 10) / energy);
+    float[] h = new float[reverb.length + predelay];
     h[0] = 1f;
-    for (int n = 0; n < len; n++) {
-      h[predelay + n] = (float) (t[n] * scale);
+    for (int i = 0; i < reverb.length; i++) {
+      h[predelay + i] = (float) (reverb[i] * scale);
     }
     double e = 0;
     for (float v : h) {
@@ -87,25 +97,7 @@ public final class Augment {
       double amplitude = (0.2 + 0.5 * rnd.nextDouble()) * Math.exp(-6.908 * delay / (rt60 * SAMPLE_RATE));
       reverb[delay] += rnd.nextBoolean() ? amplitude : -amplitude;
     }
-    double energy = 0;
-    for (double v : reverb) {
-      energy += v * v;
-    }
-    double scale = Math.sqrt(Math.pow(10, -drrDb / 10) / energy);
-    float[] h = new float[len + predelay];
-    h[0] = 1f;
-    for (int i = 0; i < len; i++) {
-      h[predelay + i] = (float) (reverb[i] * scale);
-    }
-    double e = 0;
-    for (float v : h) {
-      e += v * v;
-    }
-    float norm = (float) (1 / Math.sqrt(e));
-    for (int i = 0; i < h.length; i++) {
-      h[i] *= norm;
-    }
-    return h;
+    return withDirectPath(reverb, predelay, drrDb);
   }
 
   /** The share of frequency {@code hz} in the octave band at {@code centre} (raised cosine in log frequency). */
