@@ -131,7 +131,7 @@ public final class TrainEmbedding {
 
     static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--threads", "--batch",
         "--lr", "--channels", "--checkpoint-minutes", "--min-frames", "--max-frames", "--telephone",
-        "--spec-augment", "--speeds", "--dropout", "--room-per-crop", "--colour");
+        "--spec-augment", "--speeds", "--dropout", "--room-per-crop", "--colour", "--seed");
 
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
@@ -147,7 +147,8 @@ public final class TrainEmbedding {
           f.positive("--minutes", d.minutes()), f.positiveInt("--threads", d.threads()), f.has("--resume"),
           f.positiveInt("--batch", d.batch()), minFrames, maxFrames, (float) f.positive("--lr", d.peakLr()),
           d.finalLrFraction(), d.warmupSteps(), d.weightDecay(), d.margin(), d.scale(), d.marginRampFraction(),
-          f.positive("--checkpoint-minutes", d.checkpointMinutes()), d.seed(), net, d.amiTrainFiles(), d.amiShare(),
+          f.positive("--checkpoint-minutes", d.checkpointMinutes()),
+          f.has("--seed") ? f.positiveInt("--seed", 1) : d.seed(), net, d.amiTrainFiles(), d.amiShare(),
           f.positiveList("--speeds", d.speeds()), d.pReverbLibri(), d.pReverbAmi(), d.pBabble(), d.pNoise(), d.pLowPass(), d.pHighPass(),
           f.probability("--telephone", d.pTelephone()), f.probability("--spec-augment", d.pSpecAugment()),
           f.probability("--dropout", d.dropout()), f.probability("--room-per-crop", d.pRoomPerCrop()),
@@ -200,7 +201,7 @@ public final class TrainEmbedding {
           "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
               + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
               + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P] [--speeds S,S,...] [--dropout P]"
-              + " [--room-per-crop P] [--colour P] [--shaped-rooms]");
+              + " [--room-per-crop P] [--colour P] [--shaped-rooms] [--seed N]");
       return 2;
     }
     if (!Files.isDirectory(o.data())) {
