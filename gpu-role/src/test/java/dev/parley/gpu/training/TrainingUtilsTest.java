@@ -144,6 +144,11 @@ class TrainingUtilsTest {
     assertEquals(1.0, anyRoom.pRoomPerCrop());
     assertEquals(0.5, anyRoom.pColour());
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--colour", "2"}));
+    assertFalse(TrainEmbedding.Options.parse(new String[0]).shapedRooms());
+    assertTrue(TrainEmbedding.Options.parse(new String[] {"--shaped-rooms"}).shapedRooms());
+    assertEquals(20261129L, TrainEmbedding.Options.parse(new String[0]).seed());
+    assertEquals(2L, TrainEmbedding.Options.parse(new String[] {"--seed", "2"}).seed());
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--seed", "two"}));
     TrainVad.Options v = TrainVad.Options.parse(new String[] {"--target", "overlap", "--out", "/tmp/x"});
     assertTrue(v.overlap());
     assertEquals(Path.of("/tmp/x"), v.out());
