@@ -23,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Random;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -42,8 +41,8 @@ import java.util.stream.Stream;
  *       one recording (what diarization faces). Few trials: a coarse figure.
  * </ul>
  *
- * <p>Command: {@code evaluate-embedding [--data DIR] [--ami DIR] [--model PARAMS --properties
- * PROPS | --torchscript FILE]} (default: the committed model).
+ * <p>Command: {@code evaluate-embedding [--data DIR] [--ami DIR] [--embedding-model
+ * SPEC]} (SPEC as for {@code eval}; default: the committed model).
  */
 public final class EvaluateEmbedding {
   public static final String HELD_OUT_RESOURCE =
@@ -322,18 +321,14 @@ public final class EvaluateEmbedding {
     System.setProperty("ai.djl.offline", "true");
     Path data = Path.of("../shared/data/librispeech-speakers");
     Path ami = Path.of("../shared/data/ami-dev");
-    Path model = null;
-    Path props = null;
-    String torchscript = null;
+    String model = null;
     try {
       for (int i = 0; i < args.length; i++) {
         String v = i + 1 < args.length ? args[i + 1] : null;
         switch (args[i]) {
           case "--data" -> data = Path.of(need(args[i], v));
           case "--ami" -> ami = Path.of(need(args[i], v));
-          case "--model" -> model = Path.of(need(args[i], v));
-          case "--properties" -> props = Path.of(need(args[i], v));
-          case "--torchscript" -> torchscript = need(args[i], v);
+          case "--embedding-model" -> model = need(args[i], v);
           default -> throw new IllegalArgumentException("unknown option " + args[i]);
         }
         i++;
@@ -341,11 +336,11 @@ public final class EvaluateEmbedding {
     } catch (IllegalArgumentException e) {
       System.err.println("evaluate-embedding: " + e.getMessage());
       System.err.println(
-          "usage: evaluate-embedding [--data DIR] [--ami DIR] [--model PARAMS --properties PROPS | --torchscript FILE]");
+          "usage: evaluate-embedding [--data DIR] [--ami DIR] [--embedding-model DIR|FILE[,DIR|FILE...]]");
       return 2;
     }
     try (Fbank fbank = new Fbank((Device) null);
-        SpeakerEmbeddingModel m = openModel(model, props, torchscript)) {
+        SpeakerEmbeddingModel m = EmbeddingModels.load(model, null)) {
       List<Segment> libri = librispeechSegments(data, heldOutSpeakers());
       List<Segment> amiSegs = Files.isDirectory(ami) ? amiSegments(ami, AMI_EVAL_FILES) : List.of();
       System.out.println("model=" + m.id() + " version=" + m.version());
@@ -355,23 +350,6 @@ public final class EvaluateEmbedding {
       System.err.println("evaluate-embedding: " + e.getMessage());
       return 1;
     }
-  }
-
-  private static SpeakerEmbeddingModel openModel(Path model, Path props, String torchscript)
-      throws IOException {
-    if (torchscript != null) {
-      return EmbeddingModels.load(torchscript, null);
-    }
-    if (model != null) {
-      Properties p = new Properties();
-      if (props != null) {
-        try (var r = Files.newBufferedReader(props)) {
-          p.load(r);
-        }
-      }
-      return DefaultSpeakerModel.load(model, p, null);
-    }
-    return DefaultSpeakerModel.load((Device) null);
   }
 
   static String need(String flag, String v) {

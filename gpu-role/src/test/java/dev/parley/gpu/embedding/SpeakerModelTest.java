@@ -172,4 +172,78 @@ class SpeakerModelTest {
         assertThrows(IllegalArgumentException.class, () -> EmbeddingModels.load(junk.toString(), null));
     assertTrue(e.getMessage().contains("junk.pt"), e.getMessage());
   }
+
+  /** Writes fresh random weights of the SMALL network as a train-embedding output directory. */
+  private static Path randomModelDirectory(String name) throws Exception {
+    Path out = Files.createDirectories(dir.resolve(name));
+    try (NDManager m = NDManager.newBaseManager()) {
+      SpeakerTdnn net = new SpeakerTdnn(SMALL);
+      net.initialize(m, DataType.FLOAT32, new Shape(1, 100, 80));
+      try (OutputStream os = Files.newOutputStream(out.resolve(DefaultSpeakerModel.PARAMS_FILE))) {
+        net.saveParameters(new DataOutputStream(os));
+      }
+    }
+    try (var w = Files.newBufferedWriter(out.resolve(DefaultSpeakerModel.PROPERTIES_FILE))) {
+      props.store(w, null);
+    }
+    return out;
+  }
+
+  /** Cosine similarity of rows i and j of a row-major matrix with rows of width d. */
+  private static double cosine(float[] e, int d, int i, int j) {
+    double dot = 0, a = 0, b = 0;
+    for (int k = 0; k < d; k++) {
+      dot += (double) e[i * d + k] * e[j * d + k];
+      a += (double) e[i * d + k] * e[i * d + k];
+      b += (double) e[j * d + k] * e[j * d + k];
+    }
+    return dot / Math.sqrt(a * b);
+  }
+
+  /** A comma-separated list is one model whose cosine similarity is the mean of its members'. */
+  @Test
+  void anEnsembleScoresTheMeanOfItsMembersSimilarities() throws Exception {
+    Path a = randomModelDirectory("memberA");
+    Path b = randomModelDirectory("memberB");
+    try (SpeakerEmbeddingModel ensemble = EmbeddingModels.load(a + " , " + b, null);
+        SpeakerEmbeddingModel first = EmbeddingModels.load(a.toString(), null);
+        SpeakerEmbeddingModel second = EmbeddingModels.load(b.toString(), null);
+        NDManager m = NDManager.newBaseManager()) {
+      assertEquals(2 * SMALL.embeddingDim(), ensemble.dimension());
+      assertEquals(first.version() + "+" + second.version(), ensemble.version());
+      assertEquals("ensemble(parley-tdnn+parley-tdnn)", ensemble.id());
+      NDArray x = m.randomNormal(new Shape(3, 150, 80));
+      float[] e = ensemble.embed(x).toFloatArray();
+      float[] ea = first.embed(x).toFloatArray();
+      float[] eb = second.embed(x).toFloatArray();
+      int d = SMALL.embeddingDim();
+      assertEquals(3 * 2 * d, e.length);
+      for (int row = 0; row < 3; row++) {
+        double norm = 0;
+        for (int k = 0; k < 2 * d; k++) norm += (double) e[row * 2 * d + k] * e[row * 2 * d + k];
+        assertEquals(1.0, norm, 1e-4, "unit length");
+      }
+      for (int[] pair : new int[][] {{0, 1}, {0, 2}, {1, 2}}) {
+        double mean = (cosine(ea, d, pair[0], pair[1]) + cosine(eb, d, pair[0], pair[1])) / 2;
+        double dot = 0;
+        for (int k = 0; k < 2 * d; k++) dot += (double) e[pair[0] * 2 * d + k] * e[pair[1] * 2 * d + k];
+        assertEquals(mean, dot, 1e-4, "pair " + pair[0] + "," + pair[1]);
+      }
+      // the members differ, so the ensemble is not one of them twice
+      assertNotEquals(first.version(), second.version());
+      assertNotEquals(java.util.Arrays.toString(ea), java.util.Arrays.toString(eb));
+    }
+  }
+
+  @Test
+  void badEnsembleListsAreClearErrors() throws Exception {
+    Path a = randomModelDirectory("memberC");
+    IllegalArgumentException empty =
+        assertThrows(IllegalArgumentException.class, () -> EmbeddingModels.load(a + ",,", null));
+    assertTrue(empty.getMessage().contains("empty entry"), empty.getMessage());
+    IllegalArgumentException missing =
+        assertThrows(IllegalArgumentException.class,
+            () -> EmbeddingModels.load(a + "," + dir.resolve("nope.pt"), null));
+    assertTrue(missing.getMessage().contains("not found"), missing.getMessage());
+  }
 }
