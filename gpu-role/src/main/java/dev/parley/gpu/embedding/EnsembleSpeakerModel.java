@@ -27,7 +27,8 @@ public final class EnsembleSpeakerModel implements SpeakerEmbeddingModel {
       throw new IllegalArgumentException("an ensemble needs two or more speaker models, got " + members.size());
     }
     this.members = List.copyOf(members);
-    this.id = "ensemble(" + this.members.stream().map(SpeakerEmbeddingModel::id).collect(Collectors.joining("+")) + ")";
+    List<String> ids = this.members.stream().map(SpeakerEmbeddingModel::id).distinct().toList();
+    this.id = ids.size() == 1 ? ids.get(0) + "*" + this.members.size() : String.join("+", ids);
     this.version = this.members.stream().map(SpeakerEmbeddingModel::version).collect(Collectors.joining("+"));
     this.dimension = this.members.stream().mapToInt(SpeakerEmbeddingModel::dimension).sum();
   }
