@@ -17,18 +17,13 @@ import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Properties;
 
 /**
  * Parley's own {@link SpeakerTdnn} with weights trained by {@code train-embedding}. The default
  * weights are the classpath resources {@code models/parley-embed/parley-embed.params} (DJL
  * parameter format, read through an InputStream so they load from inside a jar) and {@code
- * models/parley-embed/model.properties} (layer sizes, training facts, held-out EER). When the
- * properties list {@value #MEMBERS_KEY}, the directory holds several networks of the same sizes,
- * trained with different random draws, and they run as one {@link EnsembleSpeakerModel}.
+ * models/parley-embed/model.properties} (layer sizes, training facts, held-out EER).
  *
  * <p>Thread safety: {@link #embed} runs the block directly with a fresh {@link ParameterStore} per
  * call, in inference mode, on parameters that are frozen (no gradient); calls may run concurrently.
@@ -39,15 +34,15 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
   public static final String PARAMS_FILE = "parley-embed.params";
   public static final String PROPERTIES_FILE = "model.properties";
   public static final String ID = "parley-tdnn";
-  /** {@code model.properties} key listing several weight files to run as one ensemble. */
-  public static final String MEMBERS_KEY = "members";
 
   private final NDManager manager;
   private final SpeakerTdnn block;
   private final String version;
+  private final Properties properties;
 
   private DefaultSpeakerModel(byte[] params, Properties properties, Device device)
       throws IOException, MalformedModelException {
+    this.properties = properties;
     this.version = ModelVersion.of(params);
     this.manager = NDManager.newBaseManager(device);
     try {
@@ -67,56 +62,12 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
         != null;
   }
 
-  /**
-   * The weight files a model directory holds: {@value #MEMBERS_KEY} in its properties lists them
-   * (comma-separated, run as one {@link EnsembleSpeakerModel}); without it, {@value #PARAMS_FILE}.
-   */
-  static List<String> memberFiles(Properties properties) {
-    String members = properties.getProperty(MEMBERS_KEY, PARAMS_FILE);
-    List<String> files = Arrays.stream(members.split(",")).map(String::trim).filter(f -> !f.isEmpty()).toList();
-    for (String f : files) {
-      if (f.contains("/") || f.contains("\\")) {
-        throw new IllegalArgumentException(MEMBERS_KEY + " names files in the model's own directory, not " + f);
-      }
-    }
-    if (files.isEmpty()) {
-      throw new IllegalArgumentException(MEMBERS_KEY + " lists no weight files");
-    }
-    return files;
-  }
-
-  /** One model, or the ensemble of {@link #memberFiles}, read through {@code read}. */
-  private static SpeakerEmbeddingModel assemble(Properties properties, ParamsReader read, Device device)
-      throws IOException, MalformedModelException {
-    List<String> files = memberFiles(properties);
-    if (files.size() == 1) {
-      return new DefaultSpeakerModel(read.bytes(files.get(0)), properties, device);
-    }
-    List<SpeakerEmbeddingModel> members = new ArrayList<>();
-    try {
-      for (String f : files) {
-        members.add(new DefaultSpeakerModel(read.bytes(f), properties, device));
-      }
-    } catch (IOException | MalformedModelException | RuntimeException e) {
-      members.forEach(SpeakerEmbeddingModel::close);
-      throw e;
-    }
-    return new EnsembleSpeakerModel(members);
-  }
-
-  private interface ParamsReader {
-    byte[] bytes(String file) throws IOException;
-  }
-
-  /**
-   * Loads the committed default model (classpath) onto {@code device} (null: DJL default): one
-   * network, or several run as one ensemble when its {@code model.properties} lists {@value
-   * #MEMBERS_KEY}.
-   */
-  public static SpeakerEmbeddingModel load(Device device) {
+  /** Loads the committed default weights (classpath) onto {@code device} (null: DJL default). */
+  public static DefaultSpeakerModel load(Device device) {
     ClassLoader cl = DefaultSpeakerModel.class.getClassLoader();
-    try (InputStream props = cl.getResourceAsStream(RESOURCE_DIR + PROPERTIES_FILE)) {
-      if (props == null || !available()) {
+    try (InputStream params = cl.getResourceAsStream(RESOURCE_DIR + PARAMS_FILE);
+        InputStream props = cl.getResourceAsStream(RESOURCE_DIR + PROPERTIES_FILE)) {
+      if (params == null || props == null) {
         throw new IllegalStateException(
             "no default speaker embedding weights on the classpath ("
                 + RESOURCE_DIR
@@ -125,12 +76,7 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
       }
       Properties p = new Properties();
       p.load(new StringReader(new String(props.readAllBytes(), StandardCharsets.UTF_8)));
-      return assemble(p, file -> {
-        try (InputStream in = cl.getResourceAsStream(RESOURCE_DIR + file)) {
-          if (in == null) throw new IOException("missing resource " + RESOURCE_DIR + file);
-          return in.readAllBytes();
-        }
-      }, device);
+      return new DefaultSpeakerModel(params.readAllBytes(), p, device);
     } catch (IOException | MalformedModelException e) {
       throw new IllegalStateException("cannot load the default speaker embedding weights", e);
     }
@@ -145,13 +91,11 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
     }
   }
 
-  /**
-   * Loads {@code train-embedding} output: {@code dir/model.properties} with {@code
-   * dir/parley-embed.params}, or with the weight files its {@value #MEMBERS_KEY} lists.
-   */
-  public static SpeakerEmbeddingModel loadDirectory(Path dir, Device device) {
+  /** Loads {@code train-embedding} output: {@code dir/parley-embed.params} with {@code dir/model.properties}. */
+  public static DefaultSpeakerModel loadDirectory(Path dir, Device device) {
+    Path params = dir.resolve(PARAMS_FILE);
     Path props = dir.resolve(PROPERTIES_FILE);
-    if (!Files.isRegularFile(props)) {
+    if (!Files.isRegularFile(params) || !Files.isRegularFile(props)) {
       throw new IllegalArgumentException("speaker model directory " + dir + " needs " + PARAMS_FILE + " and "
           + PROPERTIES_FILE + " (a train-embedding output)");
     }
@@ -161,17 +105,14 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read " + props + ": " + e.getMessage(), e);
     }
-    for (String f : memberFiles(p)) {
-      if (!Files.isRegularFile(dir.resolve(f))) {
-        throw new IllegalArgumentException("speaker model directory " + dir + " needs " + f + " and "
-            + PROPERTIES_FILE + " (a train-embedding output)");
-      }
-    }
-    try {
-      return assemble(p, f -> Files.readAllBytes(dir.resolve(f)), device);
-    } catch (IOException | MalformedModelException e) {
-      throw new IllegalStateException("cannot load speaker embedding weights from " + dir, e);
-    }
+    return load(params, p, device);
+  }
+
+  /** The committed {@code model.properties} (training facts, reference EER). */
+  public Properties properties() {
+    Properties copy = new Properties();
+    copy.putAll(properties);
+    return copy;
   }
 
   @Override

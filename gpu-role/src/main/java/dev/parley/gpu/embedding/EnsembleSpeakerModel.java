@@ -27,8 +27,7 @@ public final class EnsembleSpeakerModel implements SpeakerEmbeddingModel {
       throw new IllegalArgumentException("an ensemble needs two or more speaker models, got " + members.size());
     }
     this.members = List.copyOf(members);
-    List<String> ids = this.members.stream().map(SpeakerEmbeddingModel::id).distinct().toList();
-    this.id = ids.size() == 1 ? ids.get(0) + "*" + this.members.size() : String.join("+", ids);
+    this.id = "ensemble(" + this.members.stream().map(SpeakerEmbeddingModel::id).collect(Collectors.joining("+")) + ")";
     this.version = this.members.stream().map(SpeakerEmbeddingModel::version).collect(Collectors.joining("+"));
     this.dimension = this.members.stream().mapToInt(SpeakerEmbeddingModel::dimension).sum();
   }

@@ -16,10 +16,8 @@ import dev.parley.gpu.pipeline.DiarizationPipeline;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
 import dev.parley.gpu.pipeline.PipelineSettings;
-import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Properties;
@@ -37,27 +35,21 @@ class EmbeddingModelSharedDataTest {
     shared = Path.of(System.getProperty("parley.shared", "../../shared"));
   }
 
-  static Properties committedCard() throws Exception {
+  @Test
+  void committedModelReproducesItsHeldOutEer() throws Exception {
     Properties card = new Properties();
     try (InputStream in =
-        EmbeddingModelSharedDataTest.class
+        getClass()
             .getClassLoader()
             .getResourceAsStream(DefaultSpeakerModel.RESOURCE_DIR + DefaultSpeakerModel.PROPERTIES_FILE)) {
       card.load(in);
     }
-    return card;
-  }
-
-  @Test
-  void committedModelReproducesItsHeldOutEer() throws Exception {
-    Properties card = committedCard();
-    int members = DefaultSpeakerModel.memberFiles(card).size();
     double recorded = Double.parseDouble(card.getProperty("eer.librispeech"));
     try (SpeakerEmbeddingModel model = EmbeddingModels.load("", null);
         Fbank fbank = new Fbank((Device) null)) {
-      assertEquals(members == 1 ? DefaultSpeakerModel.ID : DefaultSpeakerModel.ID + "*" + members, model.id());
+      assertEquals(DefaultSpeakerModel.ID, model.id());
       assertEquals(
-          members * Integer.parseInt(card.getProperty("embeddingDim")), model.dimension());
+          Integer.parseInt(card.getProperty("embeddingDim")), model.dimension());
       List<EvaluateEmbedding.Segment> libri =
           EvaluateEmbedding.librispeechSegments(
               shared.resolve("data/librispeech-speakers"), EvaluateEmbedding.heldOutSpeakers());
@@ -84,33 +76,23 @@ class EmbeddingModelSharedDataTest {
   }
 
   /**
-   * The WeSpeaker-contract path on a real speaker model: the committed TDNN (the first of the
-   * default's networks) written as TorchScript ({@link TorchScriptTdnn}) loads through {@code
-   * PARLEY_EMBEDDING_MODEL}'s loader, gives the DJL block's embeddings, and the whole pipeline gives
-   * the same speaker turns on a real recording.
+   * The WeSpeaker-contract path on a real speaker model: the committed TDNN written as TorchScript
+   * ({@link TorchScriptTdnn}) loads through {@code PARLEY_EMBEDDING_MODEL}'s loader, gives the DJL
+   * block's embeddings, and the whole pipeline gives the same speaker turns on a real recording.
    */
   @Test
   void aTorchScriptSpeakerModelWithTheContractReplacesTheDefault(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("parley-tdnn.pt");
-    Properties card = committedCard();
-    String first = DefaultSpeakerModel.memberFiles(card).get(0);
-    card.remove(DefaultSpeakerModel.MEMBERS_KEY);
-    Path single = Files.createDirectories(dir.resolve("first"));
     try (NDManager m = NDManager.newBaseManager(Device.cpu());
         InputStream in = getClass().getClassLoader()
-            .getResourceAsStream(DefaultSpeakerModel.RESOURCE_DIR + first)) {
-      byte[] weights = in.readAllBytes();
-      Files.write(single.resolve(DefaultSpeakerModel.PARAMS_FILE), weights);
-      try (var w = Files.newBufferedWriter(single.resolve(DefaultSpeakerModel.PROPERTIES_FILE))) {
-        card.store(w, null);
-      }
+            .getResourceAsStream(DefaultSpeakerModel.RESOURCE_DIR + DefaultSpeakerModel.PARAMS_FILE)) {
       SpeakerTdnn tdnn = new SpeakerTdnn(SpeakerTdnn.Config.DEFAULT);
       tdnn.initialize(m, DataType.FLOAT32, new Shape(1, 200, 80));
-      tdnn.loadParameters(m, new DataInputStream(new ByteArrayInputStream(weights)));
+      tdnn.loadParameters(m, new DataInputStream(in));
       TorchScriptTdnn.write(tdnn, file);
     }
     try (SpeakerEmbeddingModel scripted = EmbeddingModels.load(file.toString(), Device.cpu());
-        SpeakerEmbeddingModel committed = EmbeddingModels.load(single.toString(), Device.cpu());
+        SpeakerEmbeddingModel committed = EmbeddingModels.load("", Device.cpu());
         NDManager m = NDManager.newBaseManager(Device.cpu())) {
       assertEquals(TorchScriptSpeakerModel.class, scripted.getClass());
       assertEquals("parley-tdnn.pt", scripted.id());
@@ -124,16 +106,16 @@ class EmbeddingModelSharedDataTest {
       }
     }
     Path audio = shared.resolve("data/ami-dev/trn05.wav");
-    DiarizationResult byBlock;
+    DiarizationResult byDefault;
     DiarizationResult byScript;
-    try (DiarizationPipeline p = DiarizationPipeline.create(new PipelineSettings("", single.toString(), "cpu"))) {
-      byBlock = p.diarize(audio, DiarizationOptions.NONE, null);
+    try (DiarizationPipeline p = DiarizationPipeline.create(new PipelineSettings("", "", "cpu"))) {
+      byDefault = p.diarize(audio, DiarizationOptions.NONE, null);
     }
     try (DiarizationPipeline p = DiarizationPipeline.create(new PipelineSettings("", file.toString(), "cpu"))) {
       byScript = p.diarize(audio, DiarizationOptions.NONE, null);
       assertEquals("parley-tdnn.pt", p.models().get("embedding"));
     }
-    assertFalse(byBlock.segments().isEmpty());
-    assertEquals(byBlock.segments(), byScript.segments());
+    assertFalse(byDefault.segments().isEmpty());
+    assertEquals(byDefault.segments(), byScript.segments());
   }
 }

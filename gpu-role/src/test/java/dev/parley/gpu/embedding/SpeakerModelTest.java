@@ -211,7 +211,7 @@ class SpeakerModelTest {
         NDManager m = NDManager.newBaseManager()) {
       assertEquals(2 * SMALL.embeddingDim(), ensemble.dimension());
       assertEquals(first.version() + "+" + second.version(), ensemble.version());
-      assertEquals("parley-tdnn*2", ensemble.id());
+      assertEquals("ensemble(parley-tdnn+parley-tdnn)", ensemble.id());
       NDArray x = m.randomNormal(new Shape(3, 150, 80));
       float[] e = ensemble.embed(x).toFloatArray();
       float[] ea = first.embed(x).toFloatArray();
@@ -245,36 +245,5 @@ class SpeakerModelTest {
         assertThrows(IllegalArgumentException.class,
             () -> EmbeddingModels.load(a + "," + dir.resolve("nope.pt"), null));
     assertTrue(missing.getMessage().contains("not found"), missing.getMessage());
-  }
-
-  /** A directory whose model.properties lists several weight files is the same ensemble. */
-  @Test
-  void aDirectoryListingMembersIsAnEnsemble() throws Exception {
-    Path a = randomModelDirectory("memberD");
-    Path b = randomModelDirectory("memberE");
-    Path both = Files.createDirectories(dir.resolve("both"));
-    Files.copy(a.resolve(DefaultSpeakerModel.PARAMS_FILE), both.resolve("one.params"));
-    Files.copy(b.resolve(DefaultSpeakerModel.PARAMS_FILE), both.resolve("two.params"));
-    Properties listed = new Properties();
-    listed.putAll(props);
-    listed.setProperty(DefaultSpeakerModel.MEMBERS_KEY, "one.params, two.params");
-    try (var w = Files.newBufferedWriter(both.resolve(DefaultSpeakerModel.PROPERTIES_FILE))) {
-      listed.store(w, null);
-    }
-    try (SpeakerEmbeddingModel fromDir = EmbeddingModels.load(both.toString(), null);
-        SpeakerEmbeddingModel fromList = EmbeddingModels.load(a + "," + b, null);
-        NDManager m = NDManager.newBaseManager()) {
-      assertEquals(EnsembleSpeakerModel.class, fromDir.getClass());
-      assertEquals(fromList.version(), fromDir.version());
-      NDArray x = m.randomNormal(new Shape(2, 130, 80));
-      assertArrayEquals(fromList.embed(x).toFloatArray(), fromDir.embed(x).toFloatArray(), 1e-6f);
-    }
-    listed.setProperty(DefaultSpeakerModel.MEMBERS_KEY, "one.params,three.params");
-    try (var w = Files.newBufferedWriter(both.resolve(DefaultSpeakerModel.PROPERTIES_FILE))) {
-      listed.store(w, null);
-    }
-    IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> EmbeddingModels.load(both.toString(), null));
-    assertTrue(e.getMessage().contains("three.params"), e.getMessage());
   }
 }
