@@ -113,6 +113,13 @@ class NodeSettingsTest {
         .plus(c.getDuration(sbr + "stable-after"));
     assertTrue(lease.getDuration("heartbeat-timeout").compareTo(detectAndDecide) < 0, lease.toString());
     assertTrue(lease.getDuration("heartbeat-interval").multipliedBy(2).compareTo(lease.getDuration("heartbeat-timeout")) <= 0);
+    // the resolver's instability fallback (down everyone) waits longer than a lease decision can take
+    // after the first observer: the spread between observers (up to the failure detector's pause) and
+    // the minority's delay before it asks for the lease
+    Duration decision = c.getDuration("pekko.cluster.failure-detector.acceptable-heartbeat-pause")
+        .plus(c.getDuration(sbr + "lease-majority.acquire-lease-delay-for-minority"));
+    assertTrue(c.getDuration(sbr + "down-all-when-unstable").compareTo(decision) >= 0,
+        c.getString(sbr + "down-all-when-unstable"));
     // on H2 (one process, one http node) keep-majority, also on role http
     Config h2Loaded = load("parley { roles = \"http,gpu\" }");
     Config h2 = NodeConfig.overlay(NodeSettings.fromConfig(h2Loaded.getConfig("parley")),

@@ -74,6 +74,9 @@ final class TestCluster implements AutoCloseable {
           cluster {
             jmx.multi-mbeans-in-same-jvm = on
             split-brain-resolver.stable-after = 2s
+            # as in application.conf: room for stable-after + the minority's 2 s lease delay + the spread
+            # between observers before the instability fallback downs everyone
+            split-brain-resolver.down-all-when-unstable = 6s
             failure-detector.heartbeat-interval = 500ms
             failure-detector.acceptable-heartbeat-pause = 2s
             sharding.retry-interval = 300ms
