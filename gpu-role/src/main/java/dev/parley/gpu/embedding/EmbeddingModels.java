@@ -12,7 +12,7 @@ import java.util.List;
  * EnsembleSpeakerModel} of several when they are separated by commas.
  */
 public final class EmbeddingModels {
-  /** Environment variable naming a TorchScript speaker model that replaces the default. */
+  /** Environment variable naming the speaker model(s) that replace the default ({@link #load}). */
   public static final String ENV = "PARLEY_EMBEDDING_MODEL";
 
   /** Names the committed default model inside a list, e.g. {@code default,/work/train/run2}. */
