@@ -2,6 +2,7 @@ package dev.parley.gpu.training;
 
 import ai.djl.Device;
 import ai.djl.Model;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -60,6 +61,7 @@ public final class TrainEmbedding {
       Path ami,
       Path out,
       double minutes,
+      int steps,
       int threads,
       boolean resume,
       int batch,
@@ -97,6 +99,7 @@ public final class TrainEmbedding {
           Path.of("../shared/data/ami-dev"),
           Path.of("/work/train"),
           60,
+          0,
           2,
           false,
           32,
@@ -129,7 +132,7 @@ public final class TrainEmbedding {
           false);
     }
 
-    static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--threads", "--batch",
+    static final Set<String> VALUE_FLAGS = Set.of("--data", "--ami", "--out", "--minutes", "--steps", "--threads", "--batch",
         "--lr", "--channels", "--checkpoint-minutes", "--min-frames", "--max-frames", "--telephone",
         "--spec-augment", "--speeds", "--dropout", "--room-per-crop", "--colour", "--seed");
 
@@ -144,7 +147,8 @@ public final class TrainEmbedding {
       int maxFrames = f.positiveInt("--max-frames", d.maxFrames());
       if (maxFrames < minFrames) throw new IllegalArgumentException("--max-frames must be at least --min-frames");
       return new Options(f.path("--data", d.data()), f.path("--ami", d.ami()), f.path("--out", d.out()),
-          f.positive("--minutes", d.minutes()), f.positiveInt("--threads", d.threads()), f.has("--resume"),
+          f.positive("--minutes", d.minutes()), f.has("--steps") ? f.positiveInt("--steps", 1) : d.steps(),
+          f.positiveInt("--threads", d.threads()), f.has("--resume"),
           f.positiveInt("--batch", d.batch()), minFrames, maxFrames, (float) f.positive("--lr", d.peakLr()),
           d.finalLrFraction(), d.warmupSteps(), d.weightDecay(), d.margin(), d.scale(), d.marginRampFraction(),
           f.positive("--checkpoint-minutes", d.checkpointMinutes()),
@@ -157,12 +161,13 @@ public final class TrainEmbedding {
 
     String recipe() {
       return String.format(Locale.ROOT,
-          "AAM-softmax s=%.0f m=%.2f (ramped over %.0f%% of the budget); Adam lr %.0e warmup %d steps, cosine to %.0f%% by time; batch %d x %d-%d frames; "
+          "AAM-softmax s=%.0f m=%.2f (ramped over %.0f%% of the budget); Adam lr %.0e warmup %d steps, cosine to %.0f%% by %s; batch %d x %d-%d frames; "
               + "speeds %s as pseudo-speakers; reverb p=%.2f (LibriSpeech) / %.2f (AMI), babble p=%.2f (1-3 talkers, 5-15 dB below), noise p=%.2f (5-25 dB SNR), "
               + "low-pass p=%.2f (3-7 kHz), high-pass p=%.2f (100-400 Hz), telephone channel p=%.2f (8 kHz, mu-law), gain -20..0 dB; SpecAugment p=%.2f (one 0-10 bin band"
               + " and one 0-20 frame stretch of the normalised features zeroed); dropout %.2f on the pooled statistics; AMI share %.2f; "
               + "a random room per reverberant crop instead of the speaker's own p=%.2f; random channel colouring p=%.2f (3 peaking filters, +-8 dB); rooms %s",
-          scale, margin, marginRampFraction * 100, (double) peakLr, warmupSteps, finalLrFraction * 100, batch, minFrames, maxFrames,
+          scale, margin, marginRampFraction * 100, (double) peakLr, warmupSteps, finalLrFraction * 100,
+          steps > 0 ? steps + " steps" : "time", batch, minFrames, maxFrames,
           java.util.Arrays.toString(speeds), pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass, pTelephone, pSpecAugment,
           dropout, amiShare, pRoomPerCrop, pColour,
           shapedRooms ? "shaped (early reflections, faster decay at high frequencies)" : "noise tails");
@@ -198,7 +203,7 @@ public final class TrainEmbedding {
     } catch (IllegalArgumentException e) {
       System.err.println("train-embedding: " + e.getMessage());
       System.err.println(
-          "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
+          "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M | --steps N]"
               + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
               + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P] [--speeds S,S,...] [--dropout P]"
               + " [--room-per-crop P] [--colour P] [--shaped-rooms] [--seed N]");
@@ -491,6 +496,8 @@ public final class TrainEmbedding {
     try (Model model = Model.newInstance("parley-embed-train");
         Fbank fbank = new Fbank((Device) null)) {
       model.setBlock(trainNet);
+      // the weights' initial draw too, so that a step budget with a seed repeats a run exactly
+      Engine.getInstance().setRandomSeed((int) o.seed());
       DefaultTrainingConfig cfg =
           new DefaultTrainingConfig(Loss.l2Loss())
               .optInitializer(new XavierInitializer(), Parameter.Type.WEIGHT)
@@ -531,8 +538,8 @@ public final class TrainEmbedding {
         int windowSteps = 0;
         while (true) {
           double elapsed = elapsedBefore + (System.nanoTime() - start) / 1e9;
-          double frac = Math.min(1, elapsed / budget);
-          if (elapsed >= budget) {
+          double frac = o.steps() > 0 ? Math.min(1, step / (double) o.steps()) : Math.min(1, elapsed / budget);
+          if (o.steps() > 0 ? step >= o.steps() : elapsed >= budget) {
             break;
           }
           // warm up from scratch, and again briefly after a resume (Adam's moments start empty)

@@ -119,6 +119,9 @@ class TrainingUtilsTest {
     assertEquals(64, e.net().channels());
     assertEquals(TrainEmbedding.Options.defaults().batch(), e.batch());
     assertFalse(TrainEmbedding.Options.parse(new String[0]).resume());
+    assertEquals(0, e.steps(), "a time budget unless --steps is given");
+    assertEquals(500, TrainEmbedding.Options.parse(new String[] {"--steps", "500"}).steps());
+    assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--steps", "0"}));
     TrainEmbedding.Options shortCrops =
         TrainEmbedding.Options.parse(new String[] {"--min-frames", "100", "--max-frames", "150"});
     assertEquals(100, shortCrops.minFrames());
