@@ -1,6 +1,7 @@
 package dev.parley.gpu.training;
 
 import ai.djl.Model;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -50,12 +51,12 @@ import java.util.concurrent.BlockingQueue;
  */
 public final class TrainVad {
 
-  record Options(Path data, Path ami, Path out, double minutes, int threads, int batch, double seconds,
+  record Options(Path data, Path ami, Path out, double minutes, int steps, int threads, int batch, double seconds,
       float peakLr, int warmupSteps, int channels, double amiShare, long seed, List<String> amiFiles, boolean overlap,
       double sharedRoom, double monologues) {
     static Options defaults() {
       return new Options(Path.of("../shared/data/librispeech-speakers"), Path.of("../shared/data/ami-dev"),
-          Path.of("/work/train/vad"), 30, 2, 32, 6.0, 2e-3f, 200, 64, 0.35, 20261130L,
+          Path.of("/work/train/vad"), 30, 0, 2, 32, 6.0, 2e-3f, 200, 64, 0.35, 20261130L,
           List.of("trn00", "trn01", "trn02", "trn03", "trn04"), false, 0, 0);
     }
 
@@ -66,15 +67,16 @@ public final class TrainVad {
 
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
-      Flags f = Flags.parse(args, Set.of("--target", "--data", "--ami", "--out", "--minutes", "--threads", "--channels",
-          "--shared-room", "--monologues"), Set.of());
+      Flags f = Flags.parse(args, Set.of("--target", "--data", "--ami", "--out", "--minutes", "--steps", "--threads", "--channels",
+          "--shared-room", "--monologues", "--seed"), Set.of());
       Options d = defaults();
       String target = f.string("--target", "speech");
       if (!target.equals("speech") && !target.equals("overlap"))
         throw new IllegalArgumentException("--target is speech or overlap, not " + target);
       return new Options(f.path("--data", d.data()), f.path("--ami", d.ami()), f.path("--out", d.out()),
-          f.positive("--minutes", d.minutes()), f.positiveInt("--threads", d.threads()), d.batch(), d.seconds(),
-          d.peakLr(), d.warmupSteps(), f.positiveInt("--channels", d.channels()), d.amiShare(), d.seed(), d.amiFiles(),
+          f.positive("--minutes", d.minutes()), f.has("--steps") ? f.positiveInt("--steps", 1) : d.steps(),
+          f.positiveInt("--threads", d.threads()), d.batch(), d.seconds(), d.peakLr(), d.warmupSteps(),
+          f.positiveInt("--channels", d.channels()), d.amiShare(), f.has("--seed") ? f.positiveInt("--seed", 1) : d.seed(), d.amiFiles(),
           target.equals("overlap"), f.probability("--shared-room", d.sharedRoom()), f.probability("--monologues", d.monologues()));
     }
 
@@ -82,11 +84,11 @@ public final class TrainVad {
       return String.format(Locale.ROOT, (overlap
               ? "target: overlapped speech (2+ talkers; synthetic pieces overlap each other, levels within -8..+4 dB of one another); "
               : "target: speech; ")
-          + "BCE on frame labels; Adam lr %.0e, warm-up %d steps, cosine to 2%% by time; batch %d x %.0f s; "
+          + "BCE on frame labels; Adam lr %.0e, warm-up %d steps, cosine to 2%% by %s; batch %d x %.0f s; "
               + "AMI share %.2f (%s, reference labels, gain -10..+10 dB, noise p=0.3 at 10-30 dB SNR); synthetic: 1-3 LibriSpeech pieces "
               + "0.5-4 s (room p=0.5, labels: energy VAD on the clean utterance) at -45..-15 dBFS on coloured noise (p=0.7, -75..-40 dBFS) "
               + "or silence, noise bursts p=0.5 (0.2-1.5 s, -45..-15 dBFS, non-speech), low-pass 3-7 kHz p=0.25",
-          (double) peakLr, warmupSteps, batch, seconds, amiShare, amiFiles)
+          (double) peakLr, warmupSteps, steps > 0 ? steps + " steps" : "time", batch, seconds, amiShare, amiFiles)
           + (sharedRoom > 0 ? String.format(Locale.ROOT, "; p=%.2f: a scene's pieces dry, summed, then one room for all"
               + " (RT60 0.2-0.8 s, DRR -5..10 dB) and a random 3-band EQ (±8 dB, p=0.5)", sharedRoom) : "")
           + (monologues > 0 ? String.format(Locale.ROOT, "; p=%.2f: one 3-6 s piece alone (no overlap)", monologues) : "");
@@ -115,8 +117,8 @@ public final class TrainVad {
       o = Options.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("train-vad: " + e.getMessage());
-      System.err.println("usage: train-vad [--target speech|overlap] [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M]"
-          + " [--threads N] [--channels C] [--shared-room P] [--monologues P]");
+      System.err.println("usage: train-vad [--target speech|overlap] [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M | --steps N]"
+          + " [--threads N] [--channels C] [--shared-room P] [--monologues P] [--seed N]");
       return 2;
     }
     if (!Files.isDirectory(o.data()) || !Files.isDirectory(o.ami())) {
@@ -303,6 +305,7 @@ public final class TrainVad {
     int frames = Fbank.frameCount(maskFrames * SpeechMask.SAMPLES_PER_FRAME);
     try (Model model = Model.newInstance("parley-vad-train"); Fbank fbank = new Fbank(null)) {
       model.setBlock(trainNet);
+      Engine.getInstance().setRandomSeed((int) o.seed()); // the initial weights too (see train-embedding)
       DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.l2Loss())
           .optInitializer(new XavierInitializer(), Parameter.Type.WEIGHT)
           .optOptimizer(Optimizer.adam().optLearningRateTracker(schedule).build());
@@ -316,9 +319,10 @@ public final class TrainVad {
         long seen = 0;
         while (true) {
           double elapsed = (System.nanoTime() - start) / 1e9;
-          if (elapsed >= budget) break;
+          if (o.steps() > 0 ? step >= o.steps() : elapsed >= budget) break;
+          double frac = o.steps() > 0 ? step / (double) o.steps() : elapsed / budget;
           float warm = Math.min(1f, (step + 1f) / o.warmupSteps());
-          float cosine = (float) (0.5 * (1 + Math.cos(Math.PI * elapsed / budget)));
+          float cosine = (float) (0.5 * (1 + Math.cos(Math.PI * frac)));
           schedule.lr = o.peakLr() * warm * (0.02f + 0.98f * cosine);
           Batch b = queue.take();
           try (NDManager sm = model.getNDManager().newSubManager()) {

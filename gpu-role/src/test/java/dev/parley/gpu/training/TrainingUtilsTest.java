@@ -156,6 +156,10 @@ class TrainingUtilsTest {
     assertTrue(v.overlap());
     assertEquals(Path.of("/tmp/x"), v.out());
     assertFalse(TrainVad.Options.parse(new String[0]).overlap());
+    TrainVad.Options stepped = TrainVad.Options.parse(new String[] {"--steps", "300", "--seed", "9"});
+    assertEquals(300, stepped.steps());
+    assertEquals(9, stepped.seed());
+    assertEquals(0, TrainVad.Options.parse(new String[0]).steps());
     assertThrows(IllegalArgumentException.class, () -> TrainVad.Options.parse(new String[] {"--target", "music"}));
     assertEquals(0, v.sharedRoom());
     assertEquals(0, v.monologues());
