@@ -316,6 +316,23 @@ class HttpRoutesPostgresTest {
   }
 
   @Test
+  void namesAndTypesTooLongForTheListStillMakeListedMeetings() {
+    String token = api.user("long@example.com");
+    // a title taken from a 3,000-character file name, and a declared type of 300 characters
+    Res named = api.postMultipart("/meetings", token, "n".repeat(3000) + ".wav", "audio/wav", Api.wav(0.5), Map.of());
+    assertEquals(202, named.status(), named.text());
+    Res typed = api.postRaw("/meetings/upload", token, "audio/wav; note=" + "z".repeat(300), Api.wav(0.5));
+    assertEquals(202, typed.status(), typed.text());
+    JsonNode n = api.awaitStatus(named.json().get("id").asText(), token, "done", WAIT);
+    assertEquals("n".repeat(500), n.get("title").asText());
+    JsonNode t = api.awaitStatus(typed.json().get("id").asText(), token, "done", WAIT);
+    assertEquals("audio/wav", t.get("audio").get("contentType").asText());
+    // both reach the list, and so does a meeting uploaded after them (the list's projection kept going)
+    Res later = api.postRaw("/meetings", token, "audio/wav", Api.wav(0.5));
+    for (Res r : List.of(named, typed, later)) awaitListItem(token, r.json().get("id").asText(), "done");
+  }
+
+  @Test
   void badUploadsAreRejected() {
     String token = api.user("bad@example.com");
     assertError(api.postRaw("/meetings?numSpeakers=zero", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");

@@ -1,5 +1,6 @@
 package dev.parley.http.meeting;
 
+import dev.parley.http.meeting.list.MeetingListRepository;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,13 +30,18 @@ public final class AudioProbe {
   /**
    * The content type to record: the declared one unless it is missing or generic, then one sniffed
    * from the magic bytes, then one from the file name (multipart file parts without a type
-   * arrive as text/plain), else application/octet-stream.
+   * arrive as text/plain), else application/octet-stream. A declared type longer than the meeting
+   * list keeps ({@link MeetingListRepository#CONTENT_TYPE_CHARS}) keeps only its media type, without
+   * parameters.
    */
   public static String contentType(String declared, byte[] head, String fileName) {
-    String d = declared == null ? "" : declared.strip().toLowerCase(Locale.ROOT);
-    boolean generic = d.isEmpty() || d.startsWith("application/octet-stream") || d.startsWith("multipart/")
-        || d.startsWith("text/plain") || d.startsWith("application/x-www-form-urlencoded");
-    if (!generic) return declared.strip();
+    String d = declared == null ? "" : declared.strip();
+    if (d.length() > MeetingListRepository.CONTENT_TYPE_CHARS) d = d.replaceFirst(";.*", "").strip();
+    String lower = d.toLowerCase(Locale.ROOT);
+    boolean generic = d.isEmpty() || d.length() > MeetingListRepository.CONTENT_TYPE_CHARS
+        || lower.startsWith("application/octet-stream") || lower.startsWith("multipart/")
+        || lower.startsWith("text/plain") || lower.startsWith("application/x-www-form-urlencoded");
+    if (!generic) return d;
     String sniffed = sniff(head);
     if (sniffed != null) return sniffed;
     if (fileName != null) {

@@ -161,11 +161,12 @@ public final class MeetingService {
     }).thenCompose(s -> s);
   }
 
-  private static String titleFrom(String fileName) {
+  /** The title a file name gives: its base name without extension, cut to the longest title allowed. */
+  static String titleFrom(String fileName) {
     if (fileName == null || fileName.isBlank()) return null;
     String base = fileName.replaceAll(".*[/\\\\]", "");
     int dot = base.lastIndexOf('.');
-    return dot > 0 ? base.substring(0, dot) : base;
+    return MeetingListRepository.clip(dot > 0 ? base.substring(0, dot) : base, MeetingListRepository.TITLE_CHARS);
   }
 
   /** Parses and checks the speaker-count fields; 400 on anything wrong. */
@@ -174,7 +175,9 @@ public final class MeetingService {
     Integer min = count(f, "minSpeakers");
     Integer max = count(f, "maxSpeakers");
     String title = f.get("title");
-    if (title != null && title.length() > 500) throw new ApiException(StatusCodes.BAD_REQUEST, "title must have at most 500 characters");
+    if (title != null && title.length() > MeetingListRepository.TITLE_CHARS) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, "title must have at most " + MeetingListRepository.TITLE_CHARS + " characters");
+    }
     DiarizationOptions options;
     try {
       options = new DiarizationOptions(num, min, max);

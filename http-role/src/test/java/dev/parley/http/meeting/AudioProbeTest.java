@@ -40,6 +40,14 @@ class AudioProbeTest {
   }
 
   @Test
+  void aDeclaredTypeTooLongToStoreKeepsOnlyItsMediaType() {
+    byte[] wav = Api.wav(0.1);
+    assertEquals("audio/webm", AudioProbe.contentType("audio/webm; note=" + "z".repeat(300), wav, null));
+    assertEquals("audio/webm; codecs=opus", AudioProbe.contentType("audio/webm; codecs=opus", wav, null));
+    assertEquals("audio/wav", AudioProbe.contentType("audio/" + "x".repeat(300), wav, null), "no usable media type: sniffed");
+  }
+
+  @Test
   void headCaptureKeepsTheStart() throws Exception {
     byte[] data = new byte[200_000];
     for (int i = 0; i < data.length; i++) data[i] = (byte) i;

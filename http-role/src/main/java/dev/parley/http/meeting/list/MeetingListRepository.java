@@ -32,6 +32,11 @@ public final class MeetingListRepository {
 
   public static final String DELETED = "deleted";
 
+  /** The sizes of {@code meeting_list}'s text columns (parley-002-meeting-list.sql in config/schema). */
+  public static final int TITLE_CHARS = 500;
+  public static final int CONTENT_TYPE_CHARS = 255;
+  static final int ERROR_CHARS = 2000;
+
   /** Who owns a meeting and its list status (for access checks). */
   public record Ref(String ownerId, String status) {}
 
@@ -219,10 +224,10 @@ public final class MeetingListRepository {
       long created = cr.createdAt().toEpochMilli();
       insertIgnore(c, new MeetingRow(id, cr.owner(), cr.title(), "queued", 0.0, created, ts, null, null, null, null,
           null), seq);
-      update(c, id, seq, ts, "owner_id = ?, title = ?, created_at = ?", cr.owner(), cr.title(), created);
+      update(c, id, seq, ts, "owner_id = ?, title = ?, created_at = ?", cr.owner(), clip(cr.title(), TITLE_CHARS), created);
     } else if (e instanceof Meeting.AudioStored a) {
       update(c, id, seq, ts, "size_bytes = ?, content_type = ?, duration_seconds = ?", a.size(),
-          orNull(a.contentType(), Types.VARCHAR), orNull(a.durationSeconds(), Types.DOUBLE));
+          orNull(clip(a.contentType(), CONTENT_TYPE_CHARS), Types.VARCHAR), orNull(a.durationSeconds(), Types.DOUBLE));
     } else if (e instanceof Meeting.Queued) {
       update(c, id, seq, ts, "status = ?, progress = ?, error = ?", "queued", 0.0, new TypedNull(Types.VARCHAR));
     } else if (e instanceof Meeting.Dispatched) {
@@ -237,7 +242,7 @@ public final class MeetingListRepository {
       update(c, id, seq, ts, "status = ?, progress = ?, speakers = ?, duration_seconds = COALESCE(duration_seconds, ?)",
           "done", 1.0, d.result().speakers().size(), orNull(audio, Types.DOUBLE));
     } else if (e instanceof Meeting.Failed f) {
-      update(c, id, seq, ts, "status = ?, error = ?", "failed", orNull(truncate(f.reason(), 2000), Types.VARCHAR));
+      update(c, id, seq, ts, "status = ?, error = ?", "failed", orNull(clip(f.reason(), ERROR_CHARS), Types.VARCHAR));
     } else if (e instanceof Meeting.Deleted) {
       // also when the route already hid the row: the tombstone records the event's sequence number
       updateRow(c, id, seq, ts, false, "status = ?", DELETED);
@@ -288,16 +293,16 @@ public final class MeetingListRepository {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, r.id());
       ps.setString(2, r.ownerId());
-      ps.setString(3, truncate(r.title(), 500));
+      ps.setString(3, clip(r.title(), TITLE_CHARS));
       ps.setString(4, r.status());
       ps.setDouble(5, r.progress());
       ps.setLong(6, r.createdAt());
       ps.setLong(7, r.updatedAt());
       bindNullable(ps, 8, r.durationSeconds(), Types.DOUBLE);
       bindNullable(ps, 9, r.sizeBytes(), Types.BIGINT);
-      ps.setString(10, r.contentType());
+      ps.setString(10, clip(r.contentType(), CONTENT_TYPE_CHARS));
       bindNullable(ps, 11, r.speakers(), Types.INTEGER);
-      ps.setString(12, r.error());
+      ps.setString(12, clip(r.error(), ERROR_CHARS));
       ps.setLong(13, seq);
       ps.executeUpdate();
     } catch (SQLException e) {
@@ -312,7 +317,13 @@ public final class MeetingListRepository {
     else ps.setObject(i, v, type);
   }
 
-  private static String truncate(String s, int max) {
-    return s == null || s.length() <= max ? s : s.substring(0, max);
+  /**
+   * {@code s} cut to the {@code max} characters its column holds (never through a surrogate pair):
+   * the events keep what the client sent, and a value too long for the read side must not stop
+   * the projection, which would then retry the same event for ever.
+   */
+  public static String clip(String s, int max) {
+    if (s == null || s.length() <= max) return s;
+    return s.substring(0, Character.isHighSurrogate(s.charAt(max - 1)) ? max - 1 : max);
   }
 }
