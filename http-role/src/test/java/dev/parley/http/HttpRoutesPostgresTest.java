@@ -160,6 +160,9 @@ class HttpRoutesPostgresTest {
     assertError(api.postJson("/auth/register", null, "{\"email\":\"alice@example.com\",\"password\":\"other-pass\"}"), 409, "email_taken");
     assertError(api.postJson("/auth/register", null, "{\"email\":\"not-an-email\",\"password\":\"long-enough\"}"), 400, "invalid_email");
     assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\",\"password\":\"short\"}"), 400, "invalid_password");
+    // four emoji are eight UTF-16 units but four characters
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\",\"password\":\"\ud83d\ude00\ud83d\ude00\ud83d\ude00\ud83d\ude00\"}"),
+        400, "invalid_password");
     assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\"}"), 400, "invalid_password");
     assertError(api.postJson("/auth/register", null, "{\"email\": \"b@example.com\", "), 400, "bad_request");
     assertError(api.postJson("/auth/register", null, "[1,2]"), 400, "bad_request");
@@ -336,6 +339,7 @@ class HttpRoutesPostgresTest {
   void badUploadsAreRejected() {
     String token = api.user("bad@example.com");
     assertError(api.postRaw("/meetings?numSpeakers=zero", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
+    assertError(api.postRaw("/meetings?numSpeakers=%D9%A3", token, "audio/wav", Api.wav(0.1)), 400, "bad_request"); // Arabic-Indic 3
     assertError(api.postRaw("/meetings?minSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
     assertError(api.postRaw("/meetings?numSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
     assertError(api.postMultipart("/meetings?numSpeakers=0", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of()), 400, "bad_request");
@@ -488,6 +492,7 @@ class HttpRoutesPostgresTest {
 
     assertError(api.get("/meetings?limit=0", token), 400, "bad_request");
     assertError(api.get("/meetings?limit=abc", token), 400, "bad_request");
+    assertError(api.get("/meetings?limit=%D9%A3", token), 400, "bad_request"); // Arabic-Indic 3
     assertError(api.get("/meetings?limit=1000", token), 400, "bad_request");
     assertError(api.get("/meetings?cursor=%25%25%25", token), 400, null);
     assertError(api.get("/meetings?cursor=bm9wZQ", token), 400, "bad_request");

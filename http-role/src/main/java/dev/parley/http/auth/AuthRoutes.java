@@ -37,7 +37,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class AuthRoutes {
   private static final Logger log = LoggerFactory.getLogger(AuthRoutes.class);
-  private static final Pattern EMAIL = Pattern.compile("^[^@\\s]{1,64}@[^@\\s.]+(\\.[^@\\s.]+)+$");
+  /** Local part, @, dotted domain; no white space, control or invisible formatting characters anywhere. */
+  private static final Pattern EMAIL =
+      Pattern.compile("^[^@\\s\\p{Z}\\p{Cc}\\p{Cf}]{1,64}@[^@\\s\\p{Z}\\p{Cc}\\p{Cf}.]+(\\.[^@\\s\\p{Z}\\p{Cc}\\p{Cf}.]+)+$");
   public static final int MIN_PASSWORD = 8;
   public static final int MAX_PASSWORD = 1024;
 
@@ -90,7 +92,7 @@ public final class AuthRoutes {
     String email = email(c);
     String pw = c.password();
     if (pw == null) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password is required");
-    if (pw.length() < MIN_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at least " + MIN_PASSWORD + " characters");
+    if (pw.codePointCount(0, pw.length()) < MIN_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at least " + MIN_PASSWORD + " characters");
     if (pw.length() > MAX_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at most " + MAX_PASSWORD + " characters");
     if (!PasswordHasher.representable(pw)) {
       throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must not contain NUL characters or unpaired UTF-16 surrogates");

@@ -92,7 +92,7 @@ public final class MeetingRoutes {
       int limit = s.listDefaultLimit();
       if (limitParam.isPresent()) {
         try {
-          limit = Integer.parseInt(limitParam.get().strip());
+          limit = MeetingService.wholeNumber(limitParam.get());
         } catch (NumberFormatException e) {
           limit = -1;
         }

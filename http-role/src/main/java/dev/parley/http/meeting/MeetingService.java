@@ -194,12 +194,24 @@ public final class MeetingService {
     String v = f.get(name);
     if (v == null || v.isBlank()) return null;
     try {
-      int n = Integer.parseInt(v.strip());
+      int n = wholeNumber(v);
       if (n < 1 || n > MAX_SPEAKERS) throw new ApiException(StatusCodes.BAD_REQUEST, name + " must be between 1 and " + MAX_SPEAKERS);
       return n;
     } catch (NumberFormatException e) {
       throw new ApiException(StatusCodes.BAD_REQUEST, name + " must be a whole number, got '" + v + "'");
     }
+  }
+
+  /**
+   * {@code v} as a whole number written in ASCII digits, as clients send them ({@link
+   * Integer#parseInt} alone also takes other scripts' digits, "٣" for 3).
+   *
+   * @throws NumberFormatException for anything else
+   */
+  static int wholeNumber(String v) {
+    String s = v.strip();
+    if (!s.matches("[+-]?[0-9]+")) throw new NumberFormatException("not a whole number: " + v);
+    return Integer.parseInt(s);
   }
 
   /**

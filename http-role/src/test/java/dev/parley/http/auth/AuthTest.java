@@ -72,7 +72,10 @@ class AuthTest {
     // "é" precomposed and as e + combining acute are one address
     assertEquals("jos\u00e9@example.com", AuthRoutes.email(new AuthRoutes.Credentials("Jose\u0301@example.com", "x")));
     assertEquals(AuthRoutes.normalised("JOS\u00c9@example.com"), AuthRoutes.normalised("jose\u0301@Example.com"));
-    for (String bad : new String[] {"bob", "bob@", "@example.com", "bob@example", "b ob@example.com", "a@b@c.de"}) {
+    for (String bad : new String[] {"bob", "bob@", "@example.com", "bob@example", "b ob@example.com", "a@b@c.de",
+        // control and invisible characters: look-alikes of real addresses
+        "ada\u0000@example.com", "ada\u0007x@example.com", "ada\u200b@example.com", "ada@exa\u00a0mple.com",
+        "ada@example.com\u2028x"}) {
       assertThrows(dev.parley.http.web.ApiException.class, () -> AuthRoutes.email(new AuthRoutes.Credentials(bad, "x")), bad);
     }
   }
