@@ -166,6 +166,14 @@ class HttpRoutesPostgresTest {
     assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\"}"), 400, "invalid_password");
     assertError(api.postJson("/auth/register", null, "{\"email\": \"b@example.com\", "), 400, "bad_request");
     assertError(api.postJson("/auth/register", null, "[1,2]"), 400, "bad_request");
+    // JSON is UTF-8: a malformed byte is refused, not read as U+FFFD (two bodies would name one account)
+    byte[] badUtf8 = "{\"email\":\"bad\u00ff@example.com\",\"password\":\"long-enough\"}".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertError(api.postRaw("/auth/register", null, "application/json", badUtf8), 400, "bad_request");
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"n@example.com\",\"password\":12345678}"), 400, "bad_request");
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"n@example.com\",\"password\":true}"), 400, "bad_request");
+    Res huge = api.postJson("/auth/register", null, "{\"email\":\"h@example.com\",\"password\":\"" + "p".repeat(70_000) + "\"}");
+    assertError(huge, 413, "payload_too_large");
+    assertFalse(huge.text().contains("pekko"), huge.text());
     assertError(api.postJson("/auth/register", null, "{\"email\":\"c@example.com\",\"password\":\"long-enough\"} trailing"), 400, "bad_request");
     assertError(api.postJson("/auth/register", null,
         "{\"email\":\"c@example.com\",\"password\":\"long-enough\",\"password\":\"other-pass\"}"), 400, "bad_request");

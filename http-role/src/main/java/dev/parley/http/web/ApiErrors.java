@@ -10,6 +10,7 @@ import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
@@ -26,8 +27,14 @@ public final class ApiErrors {
   private ApiErrors() {}
 
   // built once: the Java routing DSL calls its inner suppliers on every request
-  private static final RejectionHandler REJECTIONS =
-      RejectionHandler.defaultHandler().mapRejectionResponse(ApiErrors::toJson);
+  private static final RejectionHandler REJECTIONS = RejectionHandler.newBuilder()
+      // a JSON body over its limit: 413 in the API's words, not Pekko's text naming its own settings
+      .handle(MalformedRequestContentRejection.class, r -> complete(
+          findSizeOrApi(r.getCause()) instanceof EntityStreamSizeException size ? toResponse(size)
+              : ApiError.response(StatusCodes.BAD_REQUEST, "bad_request", "The request content was malformed: " + r.message())))
+      .build()
+      .withFallback(RejectionHandler.defaultHandler())
+      .mapRejectionResponse(ApiErrors::toJson);
   private static final ExceptionHandler EXCEPTIONS =
       ExceptionHandler.newBuilder().matchAny(t -> complete(toResponse(t))).build();
 
