@@ -122,11 +122,24 @@ public final class Cli {
       err.println("error: " + e.getMessage());
       return 1;
     } catch (OutOfMemoryError e) {
-      err.println("error: out of memory (" + e.getMessage() + "): the recording's samples alone take "
-          + AudioDecoder.MB_PER_AUDIO_HOUR + " MB an hour;"
-          + " give the JVM more heap, for example java -Xmx2g -jar parley.jar ... (now at most "
-          + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB)");
+      err.println("error: " + outOfMemory(e));
       return 1;
+    }
+  }
+
+  private static String outOfMemory(OutOfMemoryError e) {
+    return "out of memory (" + e.getMessage() + "): the recording's samples alone take " + AudioDecoder.MB_PER_AUDIO_HOUR
+        + " MB an hour; give the JVM more heap, for example java -Xmx2g -jar parley.jar ... (now at most "
+        + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB)";
+  }
+
+  /** One input of a batch: its failure, running out of memory included, is its own and not the batch's. */
+  private static DiarizationResult diarizeOne(DiarizationPipeline p, Path file, DiarizationOptions options)
+      throws DiarizationException {
+    try {
+      return p.diarize(file, options, null);
+    } catch (OutOfMemoryError e) {
+      throw new DiarizationException(outOfMemory(e), true, e);
     }
   }
 
@@ -237,7 +250,8 @@ public final class Cli {
   public static String fileId(Path file) {
     String name = file.getFileName().toString();
     int dot = name.lastIndexOf('.');
-    return (dot > 0 ? name.substring(0, dot) : name).replaceAll("\\s+", "_");
+    // every kind of space (U+00A0, U+2003, ...) and control character: RTTM fields are separated by white space
+    return (dot > 0 ? name.substring(0, dot) : name).replaceAll("[\\s\\p{Z}\\p{Cc}]+", "_");
   }
 
   /** Two inputs with one file id would be indistinguishable in the RTTM: refused before any work. */
@@ -278,7 +292,7 @@ public final class Cli {
       for (String in : o.inputs()) {
         Path file = Path.of(in);
         try {
-          DiarizationResult r = p.diarize(file, o.speakers(), null);
+          DiarizationResult r = diarizeOne(p, file, o.speakers());
           String text = r.toRttm(fileId(file));
           if (o.rttm() == null) out.print(text);
           else rttm.append(text);
@@ -327,6 +341,14 @@ public final class Cli {
       err.println("error: no audio file with a reference to score");
       return 1;
     }
+    // the reference's files without an input are not scored (md-eval would count them as missed): say so
+    java.util.Set<String> unheard = new java.util.TreeSet<>(o.uem() != null ? uem.keySet() : ref.keySet());
+    unheard.retainAll(ref.keySet());
+    files.forEach(f -> unheard.remove(fileId(f)));
+    if (!unheard.isEmpty()) {
+      err.println("note: " + unheard.size() + " file(s) of " + o.ref() + " have no input and are not in the total: "
+          + String.join(", ", unheard));
+    }
     checkDistinctIds(files);
     checkWritable(o.rttm());
     DerResult total = DerResult.ZERO;
@@ -345,7 +367,7 @@ public final class Cli {
         long refSpk = rf.stream().map(Turn::speaker).distinct().count();
         DiarizationResult r;
         try {
-          r = p.diarize(f, o.oracleCount() ? new DiarizationOptions((int) refSpk, null, null) : o.speakers(), null);
+          r = diarizeOne(p, f, o.oracleCount() ? new DiarizationOptions((int) refSpk, null, null) : o.speakers());
         } catch (DiarizationException e) {
           err.println("error: " + f + ": " + e.getMessage());
           failures++;
@@ -369,6 +391,7 @@ public final class Cli {
       out.printf(Locale.ROOT, "%-12s %7s %7s %7s %7s %5s %5s | %12s%n", "TOTAL", pct(total, total.der()),
           pct(total, total.missedRate()), pct(total, total.falseAlarmRate()), pct(total, total.confusionRate()), "", "",
           pct(baseline, baseline.der()));
+      if (failures > 0) out.printf(Locale.ROOT, "TOTAL leaves out the %d file(s) that failed%n", failures);
       out.printf(Locale.ROOT, "one-speaker baseline: DER %s%% (missed %s%%, confusion %s%%)%n",
           pct(baseline, baseline.der()), pct(baseline, baseline.missedRate()), pct(baseline, baseline.confusionRate()));
       Map<String, String> models = p.models();

@@ -236,5 +236,7 @@ class CliTest {
     assertEquals("trn00", Cli.fileId(Path.of("/a/b/trn00.wav")));
     assertEquals("talk.final", Cli.fileId(Path.of("talk.final.m4a")));
     assertEquals("README", Cli.fileId(Path.of("README")));
+    // RTTM fields are split at white space of every kind
+    assertEquals("nb_sp_x", Cli.fileId(Path.of("nb\u00a0sp\u2003x.wav")));
   }
 }

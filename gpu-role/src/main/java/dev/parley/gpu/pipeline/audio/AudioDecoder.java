@@ -9,6 +9,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import ws.schild.jave.process.ffmpeg.DefaultFFMPEGLocator;
 
@@ -50,12 +52,40 @@ public final class AudioDecoder {
   }
 
   /**
+   * The most samples {@link #decode} returns: what one Java array holds (37 hours), and no more than
+   * 80 % of the heap can take. A recording too long for this process fails at once with a reason,
+   * and ffmpeg stops writing its temporary file there.
+   */
+  static long maxSamples() {
+    return Math.min(Integer.MAX_VALUE - 8, Runtime.getRuntime().maxMemory() / Float.BYTES * 4 / 5);
+  }
+
+  /**
    * Decodes the whole file into one array of exactly its length. ffmpeg writes raw float32 to a
    * temporary file first, so the size is known before the array is allocated: the samples are held
    * in memory once (an hour is 230 MB), never as chunks plus a joined copy.
    */
   public static float[] decode(Path file) throws AudioDecodeException {
+    return decode(file, maxSamples());
+  }
+
+  /**
+   * How many times its own size a file may grow when decoded to 16 kHz float. The speech codecs
+   * with the lowest rates ffmpeg decodes (Speex at 2.15 kb/s, AMR at 4.75 kb/s, Opus at 6 kb/s)
+   * grow 85 to 240 times; a file that grows more has a header that lies (a 280 KB WAV that claims a
+   * rate of 1 Hz resamples to 39 hours, 9 GB).
+   */
+  static final long MAX_EXPANSION = 1000;
+
+  /** {@link #decode(Path)} that refuses recordings of more than {@code max} samples. */
+  static float[] decode(Path file, long max) throws AudioDecodeException {
     checkInput(file);
+    long byHeader;
+    try {
+      byHeader = Math.max(60L * SAMPLE_RATE, Files.size(file) * MAX_EXPANSION / Float.BYTES);
+    } catch (IOException e) {
+      throw new AudioDecodeException("cannot read " + file + ": " + e.getMessage(), e);
+    }
     Path raw;
     try {
       raw = Files.createTempFile(TEMP_PREFIX + "decode", ".f32");
@@ -63,9 +93,20 @@ public final class AudioDecoder {
       throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), e);
     }
     try {
-      runFfmpeg(file, ProcessBuilder.Redirect.DISCARD, raw.toAbsolutePath().toString(), proc -> {});
+      runFfmpeg(file, 4 * Math.min(max, byHeader) + 4, ProcessBuilder.Redirect.DISCARD, raw.toAbsolutePath().toString(),
+          proc -> {});
       long bytes = Files.size(raw);
-      if (bytes / 4 > Integer.MAX_VALUE) throw new AudioDecodeException("recording is too long (over 37 hours)");
+      if (bytes / 4 > byHeader && byHeader < max) {
+        throw new AudioDecodeException(String.format(java.util.Locale.ROOT,
+            "the file decodes to more audio than its %d bytes can hold (over %.1f hours): its header is wrong",
+            Files.size(file), byHeader / (SAMPLE_RATE * 3600.0)));
+      }
+      if (bytes / 4 > max) {
+        throw new AudioDecodeException(String.format(java.util.Locale.ROOT,
+            "the recording is too long for this process: over %.1f hours, and its samples take %d MB an hour"
+                + " (the heap holds at most %d MB; give the JVM more with -Xmx)",
+            max / (SAMPLE_RATE * 3600.0), MB_PER_AUDIO_HOUR, Runtime.getRuntime().maxMemory() / (1024 * 1024)));
+      }
       int n = (int) (bytes / 4);
       if (n == 0) throw new AudioDecodeException("the file holds no audio samples");
       float[] out = new float[n];
@@ -101,7 +142,7 @@ public final class AudioDecoder {
   public static void stream(Path file, SampleSink sink) throws AudioDecodeException {
     checkInput(file);
     long[] count = {0};
-    runFfmpeg(file, ProcessBuilder.Redirect.PIPE, "pipe:1", proc -> {
+    runFfmpeg(file, 0, ProcessBuilder.Redirect.PIPE, "pipe:1", proc -> {
       byte[] buf = new byte[CHUNK * 4];
       float[] samples = new float[CHUNK];
       try (InputStream in = proc.getInputStream()) {
@@ -140,14 +181,20 @@ public final class AudioDecoder {
     void read(Process proc) throws IOException;
   }
 
-  /** Runs ffmpeg to {@code target} (a path or pipe:1) and fails with ffmpeg's reason when it does. */
-  private static void runFfmpeg(Path file, ProcessBuilder.Redirect stdout, String target, OutputReader reader)
-      throws AudioDecodeException {
-    ProcessBuilder pb = new ProcessBuilder(
+  /**
+   * Runs ffmpeg to {@code target} (a path or pipe:1), writing at most about {@code maxBytes} (0: no
+   * limit), and fails with ffmpeg's reason when it does.
+   */
+  private static void runFfmpeg(Path file, long maxBytes, ProcessBuilder.Redirect stdout, String target,
+      OutputReader reader) throws AudioDecodeException {
+    List<String> cmd = new ArrayList<>(List.of(
         ffmpegPath(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-i", file.toAbsolutePath().toString(),
         "-vn", "-sn", "-dn", "-map", "0:a:0",
-        "-ac", "1", "-ar", String.valueOf(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le", target);
+        "-ac", "1", "-ar", String.valueOf(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le"));
+    if (maxBytes > 0) cmd.addAll(List.of("-fs", String.valueOf(maxBytes)));
+    cmd.add(target);
+    ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectOutput(stdout);
     pb.redirectInput(ProcessBuilder.Redirect.PIPE);
     Path errLog;
@@ -183,10 +230,20 @@ public final class AudioDecoder {
     }
   }
 
-  /** NaN/Inf in float WAVs would poison every later stage; clamp them to silence. */
-  private static void sanitize(float[] s, int n) {
+  /**
+   * Beyond this magnitude a sample is no sound a microphone made (full scale is 1; float WAVs
+   * written in 16-bit units reach 32768), and its square overflows the features' float sums.
+   */
+  static final float MAX_MAGNITUDE = 1e6f;
+
+  /**
+   * NaN/Inf in float WAVs would poison every later stage: they become silence; absurdly large
+   * values are clipped to {@link #MAX_MAGNITUDE}.
+   */
+  static void sanitize(float[] s, int n) {
     for (int i = 0; i < n; i++) {
       if (!Float.isFinite(s[i])) s[i] = 0f;
+      else if (Math.abs(s[i]) > MAX_MAGNITUDE) s[i] = Math.copySign(MAX_MAGNITUDE, s[i]);
     }
   }
 

@@ -137,7 +137,7 @@ public final class NeuralVad implements VoiceActivityDetector {
           float[] p = ai.djl.nn.Activation.sigmoid(logits).toFloatArray();
           for (float v : p) {
             // NaN would read as "no speech" and go unnoticed; fail the attempt so the job is retried
-            if (Float.isNaN(v)) throw new IllegalStateException(id() + " gave NaN scores");
+            if (Float.isNaN(v)) throw new DiarizationException(id() + " gave NaN scores", true);
           }
           System.arraycopy(p, f0 - c0, fbankProb, f0, f1 - f0);
         }

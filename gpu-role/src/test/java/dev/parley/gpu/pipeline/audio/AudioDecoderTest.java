@@ -160,6 +160,30 @@ class AudioDecoderTest {
   }
 
   @Test
+  void aRecordingLongerThanTheLimitIsRefusedWithAReason() throws Exception {
+    Path two = make("two-seconds.wav", 16000, 1, "-c:a", "pcm_s16le");
+    assertEquals(32000, AudioDecoder.decode(two, 32000).length);
+    AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(two, 31999));
+    assertTrue(e.getMessage().contains("too long") && e.getMessage().contains("-Xmx"), e.getMessage());
+    // a 280 KB file whose header claims 1 Hz: 140,000 samples are 39 hours once resampled to 16 kHz
+    java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(44 + 280_000).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    h.put("RIFF".getBytes()).putInt(36 + 280_000).put("WAVEfmt ".getBytes()).putInt(16).putShort((short) 1)
+        .putShort((short) 1).putInt(1).putInt(2).putShort((short) 2).putShort((short) 16)
+        .put("data".getBytes()).putInt(280_000);
+    Path slow = Files.write(dir.resolve("one-hertz.wav"), h.array());
+    e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(slow));
+    assertTrue(e.getMessage().contains("its header is wrong"), e.getMessage());
+  }
+
+  @Test
+  void samplesNoMicrophoneMakesAreSilencedOrClipped() {
+    float[] x = {0.5f, Float.NaN, Float.POSITIVE_INFINITY, 1e30f, -1e30f, -32768f};
+    AudioDecoder.sanitize(x, x.length);
+    assertEquals(List.of(0.5f, 0f, 0f, AudioDecoder.MAX_MAGNITUDE, -AudioDecoder.MAX_MAGNITUDE, -32768f),
+        List.of(x[0], x[1], x[2], x[3], x[4], x[5]));
+  }
+
+  @Test
   void subSecondClipDecodes() throws Exception {
     Path f = dir.resolve("short.wav");
     Process p = new ProcessBuilder(AudioDecoder.ffmpegPath(), "-nostdin", "-v", "error", "-y", "-f", "lavfi",
