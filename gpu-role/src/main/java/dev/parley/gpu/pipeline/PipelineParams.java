@@ -98,6 +98,11 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    *     are dropped as noise (0 = off)
    * @param neuralOnset Parley's own VAD ({@code parley-vad}): speech probability that starts a run
    * @param neuralOffset Parley's own VAD: probability below which a run ends
+   * @param neuralVoicedThreshold Parley's own VAD: a frame is voiced when its normalised
+   *     autocorrelation at some pitch lag reaches this (the energy VAD's test)
+   * @param neuralMinVoicedFraction Parley's own VAD: speech runs with a smaller share of voiced
+   *     frames are dropped; the network calls some hiss and clicks speech, which have no pitch
+   *     (0 = off)
    * @param sileroOnset Silero VAD: speech probability that starts a run (lower than Silero's own
    *     0.5: on distant meeting audio it scores quiet talkers low while non-speech stays near 0)
    * @param sileroOffset Silero VAD: probability below which a run ends (a wide hysteresis keeps
@@ -121,6 +126,8 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       double energyMinVoicedFraction,
       double neuralOnset,
       double neuralOffset,
+      double neuralVoicedThreshold,
+      double neuralMinVoicedFraction,
       double sileroOnset,
       double sileroOffset,
       int sileroStreams,
@@ -140,6 +147,8 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       between("vad.energyMinVoicedFraction", energyMinVoicedFraction, 0, 1);
       between("vad.neuralOnset", neuralOnset, 0, 1);
       between("vad.neuralOffset", neuralOffset, 0, 1);
+      between("vad.neuralVoicedThreshold", neuralVoicedThreshold, 0, 1);
+      between("vad.neuralMinVoicedFraction", neuralMinVoicedFraction, 0, 1);
       between("vad.sileroOnset", sileroOnset, 0, 1);
       between("vad.sileroOffset", sileroOffset, 0, 1);
       atLeast("vad.sileroStreams", sileroStreams, 1);
@@ -150,7 +159,7 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
     }
 
     public static Vad defaults() {
-      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.6, 0.3, 0.5, 0.3, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1);
+      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.6, 0.3, 0.5, 0.3, 0.5, 0.2, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1);
     }
   }
 

@@ -151,8 +151,9 @@ public final class NeuralVad implements VoiceActivityDetector {
 
   @Override
   public SpeechMask detect(float[] samples) throws DiarizationException {
-    return SpeechMask.fromScores(probabilities(samples), params.neuralOnset(), params.neuralOffset(),
+    SpeechMask mask = SpeechMask.fromScores(probabilities(samples), params.neuralOnset(), params.neuralOffset(),
         params.minSpeechSeconds(), params.minSilenceSeconds(), params.padSeconds());
+    return EnergyVad.voicedOnly(samples, mask, params.neuralVoicedThreshold(), params.neuralMinVoicedFraction());
   }
 
 

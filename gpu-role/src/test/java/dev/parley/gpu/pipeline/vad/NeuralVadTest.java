@@ -44,6 +44,26 @@ class NeuralVadTest {
     assertTrue(noise.speechFrames() < 100, "speech frames in steady noise: " + noise.speechFrames());
   }
 
+  /** Loud hiss and clicks have no pitch: the voicing check drops what the network calls speech in them. */
+  @Test
+  void hissAndClicksWithoutPitchAreNotSpeech() throws Exception {
+    float[] hiss = Signals.noise(60, 0.1, 11);
+    float[] clicks = Signals.silence(60);
+    java.util.Random r = new java.util.Random(12);
+    for (int c = 0; c < 40; c++) {
+      int at = r.nextInt(clicks.length - 80);
+      for (int i = 0; i < 80; i++) clicks[at + i] = (float) ((r.nextDouble() - 0.5) * Math.exp(-i / 15.0));
+    }
+    PipelineParams.Vad unchecked = PipelineParams.defaults().with("vad.neuralMinVoicedFraction=0").vad();
+    try (NeuralVad plain = NeuralVad.load(unchecked, Device.cpu())) {
+      // the network alone calls seconds of both speech (1,033 and 248 frames when this test was written)
+      assertTrue(plain.detect(hiss).speechFrames() > 100, "the network finds no speech in hiss any more");
+      assertTrue(plain.detect(clicks).speechFrames() > 50, "the network finds no speech in clicks any more");
+    }
+    assertEquals(0, vad.detect(hiss).speechFrames());
+    assertEquals(0, vad.detect(clicks).speechFrames());
+  }
+
   @Test
   void findsVoicesInNoiseAtTheRightPlaces() throws Exception {
     float[] x = Signals.concat(
