@@ -134,6 +134,15 @@ class HttpRoutesPostgresTest {
     assertError(api.get("/nope", null), 404, "not_found");
     assertError(api.send(api.req("/auth/login", null).PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build()),
         405, "method_not_allowed");
+    // the fixed names under /meetings are not meeting ids
+    String token = api.user("methods@example.com");
+    Res getUpload = api.get("/meetings/upload", token);
+    assertError(getUpload, 405, "method_not_allowed");
+    assertEquals("POST", getUpload.header("Allow"));
+    Res postList = api.postRaw("/meetings/list", token, "audio/wav", Api.wav(0.1));
+    assertError(postList, 405, "method_not_allowed");
+    assertEquals("GET", postList.header("Allow"));
+    assertEquals(200, api.get("/meetings/list/", token).status());
   }
 
   @Test

@@ -39,10 +39,13 @@ import java.util.concurrent.Executor;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpMethod;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaType;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.AcceptRanges;
+import org.apache.pekko.http.javadsl.model.headers.Allow;
 import org.apache.pekko.http.javadsl.model.headers.ByteRange;
 import org.apache.pekko.http.javadsl.model.headers.ContentRange;
 import org.apache.pekko.http.javadsl.model.headers.Location;
@@ -72,8 +75,9 @@ public final class MeetingRoutes {
   public Route routes() {
     return pathPrefix("meetings", () -> auth.authenticated(user -> concat(
         pathEndOrSingleSlash(() -> concat(get(() -> list(user)), post(() -> upload(user)))),
-        path("upload", () -> post(() -> upload(user))),
-        path("list", () -> get(() -> list(user))),
+        // other methods on these two names are 405s, not lookups of meetings called "upload" and "list"
+        pathPrefix("upload", () -> pathEndOrSingleSlash(() -> concat(post(() -> upload(user)), onlyAllowed(HttpMethods.POST)))),
+        pathPrefix("list", () -> pathEndOrSingleSlash(() -> concat(get(() -> list(user)), onlyAllowed(HttpMethods.GET)))),
         pathPrefix(PathMatchers.segment(), id -> concat(
             pathEnd(() -> concat(
                 get(() -> completeOKWithFuture(service.get(user, id).thenApply(MeetingViews::of), Json.marshaller())),
@@ -82,6 +86,12 @@ public final class MeetingRoutes {
             path("history", () -> get(() -> completeOKWithFuture(service.history(user, id), Json.marshaller()))),
             path("audio", () -> get(() -> optionalHeaderValueByType(Range.class, range ->
                 completeWithFuture(audio(user, id, range))))))))));
+  }
+
+  /** 405 naming the one method a fixed path takes. */
+  private static Route onlyAllowed(HttpMethod method) {
+    return complete(ApiError.response(StatusCodes.METHOD_NOT_ALLOWED, ApiError.code(StatusCodes.METHOD_NOT_ALLOWED),
+        "this path takes " + method.name() + " only").addHeader(Allow.create(method)));
   }
 
   // ---------------------------------------------------------------- list
