@@ -376,8 +376,9 @@ class HttpRoutesPostgresTest {
   void unreadableBodiesAre400And408NotServerErrors() throws Exception {
     String token = api.user("bodies@example.com");
     // a form field over its 4 KiB limit
-    assertError(api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("title", "t".repeat(5000))),
-        400, "bad_request");
+    Res longField = api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("title", "t".repeat(5000)));
+    assertError(longField, 400, "bad_request");
+    assertTrue(longField.json().get("message").asText().contains("'title'"), longField.text());
     // a body that says it is multipart and is not
     assertError(api.postRaw("/meetings", token, "multipart/form-data; boundary=zz", Api.wav(0.1)), 400, "bad_request");
     // a client that declares more than it sends and then goes quiet: 408 after the stall timeout (2 s in tests)

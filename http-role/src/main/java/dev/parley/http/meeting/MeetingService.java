@@ -134,7 +134,11 @@ public final class MeetingService {
                 part.getFilename().orElse(null)).thenApply(Optional::of);
           }
           if (FIELDS.contains(name)) {
-            return part.getEntity().toStrict(settings.askTimeout().toMillis(), MAX_FIELD_BYTES, mat).thenApply(s -> {
+            return part.getEntity().toStrict(settings.askTimeout().toMillis(), MAX_FIELD_BYTES, mat).handle((s, err) -> {
+              if (err != null) {
+                throw new ApiException(StatusCodes.BAD_REQUEST, "bad_request",
+                    "the form field '" + name + "' could not be read (at most " + MAX_FIELD_BYTES + " bytes)");
+              }
               fields.put(name, s.getData().utf8String().strip());
               return Optional.<StoredAudio>empty();
             });
