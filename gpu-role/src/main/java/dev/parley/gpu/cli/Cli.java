@@ -133,6 +133,27 @@ public final class Cli {
         + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB)";
   }
 
+  /**
+   * What a caller asked of the speaker count and did not get, or null: a recording has at most one
+   * speaker per 1.5 s window of speech, and a cluster that is given no turn is no speaker.
+   */
+  static String unmetCount(DiarizationOptions asked, int found) {
+    if (asked.numSpeakers() != null && found != asked.numSpeakers()) {
+      return asked.numSpeakers() + " speakers asked for, " + found + " found";
+    }
+    if (asked.minSpeakers() != null && found < asked.minSpeakers()) {
+      return "at least " + asked.minSpeakers() + " speakers asked for, " + found + " found";
+    }
+    return null;
+  }
+
+  /** Why {@code p}, which is no regular file, cannot be read as a recording. */
+  static String notAFile(Path p) {
+    if (Files.isDirectory(p)) return "a directory, not an audio file: " + p;
+    if (Files.exists(p)) return "not a regular file (a pipe or a device): " + p + "; save the recording to a file first";
+    return "no such file: " + p;
+  }
+
   /** One input of a batch: its failure, running out of memory included, is its own and not the batch's. */
   private static DiarizationResult diarizeOne(DiarizationPipeline p, Path file, DiarizationOptions options)
       throws DiarizationException {
@@ -280,7 +301,7 @@ public final class Cli {
   private static int diarize(Options o, PrintStream out, PrintStream err, PipelineFactory factory) throws IOException {
     for (String in : o.inputs()) {
       if (!Files.isRegularFile(Path.of(in))) {
-        err.println("error: " + (Files.isDirectory(Path.of(in)) ? "a directory, not an audio file: " : "no such file: ") + in);
+        err.println("error: " + notAFile(Path.of(in)));
         return 1;
       }
     }
@@ -299,6 +320,8 @@ public final class Cli {
           err.printf(Locale.ROOT, "%s: %.1f s of audio, %d speaker%s, %d segments, %.1f s (RTF %.4f, %s)%n",
               file, r.timing().audioSeconds(), r.speakers().size(), r.speakers().size() == 1 ? "" : "s", r.segments().size(),
               r.timing().processingSeconds(), r.timing().realTimeFactor(), r.timing().device());
+          String unmet = unmetCount(o.speakers(), r.speakers().size());
+          if (unmet != null) err.println("note: " + file + ": " + unmet);
         } catch (DiarizationException e) {
           err.println("error: " + file + ": " + e.getMessage());
           failures++;
@@ -322,7 +345,7 @@ public final class Cli {
       } else if (Files.isRegularFile(p)) {
         files.add(p);
       } else {
-        err.println("error: no such file or directory: " + in);
+        err.println("error: " + notAFile(p));
         return 1;
       }
     }
@@ -411,7 +434,7 @@ public final class Cli {
   private static int bench(Options o, PrintStream out, PrintStream err, PipelineFactory factory) {
     Path file = Path.of(o.inputs().get(0));
     if (!Files.isRegularFile(file)) {
-      err.println("error: no such file: " + file);
+      err.println("error: " + notAFile(file));
       return 1;
     }
     long l0 = System.nanoTime();

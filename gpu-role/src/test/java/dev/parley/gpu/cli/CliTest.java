@@ -101,6 +101,20 @@ class CliTest {
   }
 
   @Test
+  void aSpeakerCountThatCannotBeMetIsSaid() throws Exception {
+    Object[] r = run("diarize", "--num-speakers", "40", conv.toString());
+    assertEquals(0, r[0], (String) r[2]);
+    assertTrue(((String) r[2]).contains("note: " + conv + ": 40 speakers asked for, "), (String) r[2]);
+    assertEquals(null, Cli.unmetCount(new dev.parley.protocol.DiarizationOptions(2, null, null), 2));
+    assertEquals("at least 3 speakers asked for, 2 found",
+        Cli.unmetCount(new dev.parley.protocol.DiarizationOptions(null, 3, null), 2));
+    Path fifo = dir.resolve("pipe.wav");
+    new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor();
+    assertTrue(Cli.notAFile(fifo).startsWith("not a regular file"), Cli.notAFile(fifo));
+    assertTrue(Cli.notAFile(dir.resolve("absent.wav")).startsWith("no such file"));
+  }
+
+  @Test
   void helpIsNotAnError() {
     Object[] r = run("diarize", "--help");
     assertEquals(0, r[0]);

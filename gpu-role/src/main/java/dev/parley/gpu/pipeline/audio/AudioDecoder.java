@@ -169,7 +169,9 @@ public final class AudioDecoder {
 
   private static void checkInput(Path file) throws AudioDecodeException {
     try {
-      if (!Files.isRegularFile(file)) throw new AudioDecodeException("no such file: " + file);
+      if (!Files.isRegularFile(file)) {
+        throw new AudioDecodeException((Files.exists(file) ? "not a regular file: " : "no such file: ") + file);
+      }
       if (Files.size(file) == 0) throw new AudioDecodeException("the file is empty");
     } catch (IOException e) {
       throw new AudioDecodeException("cannot read " + file + ": " + e.getMessage(), e);
