@@ -80,12 +80,13 @@ public final class AudioDecoder {
   /** {@link #decode(Path)} that refuses recordings of more than {@code max} samples. */
   static float[] decode(Path file, long max) throws AudioDecodeException {
     checkInput(file);
-    long byHeader;
+    long fileBytes;
     try {
-      byHeader = Math.max(60L * SAMPLE_RATE, Files.size(file) * MAX_EXPANSION / Float.BYTES);
+      fileBytes = Files.size(file);
     } catch (IOException e) {
       throw new AudioDecodeException("cannot read " + file + ": " + e.getMessage(), e);
     }
+    long byHeader = Math.max(60L * SAMPLE_RATE, fileBytes * MAX_EXPANSION / Float.BYTES); // a minute for tiny files
     Path raw;
     try {
       raw = Files.createTempFile(TEMP_PREFIX + "decode", ".f32");
@@ -99,7 +100,7 @@ public final class AudioDecoder {
       if (bytes / 4 > byHeader && byHeader < max) {
         throw new AudioDecodeException(String.format(java.util.Locale.ROOT,
             "the file decodes to more audio than its %d bytes can hold (over %.1f hours): its header is wrong",
-            Files.size(file), byHeader / (SAMPLE_RATE * 3600.0)));
+            fileBytes, byHeader / (SAMPLE_RATE * 3600.0)));
       }
       if (bytes / 4 > max) {
         throw new AudioDecodeException(String.format(java.util.Locale.ROOT,
