@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.http.db.Database;
 import dev.parley.http.db.DbSettings;
+import dev.parley.protocol.worker.InferenceProtocol;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -147,6 +148,11 @@ public final class JdbcLease extends Lease {
 
   @Override
   public CompletionStage<Boolean> acquire(Consumer<Optional<Throwable>> leaseLostCallback) {
+    if (!httpNodeOnThisSide()) {
+      log.warn("lease {} not acquired by {}: no http node is up and reachable on its side, and gpu nodes alone serve"
+          + " nothing; this side downs itself", settings.leaseName(), settings.ownerName());
+      return CompletableFuture.completedFuture(false);
+    }
     CompletableFuture<Boolean> result = new CompletableFuture<>();
     attempt(result, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs), leaseLostCallback);
     return result;
@@ -230,6 +236,30 @@ public final class JdbcLease extends Lease {
   }
 
   /**
+   * Whether this node, or a member it sees as up and reachable, has the http role. A side of gpu
+   * nodes alone never takes the lease: they would down the http nodes (one frozen for 20 s by a
+   * stalled VM, say) and then serve nothing, and the API would stay down until a restart. Refused,
+   * the resolver downs the gpu side instead; its nodes exit and restart into the http nodes' cluster.
+   */
+  private boolean httpNodeOnThisSide() {
+    if (!isClusterProvider()) return true;
+    ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
+    for (Member m : state.getMembers()) {
+      if (m.hasRole(InferenceProtocol.HTTP_ROLE) && isUp(m) && !state.getUnreachable().contains(m)) return true;
+    }
+    return false;
+  }
+
+  private boolean isClusterProvider() {
+    return system.settings().ProviderClass().equals("org.apache.pekko.cluster.ClusterActorRefProvider");
+  }
+
+  private static boolean isUp(Member m) {
+    MemberStatus s = m.status();
+    return s == MemberStatus.up() || s == MemberStatus.weaklyUp() || s == MemberStatus.leaving();
+  }
+
+  /**
    * Whether {@code owner} is a member this node sees as up and reachable: then it is on this side
    * of any partition, and taking the lease from it arbitrates nothing away. The resolver keeps a
    * lease for 40 s after the nodes it downed are gone; without this, a node that became leader in
@@ -237,16 +267,13 @@ public final class JdbcLease extends Lease {
    * decision, say, a crashed gpu node, and down its own side, the whole service with it.
    */
   private boolean onThisSide(String owner) {
-    if (!system.settings().ProviderClass().equals("org.apache.pekko.cluster.ClusterActorRefProvider")) return false;
+    if (!isClusterProvider()) return false;
     ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
     for (Member m : state.getUnreachable()) {
       if (m.address().hostPort().equals(owner)) return false;
     }
     for (Member m : state.getMembers()) {
-      if (m.address().hostPort().equals(owner)) {
-        MemberStatus s = m.status();
-        return s == MemberStatus.up() || s == MemberStatus.weaklyUp() || s == MemberStatus.leaving();
-      }
+      if (m.address().hostPort().equals(owner)) return isUp(m);
     }
     return false;
   }

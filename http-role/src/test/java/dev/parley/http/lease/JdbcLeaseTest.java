@@ -211,19 +211,12 @@ class JdbcLeaseTest {
    */
   @Test
   void aLeaseHeldByAReachableMemberPassesAtOnceToAnotherMember() throws Exception {
-    ActorSystem n1 = clusterNode();
-    ActorSystem n2 = clusterNode();
+    ActorSystem n1 = clusterNode("http");
+    ActorSystem n2 = clusterNode("gpu");
     try {
-      Cluster c1 = Cluster.get(n1);
-      c1.join(c1.selfAddress());
-      Cluster.get(n2).join(c1.selfAddress());
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (c1.state().members().count(m -> m.status() == MemberStatus.up()) < 2) {
-        if (System.nanoTime() > deadline) throw new AssertionError("the two nodes did not form a cluster");
-        Thread.sleep(50);
-      }
+      formCluster(n1, n2);
       String name = newName();
-      String owner1 = c1.selfAddress().hostPort();
+      String owner1 = Cluster.get(n1).selfAddress().hostPort();
       String owner2 = Cluster.get(n2).selfAddress().hostPort();
       Lease previousLeader = LeaseProvider.get(n2).getLease(name, "parley.test-lease", owner2);
       Lease newLeader = LeaseProvider.get(n1).getLease(name, "parley.test-lease", owner1);
@@ -255,14 +248,49 @@ class JdbcLeaseTest {
     }
   }
 
-  ActorSystem clusterNode() {
+  /**
+   * A side of gpu nodes alone (the http nodes unreachable, or frozen) never takes the lease, so it
+   * cannot down the http nodes: it is refused at once and the row stays as it was.
+   */
+  @Test
+  void aSideWithoutAnHttpNodeIsRefusedTheLease() throws Exception {
+    ActorSystem g1 = clusterNode("gpu");
+    ActorSystem g2 = clusterNode("gpu");
+    try {
+      formCluster(g1, g2);
+      String name = newName();
+      Lease gpuLeader = LeaseProvider.get(g1).getLease(name, "parley.test-lease", Cluster.get(g1).selfAddress().hostPort());
+      assertFalse(await(gpuLeader.acquire()), "a side of gpu nodes took the lease");
+      assertNull(ownerInDatabase(name));
+      assertFalse(gpuLeader.checkLease());
+    } finally {
+      g1.terminate();
+      g2.terminate();
+      g1.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
+      g2.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    }
+  }
+
+  static void formCluster(ActorSystem first, ActorSystem second) throws InterruptedException {
+    Cluster c1 = Cluster.get(first);
+    c1.join(c1.selfAddress());
+    Cluster.get(second).join(c1.selfAddress());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (c1.state().members().count(m -> m.status() == MemberStatus.up()) < 2) {
+      if (System.nanoTime() > deadline) throw new AssertionError("the two nodes did not form a cluster");
+      Thread.sleep(50);
+    }
+  }
+
+  ActorSystem clusterNode(String role) {
     return ActorSystem.create("parley", ConfigFactory.parseString("""
             pekko.actor.provider = cluster
             pekko.remote.artery.canonical.hostname = 127.0.0.1
             pekko.remote.artery.canonical.port = 0
             pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
             pekko.coordinated-shutdown.exit-jvm = off
-            """).withFallback(system.settings().config()));
+            pekko.cluster.roles = [%s]
+            """.formatted(role)).withFallback(system.settings().config()));
   }
 
   @Test
