@@ -427,15 +427,20 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       }
       ctx.getLog().info("meeting {}: attempt {} completed on {} ({} segments, {} speakers)", meetingId,
           u.attemptId(), done.node(), done.result().segments().size(), done.result().speakers().size());
-      return Effect().persist(new Completed(k, u.attemptId(), done.node(), done.result())).thenRun(this::finished);
+      return Effect().persist(new Completed(k, u.attemptId(), done.node(), done.result())).thenRun(st -> {
+        finished(st);
+        cancelAttempts(st, u.attemptId(), "the meeting has its result");
+      });
     }
     if (u instanceof JobFailed f) {
+      // only the current attempt's failure decides: an older one may be failing because it was
+      // cancelled as superseded, and the newer attempt is under way
+      if (!current) return Effect().none();
       if (!f.retryable()) {
         ctx.getLog().info("meeting {}: attempt {} failed on {} (not retryable): {}", meetingId, u.attemptId(),
             f.node(), f.reason());
         return Effect().persist(new Failed(k, u.attemptId(), f.node(), f.reason(), false)).thenRun(this::finished);
       }
-      if (!current) return Effect().none(); // a newer attempt is already on its way
       return retryOrFail(s, "attempt " + k + " failed on " + f.node() + ": " + f.reason(), f.node(), f.reason());
     }
     if (!current) return Effect().none(); // progress or ack of a superseded attempt
@@ -472,7 +477,12 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     if (s.attempt() < settings.maxAttempts()) {
       int next = s.attempt() + 1;
       ctx.getLog().warn("meeting {}: {}; retrying as attempt {}", meetingId, reason, attemptId(meetingId, next));
-      return Effect().persist(new Queued(next, attemptId(meetingId, next), reason)).thenRun(this::dispatch);
+      String superseded = s.attemptId();
+      return Effect().persist(new Queued(next, attemptId(meetingId, next), reason)).thenRun(st -> {
+        // the old attempt may still be waiting or running on a node that paused: stop it there
+        workers.cancel(new CancelJob(meetingId, superseded, "superseded by attempt " + next));
+        dispatch(st);
+      });
     }
     ctx.getLog().warn("meeting {}: {}; giving up after {} attempts", meetingId, reason, s.attempt());
     String why = failReason + " (gave up after " + s.attempt() + " attempts)";
@@ -503,8 +513,8 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       timers.cancel(HEARTBEAT_TIMER);
       timers.cancel(NODE_CHECK_TIMER);
       ctx.getLog().info("meeting {}: deleted", meetingId);
-      // the gpu node need not finish a job whose result would be thrown away
-      if (running) workers.cancel(new CancelJob(meetingId, st.attemptId(), "the meeting was deleted"));
+      // the gpu nodes need not finish a job whose result would be thrown away: any attempt of it
+      if (running) cancelAttempts(st, null, "the meeting was deleted");
       if (st.audio() == null) {
         d.replyTo().tell(StatusReply.ack());
         passivate();
@@ -550,6 +560,14 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     timers.startSingleTimer(HEARTBEAT_TIMER, new HeartbeatTimeout(s.attemptId()), settings.heartbeatTimeout());
     if (!timers.isTimerActive(NODE_CHECK_TIMER)) {
       timers.startTimerWithFixedDelay(NODE_CHECK_TIMER, CheckWorkerNode.INSTANCE, settings.resendInterval());
+    }
+  }
+
+  /** Best effort: stops every attempt of this meeting but {@code keep} wherever it still waits or runs. */
+  private void cancelAttempts(State s, String keep, String reason) {
+    for (int n = 1; n <= s.attempt(); n++) {
+      String id = attemptId(meetingId, n);
+      if (!id.equals(keep)) workers.cancel(new CancelJob(meetingId, id, reason));
     }
   }
 

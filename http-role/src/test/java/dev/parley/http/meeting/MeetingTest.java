@@ -397,6 +397,40 @@ class MeetingTest {
   }
 
   @Test
+  void supersededAttemptsAreCancelledAndTheirFailuresDecideNothing() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob run1 = f.expectRun(1);
+    run1.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob run2 = f.awaitRun(2); // attempt 1 went silent: it may still wait or run on gpu-a
+    assertEquals(new CancelJob(f.id, f.attempt(1), "superseded by attempt 2"),
+        f.cancels.expectMessageClass(CancelJob.class, Duration.ofSeconds(3)));
+    // gpu-a answers the cancel with a failure that is not retryable: attempt 2 goes on
+    run1.replyTo().tell(new JobFailed(f.id, f.attempt(1), "cancelled: superseded by attempt 2", false, "gpu-a"));
+    Thread.sleep(200);
+    assertEquals(Meeting.Status.QUEUED, f.es.getState().status());
+    assertEquals(0, f.count(Meeting.Failed.class));
+    run2.replyTo().tell(new JobCompleted(f.id, f.attempt(2), result("S"), "gpu-b"));
+    f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
+  }
+
+  @Test
+  void aResultFromAnOlderAttemptCancelsTheNewerOne() throws Exception {
+    Fixture f = new Fixture();
+    f.create();
+    RunJob run1 = f.expectRun(1);
+    run1.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    f.awaitRun(2);
+    f.cancels.expectMessageClass(CancelJob.class, Duration.ofSeconds(3)); // attempt 1, superseded
+    // that cancel was lost and attempt 1 finished after all: attempt 2 need not run any more
+    run1.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("A"), "gpu-a"));
+    f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
+    assertEquals(new CancelJob(f.id, f.attempt(2), "the meeting has its result"),
+        f.cancels.expectMessageClass(CancelJob.class, Duration.ofSeconds(3)));
+    f.cancels.expectNoMessage(Duration.ofMillis(200));
+  }
+
+  @Test
   void staleRetryableFailureDoesNotDisturbTheCurrentAttempt() throws Exception {
     Fixture f = new Fixture();
     f.create();
