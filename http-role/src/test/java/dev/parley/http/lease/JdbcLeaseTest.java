@@ -15,6 +15,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -211,10 +212,7 @@ class JdbcLeaseTest {
    */
   @Test
   void aLeaseHeldByAReachableMemberPassesAtOnceToAnotherMember() throws Exception {
-    ActorSystem n1 = clusterNode("http");
-    ActorSystem n2 = clusterNode("gpu");
-    try {
-      formCluster(n1, n2);
+    inCluster("http", "gpu", (n1, n2) -> {
       String name = newName();
       String owner1 = Cluster.get(n1).selfAddress().hostPort();
       String owner2 = Cluster.get(n2).selfAddress().hostPort();
@@ -240,12 +238,7 @@ class JdbcLeaseTest {
       assertFalse(await(LeaseProvider.get(n1).getLease(foreign, "parley.test-lease", owner1).acquire()));
       assertEquals("parley@10.0.0.9:25520", ownerInDatabase(foreign));
       assertTrue(await(newLeader.release()));
-    } finally {
-      n1.terminate();
-      n2.terminate();
-      n1.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
-      n2.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
-    }
+    });
   }
 
   /**
@@ -254,31 +247,36 @@ class JdbcLeaseTest {
    */
   @Test
   void aSideWithoutAnHttpNodeIsRefusedTheLease() throws Exception {
-    ActorSystem g1 = clusterNode("gpu");
-    ActorSystem g2 = clusterNode("gpu");
-    try {
-      formCluster(g1, g2);
+    inCluster("gpu", "gpu", (g1, g2) -> {
       String name = newName();
       Lease gpuLeader = LeaseProvider.get(g1).getLease(name, "parley.test-lease", Cluster.get(g1).selfAddress().hostPort());
       assertFalse(await(gpuLeader.acquire()), "a side of gpu nodes took the lease");
       assertNull(ownerInDatabase(name));
       assertFalse(gpuLeader.checkLease());
-    } finally {
-      g1.terminate();
-      g2.terminate();
-      g1.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
-      g2.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
-    }
+    });
   }
 
-  static void formCluster(ActorSystem first, ActorSystem second) throws InterruptedException {
-    Cluster c1 = Cluster.get(first);
-    c1.join(c1.selfAddress());
-    Cluster.get(second).join(c1.selfAddress());
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (c1.state().members().count(m -> m.status() == MemberStatus.up()) < 2) {
-      if (System.nanoTime() > deadline) throw new AssertionError("the two nodes did not form a cluster");
-      Thread.sleep(50);
+  interface TwoNodes {
+    void run(ActorSystem first, ActorSystem second) throws Exception;
+  }
+
+  /** Runs {@code test} in a cluster of two nodes with these roles, then stops both. */
+  void inCluster(String firstRole, String secondRole, TwoNodes test) throws Exception {
+    ActorSystem first = clusterNode(firstRole);
+    ActorSystem second = clusterNode(secondRole);
+    try {
+      Cluster c1 = Cluster.get(first);
+      c1.join(c1.selfAddress());
+      Cluster.get(second).join(c1.selfAddress());
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (c1.state().members().count(m -> m.status() == MemberStatus.up()) < 2) {
+        if (System.nanoTime() > deadline) throw new AssertionError("the two nodes did not form a cluster");
+        Thread.sleep(50);
+      }
+      test.run(first, second);
+    } finally {
+      for (ActorSystem n : List.of(first, second)) n.terminate();
+      for (ActorSystem n : List.of(first, second)) n.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
     }
   }
 
