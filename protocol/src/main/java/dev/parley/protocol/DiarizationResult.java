@@ -5,11 +5,29 @@ import java.util.Map;
 
 /**
  * Who spoke when in one recording: segments sorted by start (overlapping turns allowed),
- * speakers with talk time and centroid, the model identifiers and versions, and timing.
+ * speakers with talk time and centroid, the model identifiers and versions, timing, and warnings
+ * about the input (a recording that ends before its header says, damaged data skipped).
  */
 public record DiarizationResult(
-    List<Segment> segments, List<SpeakerSummary> speakers, Map<String, String> models, Timing timing)
-    implements CborSerializable {
+    List<Segment> segments, List<SpeakerSummary> speakers, Map<String, String> models, Timing timing,
+    List<String> warnings) implements CborSerializable {
+
+  public DiarizationResult {
+    warnings = warnings == null ? List.of() : List.copyOf(warnings); // results journaled before warnings existed
+  }
+
+  public DiarizationResult(List<Segment> segments, List<SpeakerSummary> speakers, Map<String, String> models,
+      Timing timing) {
+    this(segments, speakers, models, timing, List.of());
+  }
+
+  /** This result with {@code more} warnings after its own. */
+  public DiarizationResult withWarnings(List<String> more) {
+    if (more.isEmpty()) return this;
+    List<String> all = new java.util.ArrayList<>(warnings);
+    all.addAll(more);
+    return new DiarizationResult(segments, speakers, models, timing, all);
+  }
 
   /** RTTM lines (NIST format), one SPEAKER line per segment, for the given file id. */
   public String toRttm(String fileId) {

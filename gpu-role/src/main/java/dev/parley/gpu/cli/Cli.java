@@ -320,6 +320,7 @@ public final class Cli {
           err.printf(Locale.ROOT, "%s: %.1f s of audio, %d speaker%s, %d segments, %.1f s (RTF %.4f, %s)%n",
               file, r.timing().audioSeconds(), r.speakers().size(), r.speakers().size() == 1 ? "" : "s", r.segments().size(),
               r.timing().processingSeconds(), r.timing().realTimeFactor(), r.timing().device());
+          for (String w : r.warnings()) err.println("warning: " + file + ": " + w);
           String unmet = unmetCount(o.speakers(), r.speakers().size());
           if (unmet != null) err.println("note: " + file + ": " + unmet);
         } catch (DiarizationException e) {
@@ -396,6 +397,7 @@ public final class Cli {
           failures++;
           continue;
         }
+        for (String w : r.warnings()) err.println("warning: " + f + ": " + w);
         audio += r.timing().audioSeconds();
         processing += r.timing().processingSeconds();
         hypRttm.append(r.toRttm(id));
@@ -454,6 +456,7 @@ public final class Cli {
       out.printf(Locale.ROOT, "speakers          %d, segments %d%n", r.speakers().size(), r.segments().size());
       out.printf(Locale.ROOT, "device            %s, cpus %d%n", r.timing().device(), Runtime.getRuntime().availableProcessors());
       out.printf(Locale.ROOT, "models            %s%n", r.models());
+      for (String w : r.warnings()) err.println("warning: " + file + ": " + w);
       return 0;
     } catch (DiarizationException e) {
       err.println("error: " + file + ": " + e.getMessage());

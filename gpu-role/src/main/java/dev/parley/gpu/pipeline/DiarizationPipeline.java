@@ -7,6 +7,7 @@ import dev.parley.gpu.embedding.EmbeddingModels;
 import dev.parley.gpu.embedding.SpeakerEmbeddingModel;
 import dev.parley.gpu.pipeline.audio.AudioDecodeException;
 import dev.parley.gpu.pipeline.audio.AudioDecoder;
+import dev.parley.gpu.pipeline.audio.DecodedAudio;
 import dev.parley.gpu.pipeline.clustering.Clustering;
 import dev.parley.gpu.pipeline.clustering.SpeakerClusterer;
 import dev.parley.gpu.pipeline.features.Fbank;
@@ -172,13 +173,13 @@ public final class DiarizationPipeline implements Diarizer {
     progress = progress == null ? ProgressListener.NONE : progress;
     options = options == null ? DiarizationOptions.NONE : options;
     progress.progress("decoding", 0.0);
-    float[] samples;
+    DecodedAudio decoded;
     try {
-      samples = AudioDecoder.decode(audio);
+      decoded = AudioDecoder.read(audio);
     } catch (AudioDecodeException e) {
       throw new DiarizationException(e.getMessage(), false, e);
     }
-    return diarize(samples, options, progress, t0);
+    return diarize(decoded.samples(), options, progress, t0).withWarnings(decoded.warnings());
   }
 
   /** Diarizes decoded 16 kHz mono samples (as {@link AudioDecoder} gives them). */

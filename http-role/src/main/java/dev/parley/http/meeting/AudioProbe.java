@@ -1,11 +1,10 @@
 package dev.parley.http.meeting;
 
 import dev.parley.http.meeting.list.MeetingListRepository;
+import dev.parley.protocol.audio.WavHeader;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
@@ -75,26 +74,8 @@ public final class AudioProbe {
    * total size instead.
    */
   public static Double wavDurationSeconds(byte[] h, long totalSize) {
-    if (h == null || h.length < 12 || !ascii(h, 0, 4).equals("RIFF") || !ascii(h, 8, 4).equals("WAVE")) return null;
-    ByteBuffer b = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
-    int pos = 12;
-    long byteRate = -1;
-    while (pos + 8 <= h.length) {
-      String id = ascii(h, pos, 4);
-      long size = b.getInt(pos + 4) & 0xffffffffL;
-      int body = pos + 8;
-      if (id.equals("fmt ") && body + 16 <= h.length) {
-        byteRate = b.getInt(body + 8) & 0xffffffffL;
-      } else if (id.equals("data")) {
-        if (byteRate <= 0) return null;
-        long available = totalSize - body;
-        long data = size == 0 || size == 0xffffffffL || size > available ? available : size;
-        return data <= 0 ? 0.0 : Math.round(data * 1000.0 / byteRate) / 1000.0;
-      }
-      if (size > Integer.MAX_VALUE) return null;
-      pos = body + (int) size + (int) (size & 1);
-    }
-    return null;
+    WavHeader w = WavHeader.parse(h);
+    return w == null ? null : Math.round(w.secondsIn(totalSize) * 1000.0) / 1000.0;
   }
 
   /** Passes bytes through and keeps the first {@link #HEAD_BYTES} of them. */

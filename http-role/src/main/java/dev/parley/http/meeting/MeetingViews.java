@@ -40,6 +40,7 @@ public final class MeetingViews {
       List<SegmentView> segments,
       List<SpeakerView> speakers,
       Processing processing,
+      List<String> warnings,
       String retryReason,
       ErrorView error) {}
 
@@ -71,6 +72,7 @@ public final class MeetingViews {
         segments,
         speakers,
         processing,
+        r == null ? List.of() : r.warnings(),
         s.retryReason(),
         s.failure() == null ? null : new ErrorView(s.failure().reason(), s.failure().retryable()));
   }

@@ -1,15 +1,14 @@
 package dev.parley.gpu.pipeline.audio;
 
+import dev.parley.protocol.audio.WavHeader;
 import dev.parley.protocol.blob.AbandonedFiles;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import ws.schild.jave.process.ffmpeg.DefaultFFMPEGLocator;
@@ -18,8 +17,9 @@ import ws.schild.jave.process.ffmpeg.DefaultFFMPEGLocator;
  * Decodes any container/codec ffmpeg knows (WAV, FLAC, MP3, M4A/AAC, OGG/Opus, WebM/Opus, ...) at any
  * rate and channel count to 16 kHz mono float PCM. The ffmpeg binary ships inside the
  * {@code jave-nativebin-linux64} jar, so no system package is needed. {@link #stream} reads raw
- * float32 from ffmpeg's pipe in fixed chunks; {@link #decode} has ffmpeg write to a temporary file
- * so that it can allocate the result once, at its exact size.
+ * {@link #read} has ffmpeg write raw float32 to a temporary file so that it can allocate the result
+ * once, at its exact size, and reports damage ffmpeg decoded past (a truncated upload, corrupt frames)
+ * as warnings rather than failing: what can be heard is diarized, and the user is told what was lost.
  */
 public final class AudioDecoder {
   public static final int SAMPLE_RATE = 16_000;
@@ -45,12 +45,6 @@ public final class AudioDecoder {
     return p;
   }
 
-  /** Receives decoded 16 kHz mono samples in order. */
-  @FunctionalInterface
-  public interface SampleSink {
-    void accept(float[] samples, int length);
-  }
-
   /**
    * The most samples {@link #decode} returns: what one Java array holds (37 hours), and no more than
    * 80 % of the heap can take. A recording too long for this process fails at once with a reason,
@@ -65,8 +59,13 @@ public final class AudioDecoder {
    * temporary file first, so the size is known before the array is allocated: the samples are held
    * in memory once (an hour is 230 MB), never as chunks plus a joined copy.
    */
+  public static DecodedAudio read(Path file) throws AudioDecodeException {
+    return read(file, maxSamples());
+  }
+
+  /** The samples of {@link #read}, without its warnings. */
   public static float[] decode(Path file) throws AudioDecodeException {
-    return decode(file, maxSamples());
+    return read(file).samples();
   }
 
   /**
@@ -77,8 +76,8 @@ public final class AudioDecoder {
    */
   static final long MAX_EXPANSION = 1000;
 
-  /** {@link #decode(Path)} that refuses recordings of more than {@code max} samples. */
-  static float[] decode(Path file, long max) throws AudioDecodeException {
+  /** {@link #read(Path)} that refuses recordings of more than {@code max} samples. */
+  static DecodedAudio read(Path file, long max) throws AudioDecodeException {
     checkInput(file);
     long fileBytes;
     try {
@@ -94,8 +93,9 @@ public final class AudioDecoder {
       throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), e);
     }
     try {
-      runFfmpeg(file, 4 * Math.min(max, byHeader) + 4, ProcessBuilder.Redirect.DISCARD, raw.toAbsolutePath().toString(),
-          proc -> {});
+      DecoderLog log = runFfmpeg(file, 4 * Math.min(max, byHeader) + 4, raw.toAbsolutePath().toString());
+      Double wavSeconds = wavDeclaredSeconds(file);
+      if (wavSeconds != null) log = log.declaring(wavSeconds);
       long bytes = Files.size(raw);
       if (bytes / 4 > byHeader && byHeader < max) {
         throw new AudioDecodeException(String.format(java.util.Locale.ROOT,
@@ -127,7 +127,7 @@ public final class AudioDecoder {
         }
       }
       sanitize(out, n);
-      return out;
+      return new DecodedAudio(out, log.warnings(n / (double) SAMPLE_RATE));
     } catch (IOException e) {
       throw new AudioDecodeException("decoding failed: " + e.getMessage(), e);
     } finally {
@@ -137,35 +137,6 @@ public final class AudioDecoder {
         // a leftover temp file is harmless
       }
     }
-  }
-
-  /** Streams the decoded samples into {@code sink} in chunks of up to 2^20 samples. */
-  public static void stream(Path file, SampleSink sink) throws AudioDecodeException {
-    checkInput(file);
-    long[] count = {0};
-    runFfmpeg(file, 0, ProcessBuilder.Redirect.PIPE, "pipe:1", proc -> {
-      byte[] buf = new byte[CHUNK * 4];
-      float[] samples = new float[CHUNK];
-      try (InputStream in = proc.getInputStream()) {
-        int carry = 0;
-        while (true) {
-          int want = buf.length - carry;
-          int n = in.readNBytes(buf, carry, want); // short only at end of stream
-          int avail = carry + n;
-          int whole = avail / 4;
-          if (whole > 0) {
-            ByteBuffer.wrap(buf, 0, whole * 4).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(samples, 0, whole);
-            sanitize(samples, whole);
-            sink.accept(samples, whole);
-            count[0] += whole;
-          }
-          carry = avail - whole * 4;
-          if (carry > 0) System.arraycopy(buf, whole * 4, buf, 0, carry);
-          if (n < want) break;
-        }
-      }
-    });
-    if (count[0] == 0) throw new AudioDecodeException("the file holds no audio samples");
   }
 
   private static void checkInput(Path file) throws AudioDecodeException {
@@ -179,26 +150,19 @@ public final class AudioDecoder {
     }
   }
 
-  /** Reads the running decoder's output. */
-  private interface OutputReader {
-    void read(Process proc) throws IOException;
-  }
-
   /**
-   * Runs ffmpeg to {@code target} (a path or pipe:1), writing at most about {@code maxBytes} (0: no
-   * limit), and fails with ffmpeg's reason when it does.
+   * Runs ffmpeg to the file {@code target}, writing at most about {@code maxBytes}, and fails with
+   * ffmpeg's reason when it does; otherwise returns what it logged.
    */
-  private static void runFfmpeg(Path file, long maxBytes, ProcessBuilder.Redirect stdout, String target,
-      OutputReader reader) throws AudioDecodeException {
-    List<String> cmd = new ArrayList<>(List.of(
-        ffmpegPath(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+  private static DecoderLog runFfmpeg(Path file, long maxBytes, String target) throws AudioDecodeException {
+    List<String> cmd = List.of(
+        ffmpegPath(), "-nostdin", "-nostats", "-hide_banner", "-loglevel", "level+info", "-y",
         "-i", file.toAbsolutePath().toString(),
         "-vn", "-sn", "-dn", "-map", "0:a:0",
-        "-ac", "1", "-ar", String.valueOf(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le"));
-    if (maxBytes > 0) cmd.addAll(List.of("-fs", String.valueOf(maxBytes)));
-    cmd.add(target);
+        "-ac", "1", "-ar", String.valueOf(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le",
+        "-fs", String.valueOf(maxBytes), target);
     ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.redirectOutput(stdout);
+    pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
     pb.redirectInput(ProcessBuilder.Redirect.PIPE);
     Path errLog;
     try {
@@ -211,13 +175,13 @@ public final class AudioDecoder {
     try {
       proc = pb.start();
       proc.getOutputStream().close();
-      reader.read(proc);
       if (!proc.waitFor(DECODE_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
         proc.destroyForcibly();
         throw new AudioDecodeException("the decoder did not finish within " + DECODE_TIMEOUT_MINUTES + " minutes");
       }
-      int rc = proc.exitValue();
-      if (rc != 0) throw new AudioDecodeException("not decodable audio: " + summarize(Files.readString(errLog).strip()));
+      DecoderLog log = DecoderLog.parse(readHead(errLog));
+      if (proc.exitValue() != 0) throw new AudioDecodeException("not decodable audio: " + log.reason());
+      return log;
     } catch (IOException e) {
       throw new AudioDecodeException("decoding failed: " + e.getMessage(), e);
     } catch (InterruptedException e) {
@@ -230,6 +194,26 @@ public final class AudioDecoder {
       } catch (IOException ignored) {
         // a leftover temp log is harmless
       }
+    }
+  }
+
+  /**
+   * How long a WAV file's header says it is, when it says: ffmpeg estimates a cut WAV's duration
+   * from its size instead, which would hide the cut.
+   */
+  private static Double wavDeclaredSeconds(Path file) throws IOException {
+    byte[] head;
+    try (var in = Files.newInputStream(file)) {
+      head = in.readNBytes(64 * 1024);
+    }
+    WavHeader w = WavHeader.parse(head);
+    return w == null || !w.declaresSize() ? null : w.seconds(w.declaredDataBytes());
+  }
+
+  /** The first 256 KB of the decoder's log: a file corrupt throughout logs an error per frame. */
+  private static String readHead(Path log) throws IOException {
+    try (var in = Files.newInputStream(log)) {
+      return new String(in.readNBytes(256 * 1024), java.nio.charset.StandardCharsets.UTF_8);
     }
   }
 
@@ -248,21 +232,6 @@ public final class AudioDecoder {
       if (!Float.isFinite(s[i])) s[i] = 0f;
       else if (Math.abs(s[i]) > MAX_MAGNITUDE) s[i] = Math.copySign(MAX_MAGNITUDE, s[i]);
     }
-  }
-
-  /** ffmpeg's reason in words a user can act on: its first error line (the later ones follow from it). */
-  static String summarize(String ffmpegError) {
-    if (ffmpegError.isEmpty()) return "the decoder rejected the file";
-    // "-map 0:a:0" finds nothing: an image, a video without sound, a subtitle file
-    if (ffmpegError.contains("matches no streams")) return "the file has no audio stream";
-    String first = ffmpegError.lines().filter(l -> !l.isBlank()).findFirst().orElse("").strip();
-    // ffmpeg prefixes a message with its component ("[wav @ 0x55d0c0]") or with the input path
-    first = first.replaceFirst("^\\[[^\\]]*@ ?0x[0-9a-fA-F]+\\]\\s*", "");
-    if (first.startsWith("/")) {
-      int idx = first.indexOf(": ");
-      if (idx > 0 && idx < first.length() - 2) first = first.substring(idx + 2);
-    }
-    return first.isEmpty() ? "the decoder rejected the file" : first;
   }
 
   /**

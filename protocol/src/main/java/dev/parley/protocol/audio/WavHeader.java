@@ -1,0 +1,58 @@
+package dev.parley.protocol.audio;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The parts of a RIFF/WAVE header that size its audio: the byte rate from the {@code fmt } chunk and
+ * where the {@code data} chunk starts and how long it says it is. The http role reads an upload's
+ * duration from it; the gpu role compares it with what decodes, to tell a cut-off file.
+ *
+ * @param declaredDataBytes the {@code data} chunk's own size field; 0 and 0xFFFFFFFF are what
+ *     streaming writers put there when the size is not known yet ({@link #declaresSize()})
+ */
+public record WavHeader(long byteRate, long dataOffset, long declaredDataBytes) {
+  private static final long UNKNOWN_SIZE = 0xffffffffL;
+
+  /** The header in the first bytes of a file, or null when they are not a WAV with {@code fmt } before {@code data}. */
+  public static WavHeader parse(byte[] h) {
+    if (h == null || h.length < 12 || !ascii(h, 0, 4).equals("RIFF") || !ascii(h, 8, 4).equals("WAVE")) return null;
+    ByteBuffer b = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
+    int pos = 12;
+    long byteRate = -1;
+    while (pos + 8 <= h.length) {
+      String id = ascii(h, pos, 4);
+      long size = b.getInt(pos + 4) & UNKNOWN_SIZE;
+      int body = pos + 8;
+      if (id.equals("fmt ") && body + 16 <= h.length) {
+        byteRate = b.getInt(body + 8) & UNKNOWN_SIZE;
+      } else if (id.equals("data")) {
+        return byteRate <= 0 ? null : new WavHeader(byteRate, body, size);
+      }
+      if (size > Integer.MAX_VALUE) return null;
+      pos = body + (int) size + (int) (size & 1);
+    }
+    return null;
+  }
+
+  /** Whether the {@code data} chunk states its size (a streaming writer leaves 0 or 0xFFFFFFFF). */
+  public boolean declaresSize() {
+    return declaredDataBytes != 0 && declaredDataBytes != UNKNOWN_SIZE;
+  }
+
+  /** Seconds of audio in {@code bytes} of sample data. */
+  public double seconds(long bytes) {
+    return bytes / (double) byteRate;
+  }
+
+  /** Seconds of audio a file of {@code fileSize} bytes holds: what the header declares, or what is there if less. */
+  public double secondsIn(long fileSize) {
+    long available = Math.max(0, fileSize - dataOffset);
+    return seconds(declaresSize() ? Math.min(declaredDataBytes, available) : available);
+  }
+
+  private static String ascii(byte[] b, int off, int len) {
+    return off + len <= b.length ? new String(b, off, len, StandardCharsets.US_ASCII) : "";
+  }
+}
