@@ -76,9 +76,33 @@ public final class AudioDecoder {
    */
   static final long MAX_EXPANSION = 1000;
 
+  /**
+   * Below this RMS (−60 dBFS) a whole recording is silence, or channels that cancel each other when
+   * mixed: a microphone wired in opposite phase on one side of a stereo file is heard by any player
+   * and is silence in the mono mix.
+   */
+  static final double QUIET_RMS = 1e-3;
+
   /** {@link #read(Path)} that refuses recordings of more than {@code max} samples. */
   static DecodedAudio read(Path file, long max) throws AudioDecodeException {
     checkInput(file);
+    DecodedAudio mixed = decodeOnce(file, max, null);
+    double mixedRms = rms(mixed.samples());
+    if (mixedRms >= QUIET_RMS) return mixed;
+    boolean bothFit = 2L * mixed.samples().length <= max;
+    if (!bothFit) mixed = null; // decoded again below if it is kept
+    DecodedAudio first = decodeOnce(file, max, "pan=mono|c0=c0");
+    if (rms(first.samples()) < Math.max(QUIET_RMS, 10 * mixedRms)) { // silence, or one channel anyway
+      return bothFit ? mixed : decodeOnce(file, max, null);
+    }
+    List<String> warnings = new java.util.ArrayList<>(first.warnings());
+    warnings.add("the channels cancel each other when mixed to mono (one is in opposite phase):"
+        + " the first channel alone was diarized");
+    return new DecodedAudio(first.samples(), warnings);
+  }
+
+  /** One ffmpeg run to 16 kHz mono, through the audio filter {@code filter} first when it is not null. */
+  private static DecodedAudio decodeOnce(Path file, long max, String filter) throws AudioDecodeException {
     long fileBytes;
     try {
       fileBytes = Files.size(file);
@@ -93,7 +117,7 @@ public final class AudioDecoder {
       throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), e);
     }
     try {
-      DecoderLog log = runFfmpeg(file, 4 * Math.min(max, byHeader) + 4, raw.toAbsolutePath().toString());
+      DecoderLog log = runFfmpeg(file, 4 * Math.min(max, byHeader) + 4, filter, raw.toAbsolutePath().toString());
       Double wavSeconds = wavDeclaredSeconds(file);
       if (wavSeconds != null) log = log.declaring(wavSeconds);
       long bytes = Files.size(raw);
@@ -139,6 +163,12 @@ public final class AudioDecoder {
     }
   }
 
+  static double rms(float[] x) {
+    double sum = 0;
+    for (float v : x) sum += (double) v * v;
+    return x.length == 0 ? 0 : Math.sqrt(sum / x.length);
+  }
+
   private static void checkInput(Path file) throws AudioDecodeException {
     try {
       if (!Files.isRegularFile(file)) {
@@ -151,16 +181,19 @@ public final class AudioDecoder {
   }
 
   /**
-   * Runs ffmpeg to the file {@code target}, writing at most about {@code maxBytes}, and fails with
+   * Runs ffmpeg to the file {@code target} (through the audio filter {@code filter} when it is not
+   * null), writing at most about {@code maxBytes}, and fails with
    * ffmpeg's reason when it does; otherwise returns what it logged.
    */
-  private static DecoderLog runFfmpeg(Path file, long maxBytes, String target) throws AudioDecodeException {
-    List<String> cmd = List.of(
+  private static DecoderLog runFfmpeg(Path file, long maxBytes, String filter, String target)
+      throws AudioDecodeException {
+    List<String> cmd = new java.util.ArrayList<>(List.of(
         ffmpegPath(), "-nostdin", "-nostats", "-hide_banner", "-loglevel", "level+info", "-y",
         "-i", file.toAbsolutePath().toString(),
-        "-vn", "-sn", "-dn", "-map", "0:a:0",
-        "-ac", "1", "-ar", String.valueOf(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le",
-        "-fs", String.valueOf(maxBytes), target);
+        "-vn", "-sn", "-dn", "-map", "0:a:0"));
+    if (filter != null) cmd.addAll(List.of("-af", filter));
+    cmd.addAll(List.of("-ac", "1", "-ar", String.valueOf(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le",
+        "-fs", String.valueOf(maxBytes), target));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
     pb.redirectInput(ProcessBuilder.Redirect.PIPE);

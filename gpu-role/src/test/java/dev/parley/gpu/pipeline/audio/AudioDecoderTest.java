@@ -149,6 +149,27 @@ class AudioDecoderTest {
         && half.warnings().get(0).contains("of the 0:08.0 its header declares"), half.warnings().get(0));
   }
 
+  /** A stereo file whose right channel is the left one inverted is silence when mixed; one channel is not. */
+  @Test
+  void channelsInOppositePhaseAreNotMixedIntoSilence() throws Exception {
+    Path f = dir.resolve("antiphase.wav");
+    Process p = new ProcessBuilder(AudioDecoder.ffmpegPath(), "-nostdin", "-v", "error", "-y", "-f", "lavfi",
+        "-i", "sine=frequency=440:sample_rate=48000:duration=2", "-af", "pan=stereo|c0=c0|c1=-1*c0",
+        "-c:a", "pcm_s16le", f.toString()).redirectErrorStream(true).start();
+    String log = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, log);
+    DecodedAudio a = AudioDecoder.read(f);
+    assertEquals(440, frequency(a.samples()), 10);
+    assertTrue(rms(a.samples()) > 0.05, "level " + rms(a.samples()));
+    assertEquals(1, a.warnings().size(), a.warnings().toString());
+    assertTrue(a.warnings().get(0).contains("opposite phase"), a.warnings().get(0));
+    // silence stays silence, without a warning
+    Path quiet = make("quiet.wav", 48000, 2, "-af", "volume=0", "-c:a", "pcm_s16le");
+    DecodedAudio q = AudioDecoder.read(quiet);
+    assertEquals(List.of(), q.warnings());
+    assertEquals(0.0, rms(q.samples()), 1e-6);
+  }
+
   /** Encodes an {@code seconds} long 440 Hz sine at 48 kHz, mono. */
   static Path makeLong(String name, int seconds, String... codecArgs) throws Exception {
     Path out = dir.resolve("long-" + name);
