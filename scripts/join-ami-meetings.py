@@ -10,7 +10,7 @@ an abrupt cut.
 Usage: scripts/join-ami-meetings.py OUT_DIR   (python3 with numpy and scipy)
 Then: java -jar node/target/parley.jar eval --ref OUT_DIR/ami-joined.rttm --uem OUT_DIR/ami-joined.uem OUT_DIR
 """
-import os, sys
+import argparse, os, sys
 import numpy as np
 import scipy.io.wavfile as wavfile
 
@@ -43,6 +43,6 @@ def main(out):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    main(sys.argv[1])
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('out', metavar='OUT_DIR', help='directory for the joined recordings, ami-joined.rttm and .uem')
+    main(p.parse_args().out)

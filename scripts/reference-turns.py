@@ -9,7 +9,7 @@ windows. Also prints the overlapped time of each file.
 
 Usage: scripts/reference-turns.py REF.rttm [WINDOW_SECONDS]   (python3 with numpy)
 """
-import sys
+import argparse, sys
 import numpy as np
 
 
@@ -41,6 +41,8 @@ def main(rttm, window):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) not in (2, 3):
-        sys.exit(__doc__)
-    main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) == 3 else 1.5)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('ref', metavar='REF.rttm')
+    p.add_argument('window', metavar='WINDOW_SECONDS', type=float, nargs='?', default=1.5)
+    a = p.parse_args()
+    main(a.ref, a.window)

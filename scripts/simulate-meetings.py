@@ -27,7 +27,7 @@ Usage: scripts/simulate-meetings.py OUT_DIR [--clean | --telephone] [--overlap |
 $FFMPEG, the PATH, or the copy Parley's decoder unpacks under /tmp/jave)
 Then: java -jar node/target/parley.jar eval --ref OUT_DIR/sim.rttm --uem OUT_DIR/sim.uem OUT_DIR
 """
-import glob, os, shutil, subprocess, sys
+import argparse, glob, os, shutil, subprocess, sys
 import numpy as np
 import scipy.io.wavfile as wavfile
 import scipy.signal as signal
@@ -69,12 +69,17 @@ def peaking(x, f, gain_db, q):
 
 
 def main():
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    out, telephone = sys.argv[1], '--telephone' in sys.argv[2:]
-    clean = telephone or '--clean' in sys.argv[2:]
-    overlap = '--overlap' in sys.argv[2:]
-    single = '--single' in sys.argv[2:]
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('out', metavar='OUT_DIR', help='directory for the recordings, sim.rttm and sim.uem')
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument('--clean', action='store_true', help='no room or colouring, noise only')
+    kind.add_argument('--telephone', action='store_true', help='--clean through an 8 kHz mu-law telephone line')
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument('--overlap', action='store_true', help='interruptions and backchannels')
+    shape.add_argument('--single', action='store_true', help='one recording per talker, alone')
+    a = p.parse_args()
+    out, telephone, overlap, single = a.out, a.telephone, a.overlap, a.single
+    clean = telephone or a.clean
     os.makedirs(out, exist_ok=True)
     ff = ffmpeg()
     held = [l.strip() for l in open(HELD_OUT) if l.strip() and not l.startswith('#')]
