@@ -2,6 +2,8 @@ package dev.parley.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import dev.parley.gpu.pipeline.DiarizationPipeline;
+import dev.parley.gpu.pipeline.PipelineSettings;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;
@@ -54,7 +56,7 @@ public final class Main {
       case "diarize":
       case "eval":
       case "bench":
-        return dev.parley.gpu.cli.Cli.run(command, rest, out, err);
+        return dev.parley.gpu.cli.Cli.run(command, rest, NodeConfig.load().getConfig("parley"), out, err);
       case "train-embedding":
         return dev.parley.gpu.training.TrainEmbedding.run(rest);
       case "train-vad":
@@ -76,7 +78,7 @@ public final class Main {
   private static void startNode() {
     try {
       Config loaded = NodeConfig.load();
-      ParleyNode.start(loaded, true, Pipelines::create);
+      ParleyNode.start(loaded, true, parley -> DiarizationPipeline.create(PipelineSettings.fromConfig(parley)));
     } catch (IllegalArgumentException | ConfigException e) {
       System.err.println("parley: configuration error: " + e.getMessage());
       System.exit(2);

@@ -1,5 +1,6 @@
 package dev.parley.gpu.cli;
 
+import com.typesafe.config.Config;
 import dev.parley.gpu.eval.DerResult;
 import dev.parley.gpu.eval.DerScorer;
 import dev.parley.gpu.eval.Rttm;
@@ -19,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -28,8 +28,9 @@ import java.util.stream.Stream;
 
 /**
  * The {@code diarize}, {@code eval} and {@code bench} commands. They run exactly the pipeline the
- * gpu worker runs ({@link DiarizationPipeline}), built from {@code PARLEY_VAD_MODEL},
- * {@code PARLEY_EMBEDDING_MODEL} and {@code PARLEY_DEVICE} unless options override them. Exit
+ * gpu worker runs ({@link DiarizationPipeline}), built from the same {@code parley.pipeline.*}
+ * configuration ({@code PARLEY_VAD_MODEL}, {@code PARLEY_EMBEDDING_MODEL}, {@code PARLEY_DEVICE},
+ * {@code PARLEY_PIPELINE_THREADS}) unless options override them. Exit
  * codes: 0 success, 1 a run failed (unreadable audio, model cannot load), 2 usage error.
  */
 public final class Cli {
@@ -78,19 +79,13 @@ public final class Cli {
     }
   }
 
-  public static void main(String[] args) {
-    if (args.length == 0) {
-      System.err.print(USAGE);
-      System.exit(2);
-    }
-    System.exit(run(args[0], Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
-  }
-
   /**
-   * Runs one command. Never calls {@code System.exit}; returns the exit code.
+   * Runs one command with the pipeline settings of {@code parley} ({@code parley.pipeline.*}, see
+   * {@link PipelineSettings#fromConfig}) unless options override them. Never calls
+   * {@code System.exit}; returns the exit code.
    */
-  public static int run(String command, String[] args, PrintStream out, PrintStream err) {
-    return run(command, args, out, err, o -> DiarizationPipeline.create(o.settings(), o.params()));
+  public static int run(String command, String[] args, Config parley, PrintStream out, PrintStream err) {
+    return run(command, args, parley, out, err, o -> DiarizationPipeline.create(o.settings(), o.params()));
   }
 
   /** Builds the pipeline for parsed options (tests pass a stand-in). */
@@ -99,9 +94,10 @@ public final class Cli {
     DiarizationPipeline create(Options o);
   }
 
-  static int run(String command, String[] args, PrintStream out, PrintStream err, PipelineFactory factory) {
+  static int run(String command, String[] args, Config parley, PrintStream out, PrintStream err,
+      PipelineFactory factory) {
     try {
-      Options o = Options.parse(command, args);
+      Options o = Options.parse(command, args, PipelineSettings.fromConfig(parley));
       return switch (command) {
         case "diarize" -> diarize(o, out, err, factory);
         case "eval" -> eval(o, out, err, factory);
@@ -169,15 +165,15 @@ public final class Cli {
       DiarizationOptions speakers, Path rttm, Path ref, Path uem, double collar, boolean oracleCount,
       PipelineSettings settings, PipelineParams params, List<String> inputs) {
 
-    static Options parse(String command, String[] args) throws UsageException {
+    /** @param configured the settings from configuration, which the options override */
+    static Options parse(String command, String[] args, PipelineSettings configured) throws UsageException {
       if (command == null || !COMMANDS.contains(command)) throw new UsageException("unknown command: " + command);
       Integer num = null, min = null, max = null;
       Path rttm = null, ref = null, uem = null;
       double collar = 0;
       boolean oracleCount = false;
-      PipelineSettings env = PipelineSettings.fromEnvironment();
-      String vad = env.vadModel(), emb = env.embeddingModel(), device = env.device();
-      int threads = env.threads();
+      String vad = configured.vadModel(), emb = configured.embeddingModel(), device = configured.device();
+      int threads = configured.threads();
       PipelineParams params = PipelineParams.defaults();
       List<String> inputs = new ArrayList<>();
       for (int i = 0; i < args.length; i++) {

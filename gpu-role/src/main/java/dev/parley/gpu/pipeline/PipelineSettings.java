@@ -1,9 +1,10 @@
 package dev.parley.gpu.pipeline;
 
+import com.typesafe.config.Config;
+
 /**
  * Which models the pipeline loads and where it runs, as read once from configuration
- * ({@code PARLEY_VAD_MODEL}, {@code PARLEY_EMBEDDING_MODEL}, device). The pipeline itself never
- * reads the environment.
+ * ({@code parley.pipeline.*}: {@link #fromConfig}). The pipeline itself never reads the environment.
  *
  * @param vadModel empty or {@code parley} for Parley's own VAD, {@code energy}, a directory of
  *     {@code train-vad} weights, or the path of a Silero VAD TorchScript file
@@ -14,8 +15,6 @@ package dev.parley.gpu.pipeline;
  *     processor)
  */
 public record PipelineSettings(String vadModel, String embeddingModel, String device, int threads) {
-  public static final PipelineSettings DEFAULT = new PipelineSettings("", "", "auto", 0);
-
   public PipelineSettings(String vadModel, String embeddingModel, String device) {
     this(vadModel, embeddingModel, device, 0);
   }
@@ -29,16 +28,26 @@ public record PipelineSettings(String vadModel, String embeddingModel, String de
     if (threads < 0) throw new IllegalArgumentException("threads must be >= 0");
   }
 
-  /** Reads the documented environment variables (for the command line; the worker passes its own settings). */
-  public static PipelineSettings fromEnvironment() {
-    String threads = System.getenv("PARLEY_PIPELINE_THREADS");
+  /**
+   * Reads {@code parley.pipeline.*}: {@code vad-model}, {@code embedding-model}, {@code device} and
+   * {@code threads} ({@code PARLEY_VAD_MODEL}, {@code PARLEY_EMBEDDING_MODEL}, {@code PARLEY_DEVICE},
+   * {@code PARLEY_PIPELINE_THREADS}). The node and the command line both build their pipeline from it.
+   *
+   * @throws IllegalArgumentException for a value out of range, naming its setting and variable
+   */
+  public static PipelineSettings fromConfig(Config parley) {
+    Config p = parley.getConfig("pipeline");
+    String threads = String.valueOf(p.getValue("threads").unwrapped()).trim(); // an environment variable is a string
     int t;
     try {
-      t = threads == null || threads.isBlank() ? 0 : Integer.parseInt(threads.trim());
+      t = threads.isEmpty() ? 0 : Integer.parseInt(threads);
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("PARLEY_PIPELINE_THREADS must be a whole number, not " + threads);
+      t = -1;
     }
-    return new PipelineSettings(System.getenv("PARLEY_VAD_MODEL"), System.getenv("PARLEY_EMBEDDING_MODEL"),
-        System.getenv("PARLEY_DEVICE"), t);
+    if (t < 0) {
+      throw new IllegalArgumentException(
+          "parley.pipeline.threads (PARLEY_PIPELINE_THREADS) must be a whole number, 0 or more, not " + threads);
+    }
+    return new PipelineSettings(p.getString("vad-model"), p.getString("embedding-model"), p.getString("device"), t);
   }
 }

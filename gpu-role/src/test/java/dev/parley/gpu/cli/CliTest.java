@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import dev.parley.gpu.eval.Rttm;
 import dev.parley.gpu.eval.Turn;
 import dev.parley.gpu.pipeline.DiarizationPipeline;
+import dev.parley.gpu.pipeline.PipelineSettings;
 import dev.parley.gpu.pipeline.features.Fbank;
 import dev.parley.gpu.pipeline.vad.EnergyVad;
 import dev.parley.gpu.testutil.Signals;
@@ -24,6 +27,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CliTest {
+  /** The real configuration ({@code config/application.conf}), as the node's Main passes it. */
+  static final Config CONFIG = ConfigFactory.load().getConfig("parley");
+
   @TempDir static Path dir;
   static Path conv;
   static Path refRttm;
@@ -32,8 +38,8 @@ class CliTest {
   static Object[] run(String command, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int rc = Cli.run(command, args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
-        o -> new DiarizationPipeline(new EnergyVad(o.params().vad()), new SpectralStatsModel(), new Fbank(Device.cpu()),
+    int rc = Cli.run(command, args, CONFIG, new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8), o -> new DiarizationPipeline(new EnergyVad(o.params().vad()), new SpectralStatsModel(), new Fbank(Device.cpu()),
             o.params().with("clustering.threshold=" + SpectralStatsModel.CLUSTER_THRESHOLD).with("vad.padSeconds=0")));
     return new Object[] {rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
   }
@@ -83,14 +89,14 @@ class CliTest {
       assertTrue(((String) r[2]).contains("usage:"), String.join(" ", args));
       assertTrue(((String) r[2]).startsWith("error: "), String.join(" ", args));
     }
-    assertEquals(2, Cli.run("transcribe", new String[] {"x"}, System.out, new PrintStream(new ByteArrayOutputStream())));
+    assertEquals(2, Cli.run("transcribe", new String[] {"x"}, CONFIG, System.out, new PrintStream(new ByteArrayOutputStream())));
   }
 
   /** A recording too long for the heap: one line that says what to do, not a stack trace. */
   @Test
   void runningOutOfMemoryIsOneClearLine() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int rc = Cli.run("diarize", new String[] {conv.toString()}, new PrintStream(new ByteArrayOutputStream()),
+    int rc = Cli.run("diarize", new String[] {conv.toString()}, CONFIG, new PrintStream(new ByteArrayOutputStream()),
         new PrintStream(err, true, StandardCharsets.UTF_8), o -> {
           throw new OutOfMemoryError("Java heap space");
         });
@@ -112,6 +118,42 @@ class CliTest {
     new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor();
     assertTrue(Cli.notAFile(fifo).startsWith("not a regular file"), Cli.notAFile(fifo));
     assertTrue(Cli.notAFile(dir.resolve("absent.wav")).startsWith("no such file"));
+  }
+
+  /** {@code parley.pipeline.*} (PARLEY_PIPELINE_THREADS, ...) gives the defaults; options override them. */
+  @Test
+  void pipelineSettingsComeFromConfigurationUnlessOptionsOverrideThem() throws Exception {
+    PipelineSettings shipped = PipelineSettings.fromConfig(ConfigFactory.parseResources("application.conf")
+        .resolve(com.typesafe.config.ConfigResolveOptions.noSystem())
+        .getConfig("parley"));
+    assertEquals(new PipelineSettings("", "", "auto", 0), shipped);
+    PipelineSettings configured = PipelineSettings.fromConfig(pipeline("threads = 3, device = cpu, vad-model = energy"));
+    assertEquals(new PipelineSettings("energy", "", "cpu", 3), configured);
+    assertEquals(configured, Cli.Options.parse("diarize", new String[] {"x.wav"}, configured).settings());
+    assertEquals(new PipelineSettings("parley", "m", "auto", 2), Cli.Options.parse("diarize",
+        new String[] {"--threads", "2", "--device", "auto", "--vad-model", "parley", "--embedding-model", "m", "x.wav"},
+        configured).settings());
+
+    // PARLEY_PIPELINE_THREADS=abc: one line that names the variable, before any work
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int rc = Cli.run("diarize", new String[] {conv.toString()}, pipeline("threads = abc"), System.out,
+        new PrintStream(err, true, StandardCharsets.UTF_8), o -> {
+          throw new AssertionError("no pipeline with a bad configuration");
+        });
+    assertEquals(1, rc);
+    assertEquals("error: parley.pipeline.threads (PARLEY_PIPELINE_THREADS) must be a whole number, 0 or more, not abc",
+        err.toString(StandardCharsets.UTF_8).strip());
+    assertEquals(0, PipelineSettings.fromConfig(pipeline("threads = \"\"")).threads()); // PARLEY_PIPELINE_THREADS=
+    for (String bad : new String[] {"threads = -1", "threads = 1.5", "threads = \" x\""}) {
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> PipelineSettings.fromConfig(pipeline(bad)), bad);
+      assertTrue(e.getMessage().contains("PARLEY_PIPELINE_THREADS"), e.getMessage());
+    }
+  }
+
+  /** The shipped {@code parley} section with {@code pipeline} values replaced. */
+  private static Config pipeline(String hocon) {
+    return ConfigFactory.parseString("pipeline { " + hocon + " }").withFallback(CONFIG);
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.parley.gpu.eval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.ConfigFactory;
 import dev.parley.gpu.cli.Cli;
 import dev.parley.gpu.testutil.SharedData;
 import java.io.ByteArrayOutputStream;
@@ -52,7 +53,7 @@ class DerRegressionSharedDataTest {
     args[args.length - 1] = ami.toString();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int rc = Cli.run("eval", args, new PrintStream(out, true, StandardCharsets.UTF_8),
+    int rc = Cli.run("eval", args, ConfigFactory.load().getConfig("parley"), new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8));
     String text = out.toString(StandardCharsets.UTF_8);
     System.out.println(text);
