@@ -2,6 +2,7 @@ package dev.parley.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import dev.parley.gpu.cli.Cli;
 import dev.parley.gpu.pipeline.DiarizationPipeline;
 import dev.parley.gpu.pipeline.PipelineSettings;
 import java.io.PrintStream;
@@ -23,21 +24,21 @@ public final class Main {
         PARLEY_ROLES=http|gpu|http,gpu (default http,gpu: the embedded default, H2 and audio under
         ./data, HTTP on 8080), PARLEY_SEED_NODES=host:port,..., PARLEY_CLUSTER_PORT, PARLEY_HTTP_PORT,
         PARLEY_DB_URL / PARLEY_DB_USER / PARLEY_DB_PASSWORD, PARLEY_BLOB_STORE=file|postgres,
-        PARLEY_GPU_CONCURRENCY, PARLEY_GPU_IDLE_TIMEOUT, PARLEY_VAD_MODEL, PARLEY_EMBEDDING_MODEL.
+        PARLEY_GPU_CONCURRENCY, PARLEY_GPU_IDLE_TIMEOUT, PARLEY_VAD_MODEL, PARLEY_EMBEDDING_MODEL,
+        PARLEY_DEVICE, PARLEY_PIPELINE_THREADS.
 
       Commands:
-        diarize [--num-speakers N] [--min-speakers N] [--max-speakers N] [--rttm OUT] FILE...
-                            who spoke when, as RTTM (stdout without --rttm)
-        eval --ref REF.rttm [--uem UEM] [--collar S] DIR_OR_FILES...
-                            diarize and score DER against a reference
-        bench FILE          audio seconds, wall seconds, real-time factor, peak memory
+      """ + Cli.COMMANDS_HELP + """
         train-embedding [OPTIONS]
-                            train the speaker embedding model (see train-embedding --help)
-        train-vad [OPTIONS] train the built-in speech detector (see docs/VAD_MODEL_CARD.md)
+            train the speaker embedding model (see train-embedding --help)
+        train-vad [OPTIONS]
+            train the built-in speech detector (see train-vad --help and docs/VAD_MODEL_CARD.md)
         evaluate-embedding [OPTIONS]
-                            equal error rate of a speaker model on held-out speakers
-        help                this text
-      """;
+            equal error rate of a speaker model on held-out speakers (see evaluate-embedding --help)
+        help
+            this text
+
+      """ + Cli.OPTIONS_HELP;
 
   public static void main(String[] args) {
     System.setProperty("ai.djl.offline", "true");
@@ -52,11 +53,8 @@ public final class Main {
   static int run(String[] args, PrintStream out, PrintStream err) {
     String command = args[0].toLowerCase(Locale.ROOT);
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    if (Cli.COMMANDS.contains(command)) return Cli.run(command, rest, NodeConfig.load().getConfig("parley"), out, err);
     switch (command) {
-      case "diarize":
-      case "eval":
-      case "bench":
-        return dev.parley.gpu.cli.Cli.run(command, rest, NodeConfig.load().getConfig("parley"), out, err);
       case "train-embedding":
         return dev.parley.gpu.training.TrainEmbedding.run(rest);
       case "train-vad":

@@ -26,6 +26,25 @@ class MainTest {
     assertEquals(0, run("help"));
   }
 
+  /** The node's usage lists every command and option of the pipeline commands (Cli's own text). */
+  @Test
+  void usageListsThePipelineCommandsOptions() {
+    for (String option : new String[] {"--oracle-count", "--rttm", "--vad-model", "--embedding-model", "--device",
+        "--threads", "--param", "evaluate-embedding", "train-vad", "PARLEY_PIPELINE_THREADS"}) {
+      assertTrue(Main.USAGE.contains(option), "usage lacks " + option);
+    }
+  }
+
+  /** Every command answers --help and -h with its usage and exit code 0, and does nothing else. */
+  @Test
+  void everyCommandHasHelp() {
+    for (String command : new String[] {"diarize", "eval", "bench", "train-embedding", "train-vad", "evaluate-embedding"}) {
+      assertEquals(0, run(command, "--help"), command + " --help");
+      assertEquals(0, run(command, "-h"), command + " -h");
+    }
+    assertEquals(2, run("train-vad", "--frobnicate"));
+  }
+
   @Test
   void anUnknownCommandIsAUsageError() {
     assertEquals(2, run("serve-everything"));

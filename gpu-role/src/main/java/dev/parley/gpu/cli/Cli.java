@@ -38,18 +38,8 @@ public final class Cli {
   static final Set<String> AUDIO_EXTENSIONS =
       Set.of("wav", "flac", "mp3", "m4a", "aac", "ogg", "opus", "webm", "mp4", "wma", "aiff", "aif", "amr", "mka");
 
-  private static final String COMMON = String.join("\n",
-      "  --vad-model VAD         parley (Parley's own, the default), energy, a train-vad output directory, or a",
-      "                          Silero VAD TorchScript file (default: $PARLEY_VAD_MODEL, else parley)",
-      "  --embedding-model PATH  a train-embedding output directory or a TorchScript speaker model; several",
-      "                          (and `default`) separated by commas run as one ensemble",
-      "                          (default: $PARLEY_EMBEDDING_MODEL, else Parley's own)",
-      "  --device auto|cpu|gpu   where to run (default: $PARLEY_DEVICE, else auto)",
-      "  --threads N             worker threads per recording (default: $PARLEY_PIPELINE_THREADS, else one per core)",
-      "  --param SECTION.NAME=V  override a pipeline parameter, e.g. clustering.threshold=0.6 (repeatable)");
-
-  static final String USAGE = String.join("\n",
-      "usage:",
+  /** The commands, indented, one paragraph each (the node's usage text lists them too). */
+  public static final String COMMANDS_HELP = String.join("\n",
       "  diarize [--num-speakers N] [--min-speakers N] [--max-speakers N] [--rttm OUT] FILE...",
       "      writes RTTM (to stdout without --rttm); the file id is the base name without extension, whitespace as _",
       "  eval --ref REF.rttm [--uem UEM] [--collar S] [--oracle-count] [--rttm OUT] DIR_OR_FILES...",
@@ -59,9 +49,22 @@ public final class Cli {
       "      number of speakers in its reference, to separate counting errors from the rest",
       "  bench FILE",
       "      prints audio seconds, wall seconds, real-time factor, seconds per hour of audio, peak memory",
-      "options for all commands:",
-      COMMON,
       "");
+
+  /** The options the three commands share, under a heading. */
+  public static final String OPTIONS_HELP = String.join("\n",
+      "options of diarize, eval and bench:",
+      "  --vad-model VAD         parley (Parley's own, the default), energy, a train-vad output directory, or a",
+      "                          Silero VAD TorchScript file (default: $PARLEY_VAD_MODEL, else parley)",
+      "  --embedding-model PATH  a train-embedding output directory or a TorchScript speaker model; several",
+      "                          (and `default`) separated by commas run as one ensemble",
+      "                          (default: $PARLEY_EMBEDDING_MODEL, else Parley's own)",
+      "  --device auto|cpu|gpu   where to run (default: $PARLEY_DEVICE, else auto)",
+      "  --threads N             worker threads per recording (default: $PARLEY_PIPELINE_THREADS, else one per core)",
+      "  --param SECTION.NAME=V  override a pipeline parameter, e.g. clustering.threshold=0.6 (repeatable)",
+      "");
+
+  static final String USAGE = "usage:\n" + COMMANDS_HELP + OPTIONS_HELP;
 
   private Cli() {}
 

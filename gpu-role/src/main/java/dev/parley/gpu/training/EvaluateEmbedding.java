@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
@@ -317,27 +318,19 @@ public final class EvaluateEmbedding {
     }
   }
 
+  static final String USAGE = "usage: evaluate-embedding [--data DIR] [--ami DIR] [--embedding-model DIR|FILE[,DIR|FILE...]]";
+
   public static int run(String[] args) {
     System.setProperty("ai.djl.offline", "true");
-    Path data = Path.of("../shared/data/librispeech-speakers");
-    Path ami = Path.of("../shared/data/ami-dev");
-    String model = null;
+    Path data, ami;
+    String model;
     try {
-      for (int i = 0; i < args.length; i++) {
-        String v = i + 1 < args.length ? args[i + 1] : null;
-        switch (args[i]) {
-          case "--data" -> data = Path.of(need(args[i], v));
-          case "--ami" -> ami = Path.of(need(args[i], v));
-          case "--embedding-model" -> model = need(args[i], v);
-          default -> throw new IllegalArgumentException("unknown option " + args[i]);
-        }
-        i++;
-      }
+      Flags f = Flags.parse(args, Set.of("--data", "--ami", "--embedding-model"), Set.of());
+      data = f.path("--data", Path.of("../shared/data/librispeech-speakers"));
+      ami = f.path("--ami", Path.of("../shared/data/ami-dev"));
+      model = f.string("--embedding-model", null);
     } catch (IllegalArgumentException e) {
-      System.err.println("evaluate-embedding: " + e.getMessage());
-      System.err.println(
-          "usage: evaluate-embedding [--data DIR] [--ami DIR] [--embedding-model DIR|FILE[,DIR|FILE...]]");
-      return 2;
+      return Flags.refused("evaluate-embedding", e, USAGE);
     }
     try (Fbank fbank = new Fbank((Device) null);
         SpeakerEmbeddingModel m = EmbeddingModels.load(model, null)) {
@@ -350,13 +343,6 @@ public final class EvaluateEmbedding {
       System.err.println("evaluate-embedding: " + e.getMessage());
       return 1;
     }
-  }
-
-  static String need(String flag, String v) {
-    if (v == null) {
-      throw new IllegalArgumentException(flag + " needs a value");
-    }
-    return v;
   }
 
   public static void main(String[] args) {

@@ -16,16 +16,26 @@ final class Flags {
 
   private Flags() {}
 
+  /** {@code --help} or {@code -h}: the command prints its usage and succeeds. */
+  static final class HelpRequested extends IllegalArgumentException {
+    HelpRequested() {
+      super("help");
+    }
+  }
+
   /**
    * @param withValue flags that take a value
    * @param bare flags that take none
+   * @throws HelpRequested on {@code --help} or {@code -h}
    * @throws IllegalArgumentException on an unknown flag or a missing value
    */
   static Flags parse(String[] args, Set<String> withValue, Set<String> bare) {
     Flags f = new Flags();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
-      if (bare.contains(a)) {
+      if (a.equals("--help") || a.equals("-h")) {
+        throw new HelpRequested();
+      } else if (bare.contains(a)) {
         f.switches.add(a);
       } else if (withValue.contains(a)) {
         if (i + 1 >= args.length) throw new IllegalArgumentException(a + " needs a value");
@@ -39,6 +49,20 @@ final class Flags {
 
   boolean has(String flag) {
     return switches.contains(flag) || values.containsKey(flag);
+  }
+
+  /**
+   * The exit code of a command whose flags did not parse: 0 after printing {@code usage} to stdout
+   * for {@code --help}, else 2 after printing the error and {@code usage} to stderr.
+   */
+  static int refused(String command, IllegalArgumentException e, String usage) {
+    if (e instanceof HelpRequested) {
+      System.out.println(usage);
+      return 0;
+    }
+    System.err.println(command + ": " + e.getMessage());
+    System.err.println(usage);
+    return 2;
   }
 
   String string(String flag, String otherwise) {

@@ -196,18 +196,18 @@ public final class TrainEmbedding {
     this.log = log;
   }
 
+  static final String USAGE =
+      "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M | --steps N]"
+          + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
+          + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P] [--speeds S,S,...] [--dropout P]"
+          + " [--room-per-crop P] [--colour P] [--shaped-rooms] [--seed N]";
+
   public static int run(String[] args) {
     Options o;
     try {
       o = Options.parse(args);
     } catch (IllegalArgumentException e) {
-      System.err.println("train-embedding: " + e.getMessage());
-      System.err.println(
-          "usage: train-embedding [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M | --steps N]"
-              + " [--threads N] [--resume] [--batch B] [--lr LR] [--channels C] [--checkpoint-minutes M]"
-              + " [--min-frames F] [--max-frames F] [--telephone P] [--spec-augment P] [--speeds S,S,...] [--dropout P]"
-              + " [--room-per-crop P] [--colour P] [--shaped-rooms] [--seed N]");
-      return 2;
+      return Flags.refused("train-embedding", e, USAGE);
     }
     if (!Files.isDirectory(o.data())) {
       System.err.println("train-embedding: no LibriSpeech directory " + o.data());

@@ -111,15 +111,16 @@ public final class TrainVad {
     this.log = log;
   }
 
+  static final String USAGE =
+      "usage: train-vad [--target speech|overlap] [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M | --steps N]"
+          + " [--threads N] [--channels C] [--shared-room P] [--monologues P] [--seed N]";
+
   public static int run(String[] args) {
     Options o;
     try {
       o = Options.parse(args);
     } catch (IllegalArgumentException e) {
-      System.err.println("train-vad: " + e.getMessage());
-      System.err.println("usage: train-vad [--target speech|overlap] [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M | --steps N]"
-          + " [--threads N] [--channels C] [--shared-room P] [--monologues P] [--seed N]");
-      return 2;
+      return Flags.refused("train-vad", e, USAGE);
     }
     if (!Files.isDirectory(o.data()) || !Files.isDirectory(o.ami())) {
       System.err.println("train-vad: need " + o.data() + " and " + o.ami());
