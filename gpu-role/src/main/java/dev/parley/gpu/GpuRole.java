@@ -11,7 +11,6 @@ import dev.parley.gpu.worker.OrphanWatcher;
 import dev.parley.gpu.worker.ScratchSpace;
 import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.worker.InferenceProtocol;
-import dev.parley.protocol.worker.InferenceProtocol.WorkerCommand;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
@@ -25,7 +24,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
-import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -53,17 +51,14 @@ public final class GpuRole {
   public enum NoHttpNode implements CoordinatedShutdown.Reason { INSTANCE }
 
   private final GpuSettings settings;
-  private final ActorRef<ShardingEnvelope<WorkerCommand>> region;
   private final ActorRef<JobRunner.Command> runner;
   private final ActorRef<IdleWatcher.Command> idleWatcher;
   private final ExecutorService executor;
   private final String node;
 
-  private GpuRole(GpuSettings settings, ActorRef<ShardingEnvelope<WorkerCommand>> region,
-      ActorRef<JobRunner.Command> runner, ActorRef<IdleWatcher.Command> idleWatcher, ExecutorService executor,
-      String node) {
+  private GpuRole(GpuSettings settings, ActorRef<JobRunner.Command> runner, ActorRef<IdleWatcher.Command> idleWatcher,
+      ExecutorService executor, String node) {
     this.settings = settings;
-    this.region = region;
     this.runner = runner;
     this.idleWatcher = idleWatcher;
     this.executor = executor;
@@ -128,7 +123,7 @@ public final class GpuRole {
       }, node), "parley-gpu-orphan-watcher", Props.empty());
     }
 
-    ActorRef<ShardingEnvelope<WorkerCommand>> region = ClusterSharding.get(system).init(
+    ClusterSharding.get(system).init(
         Entity.of(InferenceProtocol.WORKER,
                 ctx -> InferenceWorker.create(ctx.getEntityId(), runner, settings, node, ctx.getShard()))
             .withRole(InferenceProtocol.GPU_ROLE)
@@ -140,7 +135,7 @@ public final class GpuRole {
     log.info("gpu role started on {}: concurrency {}, progress every {}, idle leave {}", node,
         settings.concurrency(), settings.progressInterval(),
         idleWatcher == null ? "off (node also has the http role)" : "after " + settings.idleTimeout());
-    return new GpuRole(settings, region, runner, idleWatcher, executor, node);
+    return new GpuRole(settings, runner, idleWatcher, executor, node);
   }
 
   private static ClusterShardingSettings withHandOffTimeout(ClusterShardingSettings s, Duration timeout) {
@@ -158,11 +153,6 @@ public final class GpuRole {
 
   public GpuSettings settings() {
     return settings;
-  }
-
-  /** The worker shard region (messages are {@code ShardingEnvelope(attemptId, RunJob)}). */
-  public ActorRef<ShardingEnvelope<WorkerCommand>> region() {
-    return region;
   }
 
   /** The node-local job runner (ask it {@link JobRunner.GetStatus} for running and waiting jobs). */

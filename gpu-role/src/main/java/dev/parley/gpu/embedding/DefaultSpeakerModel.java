@@ -38,11 +38,9 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
   private final NDManager manager;
   private final SpeakerTdnn block;
   private final String version;
-  private final Properties properties;
 
   private DefaultSpeakerModel(byte[] params, Properties properties, Device device)
       throws IOException, MalformedModelException {
-    this.properties = properties;
     this.version = ModelVersion.of(params);
     this.manager = NDManager.newBaseManager(device);
     try {
@@ -54,12 +52,6 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
       manager.close();
       throw e;
     }
-  }
-
-  /** Whether the committed default weights are on the classpath. */
-  public static boolean available() {
-    return DefaultSpeakerModel.class.getClassLoader().getResource(RESOURCE_DIR + PARAMS_FILE)
-        != null;
   }
 
   /** Loads the committed default weights (classpath) onto {@code device} (null: DJL default). */
@@ -106,13 +98,6 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
       throw new IllegalArgumentException("cannot read " + props + ": " + e.getMessage(), e);
     }
     return load(params, p, device);
-  }
-
-  /** The committed {@code model.properties} (training facts, reference EER). */
-  public Properties properties() {
-    Properties copy = new Properties();
-    copy.putAll(properties);
-    return copy;
   }
 
   @Override

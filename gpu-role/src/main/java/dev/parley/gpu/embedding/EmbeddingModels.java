@@ -12,9 +12,6 @@ import java.util.List;
  * EnsembleSpeakerModel} of several when they are separated by commas.
  */
 public final class EmbeddingModels {
-  /** Environment variable naming the speaker model(s) that replace the default ({@link #load}). */
-  public static final String ENV = "PARLEY_EMBEDDING_MODEL";
-
   /** Names the committed default model inside a list, e.g. {@code default,/work/train/run2}. */
   public static final String DEFAULT = "default";
 
@@ -59,10 +56,5 @@ public final class EmbeddingModels {
       return DefaultSpeakerModel.loadDirectory(path, device);
     }
     return TorchScriptSpeakerModel.load(path, device);
-  }
-
-  /** Honours {@value #ENV}. */
-  public static SpeakerEmbeddingModel fromEnvironment(Device device) {
-    return load(System.getenv(ENV), device);
   }
 }

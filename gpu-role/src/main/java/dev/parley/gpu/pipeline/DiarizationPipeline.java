@@ -146,10 +146,6 @@ public final class DiarizationPipeline implements Diarizer {
     return create(settings, PipelineParams.defaults());
   }
 
-  public PipelineParams params() {
-    return params;
-  }
-
   /** Model identifiers and versions recorded with every result. */
   public Map<String, String> models() {
     Map<String, String> m = new LinkedHashMap<>();

@@ -64,22 +64,6 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
     return rec.getClass().getDeclaredConstructor(types).newInstance(args);
   }
 
-  public PipelineParams withVad(Vad v) {
-    return new PipelineParams(v, embedding, clustering, segmentation);
-  }
-
-  public PipelineParams withEmbedding(Embedding e) {
-    return new PipelineParams(vad, e, clustering, segmentation);
-  }
-
-  public PipelineParams withClustering(Clustering c) {
-    return new PipelineParams(vad, embedding, c, segmentation);
-  }
-
-  public PipelineParams withSegmentation(Segmentation s) {
-    return new PipelineParams(vad, embedding, clustering, s);
-  }
-
   /**
    * Voice activity detection.
    *
