@@ -8,8 +8,9 @@ import com.typesafe.config.Config;
  *
  * @param vadModel empty or {@code parley} for Parley's own VAD, {@code energy}, a directory of
  *     {@code train-vad} weights, or the path of a Silero VAD TorchScript file
- * @param embeddingModel path of a TorchScript speaker model (WeSpeaker contract), or empty for
- *     Parley's committed default model
+ * @param embeddingModel empty (or {@code default}) for Parley's committed model, a {@code train-embedding}
+ *     output directory, or the path of a TorchScript speaker model (WeSpeaker contract); several
+ *     separated by commas run as one ensemble ({@code EmbeddingModels.load})
  * @param device {@code auto} (the GPU when DJL sees one), {@code cpu} or {@code gpu}
  * @param threads worker threads per recording for the VAD and embedding stages (0: one per
  *     processor)

@@ -37,7 +37,7 @@ public final class JobRunner {
   /** Stop every job of this node, waiting or running, as {@link Cancel} does one. */
   public record CancelAll(String reason) implements Command {}
 
-  /** Current jobs of this node, for tests and the cluster view. */
+  /** Current jobs of this node, by attempt id (for tests; the cluster view counts jobs from the meeting list). */
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
   public record Status(List<String> running, List<String> waiting) {}

@@ -84,7 +84,10 @@ public final class AgglomerativeClustering {
     return merges;
   }
 
-  /** Applies the first {@code count} merges (highest similarity first): cluster label per item. */
+  /**
+   * Applies the first {@code n - clusters} merges (highest similarity first), or all of them when
+   * there are fewer, leaving {@code clusters} clusters: cluster label per item.
+   */
   static int[] cut(int n, List<Merge> merges, int clusters) {
     int[] parent = new int[n];
     for (int i = 0; i < n; i++) parent[i] = i;

@@ -3,7 +3,8 @@ package dev.parley.gpu.pipeline.vad;
 import dev.parley.gpu.pipeline.PipelineParams;
 
 /**
- * The default VAD, needing nothing but the repository: band-limited (200–4000 Hz) frame energy
+ * The fallback VAD ({@code PARLEY_VAD_MODEL=energy}), which needs no model; Parley's own
+ * {@link NeuralVad} ({@code parley-vad}) is the default. Band-limited (200–4000 Hz) frame energy
  * (25 ms windows every 10 ms), compared with a noise floor and a speech level that adapt over a
  * sliding window (low and high percentiles of the local energies, kept at least
  * {@code energyMinRangeDb} apart), with hysteresis and duration smoothing. Energy alone cannot
@@ -11,7 +12,7 @@ import dev.parley.gpu.pipeline.PipelineParams;
  * periodic (vocal-fold pitch, 50–400 Hz), fans, rustle and keyboards are not. A run in which fewer
  * than {@code energyMinVoicedFraction} of the frames reach a normalised autocorrelation of
  * {@code energyVoicedThreshold} at some pitch lag is dropped. Voiced background talk still passes;
- * Silero VAD ({@link SileroVad}) is the stronger choice where its model file is available.
+ * {@link NeuralVad} and Silero VAD ({@link SileroVad}) are stronger.
  * Stateless and thread-safe.
  */
 public final class EnergyVad implements VoiceActivityDetector {
