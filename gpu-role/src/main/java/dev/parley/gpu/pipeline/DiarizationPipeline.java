@@ -232,8 +232,9 @@ public final class DiarizationPipeline implements Diarizer {
     for (int k = 0; k < centroids.length; k++) names.add(String.format(Locale.ROOT, "SPEAKER_%02d", k));
     List<Segment> segments = FrameLabeler.segments(frameLabels, names, params.segmentation().changeOverlapSeconds());
     if (overlap != null && centroids.length >= 2) {
-      SpeechMask overlapped = SpeechMask.fromScores(overlap.probabilities(samples), params.segmentation().overlapOnset(),
-          params.segmentation().overlapOffset(), params.segmentation().minOverlapSeconds(), 0.1, 0);
+      PipelineParams.Segmentation s = params.segmentation();
+      SpeechMask overlapped = SpeechMask.fromScores(overlap.probabilities(samples), s.overlapOnset(), s.overlapOffset(),
+          s.minOverlapSeconds(), s.overlapMinSilenceSeconds(), s.overlapPadSeconds());
       segments = new ArrayList<>(segments);
       segments.addAll(FrameLabeler.segments(FrameLabeler.secondSpeaker(frameLabels, overlapped, centroids.length), names));
       segments.sort((x, y) -> Double.compare(x.start(), y.start()));

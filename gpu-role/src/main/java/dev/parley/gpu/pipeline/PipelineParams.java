@@ -200,9 +200,12 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    *     windows as graph neighbours (at least 3)
    * @param spectralFrom {@code auto}: spectral clustering takes over from agglomerative
    *     clustering when the latter finds at least this many speakers without being told the count
+   * @param maxItems longer recordings are clustered as at most this many items, each the average of
+   *     a run of consecutive windows, so time and memory stay bounded (agglomerative clustering
+   *     keeps an items × items similarity matrix)
    */
   public record Clustering(String method, double threshold, int maxSpeakers, double minClusterSeconds,
-      double centroidThreshold, double pruneFraction, int spectralFrom) {
+      double centroidThreshold, double pruneFraction, int spectralFrom, int maxItems) {
     public Clustering {
       if (!method.equals("auto") && !method.equals("ahc") && !method.equals("spectral"))
         throw new IllegalArgumentException("clustering.method must be auto, ahc or spectral, not " + method);
@@ -212,10 +215,11 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       atLeast("clustering.centroidThreshold", centroidThreshold, -1);
       between("clustering.pruneFraction", pruneFraction, 0, 1);
       between("clustering.spectralFrom", spectralFrom, 2, 1000);
+      atLeast("clustering.maxItems", maxItems, 1);
     }
 
     public static Clustering defaults() {
-      return new Clustering("auto", 0.2, 20, 2.0, 2.0, 0.2, 3);
+      return new Clustering("auto", 0.2, 20, 2.0, 2.0, 0.2, 3, 4000);
     }
   }
 
@@ -239,9 +243,12 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    *     (docs/BENCHMARKS.md)
    * @param overlapOffset probability below which an overlap ends
    * @param minOverlapSeconds shorter overlaps are ignored
+   * @param overlapMinSilenceSeconds shorter gaps between two overlaps are filled
+   * @param overlapPadSeconds each overlap is widened by this on both sides
    */
   public record Segmentation(double minTurnSeconds, double minAudioSeconds, double changeOverlapSeconds,
-      double switchPenalty, double overlapOnset, double overlapOffset, double minOverlapSeconds) {
+      double switchPenalty, double overlapOnset, double overlapOffset, double minOverlapSeconds,
+      double overlapMinSilenceSeconds, double overlapPadSeconds) {
     public Segmentation {
       atLeast("segmentation.minTurnSeconds", minTurnSeconds, 0);
       atLeast("segmentation.minAudioSeconds", minAudioSeconds, 0);
@@ -250,10 +257,12 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       atLeast("segmentation.overlapOnset", overlapOnset, 0);
       between("segmentation.overlapOffset", overlapOffset, 0, 1);
       atLeast("segmentation.minOverlapSeconds", minOverlapSeconds, 0);
+      atLeast("segmentation.overlapMinSilenceSeconds", overlapMinSilenceSeconds, 0);
+      atLeast("segmentation.overlapPadSeconds", overlapPadSeconds, 0);
     }
 
     public static Segmentation defaults() {
-      return new Segmentation(0.3, 1.0, 0.0, 0.0, 0.9, 0.7, 0.1);
+      return new Segmentation(0.3, 1.0, 0.0, 0.0, 0.9, 0.7, 0.1, 0.1, 0.0);
     }
   }
 

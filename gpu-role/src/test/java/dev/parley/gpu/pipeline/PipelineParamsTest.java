@@ -13,6 +13,9 @@ class PipelineParamsTest {
     assertEquals(0.35, p.clustering().threshold());
     assertEquals(8, p.embedding().batchSize());
     assertEquals(PipelineParams.defaults().vad(), p.vad());
+    PipelineParams q = PipelineParams.defaults().with("segmentation.overlapMinSilenceSeconds=0.2").with("clustering.maxItems=900");
+    assertEquals(0.2, q.segmentation().overlapMinSilenceSeconds());
+    assertEquals(900, q.clustering().maxItems());
   }
 
   @Test
@@ -27,6 +30,8 @@ class PipelineParamsTest {
       {"vad.sileroStreams=0", "vad.sileroStreams must be at least 1, not 0"},
       {"vad.padSeconds=Infinity", "vad.padSeconds must be at least 0, not Infinity"},
       {"segmentation.minTurnSeconds=-0.1", "segmentation.minTurnSeconds must be at least 0, not -0.1"},
+      {"clustering.maxItems=0", "clustering.maxItems must be at least 1, not 0"},
+      {"segmentation.overlapPadSeconds=-1", "segmentation.overlapPadSeconds must be at least 0, not -1"},
       {"clustering.nope=1", "unknown parameter: clustering.nope"},
       {"embedding.batchSize=many", "not a number for batchSize: many"},
     };

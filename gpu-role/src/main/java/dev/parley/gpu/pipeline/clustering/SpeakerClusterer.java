@@ -22,18 +22,12 @@ import java.util.List;
  */
 public final class SpeakerClusterer {
   private final PipelineParams.Clustering params;
-  private final int maxItems;
 
   /** Spectral clustering decomposes n×n Laplacians (O(n^3)): it sees at most this many items. */
   static final int SPECTRAL_MAX_ITEMS = 400;
 
   public SpeakerClusterer(PipelineParams.Clustering params) {
-    this(params, 4000);
-  }
-
-  SpeakerClusterer(PipelineParams.Clustering params, int maxItems) {
     this.params = params;
-    this.maxItems = maxItems;
   }
 
   /** Items standing for runs of {@code group} consecutive embeddings (their weighted mean). */
@@ -76,7 +70,7 @@ public final class SpeakerClusterer {
     if (weights.length != n) throw new IllegalArgumentException("one weight per embedding expected");
     if (n == 0) return new Clustering(new int[0], 0, new float[0][]);
     // long inputs are reduced by averaging runs of consecutive windows
-    Reduced reduced = Reduced.of(embeddings, weights, maxItems);
+    Reduced reduced = Reduced.of(embeddings, weights, params.maxItems());
     float[][] items = reduced.items();
     double[] w = reduced.weights();
     int m = items.length;

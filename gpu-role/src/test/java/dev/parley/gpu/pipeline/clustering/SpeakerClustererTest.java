@@ -44,7 +44,7 @@ class SpeakerClustererTest {
   }
 
   /** The synthetic speakers' centres are random: their similarity is ~0 ± 0.15, so 0.5 separates them. */
-  static final PipelineParams.Clustering PARAMS = new PipelineParams.Clustering("ahc", 0.5, 20, 2.0, 2.0, 0.2, 2);
+  static final PipelineParams.Clustering PARAMS = new PipelineParams.Clustering("ahc", 0.5, 20, 2.0, 2.0, 0.2, 2, 4000);
 
   private final SpeakerClusterer clusterer = new SpeakerClusterer(PARAMS);
 
@@ -128,10 +128,10 @@ class SpeakerClustererTest {
       }
       x[i] = Similarity.normalize(v);
     }
-    PipelineParams.Clustering tight = new PipelineParams.Clustering("ahc", 0.45, 20, 2.0, 2.0, 0.2, 2);
+    PipelineParams.Clustering tight = new PipelineParams.Clustering("ahc", 0.45, 20, 2.0, 2.0, 0.2, 2, 4000);
     int split = new SpeakerClusterer(tight).cluster(x, ones(n), null, null, null).count();
     assertTrue(split >= 3, "clusters without centroid merging: " + split);
-    PipelineParams.Clustering merged = new PipelineParams.Clustering("ahc", 0.45, 20, 2.0, 0.5, 0.2, 2);
+    PipelineParams.Clustering merged = new PipelineParams.Clustering("ahc", 0.45, 20, 2.0, 0.5, 0.2, 2, 4000);
     Clustering c = new SpeakerClusterer(merged).cluster(x, ones(n), null, null, null);
     assertEquals(2, c.count(), "clusters after centroid merging");
     assertTrue(purity(c.labels(), truth) > 0.9, "purity " + purity(c.labels(), truth));
@@ -143,7 +143,7 @@ class SpeakerClustererTest {
     int[] truth = new int[n];
     float[][] x = blobs(n, 4, 0.6, 3, truth);
     long t0 = System.nanoTime();
-    Clustering c = new SpeakerClusterer(PARAMS, 1500).cluster(x, ones(n), null, null, null);
+    Clustering c = new SpeakerClusterer(new PipelineParams.Clustering("ahc", 0.5, 20, 2.0, 2.0, 0.2, 2, 1500)).cluster(x, ones(n), null, null, null);
     double seconds = (System.nanoTime() - t0) / 1e9;
     assertEquals(4, c.count());
     assertEquals(n, c.labels().length);

@@ -33,7 +33,7 @@ class SpectralClusteringTest {
 
   @Test
   void eigengapFindsTheCount() {
-    PipelineParams.Clustering p = new PipelineParams.Clustering("spectral", 0.5, 20, 2.0, 2.0, 0.2, 2);
+    PipelineParams.Clustering p = new PipelineParams.Clustering("spectral", 0.5, 20, 2.0, 2.0, 0.2, 2, 4000);
     SpeakerClusterer c = new SpeakerClusterer(p);
     for (int k = 2; k <= 5; k++) {
       int[] truth = new int[120];
@@ -54,7 +54,7 @@ class SpectralClusteringTest {
     int[] truth = new int[n];
     float[][] x = SpeakerClustererTest.blobs(n, 3, 0.7, 5, truth);
     long t0 = System.nanoTime();
-    Clustering res = new SpeakerClusterer(new PipelineParams.Clustering("spectral", 0.5, 20, 2.0, 2.0, 0.2, 2))
+    Clustering res = new SpeakerClusterer(new PipelineParams.Clustering("spectral", 0.5, 20, 2.0, 2.0, 0.2, 2, 4000))
         .cluster(x, SpeakerClustererTest.ones(n), null, null, null);
     assertEquals(3, res.count());
     assertTrue(SpeakerClustererTest.purity(res.labels(), truth) > 0.95);
