@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import dev.parley.gpu.pipeline.features.Fbank;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -45,7 +46,7 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
     this.manager = NDManager.newBaseManager(device);
     try {
       this.block = new SpeakerTdnn(SpeakerTdnn.Config.from(properties));
-      block.initialize(manager, DataType.FLOAT32, new Shape(1, 200, 80));
+      block.initialize(manager, DataType.FLOAT32, new Shape(1, 200, Fbank.NUM_BINS));
       block.loadParameters(manager, new DataInputStream(new ByteArrayInputStream(params)));
       block.freezeParameters(true);
     } catch (IOException | MalformedModelException | RuntimeException e) {
@@ -132,8 +133,8 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
 
     static NDArray run(ai.djl.nn.Block block, Device device, NDArray features) {
       Shape s = features.getShape();
-      if (s.dimension() != 3 || s.get(2) != 80 || s.get(0) < 1 || s.get(1) < 1) {
-        throw new IllegalArgumentException("expected features [batch, frames>=1, 80], got " + s);
+      if (s.dimension() != 3 || s.get(2) != Fbank.NUM_BINS || s.get(0) < 1 || s.get(1) < 1) {
+        throw new IllegalArgumentException("expected features [batch, frames>=1, " + Fbank.NUM_BINS + "], got " + s);
       }
       NDManager owner = features.getManager();
       try (NDManager scratch = owner.newSubManager(device)) {

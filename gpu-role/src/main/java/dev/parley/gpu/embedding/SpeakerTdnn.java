@@ -13,6 +13,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.parley.gpu.pipeline.features.Fbank;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -100,8 +101,8 @@ public final class SpeakerTdnn extends AbstractBlock {
   protected NDList forwardInternal(
       ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
     NDArray x = inputs.singletonOrThrow();
-    if (x.getShape().dimension() != 3 || x.getShape().get(2) != 80) {
-      throw new IllegalArgumentException("expected [batch, frames, 80], got " + x.getShape());
+    if (x.getShape().dimension() != 3 || x.getShape().get(2) != Fbank.NUM_BINS) {
+      throw new IllegalArgumentException("expected [batch, frames, " + Fbank.NUM_BINS + "], got " + x.getShape());
     }
     x = x.transpose(0, 2, 1); // [B, 80, T]
     for (int i = 0; i < convs.size(); i++) {

@@ -7,6 +7,7 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.parley.gpu.pipeline.features.Fbank;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,21 +59,21 @@ public final class TorchScriptSpeakerModel implements SpeakerEmbeddingModel {
 
   private static int probe(Model model, Path file) {
     try (NDManager m = model.getNDManager().newSubManager()) {
-      NDArray x = m.zeros(new Shape(2, PROBE_FRAMES, 80));
+      NDArray x = m.zeros(new Shape(2, PROBE_FRAMES, Fbank.NUM_BINS));
       NDArray y =
           DefaultSpeakerModel.BlockForward.run(model.getBlock(), model.getNDManager().getDevice(), x);
       Shape s = y.getShape();
       if (s.dimension() != 2 || s.get(0) != 2 || s.get(1) < 1) {
         throw new IllegalArgumentException(
             file + " does not follow the speaker model contract: [2, "
-                + PROBE_FRAMES + ", 80] gave " + s + ", expected [2, dim]");
+                + PROBE_FRAMES + ", " + Fbank.NUM_BINS + "] gave " + s + ", expected [2, dim]");
       }
       return (int) s.get(1);
     } catch (IllegalArgumentException e) {
       throw e;
     } catch (RuntimeException e) {
       throw new IllegalArgumentException(
-          file + " does not accept [batch, frames, 80] features: " + e.getMessage(), e);
+          file + " does not accept [batch, frames, " + Fbank.NUM_BINS + "] features: " + e.getMessage(), e);
     }
   }
 

@@ -1,11 +1,11 @@
 package dev.parley.gpu.training;
 
+import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
+
 import java.util.Random;
 
 /** Waveform augmentation toward far-field meeting speech. All methods are pure functions of their inputs. */
 public final class Augment {
-  public static final int SAMPLE_RATE = 16_000;
-
   private Augment() {}
 
   /**

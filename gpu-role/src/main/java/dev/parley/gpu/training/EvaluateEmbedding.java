@@ -1,5 +1,7 @@
 package dev.parley.gpu.training;
 
+import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
+
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -114,7 +116,7 @@ public final class EvaluateEmbedding {
   public static List<Segment> librispeechSegments(Path dir, List<String> speakers)
       throws IOException, AudioDecodeException {
     Map<String, Path> files = librispeechFiles(dir);
-    int crop = (int) (CROP_SECONDS * 16000);
+    int crop = (int) (CROP_SECONDS * SAMPLE_RATE);
     List<Segment> out = new ArrayList<>();
     for (String spk : speakers) {
       Path f = files.get(spk);
@@ -176,7 +178,7 @@ public final class EvaluateEmbedding {
       throws IOException, AudioDecodeException {
     List<Rttm.Turn> turns = Rttm.read(amiDir.resolve("ami-dev.rttm"));
     List<Segment> out = new ArrayList<>();
-    int piece = (int) (AMI_PIECE_SECONDS * 16000);
+    int piece = (int) (AMI_PIECE_SECONDS * SAMPLE_RATE);
     int region = 0;
     for (String id : fileIds) {
       float[] x = AudioDecoder.decode(amiDir.resolve(id + ".wav"));

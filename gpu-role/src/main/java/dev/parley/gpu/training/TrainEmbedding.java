@@ -1,5 +1,7 @@
 package dev.parley.gpu.training;
 
+import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
+
 import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
@@ -255,8 +257,8 @@ public final class TrainEmbedding {
       }
       for (Map.Entry<String, List<float[]>> e : bySpeaker.entrySet()) {
         int n = e.getValue().stream().mapToInt(a -> a.length).sum();
-        if (n < 16000) {
-          say("AMI speaker %s skipped: only %.1f s of single-speaker speech", e.getKey(), n / 16000.0);
+        if (n < SAMPLE_RATE) {
+          say("AMI speaker %s skipped: only %.1f s of single-speaker speech", e.getKey(), n / (double) SAMPLE_RATE);
           continue;
         }
         float[] all = new float[n];
@@ -268,7 +270,7 @@ public final class TrainEmbedding {
         names.add("ami-" + e.getKey());
         audio.add(all);
         isAmi.add(true);
-        say("AMI speaker %s: %.1f s", e.getKey(), n / 16000.0);
+        say("AMI speaker %s: %.1f s", e.getKey(), n / (double) SAMPLE_RATE);
       }
     }
     long[] seeds = new long[names.size()];
@@ -506,7 +508,7 @@ public final class TrainEmbedding {
                       .optLearningRateTracker(schedule)
                       .optWeightDecays(o.weightDecay())
                       .build());
-      Shape[] inputShapes = {new Shape(o.batch(), o.minFrames(), 80), new Shape(o.batch())};
+      Shape[] inputShapes = {new Shape(o.batch(), o.minFrames(), Fbank.NUM_BINS), new Shape(o.batch())};
       if (step > 0) {
         // Load before the Trainer exists: Trainer.initialize caches each parameter's array in its
         // ParameterStore, and Parameter.initialize keeps arrays that are already there. Loading

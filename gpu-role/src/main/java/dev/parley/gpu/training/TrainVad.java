@@ -1,5 +1,7 @@
 package dev.parley.gpu.training;
 
+import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
+
 import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -198,7 +200,7 @@ public final class TrainVad {
     scaleTo(x, uniform(r, -75, -40));
     int bursts = r.nextDouble() < 0.5 ? 1 + r.nextInt(2) : 0;
     for (int b = 0; b < bursts; b++) {
-      int n = (int) (uniform(r, 0.2, 1.5) * 16000);
+      int n = (int) (uniform(r, 0.2, 1.5) * SAMPLE_RATE);
       float[] burst = Augment.noise(n, r.nextDouble(), r);
       scaleTo(burst, uniform(r, -45, -15));
       int at = r.nextInt(len - n);

@@ -1,5 +1,7 @@
 package dev.parley.gpu.pipeline.features;
 
+import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
+
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -24,7 +26,6 @@ import ai.djl.ndarray.types.Shape;
  * <p>Instances are immutable after construction and safe to share between threads.
  */
 public final class Fbank implements AutoCloseable {
-  public static final int SAMPLE_RATE = 16_000;
   public static final int FRAME_LENGTH = 400;
   public static final int FRAME_SHIFT = 160;
   public static final int FFT_SIZE = 512;

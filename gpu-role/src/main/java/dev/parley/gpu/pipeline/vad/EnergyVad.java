@@ -1,5 +1,7 @@
 package dev.parley.gpu.pipeline.vad;
 
+import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
+
 import dev.parley.gpu.pipeline.PipelineParams;
 
 /**
@@ -171,7 +173,7 @@ public final class EnergyVad implements VoiceActivityDetector {
   }
 
   private static double[] highPass(double fc) {
-    double w = 2 * Math.PI * fc / 16000.0;
+    double w = 2 * Math.PI * fc / SAMPLE_RATE;
     double alpha = Math.sin(w) / (2 * Math.sqrt(0.5));
     double cos = Math.cos(w);
     double a0 = 1 + alpha;
@@ -179,7 +181,7 @@ public final class EnergyVad implements VoiceActivityDetector {
   }
 
   private static double[] lowPass(double fc) {
-    double w = 2 * Math.PI * fc / 16000.0;
+    double w = 2 * Math.PI * fc / SAMPLE_RATE;
     double alpha = Math.sin(w) / (2 * Math.sqrt(0.5));
     double cos = Math.cos(w);
     double a0 = 1 + alpha;

@@ -1,5 +1,7 @@
 package dev.parley.gpu.pipeline.vad;
 
+import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
+
 import dev.parley.gpu.pipeline.ModelVersion;
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
@@ -40,7 +42,6 @@ public final class SileroVad implements VoiceActivityDetector {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SileroVad.class);
 
   static final int CHUNK = 512;
-  private static final long SAMPLE_RATE = 16_000;
 
   private final Path file;
   private final PipelineParams.Vad params;
@@ -74,7 +75,7 @@ public final class SileroVad implements VoiceActivityDetector {
     Model m = vad.loadModel();
     vad.idle.push(m);
     // a TorchScript file of another kind loads as well; find out now, not at every job
-    try (NDManager probe = m.getNDManager().newSubManager(); IValue sr = IValue.from(SAMPLE_RATE)) {
+    try (NDManager probe = m.getNDManager().newSubManager(); IValue sr = IValue.from((long) SAMPLE_RATE)) {
       JniUtils.setGradMode(false);
       forwardPart((PtSymbolBlock) m.getBlock(), probe, new float[CHUNK], sr);
     } catch (RuntimeException e) {
@@ -173,7 +174,7 @@ public final class SileroVad implements VoiceActivityDetector {
   private void runParts(float[] samples, int p0, int p1, int per, int lead, int chunks, float[] prob)
       throws DiarizationException {
     Model model = borrow();
-    try (NDManager manager = model.getNDManager().newSubManager(); IValue sr = IValue.from(SAMPLE_RATE)) {
+    try (NDManager manager = model.getNDManager().newSubManager(); IValue sr = IValue.from((long) SAMPLE_RATE)) {
       PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
       JniUtils.setGradMode(false);
       float[] part = new float[(per + lead) * CHUNK];
