@@ -7,12 +7,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
  * NIST RTTM: {@code SPEAKER <file> <chan> <start> <dur> <NA> <NA> <speaker> <NA> <NA>}. Only SPEAKER
- * lines are read; comments ({@code ;;} or {@code #}) and blank lines are skipped.
+ * lines are read; comments ({@code ;;} or {@code #}) and blank lines are skipped. Parley writes RTTM
+ * with {@code DiarizationResult.toRttm}.
  */
 public final class Rttm {
   private Rttm() {}
@@ -58,14 +58,5 @@ public final class Rttm {
       out.computeIfAbsent(f[1], k -> new ArrayList<>()).add(new Turn(f[1], start, start + dur, f[7]));
     }
     return out;
-  }
-
-  public static String format(List<Turn> turns) {
-    StringBuilder sb = new StringBuilder();
-    for (Turn t : turns) {
-      sb.append(String.format(Locale.ROOT, "SPEAKER %s 1 %.3f %.3f <NA> <NA> %s <NA> <NA>%n",
-          t.file(), t.start(), t.duration(), t.speaker()));
-    }
-    return sb.toString();
   }
 }

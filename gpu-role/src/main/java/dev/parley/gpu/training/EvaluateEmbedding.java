@@ -8,6 +8,8 @@ import ai.djl.ndarray.NDManager;
 import dev.parley.gpu.embedding.DefaultSpeakerModel;
 import dev.parley.gpu.embedding.EmbeddingModels;
 import dev.parley.gpu.embedding.SpeakerEmbeddingModel;
+import dev.parley.gpu.eval.Rttm;
+import dev.parley.gpu.eval.Turn;
 import dev.parley.gpu.pipeline.audio.AudioDecodeException;
 import dev.parley.gpu.pipeline.audio.AudioDecoder;
 import dev.parley.gpu.pipeline.features.Fbank;
@@ -176,13 +178,13 @@ public final class EvaluateEmbedding {
 
   public static List<Segment> amiSegments(Path amiDir, List<String> fileIds)
       throws IOException, AudioDecodeException {
-    List<Rttm.Turn> turns = Rttm.read(amiDir.resolve("ami-dev.rttm"));
+    Map<String, List<Turn>> turns = Rttm.read(amiDir.resolve("ami-dev.rttm"));
     List<Segment> out = new ArrayList<>();
     int piece = (int) (AMI_PIECE_SECONDS * SAMPLE_RATE);
     int region = 0;
     for (String id : fileIds) {
       float[] x = AudioDecoder.decode(amiDir.resolve(id + ".wav"));
-      for (Rttm.Region r : Rttm.singleSpeakerRegions(turns, id, x.length, AMI_MIN_SECONDS)) {
+      for (SpeakerRegions.Region r : SpeakerRegions.singleSpeaker(turns, id, x.length, AMI_MIN_SECONDS)) {
         int len = r.to() - r.from();
         if (len < piece) {
           out.add(new Segment(r.speaker(), id, region, Arrays.copyOfRange(x, r.from(), r.to())));

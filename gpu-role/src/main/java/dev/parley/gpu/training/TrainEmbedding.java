@@ -21,6 +21,8 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import dev.parley.gpu.embedding.DefaultSpeakerModel;
 import dev.parley.gpu.embedding.SpeakerTdnn;
+import dev.parley.gpu.eval.Rttm;
+import dev.parley.gpu.eval.Turn;
 import dev.parley.gpu.pipeline.audio.AudioDecodeException;
 import dev.parley.gpu.pipeline.audio.AudioDecoder;
 import dev.parley.gpu.pipeline.features.Fbank;
@@ -245,11 +247,11 @@ public final class TrainEmbedding {
     }
     say("LibriSpeech: %d training speakers (%d held out)", names.size(), heldOut.size());
     if (Files.isDirectory(o.ami())) {
-      List<Rttm.Turn> turns = Rttm.read(o.ami().resolve("ami-dev.rttm"));
+      Map<String, List<Turn>> turns = Rttm.read(o.ami().resolve("ami-dev.rttm"));
       Map<String, List<float[]>> bySpeaker = new LinkedHashMap<>();
       for (String f : o.amiTrainFiles()) {
         float[] x = AudioDecoder.decode(o.ami().resolve(f + ".wav"));
-        for (Rttm.Region r : Rttm.singleSpeakerRegions(turns, f, x.length, 0.3)) {
+        for (SpeakerRegions.Region r : SpeakerRegions.singleSpeaker(turns, f, x.length, 0.3)) {
           bySpeaker
               .computeIfAbsent(r.speaker(), k -> new ArrayList<>())
               .add(java.util.Arrays.copyOfRange(x, r.from(), r.to()));

@@ -17,6 +17,8 @@ import ai.djl.training.Trainer;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
+import dev.parley.gpu.eval.Rttm;
+import dev.parley.gpu.eval.Turn;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.pipeline.audio.AudioDecodeException;
 import dev.parley.gpu.pipeline.audio.AudioDecoder;
@@ -36,6 +38,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 import java.util.Set;
@@ -155,15 +158,14 @@ public final class TrainVad {
   }
 
   private List<Meeting> loadMeetings() throws IOException, AudioDecodeException {
-    List<Rttm.Turn> turns = Rttm.read(o.ami().resolve("ami-dev.rttm"));
+    Map<String, List<Turn>> turns = Rttm.read(o.ami().resolve("ami-dev.rttm"));
     List<Meeting> out = new ArrayList<>();
     for (String f : o.amiFiles()) {
       float[] x = AudioDecoder.decode(o.ami().resolve(f + ".wav"));
       int[] talkers = new int[SpeechMask.frameCount(x.length)];
-      for (Rttm.Turn t : turns) {
-        if (!t.file().equals(f)) continue;
+      for (Turn t : turns.getOrDefault(f, List.of())) {
         int s = (int) Math.round(t.start() * 100);
-        int e = (int) Math.round((t.start() + t.duration()) * 100);
+        int e = (int) Math.round(t.end() * 100);
         for (int i = Math.max(0, s); i < Math.min(talkers.length, e); i++) talkers[i]++;
       }
       out.add(new Meeting(x, talkers));

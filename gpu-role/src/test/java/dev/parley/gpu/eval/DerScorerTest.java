@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.parley.protocol.DiarizationResult;
+import dev.parley.protocol.Segment;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -144,7 +146,9 @@ class DerScorerTest {
     Turn t = m.get("trn00").get(0);
     assertEquals("MÉO069", t.speaker());
     assertEquals(3.968, t.end(), 1e-9);
-    assertEquals(Rttm.parse(Rttm.format(m.get("trn01")), "y").get("trn01"), m.get("trn01"));
+    // what diarize writes (DiarizationResult.toRttm) reads back as the same turns
+    String written = new DiarizationResult(List.of(new Segment(1.0, 3.5, "B")), List.of(), Map.of(), null).toRttm("trn01");
+    assertEquals(m.get("trn01"), Rttm.parse(written, "y").get("trn01"));
     assertThrows(IllegalArgumentException.class, () -> Rttm.parse("SPEAKER f 1 x 1 <NA> <NA> A", "z"));
     assertThrows(IllegalArgumentException.class, () -> Rttm.parse("SPEAKER f 1 -1 1 <NA> <NA> A", "z"));
     Map<String, List<Uem.Region>> u = Uem.parse("trn00 NA 0.000 30.000\ntrn01 1 2 3\n", "u");

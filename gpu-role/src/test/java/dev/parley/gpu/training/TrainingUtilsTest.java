@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.parley.gpu.eval.Rttm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -250,12 +251,13 @@ class TrainingUtilsTest {
         "SPEAKER f 1 0.00 2.00 <NA> <NA> A <NA> <NA>\n"
             + "SPEAKER f 1 1.50 2.00 <NA> <NA> B <NA> <NA>\n"
             + "SPEAKER g 1 0.00 5.00 <NA> <NA> C <NA> <NA>\n");
-    List<Rttm.Region> r = Rttm.singleSpeakerRegions(Rttm.read(rttm), "f", 16000 * 10, 0.2);
+    List<SpeakerRegions.Region> r = SpeakerRegions.singleSpeaker(Rttm.read(rttm), "f", 16000 * 10, 0.2);
     assertEquals(2, r.size());
-    assertEquals(new Rttm.Region("f", "A", 0, 150 * 160), r.get(0));
-    assertEquals(new Rttm.Region("f", "B", 200 * 160, 350 * 160), r.get(1));
-    assertEquals(0, Rttm.singleSpeakerRegions(Rttm.read(rttm), "f", 16000 * 10, 1.6).size());
-    assertEquals(1, Rttm.singleSpeakerRegions(Rttm.read(rttm), "g", 16000 * 10, 1.6).size());
+    assertEquals(new SpeakerRegions.Region("f", "A", 0, 150 * 160), r.get(0));
+    assertEquals(new SpeakerRegions.Region("f", "B", 200 * 160, 350 * 160), r.get(1));
+    assertEquals(0, SpeakerRegions.singleSpeaker(Rttm.read(rttm), "f", 16000 * 10, 1.6).size());
+    assertEquals(1, SpeakerRegions.singleSpeaker(Rttm.read(rttm), "g", 16000 * 10, 1.6).size());
+    assertEquals(List.of(), SpeakerRegions.singleSpeaker(Rttm.read(rttm), "h", 16000 * 10, 0.2));
   }
 
   @Test

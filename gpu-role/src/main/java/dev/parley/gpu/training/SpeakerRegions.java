@@ -1,55 +1,40 @@
 package dev.parley.gpu.training;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
+
+import dev.parley.gpu.eval.Turn;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Reads reference RTTM and finds regions where exactly one speaker talks (for training and EER). */
-public final class Rttm {
-  /** One reference turn. */
-  public record Turn(String file, double start, double duration, String speaker) {}
-
+/**
+ * Regions of a recording where exactly one reference speaker talks (training crops and EER
+ * pieces), from turns read by {@link dev.parley.gpu.eval.Rttm}.
+ */
+public final class SpeakerRegions {
   /** A region of a file where only {@code speaker} is active, in samples at 16 kHz. */
   public record Region(String file, String speaker, int from, int to) {
     public double seconds() {
-      return (to - from) / 16000.0;
+      return (to - from) / (double) SAMPLE_RATE;
     }
   }
 
-  private Rttm() {}
-
-  public static List<Turn> read(Path rttm) throws IOException {
-    List<Turn> turns = new ArrayList<>();
-    for (String line : Files.readAllLines(rttm, StandardCharsets.UTF_8)) {
-      String[] p = line.trim().split("\\s+");
-      if (p.length < 8 || !p[0].equals("SPEAKER")) {
-        continue;
-      }
-      turns.add(new Turn(p[1], Double.parseDouble(p[3]), Double.parseDouble(p[4]), p[7]));
-    }
-    return turns;
-  }
+  private SpeakerRegions() {}
 
   /**
    * Maximal single-speaker regions of {@code file} at 10 ms resolution, at least {@code minSeconds}
    * long, clipped to {@code samples}.
+   *
+   * @param turns reference turns by file id, as {@link dev.parley.gpu.eval.Rttm#read} gives them
    */
-  public static List<Region> singleSpeakerRegions(
-      List<Turn> turns, String file, int samples, double minSeconds) {
+  public static List<Region> singleSpeaker(Map<String, List<Turn>> turns, String file, int samples, double minSeconds) {
     int frames = samples / 160;
     Map<String, boolean[]> active = new LinkedHashMap<>();
-    for (Turn t : turns) {
-      if (!t.file().equals(file)) {
-        continue;
-      }
+    for (Turn t : turns.getOrDefault(file, List.of())) {
       boolean[] a = active.computeIfAbsent(t.speaker(), k -> new boolean[frames]);
       int s = (int) Math.round(t.start() * 100);
-      int e = (int) Math.round((t.start() + t.duration()) * 100);
+      int e = (int) Math.round(t.end() * 100);
       for (int i = Math.max(0, s); i < Math.min(frames, e); i++) {
         a[i] = true;
       }
