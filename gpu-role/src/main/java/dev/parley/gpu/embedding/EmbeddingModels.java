@@ -26,7 +26,7 @@ public final class EmbeddingModels {
    */
   public static SpeakerEmbeddingModel load(String pathOrEmpty, Device device) {
     if (pathOrEmpty == null || pathOrEmpty.isBlank()) {
-      return DefaultSpeakerModel.load(device);
+      return TdnnSpeakerModel.load(device);
     }
     String[] parts = pathOrEmpty.split(",", -1);
     if (parts.length > 1) {
@@ -49,11 +49,11 @@ public final class EmbeddingModels {
 
   private static SpeakerEmbeddingModel loadOne(String spec, Device device) {
     if (spec.equals(DEFAULT)) {
-      return DefaultSpeakerModel.load(device);
+      return TdnnSpeakerModel.load(device);
     }
     Path path = Path.of(spec);
     if (Files.isDirectory(path)) {
-      return DefaultSpeakerModel.loadDirectory(path, device);
+      return TdnnSpeakerModel.loadDirectory(path, device);
     }
     return TorchScriptSpeakerModel.load(path, device);
   }

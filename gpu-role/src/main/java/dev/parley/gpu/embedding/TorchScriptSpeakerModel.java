@@ -61,7 +61,7 @@ public final class TorchScriptSpeakerModel implements SpeakerEmbeddingModel {
     try (NDManager m = model.getNDManager().newSubManager()) {
       NDArray x = m.zeros(new Shape(2, PROBE_FRAMES, Fbank.NUM_BINS));
       NDArray y =
-          DefaultSpeakerModel.BlockForward.run(model.getBlock(), model.getNDManager().getDevice(), x);
+          BlockForward.run(model.getBlock(), model.getNDManager().getDevice(), x);
       Shape s = y.getShape();
       if (s.dimension() != 2 || s.get(0) != 2 || s.get(1) < 1) {
         throw new IllegalArgumentException(
@@ -79,7 +79,7 @@ public final class TorchScriptSpeakerModel implements SpeakerEmbeddingModel {
 
   @Override
   public NDArray embed(NDArray features) {
-    return DefaultSpeakerModel.BlockForward.run(
+    return BlockForward.run(
         model.getBlock(), model.getNDManager().getDevice(), features);
   }
 

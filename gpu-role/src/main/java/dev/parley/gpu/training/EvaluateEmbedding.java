@@ -5,7 +5,7 @@ import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.parley.gpu.embedding.DefaultSpeakerModel;
+import dev.parley.gpu.embedding.TdnnSpeakerModel;
 import dev.parley.gpu.embedding.EmbeddingModels;
 import dev.parley.gpu.embedding.SpeakerEmbeddingModel;
 import dev.parley.gpu.eval.Rttm;
@@ -51,7 +51,7 @@ import java.util.stream.Stream;
  */
 public final class EvaluateEmbedding {
   public static final String HELD_OUT_RESOURCE =
-      DefaultSpeakerModel.RESOURCE_DIR + "heldout-librispeech.txt";
+      TdnnSpeakerModel.RESOURCE_DIR + "heldout-librispeech.txt";
   public static final List<String> AMI_EVAL_FILES =
       List.of("trn05", "trn06", "trn07", "trn08", "trn09");
   static final double CROP_SECONDS = 3.0;

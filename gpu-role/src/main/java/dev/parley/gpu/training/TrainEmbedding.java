@@ -19,7 +19,7 @@ import ai.djl.training.Trainer;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
-import dev.parley.gpu.embedding.DefaultSpeakerModel;
+import dev.parley.gpu.embedding.TdnnSpeakerModel;
 import dev.parley.gpu.embedding.SpeakerTdnn;
 import dev.parley.gpu.eval.Rttm;
 import dev.parley.gpu.eval.Turn;
@@ -642,7 +642,7 @@ public final class TrainEmbedding {
 
   private void export(SpeakerTdnn net, int step, double seconds, int classes, List<Source> sources,
       EvaluateEmbedding.Result r) throws IOException {
-    Path params = o.out().resolve(DefaultSpeakerModel.PARAMS_FILE);
+    Path params = o.out().resolve(TdnnSpeakerModel.PARAMS_FILE);
     try (OutputStream os = Files.newOutputStream(params)) {
       net.saveParameters(new DataOutputStream(os));
     }
@@ -659,7 +659,7 @@ public final class TrainEmbedding {
     p.setProperty("eer.librispeech.sharedRoom", String.format(Locale.ROOT, "%.4f", r.roomEer()));
     p.setProperty("eer.ami", String.format(Locale.ROOT, "%.4f", r.amiEer()));
     p.setProperty("eer.ami.withinFile", String.format(Locale.ROOT, "%.4f", r.amiWithinFileEer()));
-    store(p, o.out().resolve(DefaultSpeakerModel.PROPERTIES_FILE), "Parley speaker TDNN (train-embedding)");
+    store(p, o.out().resolve(TdnnSpeakerModel.PROPERTIES_FILE), "Parley speaker TDNN (train-embedding)");
     say("exported %s (%d bytes), steps %d, %.1f min", params, Files.size(params), step, seconds / 60);
   }
 

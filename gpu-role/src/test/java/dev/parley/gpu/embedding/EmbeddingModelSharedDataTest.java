@@ -41,13 +41,13 @@ class EmbeddingModelSharedDataTest {
     try (InputStream in =
         getClass()
             .getClassLoader()
-            .getResourceAsStream(DefaultSpeakerModel.RESOURCE_DIR + DefaultSpeakerModel.PROPERTIES_FILE)) {
+            .getResourceAsStream(TdnnSpeakerModel.RESOURCE_DIR + TdnnSpeakerModel.PROPERTIES_FILE)) {
       card.load(in);
     }
     double recorded = Double.parseDouble(card.getProperty("eer.librispeech"));
     try (SpeakerEmbeddingModel model = EmbeddingModels.load("", null);
         Fbank fbank = new Fbank((Device) null)) {
-      assertEquals(DefaultSpeakerModel.ID, model.id());
+      assertEquals(TdnnSpeakerModel.ID, model.id());
       assertEquals(
           Integer.parseInt(card.getProperty("embeddingDim")), model.dimension());
       List<EvaluateEmbedding.Segment> libri =
@@ -85,7 +85,7 @@ class EmbeddingModelSharedDataTest {
     Path file = dir.resolve("parley-tdnn.pt");
     try (NDManager m = NDManager.newBaseManager(Device.cpu());
         InputStream in = getClass().getClassLoader()
-            .getResourceAsStream(DefaultSpeakerModel.RESOURCE_DIR + DefaultSpeakerModel.PARAMS_FILE)) {
+            .getResourceAsStream(TdnnSpeakerModel.RESOURCE_DIR + TdnnSpeakerModel.PARAMS_FILE)) {
       SpeakerTdnn tdnn = new SpeakerTdnn(SpeakerTdnn.Config.DEFAULT);
       tdnn.initialize(m, DataType.FLOAT32, new Shape(1, 200, 80));
       tdnn.loadParameters(m, new DataInputStream(in));

@@ -76,7 +76,7 @@ class SpeakerModelTest {
 
   @Test
   void embedsBatchesWithTheContractShape() {
-    try (DefaultSpeakerModel model = DefaultSpeakerModel.load(params, props, null);
+    try (TdnnSpeakerModel model = TdnnSpeakerModel.load(params, props, null);
         NDManager m = NDManager.newBaseManager()) {
       assertEquals(24, model.dimension());
       assertEquals("parley-tdnn", model.id());
@@ -96,7 +96,7 @@ class SpeakerModelTest {
 
   @Test
   void concurrentCallsAgree() throws Exception {
-    try (DefaultSpeakerModel model = DefaultSpeakerModel.load(params, props, null);
+    try (TdnnSpeakerModel model = TdnnSpeakerModel.load(params, props, null);
         NDManager m = NDManager.newBaseManager()) {
       float[] input = m.randomNormal(new Shape(2, 120, 80)).toFloatArray();
       float[] expected;
@@ -126,7 +126,7 @@ class SpeakerModelTest {
 
   @Test
   void badInputIsRejectedClearly() {
-    try (DefaultSpeakerModel model = DefaultSpeakerModel.load(params, props, null);
+    try (TdnnSpeakerModel model = TdnnSpeakerModel.load(params, props, null);
         NDManager m = NDManager.newBaseManager()) {
       assertThrows(IllegalArgumentException.class, () -> model.embed(m.zeros(new Shape(2, 50, 40))));
       assertThrows(IllegalArgumentException.class, () -> model.embed(m.zeros(new Shape(50, 80))));
@@ -138,12 +138,12 @@ class SpeakerModelTest {
   void trainEmbeddingOutputDirectoryLoads() throws Exception {
     Path out = dir.resolve("trained");
     Files.createDirectories(out);
-    Files.copy(params, out.resolve(DefaultSpeakerModel.PARAMS_FILE));
-    try (var w = Files.newBufferedWriter(out.resolve(DefaultSpeakerModel.PROPERTIES_FILE))) {
+    Files.copy(params, out.resolve(TdnnSpeakerModel.PARAMS_FILE));
+    try (var w = Files.newBufferedWriter(out.resolve(TdnnSpeakerModel.PROPERTIES_FILE))) {
       props.store(w, null);
     }
     try (SpeakerEmbeddingModel fromDir = EmbeddingModels.load(out.toString(), null);
-        DefaultSpeakerModel direct = DefaultSpeakerModel.load(params, props, null);
+        TdnnSpeakerModel direct = TdnnSpeakerModel.load(params, props, null);
         NDManager m = NDManager.newBaseManager()) {
       NDArray x = m.randomNormal(new Shape(1, 120, 80));
       assertEquals(direct.version(), fromDir.version());
@@ -179,11 +179,11 @@ class SpeakerModelTest {
     try (NDManager m = NDManager.newBaseManager()) {
       SpeakerTdnn net = new SpeakerTdnn(SMALL);
       net.initialize(m, DataType.FLOAT32, new Shape(1, 100, 80));
-      try (OutputStream os = Files.newOutputStream(out.resolve(DefaultSpeakerModel.PARAMS_FILE))) {
+      try (OutputStream os = Files.newOutputStream(out.resolve(TdnnSpeakerModel.PARAMS_FILE))) {
         net.saveParameters(new DataOutputStream(os));
       }
     }
-    try (var w = Files.newBufferedWriter(out.resolve(DefaultSpeakerModel.PROPERTIES_FILE))) {
+    try (var w = Files.newBufferedWriter(out.resolve(TdnnSpeakerModel.PROPERTIES_FILE))) {
       props.store(w, null);
     }
     return out;

@@ -1,14 +1,12 @@
 package dev.parley.gpu.embedding;
 
-import dev.parley.gpu.pipeline.ModelVersion;
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
+import dev.parley.gpu.pipeline.ModelVersion;
 import dev.parley.gpu.pipeline.features.Fbank;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
@@ -21,16 +19,18 @@ import java.nio.file.Path;
 import java.util.Properties;
 
 /**
- * Parley's own {@link SpeakerTdnn} with weights trained by {@code train-embedding}. The default
- * weights are the classpath resources {@code models/parley-embed/parley-embed.params} (DJL
- * parameter format, read through an InputStream so they load from inside a jar) and {@code
- * models/parley-embed/model.properties} (layer sizes, training facts, held-out EER).
+ * Parley's own {@link SpeakerTdnn} with weights trained by {@code train-embedding}: the committed
+ * ones ({@link #load(Device)}) or those of any {@code train-embedding} output directory
+ * ({@link #loadDirectory}). The committed weights are the classpath resources
+ * {@code models/parley-embed/parley-embed.params} (DJL parameter format, read through an
+ * InputStream so they load from inside a jar) and {@code models/parley-embed/model.properties}
+ * (layer sizes, training facts, held-out EER).
  *
- * <p>Thread safety: {@link #embed} runs the block directly with a fresh {@link ParameterStore} per
+ * <p>Thread safety: {@link #embed} runs the block directly with a fresh {@code ParameterStore} per
  * call, in inference mode, on parameters that are frozen (no gradient); calls may run concurrently.
  * Features are expected mean-normalised per window (the caller applies {@code Fbank.cmn}).
  */
-public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
+public final class TdnnSpeakerModel implements SpeakerEmbeddingModel {
   public static final String RESOURCE_DIR = "models/parley-embed/";
   public static final String PARAMS_FILE = "parley-embed.params";
   public static final String PROPERTIES_FILE = "model.properties";
@@ -40,7 +40,7 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
   private final SpeakerTdnn block;
   private final String version;
 
-  private DefaultSpeakerModel(byte[] params, Properties properties, Device device)
+  private TdnnSpeakerModel(byte[] params, Properties properties, Device device)
       throws IOException, MalformedModelException {
     this.version = ModelVersion.of(params);
     this.manager = NDManager.newBaseManager(device);
@@ -56,8 +56,8 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
   }
 
   /** Loads the committed default weights (classpath) onto {@code device} (null: DJL default). */
-  public static DefaultSpeakerModel load(Device device) {
-    ClassLoader cl = DefaultSpeakerModel.class.getClassLoader();
+  public static TdnnSpeakerModel load(Device device) {
+    ClassLoader cl = TdnnSpeakerModel.class.getClassLoader();
     try (InputStream params = cl.getResourceAsStream(RESOURCE_DIR + PARAMS_FILE);
         InputStream props = cl.getResourceAsStream(RESOURCE_DIR + PROPERTIES_FILE)) {
       if (params == null || props == null) {
@@ -69,23 +69,23 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
       }
       Properties p = new Properties();
       p.load(new StringReader(new String(props.readAllBytes(), StandardCharsets.UTF_8)));
-      return new DefaultSpeakerModel(params.readAllBytes(), p, device);
+      return new TdnnSpeakerModel(params.readAllBytes(), p, device);
     } catch (IOException | MalformedModelException e) {
       throw new IllegalStateException("cannot load the default speaker embedding weights", e);
     }
   }
 
   /** Loads weights saved by {@code SpeakerTdnn.saveParameters} from a file, with their sizes. */
-  public static DefaultSpeakerModel load(Path params, Properties properties, Device device) {
+  public static TdnnSpeakerModel load(Path params, Properties properties, Device device) {
     try {
-      return new DefaultSpeakerModel(Files.readAllBytes(params), properties, device);
+      return new TdnnSpeakerModel(Files.readAllBytes(params), properties, device);
     } catch (IOException | MalformedModelException e) {
       throw new IllegalStateException("cannot load speaker embedding weights " + params, e);
     }
   }
 
   /** Loads {@code train-embedding} output: {@code dir/parley-embed.params} with {@code dir/model.properties}. */
-  public static DefaultSpeakerModel loadDirectory(Path dir, Device device) {
+  public static TdnnSpeakerModel loadDirectory(Path dir, Device device) {
     Path params = dir.resolve(PARAMS_FILE);
     Path props = dir.resolve(PROPERTIES_FILE);
     if (!Files.isRegularFile(params) || !Files.isRegularFile(props)) {
@@ -124,32 +124,5 @@ public final class DefaultSpeakerModel implements SpeakerEmbeddingModel {
   @Override
   public void close() {
     manager.close();
-  }
-
-
-  /** Runs an inference forward pass with intermediates freed and the result on the input's manager. */
-  static final class BlockForward {
-    private BlockForward() {}
-
-    static NDArray run(ai.djl.nn.Block block, Device device, NDArray features) {
-      Shape s = features.getShape();
-      if (s.dimension() != 3 || s.get(2) != Fbank.NUM_BINS || s.get(0) < 1 || s.get(1) < 1) {
-        throw new IllegalArgumentException("expected features [batch, frames>=1, " + Fbank.NUM_BINS + "], got " + s);
-      }
-      NDManager owner = features.getManager();
-      try (NDManager scratch = owner.newSubManager(device)) {
-        NDArray x = features.toDevice(device, false);
-        if (x == features) {
-          scratch.tempAttachAll(features);
-        } else {
-          x.attach(scratch);
-        }
-        NDArray out =
-            block.forward(new ParameterStore(scratch, false), new NDList(x), false)
-                .singletonOrThrow();
-        out.attach(owner);
-        return out;
-      }
-    }
   }
 }
