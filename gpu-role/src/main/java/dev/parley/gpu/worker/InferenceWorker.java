@@ -25,9 +25,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * JobCompleted} or {@link JobFailed}. It keeps that outcome for {@code result-linger} to answer a
  * late repeat without running the job twice, then passivates.
  *
- * <p>{@link CancelJob} (its meeting was deleted) drops the job if it waits for a slot and stops it
- * at its next progress point if it runs; the outcome is then a {@link JobFailed} that is not
- * retryable.
+ * <p>{@link CancelJob} (an attempt nobody waits for any more: meeting deleted, attempt superseded,
+ * or another attempt delivered) drops the job if it waits for a slot and stops it at its next
+ * progress point if it runs; the outcome is then a {@link JobFailed} that is not retryable.
  *
  * <p>Sharding stops it with {@link HandOff} (passivation, a shard moved to a gpu node that joined,
  * a graceful leave). A worker whose job is running stops only once the job is done and its outcome

@@ -47,12 +47,14 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * ({@code <meetingId>-<n>}) every {@code resend-interval} until the worker acknowledges; once an
  * attempt runs, a silence of {@code heartbeat-timeout} (no progress: the gpu node crashed or left)
  * starts a new attempt, and so does the attempt's node becoming unreachable or leaving the cluster (checked every
- * {@code resend-interval}), so a crashed node's job is re-dispatched before the timeout; it accepts
- * exactly one completion (the first result or failure of the current or an earlier attempt while it
- * is not final) and ignores everything after. A failure the
- * worker marks non-retryable (bad input) ends the meeting; retryable ones are retried up to {@code
- * max-attempts}. The entity is remembered by sharding while it has work: after a restart it resumes
- * by itself, re-sending its current attempt (the worker treats a repeat as idempotent).
+ * {@code resend-interval}), so a crashed node's job is re-dispatched before the timeout. While the
+ * meeting is not final it accepts exactly one outcome: the first result of any attempt, or a
+ * failure of the current attempt only (an older attempt may fail because it was cancelled as
+ * superseded), and ignores everything after. A failure the worker marks non-retryable (bad input)
+ * ends the meeting; retryable ones are retried up to {@code max-attempts}. Attempts nobody waits
+ * for any more (superseded, beaten by another attempt's result, or of a deleted meeting) get a
+ * {@link CancelJob}. The entity is remembered by sharding while it has work: after a restart it
+ * resumes by itself, re-sending its current attempt (the worker treats a repeat as idempotent).
  */
 public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting.Event, Meeting.State> {
 

@@ -12,8 +12,10 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * <p>A Meeting sends {@link RunJob} to the worker entity whose id is the attempt id, and re-sends
  * it until {@link JobAccepted} arrives (at-least-once). The worker reports {@link JobProgress}
  * (also a heartbeat) while it runs and ends with exactly one {@link JobCompleted} or {@link
- * JobFailed} for that attempt. The Meeting accepts one completion and ignores the rest. A deleted
- * Meeting sends {@link CancelJob} so the gpu node stops spending time on it.
+ * JobFailed} for that attempt. The Meeting accepts one outcome (the first result of any attempt, a
+ * failure only of its current attempt) and ignores the rest. For an attempt nobody waits for any
+ * more (meeting deleted, attempt superseded, or another attempt delivered) it sends {@link
+ * CancelJob} so the gpu node stops spending time on it.
  */
 public final class InferenceProtocol {
   private InferenceProtocol() {}
@@ -48,9 +50,9 @@ public final class InferenceProtocol {
       implements WorkerCommand {}
 
   /**
-   * Stop an attempt whose result nobody wants any more (its meeting was deleted): a waiting job is
-   * dropped, a running one is interrupted at its next progress point, and the worker answers with
-   * a {@link JobFailed} that is not retryable. Best effort: a lost CancelJob only costs the run.
+   * Stop an attempt nobody waits for any more (meeting deleted, attempt superseded, or another
+   * attempt delivered): a waiting job is dropped, a running one is interrupted at its next progress
+   * point, and the worker answers with a {@link JobFailed} that is not retryable. Best effort: a lost CancelJob only costs the run.
    */
   public record CancelJob(String meetingId, String attemptId, String reason) implements WorkerCommand {}
 
