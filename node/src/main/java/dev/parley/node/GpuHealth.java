@@ -6,24 +6,24 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 
+import dev.parley.http.web.ApiError;
 import dev.parley.http.web.ApiErrors;
+import dev.parley.http.web.HealthCheck;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code GET /healthz} on a gpu-only node (which serves no API): 200 while the node is a cluster
- * member that is joining or up, 503 once it is leaving or removed, so a platform's probe sees an
- * idle leave as the end it is; every other path is a JSON 404 in the API's error shape. Bound on
+ * {@code GET /healthz} on a gpu-only node (which serves no API): 200 with the http node's body
+ * ({@code {"status":"up"}}) while the node is a cluster member that is joining or up, 503 {@code
+ * unavailable} in the API's error shape once it is leaving or removed, so a platform's probe sees
+ * an idle leave as the end it is; every other path is a JSON 404 in the API's error shape. Bound on
  * {@code parley.http.port}; unbound in coordinated shutdown.
  */
 final class GpuHealth {
@@ -36,11 +36,9 @@ final class GpuHealth {
     Route health = path("healthz", () -> get(() -> {
       MemberStatus status = cluster.selfMember().status();
       boolean ok = status == MemberStatus.up() || status == MemberStatus.joining() || status == MemberStatus.weaklyUp();
-      String json = "{\"status\":\"" + (ok ? "ok" : "unavailable") + "\",\"roles\":[\"gpu\"],\"member\":\""
-          + status.toString().toLowerCase(java.util.Locale.ROOT) + "\"}";
-      return complete(HttpResponse.create()
-          .withStatus(ok ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE)
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, json)));
+      if (ok) return complete(HealthCheck.UP);
+      return complete(ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+          "the gpu node is " + status.toString().toLowerCase(java.util.Locale.ROOT) + ", not a serving cluster member"));
     }));
     // any other path gets the API's error shape: {"error":"not_found","message":...}
     Route route = handleExceptions(ApiErrors.exceptionHandler(),

@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class HealthCheck {
   private static final Logger log = LoggerFactory.getLogger(HealthCheck.class);
-  private static final HttpResponse UP = HttpResponse.create()
+  /** The body of a healthy node, on every role: {@code {"status":"up"}}. */
+  public static final HttpResponse UP = HttpResponse.create()
       .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"status\":\"up\"}"));
 
   private record Probe(long atNanos, String error) {}

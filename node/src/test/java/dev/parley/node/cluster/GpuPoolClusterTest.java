@@ -220,7 +220,9 @@ class GpuPoolClusterTest {
         "parley.gpu.idle-timeout = 2s");
     TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu);
     // a gpu-only node serves /healthz (only) on its http port while it is a member
-    assertEquals(200, new Api(gpu.httpPort()).get("/healthz").status());
+    Api.Response health = new Api(gpu.httpPort()).get("/healthz");
+    assertEquals(200, health.status());
+    assertEquals("{\"status\":\"up\"}", health.body(), "the same healthy body as an http node");
     Api.Response notHere = new Api(gpu.httpPort()).get("/meetings");
     assertEquals(404, notHere.status());
     assertTrue(notHere.body().contains("\"error\":\"not_found\""), "gpu node 404 in the API's error shape: " + notHere.body());
