@@ -67,10 +67,6 @@ public final class HttpRole {
 
     /** Unbinds the API (waits up to the given time for requests in flight). */
     void stop(Duration timeout);
-
-    default void stop() {
-      stop(Duration.ofSeconds(5));
-    }
   }
 
   private HttpRole() {}

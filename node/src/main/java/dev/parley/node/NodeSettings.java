@@ -39,9 +39,9 @@ public record NodeSettings(
     return new NodeSettings(
         roles,
         requireHost(parley.getString("host")),
-        port(parley, "cluster.port", true),
+        port(parley, "cluster.port"),
         parseSeedNodes(parley.getString("cluster.seed-nodes")),
-        port(parley, "http.port", true),
+        port(parley, "http.port"),
         Path.of(parley.getString("data-dir")),
         parley.getString("blob.store").trim().toLowerCase(Locale.ROOT));
   }
@@ -119,7 +119,8 @@ public record NodeSettings(
     return h;
   }
 
-  private static int port(Config parley, String path, boolean zeroAllowed) {
+  /** A port number in 0..65535 ({@code 0} = any free port). */
+  private static int port(Config parley, String path) {
     int p;
     try {
       p = parley.getInt(path);
@@ -127,9 +128,8 @@ public record NodeSettings(
       throw new IllegalArgumentException("parley." + path + " must be a port number, got '"
           + parley.getValue(path).unwrapped() + "'");
     }
-    if (p < (zeroAllowed ? 0 : 1) || p > 65535) {
-      throw new IllegalArgumentException("parley." + path + " must be a port in " + (zeroAllowed ? 0 : 1)
-          + "..65535, got " + p);
+    if (p < 0 || p > 65535) {
+      throw new IllegalArgumentException("parley." + path + " must be a port in 0..65535, got " + p);
     }
     return p;
   }

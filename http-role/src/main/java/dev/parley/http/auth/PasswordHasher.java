@@ -24,10 +24,6 @@ public final class PasswordHasher {
     this.dummyHash = hash("parley-dummy-password");
   }
 
-  public int cost() {
-    return cost;
-  }
-
   /**
    * Whether bcrypt sees {@code password} as written. bcrypt ends its key at a NUL byte and repeats
    * the key cyclically, so {@code "abcdefgh\0abcdefgh"} would verify against {@code "abcdefgh"}

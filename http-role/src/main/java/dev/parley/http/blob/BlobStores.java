@@ -10,8 +10,6 @@ import javax.sql.DataSource;
 public final class BlobStores {
   private BlobStores() {}
 
-  public static final int DEFAULT_CHUNK_SIZE = 1 << 20;
-
   /**
    * {@code file}: {@code <parley.data-dir>/blobs}; {@code postgres}: chunked rows in the database
    * behind {@code ds} (tables from {@code schema/postgres/parley-003-blobs.sql}, so run {@link
@@ -25,9 +23,7 @@ public final class BlobStores {
       case "postgres":
       case "db":
         if (ds == null) throw new IllegalArgumentException("parley.blob.store = postgres needs the database");
-        int chunk = parley.hasPath("blob.chunk-size")
-            ? (int) Math.min(Integer.MAX_VALUE, parley.getBytes("blob.chunk-size"))
-            : DEFAULT_CHUNK_SIZE;
+        int chunk = (int) Math.min(Integer.MAX_VALUE, parley.getBytes("blob.chunk-size"));
         return new PostgresBlobStore(ds, chunk);
       default:
         throw new IllegalArgumentException("parley.blob.store must be 'file' or 'postgres', got '" + kind + "'");

@@ -11,10 +11,6 @@ import org.apache.pekko.http.javadsl.model.StatusCode;
  */
 public record ApiError(String error, String message) {
 
-  public HttpResponse toResponse(StatusCode status) {
-    return response(status, error, message);
-  }
-
   public static HttpResponse response(StatusCode status, String error, String message) {
     byte[] body;
     try {

@@ -102,11 +102,6 @@ public final class FileBlobStore implements BlobStore {
     return f;
   }
 
-  /** The file behind a key (for range requests served straight from disk). */
-  public Path path(String key) {
-    return file(key);
-  }
-
   @Override
   public long size(String key) throws IOException {
     Path f = file(key);
