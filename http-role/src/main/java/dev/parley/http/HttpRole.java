@@ -81,7 +81,7 @@ public final class HttpRole {
     HttpSettings settings = HttpSettings.fromConfig(parley);
     MeetingSettings meetingSettings = MeetingSettings.fromConfig(parley);
     ExecutionContextExecutor blocking =
-        system.dispatchers().lookup(DispatcherSelector.fromConfig(Meeting.BLOCKING_DISPATCHER));
+        system.dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.BLOCKING_DISPATCHER));
 
     // the gpu pool: on an http-only node this is the proxy to the gpu nodes' regions
     ClusterSharding sharding = ClusterSharding.get(system);

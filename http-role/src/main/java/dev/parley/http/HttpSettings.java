@@ -21,6 +21,12 @@ public record HttpSettings(
     long maxJsonBody,
     int bcryptCost) {
 
+  /**
+   * The dispatcher for all blocking work of the http role: JDBC (auth, meeting list, read side,
+   * health probe) and blob store calls (uploads, downloads, deletion), off the default dispatcher.
+   */
+  public static final String BLOCKING_DISPATCHER = "parley-http-blocking-dispatcher";
+
   public HttpSettings {
     if (maxUpload < 1) throw new IllegalArgumentException("parley.http.max-upload must be positive");
     if (bcryptCost < 4 || bcryptCost > 31) throw new IllegalArgumentException("parley.auth.bcrypt-cost must be 4..31");

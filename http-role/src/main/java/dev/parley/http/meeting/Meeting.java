@@ -1,6 +1,7 @@
 package dev.parley.http.meeting;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import dev.parley.http.HttpSettings;
 import dev.parley.protocol.CborSerializable;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
@@ -62,9 +63,6 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
 
   /** Every event carries this tag: the meeting-list projection reads them with eventsByTag. */
   public static final String TAG = "meeting";
-
-  /** The dispatcher for blocking work (blob deletion) of the http role. */
-  public static final String BLOCKING_DISPATCHER = "parley-http-blocking-dispatcher";
 
   /** Where RunJob goes: the sharded worker pool in production, a probe in tests. */
   @FunctionalInterface
@@ -287,7 +285,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     this.blobs = blobs;
     this.shard = shard;
     this.updates = ctx.messageAdapter(JobUpdate.class, WorkerUpdate::new);
-    this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
+    this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.BLOCKING_DISPATCHER));
   }
 
   /** {@code <meetingId>-<attempt>}: the worker entity id of one attempt. */
@@ -430,7 +428,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       ctx.getLog().info("meeting {}: attempt {} completed on {} ({} segments, {} speakers)", meetingId,
           u.attemptId(), done.node(), done.result().segments().size(), done.result().speakers().size());
       return Effect().persist(new Completed(k, u.attemptId(), done.node(), done.result())).thenRun(st -> {
-        finished(st);
+        finished();
         cancelAttempts(st, u.attemptId(), "the meeting has its result");
       });
     }
@@ -441,7 +439,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       if (!f.retryable()) {
         ctx.getLog().info("meeting {}: attempt {} failed on {} (not retryable): {}", meetingId, u.attemptId(),
             f.node(), f.reason());
-        return Effect().persist(new Failed(k, u.attemptId(), f.node(), f.reason(), false)).thenRun(this::finished);
+        return Effect().persist(new Failed(k, u.attemptId(), f.node(), f.reason(), false)).thenRun(st -> finished());
       }
       return retryOrFail(s, "attempt " + k + " failed on " + f.node() + ": " + f.reason(), f.node(), f.reason());
     }
@@ -472,23 +470,27 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     return Effect().none();
   }
 
-  private Effect<Event, State> retryOrFail(State s, String reason, String node, String failReason) {
-    timers.cancel(HEARTBEAT_TIMER);
-    timers.cancel(NODE_CHECK_TIMER);
-    timers.cancel(RESEND_TIMER);
+  /**
+   * Starts the next attempt, or fails the meeting once {@code max-attempts} are spent.
+   *
+   * @param logReason what went wrong, for the log and the retry's {@link Queued#reason()}
+   * @param clientReason what the client reads in the failure if this was the last attempt
+   */
+  private Effect<Event, State> retryOrFail(State s, String logReason, String node, String clientReason) {
+    stopDeliveryTimers();
     if (s.attempt() < settings.maxAttempts()) {
       int next = s.attempt() + 1;
-      ctx.getLog().warn("meeting {}: {}; retrying as attempt {}", meetingId, reason, attemptId(meetingId, next));
+      ctx.getLog().warn("meeting {}: {}; retrying as attempt {}", meetingId, logReason, attemptId(meetingId, next));
       String superseded = s.attemptId();
-      return Effect().persist(new Queued(next, attemptId(meetingId, next), reason)).thenRun(st -> {
+      return Effect().persist(new Queued(next, attemptId(meetingId, next), logReason)).thenRun(st -> {
         // the old attempt may still be waiting or running on a node that paused: stop it there
         workers.cancel(new CancelJob(meetingId, superseded, "superseded by attempt " + next));
         dispatch(st);
       });
     }
-    ctx.getLog().warn("meeting {}: {}; giving up after {} attempts", meetingId, reason, s.attempt());
-    String why = failReason + " (gave up after " + s.attempt() + " attempts)";
-    return Effect().persist(new Failed(s.attempt(), s.attemptId(), node, why, true)).thenRun(this::finished);
+    ctx.getLog().warn("meeting {}: {}; giving up after {} attempts", meetingId, logReason, s.attempt());
+    String why = clientReason + " (gave up after " + s.attempt() + " attempts)";
+    return Effect().persist(new Failed(s.attempt(), s.attemptId(), node, why, true)).thenRun(st -> finished());
   }
 
   private Effect<Event, State> onResend(State s, Resend r) {
@@ -511,9 +513,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   private Effect<Event, State> onDelete(State s, Delete d) {
     boolean running = s.isActive();
     return Effect().persist(new Deleted(s.audio() == null ? null : s.audio().key())).thenRun(st -> {
-      timers.cancel(RESEND_TIMER);
-      timers.cancel(HEARTBEAT_TIMER);
-      timers.cancel(NODE_CHECK_TIMER);
+      stopDeliveryTimers();
       ctx.getLog().info("meeting {}: deleted", meetingId);
       // the gpu nodes need not finish a job whose result would be thrown away: any attempt of it
       if (running) cancelAttempts(st, null, "the meeting was deleted");
@@ -573,11 +573,16 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     }
   }
 
-  private void finished(State s) {
+  /** The meeting is final: no more delivery; passivate once idle. */
+  private void finished() {
+    stopDeliveryTimers();
+    idleTimer();
+  }
+
+  private void stopDeliveryTimers() {
     timers.cancel(RESEND_TIMER);
     timers.cancel(HEARTBEAT_TIMER);
     timers.cancel(NODE_CHECK_TIMER);
-    idleTimer();
   }
 
   private void idleTimer() {

@@ -1,6 +1,7 @@
 package dev.parley.http.meeting.list;
 
 import com.typesafe.config.Config;
+import dev.parley.http.HttpSettings;
 import dev.parley.http.meeting.Meeting;
 import java.time.Duration;
 import java.util.List;
@@ -55,7 +56,7 @@ public final class MeetingListProjection {
 
   public static Behavior<Command> create(MeetingListRepository repo, Settings settings) {
     return Behaviors.setup(ctx -> {
-      Executor blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(Meeting.BLOCKING_DISPATCHER));
+      Executor blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.BLOCKING_DISPATCHER));
       JdbcReadJournal journal = PersistenceQuery.get(ctx.getSystem())
           .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
       RestartSettings restart = RestartSettings.create(settings.minBackoff(), settings.maxBackoff(), 0.2);
