@@ -2,6 +2,6 @@ package dev.parley.protocol;
 
 /**
  * Marker for every message that crosses the wire between nodes. Bound to {@code jackson-cbor}
- * in {@code parley.conf}; nothing in Parley uses Java serialization.
+ * in {@code config/application.conf}; nothing in Parley uses Java serialization.
  */
 public interface CborSerializable {}

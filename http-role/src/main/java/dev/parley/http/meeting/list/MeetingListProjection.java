@@ -31,8 +31,10 @@ import org.apache.pekko.stream.javadsl.Source;
  * Keeps {@code meeting_list} up to date from the journal: {@code eventsByTag("meeting")} of the JDBC
  * read journal, in batches, each applied with its offset in one transaction. Runs as a cluster
  * singleton on role http; restarts with backoff after a failure and resumes from the stored offset
- * (events are applied idempotently, so a replay is harmless). Clearing the table and the offset
- * ({@link MeetingListRepository#reset}) rebuilds the list from all events.
+ * (events are applied idempotently, so a replay is harmless), so the list can always be rebuilt
+ * from all events: clearing the table and the offset (as {@link MeetingListRepository#reset} does,
+ * which only a test calls today; no endpoint or command exposes it) makes the next run replay the
+ * whole journal.
  */
 public final class MeetingListProjection {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MeetingListProjection.class);

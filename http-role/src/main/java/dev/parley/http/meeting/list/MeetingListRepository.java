@@ -66,7 +66,8 @@ public final class MeetingListRepository {
     }
   }
 
-  public Optional<MeetingRow> find(String id) throws SQLException {
+  /** One row by meeting id; for tests (the API reads rows through {@link #page} and {@link #ref}). */
+  Optional<MeetingRow> find(String id) throws SQLException {
     try (Connection c = ds.getConnection();
         PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM meeting_list WHERE id = ?")) {
       ps.setString(1, id);
@@ -182,7 +183,10 @@ public final class MeetingListRepository {
     }
   }
 
-  /** Forgets the projection's rows and offset: the next projection run rebuilds them from the journal. */
+  /**
+   * Forgets the projection's rows and offset: the next projection run rebuilds them from the
+   * journal. A maintenance and test hook: nothing in the running node calls it.
+   */
   public void reset(String projection) throws SQLException {
     try (Connection c = ds.getConnection()) {
       c.setAutoCommit(false);
