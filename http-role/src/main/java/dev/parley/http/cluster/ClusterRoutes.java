@@ -10,7 +10,6 @@ import dev.parley.http.web.Json;
 import dev.parley.protocol.worker.InferenceProtocol;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -84,7 +83,7 @@ public final class ClusterRoutes {
 
   CompletionStage<ClusterView> view() {
     return CompletableFuture.supplyAsync(() -> {
-      Map<String, Long> counts;
+      MeetingListRepository.ActiveCounts counts;
       try {
         counts = list.activeCounts();
       } catch (java.sql.SQLException e) {
@@ -108,7 +107,7 @@ public final class ClusterRoutes {
       }
       String leader = state.getLeader() == null ? null : state.getLeader().toString();
       return new ClusterView(cluster.selfMember().address().toString(), leader, members, http, gpu,
-          new Jobs(counts.getOrDefault("queued", 0L), counts.getOrDefault("processing", 0L)));
+          new Jobs(counts.queued(), counts.processing()));
     }, blocking);
   }
 }

@@ -151,6 +151,20 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     }
   }
 
+  /**
+   * The API's word for a meeting in {@code status} at {@code stage}, for the meeting view and the
+   * list alike: a job a gpu node has accepted but not yet started (no stage yet, or {@link
+   * dev.parley.protocol.worker.InferenceProtocol#STAGE_WAITING}: it waits for a free slot there) is
+   * still {@code queued}; {@code processing} starts with its first stage of work.
+   */
+  public static String apiStatus(Status status, String stage) {
+    if (status == Status.PROCESSING
+        && (stage == null || dev.parley.protocol.worker.InferenceProtocol.STAGE_WAITING.equals(stage))) {
+      return Status.QUEUED.api();
+    }
+    return status.api();
+  }
+
   /** Where the audio is and what it is. */
   public record Audio(String key, long size, String sha256, String contentType, String fileName,
       Double durationSeconds) implements CborSerializable {}
@@ -188,17 +202,10 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       return status == Status.QUEUED || status == Status.PROCESSING;
     }
 
-    /**
-     * The API's word for this state: a job a gpu node has accepted but not yet started (it waits
-     * for a free slot there) is still {@code queued}; {@code processing} starts with its first stage.
-     */
+    /** The API's word for this state: {@link Meeting#apiStatus(Status, String)}. */
     @JsonIgnore
     public String apiStatus() {
-      if (status == Status.PROCESSING
-          && (stage == null || dev.parley.protocol.worker.InferenceProtocol.STAGE_WAITING.equals(stage))) {
-        return Status.QUEUED.api();
-      }
-      return status.api();
+      return Meeting.apiStatus(status, stage);
     }
 
     @JsonIgnore

@@ -2,16 +2,13 @@ package dev.parley.http.meeting.list;
 
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.meeting.Meeting;
-import dev.parley.protocol.worker.InferenceProtocol;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 import org.apache.pekko.persistence.query.EventEnvelope;
@@ -30,7 +27,11 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 public final class MeetingListRepository {
   public static final String PROJECTION = "meeting-list";
 
-  public static final String DELETED = "deleted";
+  /** The {@code status} of a tombstone row (the other values are {@link Meeting#apiStatus}'s). */
+  public static final String DELETED = Meeting.Status.DELETED.api();
+
+  private static final String QUEUED = Meeting.Status.QUEUED.api();
+  private static final String PROCESSING = Meeting.Status.PROCESSING.api();
 
   /** The sizes of {@code meeting_list}'s text columns (parley-002-meeting-list.sql in config/schema). */
   public static final int TITLE_CHARS = 500;
@@ -104,18 +105,26 @@ public final class MeetingListRepository {
     return new Page(rows, next);
   }
 
+  /** How many meetings wait for a gpu worker and how many are being processed. */
+  public record ActiveCounts(long queued, long processing) {}
+
   /** Meetings waiting for a gpu worker and meetings being processed, over all users. */
-  public Map<String, Long> activeCounts() throws SQLException {
-    Map<String, Long> counts = new LinkedHashMap<>();
-    counts.put("queued", 0L);
-    counts.put("processing", 0L);
+  public ActiveCounts activeCounts() throws SQLException {
+    long queued = 0;
+    long processing = 0;
     try (Connection c = ds.getConnection();
         PreparedStatement ps = c.prepareStatement(
-            "SELECT status, COUNT(*) FROM meeting_list WHERE status IN ('queued', 'processing') GROUP BY status");
-        ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) counts.put(rs.getString(1), rs.getLong(2));
+            "SELECT status, COUNT(*) FROM meeting_list WHERE status IN (?, ?) GROUP BY status")) {
+      ps.setString(1, QUEUED);
+      ps.setString(2, PROCESSING);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          if (QUEUED.equals(rs.getString(1))) queued = rs.getLong(2);
+          else processing = rs.getLong(2);
+        }
+      }
     }
-    return counts;
+    return new ActiveCounts(queued, processing);
   }
 
   private static MeetingRow row(ResultSet rs) throws SQLException {
@@ -226,27 +235,27 @@ public final class MeetingListRepository {
   private void applyEvent(Connection c, String id, long seq, long ts, Meeting.Event e) throws SQLException {
     if (e instanceof Meeting.Created cr) {
       long created = cr.createdAt().toEpochMilli();
-      insertIgnore(c, new MeetingRow(id, cr.owner(), cr.title(), "queued", 0.0, created, ts, null, null, null, null,
+      insertIgnore(c, new MeetingRow(id, cr.owner(), cr.title(), QUEUED, 0.0, created, ts, null, null, null, null,
           null), seq);
       update(c, id, seq, ts, "owner_id = ?, title = ?, created_at = ?", cr.owner(), clip(cr.title(), TITLE_CHARS), created);
     } else if (e instanceof Meeting.AudioStored a) {
       update(c, id, seq, ts, "size_bytes = ?, content_type = ?, duration_seconds = ?", a.size(),
           orNull(clip(a.contentType(), CONTENT_TYPE_CHARS), Types.VARCHAR), orNull(a.durationSeconds(), Types.DOUBLE));
     } else if (e instanceof Meeting.Queued) {
-      update(c, id, seq, ts, "status = ?, progress = ?, error = ?", "queued", 0.0, new TypedNull(Types.VARCHAR));
+      update(c, id, seq, ts, "status = ?, progress = ?, error = ?", QUEUED, 0.0, new TypedNull(Types.VARCHAR));
     } else if (e instanceof Meeting.Dispatched) {
-      // the status stays: queued after Queued until the worker reports a stage of the job itself, processing
-      // when a running job only moved to another node (as Meeting.State.apiStatus reads it)
+      // the stage is unchanged (none after Queued; the running job's when it only moved to another
+      // node), so is Meeting.apiStatus: the status stays
       update(c, id, seq, ts, "status = status");
     } else if (e instanceof Meeting.Progress p) {
-      String status = InferenceProtocol.STAGE_WAITING.equals(p.stage()) ? "queued" : "processing";
+      String status = Meeting.apiStatus(Meeting.Status.PROCESSING, p.stage());
       update(c, id, seq, ts, "status = ?, progress = ?", status, p.fraction());
     } else if (e instanceof Meeting.Completed d) {
       Double audio = d.result().timing() == null ? null : d.result().timing().audioSeconds();
       update(c, id, seq, ts, "status = ?, progress = ?, speakers = ?, duration_seconds = COALESCE(duration_seconds, ?)",
-          "done", 1.0, d.result().speakers().size(), orNull(audio, Types.DOUBLE));
+          Meeting.Status.DONE.api(), 1.0, d.result().speakers().size(), orNull(audio, Types.DOUBLE));
     } else if (e instanceof Meeting.Failed f) {
-      update(c, id, seq, ts, "status = ?, error = ?", "failed", orNull(clip(f.reason(), ERROR_CHARS), Types.VARCHAR));
+      update(c, id, seq, ts, "status = ?, error = ?", Meeting.Status.FAILED.api(), orNull(clip(f.reason(), ERROR_CHARS), Types.VARCHAR));
     } else if (e instanceof Meeting.Deleted) {
       // also when the route already hid the row: the tombstone records the event's sequence number
       updateRow(c, id, seq, ts, false, "status = ?", DELETED);
