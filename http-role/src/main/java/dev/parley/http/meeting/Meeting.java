@@ -21,7 +21,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -30,7 +29,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
@@ -87,15 +85,21 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   /** Commands of a Meeting; the public ones cross nodes through sharding. */
   public interface Command extends CborSerializable {}
 
-  /** Create the meeting for audio already in the blob store; replies with the new state. */
+  /**
+   * Create the meeting for audio already in the blob store; replies {@link Accepted} with the new
+   * state, or {@link Rejected} ({@link Rejection#INVALID}, {@link Rejection#ALREADY_EXISTS}).
+   */
   public record Create(String owner, String title, DiarizationOptions options, Audio audio,
-      ActorRef<StatusReply<State>> replyTo) implements Command {}
+      ActorRef<Reply> replyTo) implements Command {}
 
   /** The current state (an empty state, {@link Status#NEW}, when the meeting does not exist). */
   public record Get(ActorRef<State> replyTo) implements Command {}
 
-  /** Delete the meeting and its audio; fails with "not found" when absent or already deleted. */
-  public record Delete(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  /**
+   * Delete the meeting and its audio; replies {@link Accepted} once the audio is gone, {@link
+   * Rejected} ({@link Rejection#NOT_FOUND}) when the meeting is absent or already deleted.
+   */
+  public record Delete(ActorRef<Reply> replyTo) implements Command {}
 
   /** A worker's message, through the Meeting's message adapter. */
   record WorkerUpdate(JobUpdate update) implements Command {}
@@ -107,12 +111,26 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   /** Periodic while an attempt runs: is its node still reachable? */
   enum CheckWorkerNode implements Command { INSTANCE }
 
-  record BlobDeleted(ActorRef<StatusReply<Done>> replyTo, String error) implements Command {}
+  record BlobDeleted(ActorRef<Reply> replyTo, String error) implements Command {}
 
   enum Idle implements Command { INSTANCE }
 
   /** The stop message sharding sends after passivation. */
   public enum Stop implements Command { INSTANCE }
+
+  // ---------------------------------------------------------------- replies
+
+  /** The answer to {@link Create} and {@link Delete}. */
+  public sealed interface Reply extends CborSerializable permits Accepted, Rejected {}
+
+  /** The command was carried out; {@code state} is the meeting after it. */
+  public record Accepted(State state) implements Reply {}
+
+  /** The command was refused: {@code kind} decides the API's status, {@code message} is for people. */
+  public record Rejected(Rejection kind, String message) implements Reply {}
+
+  /** Why a command was refused. */
+  public enum Rejection { NOT_FOUND, ALREADY_EXISTS, INVALID }
 
   // ---------------------------------------------------------------- events
 
@@ -360,7 +378,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     CommandHandlerBuilder<Command, Event, State> b = newCommandHandlerBuilder();
     b.forState(s -> s.status() == Status.NEW)
         .onCommand(Create.class, this::onCreate)
-        .onCommand(Delete.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("meeting not found")));
+        .onCommand(Delete.class, this::notFound);
     b.forState(State::isActive)
         .onCommand(WorkerUpdate.class, this::onUpdate)
         .onCommand(Resend.class, this::onResend)
@@ -370,10 +388,10 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     b.forState(State::isFinished)
         .onCommand(Delete.class, this::onDelete);
     b.forState(s -> s.status() == Status.DELETED)
-        .onCommand(Delete.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("meeting not found")));
+        .onCommand(Delete.class, this::notFound);
     b.forAnyState()
         .onCommand(Create.class, (s, c) ->
-            Effect().reply(c.replyTo(), StatusReply.error("meeting " + meetingId + " already exists")))
+            Effect().reply(c.replyTo(), new Rejected(Rejection.ALREADY_EXISTS, "meeting " + meetingId + " already exists")))
         .onCommand(Get.class, (s, c) -> {
           if (!s.isActive()) idleTimer();
           return Effect().reply(c.replyTo(), s);
@@ -397,7 +415,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
 
   private Effect<Event, State> onCreate(State s, Create c) {
     String error = validate(c);
-    if (error != null) return Effect().reply(c.replyTo(), StatusReply.error(error));
+    if (error != null) return Effect().reply(c.replyTo(), new Rejected(Rejection.INVALID, error));
     Audio a = c.audio();
     String title = c.title() == null || c.title().isBlank() ? "Untitled meeting" : c.title().strip();
     DiarizationOptions options = c.options() == null ? DiarizationOptions.NONE : c.options();
@@ -409,7 +427,11 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       ctx.getLog().info("meeting {}: created for {} ({} bytes), queued attempt {}", meetingId, st.owner(),
           st.audio().size(), st.attemptId());
       dispatch(st);
-    }).thenReply(c.replyTo(), StatusReply::success);
+    }).thenReply(c.replyTo(), Accepted::new);
+  }
+
+  private Effect<Event, State> notFound(State s, Delete d) {
+    return Effect().reply(d.replyTo(), new Rejected(Rejection.NOT_FOUND, "meeting not found"));
   }
 
   private static String validate(Create c) {
@@ -525,7 +547,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       // the gpu nodes need not finish a job whose result would be thrown away: any attempt of it
       if (running) cancelAttempts(st, null, "the meeting was deleted");
       if (st.audio() == null) {
-        d.replyTo().tell(StatusReply.ack());
+        d.replyTo().tell(new Accepted(st));
         passivate();
       } else {
         deleteBlob(st.audio().key(), d.replyTo());
@@ -538,12 +560,12 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       // the meeting is deleted either way; the next start of this entity tries the blob again
       ctx.getLog().error("meeting {}: audio could not be removed: {}", meetingId, b.error());
     }
-    if (b.replyTo() != null) b.replyTo().tell(StatusReply.ack());
+    if (b.replyTo() != null) b.replyTo().tell(new Accepted(s));
     passivate();
     return Effect().none();
   }
 
-  private void deleteBlob(String key, ActorRef<StatusReply<Done>> replyTo) {
+  private void deleteBlob(String key, ActorRef<Reply> replyTo) {
     CompletableFuture<Void> f = CompletableFuture.runAsync(() -> {
       try {
         blobs.delete(key);

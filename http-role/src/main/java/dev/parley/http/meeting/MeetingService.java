@@ -33,7 +33,6 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.http.javadsl.model.Multipart;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -295,7 +294,7 @@ public final class MeetingService {
   private CompletionStage<Meeting.State> create(AuthUser user, String id, String title, DiarizationOptions options,
       StoredAudio a) {
     Meeting.Audio audio = new Meeting.Audio(a.key(), a.size(), a.sha256(), a.contentType(), a.fileName(), a.duration());
-    return this.<Meeting.State>askStatus(id, r -> new Meeting.Create(user.id(), title, options, audio, r))
+    return command(id, r -> new Meeting.Create(user.id(), title, options, audio, r))
         .whenComplete((s, err) -> {
           if (err == null) return;
           if (dev.parley.http.web.ApiErrors.unwrap(err) instanceof ApiException) {
@@ -391,15 +390,15 @@ public final class MeetingService {
 
   public CompletionStage<Done> delete(AuthUser user, String id) {
     return access(user, id)
-        .thenCompose(ok -> this.<Done>askStatus(id, Meeting.Delete::new))
-        .thenApplyAsync(d -> {
+        .thenCompose(ok -> command(id, Meeting.Delete::new))
+        .thenApplyAsync(deleted -> {
           try {
             list.markDeleted(id, System.currentTimeMillis());
           } catch (java.sql.SQLException e) {
             log.warn("meeting {}: list row not marked deleted at once ({}); the projection will", id, e.getMessage());
           }
           listCache.invalidate(user.id());
-          return d;
+          return Done.getInstance();
         }, blocking);
   }
 
@@ -462,14 +461,17 @@ public final class MeetingService {
     return sharding.entityRefFor(Meeting.ENTITY_KEY, id);
   }
 
-  private <T> CompletionStage<T> askStatus(String id,
-      org.apache.pekko.japi.function.Function<org.apache.pekko.actor.typed.ActorRef<StatusReply<T>>, Meeting.Command> make) {
-    return entity(id).<StatusReply<T>>ask(make, settings.askTimeout()).thenApply(r -> {
-      if (r.isSuccess()) return r.getValue();
-      String m = r.getError().getMessage();
-      if (m != null && m.contains("not found")) throw notFound(id);
-      if (m != null && m.contains("already exists")) throw new ApiException(StatusCodes.CONFLICT, m);
-      throw new ApiException(StatusCodes.BAD_REQUEST, m);
+  /** Sends a Create or Delete; the meeting's state after it, or the API's error for a rejection's kind. */
+  private CompletionStage<Meeting.State> command(String id,
+      org.apache.pekko.japi.function.Function<org.apache.pekko.actor.typed.ActorRef<Meeting.Reply>, Meeting.Command> make) {
+    return entity(id).<Meeting.Reply>ask(make, settings.askTimeout()).thenApply(r -> {
+      if (r instanceof Meeting.Accepted a) return a.state();
+      Meeting.Rejected rejected = (Meeting.Rejected) r;
+      throw switch (rejected.kind()) {
+        case NOT_FOUND -> notFound(id);
+        case ALREADY_EXISTS -> new ApiException(StatusCodes.CONFLICT, rejected.message());
+        case INVALID -> new ApiException(StatusCodes.BAD_REQUEST, rejected.message());
+      };
     });
   }
 }

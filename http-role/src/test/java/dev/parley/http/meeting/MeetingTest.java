@@ -28,10 +28,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 import org.junit.jupiter.api.AfterAll;
@@ -110,7 +108,7 @@ class MeetingTest {
       return new Meeting.Audio(id, 4, "ab", "audio/wav", "a.wav", 1.5);
     }
 
-    EventSourcedBehaviorTestKit.CommandResultWithReply<Meeting.Command, Meeting.Event, Meeting.State, StatusReply<Meeting.State>> create()
+    EventSourcedBehaviorTestKit.CommandResultWithReply<Meeting.Command, Meeting.Event, Meeting.State, Meeting.Reply> create()
         throws Exception {
       Meeting.Audio a = audio();
       return es.runCommand(r -> new Meeting.Create("user-1", "Weekly", new DiarizationOptions(2, null, null), a, r));
@@ -176,7 +174,7 @@ class MeetingTest {
   void createPersistsCreatedAudioStoredQueuedAndSendsTheFirstAttempt() throws Exception {
     Fixture f = new Fixture();
     var r = f.create();
-    assertTrue(r.reply().isSuccess());
+    assertInstanceOf(Meeting.Accepted.class, r.reply());
     assertEquals(3, r.events().size());
     Meeting.Created c = assertInstanceOf(Meeting.Created.class, r.events().get(0));
     assertEquals(f.id, c.meetingId());
@@ -199,19 +197,26 @@ class MeetingTest {
   @Test
   void createIsValidatedAndHappensOnce() throws Exception {
     Fixture f = new Fixture();
-    var empty = f.es.<StatusReply<Meeting.State>>runCommand(r -> new Meeting.Create("u", "t", null,
+    var empty = f.es.<Meeting.Reply>runCommand(r -> new Meeting.Create("u", "t", null,
         new Meeting.Audio(f.id, 0, "x", "audio/wav", null, null), r));
-    assertTrue(empty.reply().isError());
+    assertEquals(new Meeting.Rejected(Meeting.Rejection.INVALID, "audio is empty"), empty.reply());
     assertTrue(empty.hasNoEvents());
-    var noOwner = f.es.<StatusReply<Meeting.State>>runCommand(r -> new Meeting.Create(" ", "t", null,
+    var noOwner = f.es.<Meeting.Reply>runCommand(r -> new Meeting.Create(" ", "t", null,
         new Meeting.Audio(f.id, 5, "x", "audio/wav", null, null), r));
-    assertTrue(noOwner.reply().isError());
+    assertEquals(new Meeting.Rejected(Meeting.Rejection.INVALID, "owner is required"), noOwner.reply());
 
-    assertTrue(f.create().reply().isSuccess());
+    assertInstanceOf(Meeting.Accepted.class, f.create().reply());
     var again = f.create();
-    assertTrue(again.reply().isError());
-    assertTrue(again.reply().getError().getMessage().contains("already exists"));
+    assertEquals(Meeting.Rejection.ALREADY_EXISTS, assertInstanceOf(Meeting.Rejected.class, again.reply()).kind());
     assertTrue(again.hasNoEvents());
+  }
+
+  @Test
+  void repliesCrossNodes() {
+    // Create and Delete may be answered on another http node: the replies must serialize
+    var serialization = new org.apache.pekko.actor.testkit.typed.javadsl.SerializationTestKit(kit.system());
+    serialization.verifySerialization(new Meeting.Rejected(Meeting.Rejection.ALREADY_EXISTS, "meeting m already exists"), true);
+    serialization.verifySerialization(new Meeting.Accepted(Meeting.State.empty("m")), true);
   }
 
   @Test
@@ -220,8 +225,8 @@ class MeetingTest {
     var get = f.es.<Meeting.State>runCommand(Meeting.Get::new);
     assertEquals(Meeting.Status.NEW, get.reply().status());
     assertFalse(get.reply().exists());
-    var del = f.es.<StatusReply<Done>>runCommand(Meeting.Delete::new);
-    assertTrue(del.reply().isError());
+    var del = f.es.<Meeting.Reply>runCommand(Meeting.Delete::new);
+    assertEquals(new Meeting.Rejected(Meeting.Rejection.NOT_FOUND, "meeting not found"), del.reply());
     assertTrue(del.hasNoEvents());
     f.workers.expectNoMessage(Duration.ofMillis(200));
   }
@@ -501,9 +506,9 @@ class MeetingTest {
     f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
     assertTrue(blobs.size(f.id) >= 0, "blob stored");
 
-    TestProbe<StatusReply<Done>> reply = kit.createTestProbe();
+    TestProbe<Meeting.Reply> reply = kit.createTestProbe();
     f.es.runCommand(new Meeting.Delete(reply.ref()));
-    assertTrue(reply.receiveMessage(Duration.ofSeconds(3)).isSuccess());
+    assertInstanceOf(Meeting.Accepted.class, reply.receiveMessage(Duration.ofSeconds(3)));
     assertEquals(-1, blobs.size(f.id), "blob removed before the reply");
     Object last = f.events().get(f.events().size() - 1);
     assertEquals(new Meeting.Deleted(f.id), last);
@@ -522,9 +527,9 @@ class MeetingTest {
     run.replyTo().tell(new JobProgress(f.id, f.attempt(1), "embedding", 0.4, "gpu-a"));
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "processing");
 
-    TestProbe<StatusReply<Done>> reply = kit.createTestProbe();
+    TestProbe<Meeting.Reply> reply = kit.createTestProbe();
     f.es.runCommand(new Meeting.Delete(reply.ref()));
-    assertTrue(reply.receiveMessage(Duration.ofSeconds(3)).isSuccess());
+    assertInstanceOf(Meeting.Accepted.class, reply.receiveMessage(Duration.ofSeconds(3)));
     CancelJob cancel = f.cancels.expectMessageClass(CancelJob.class, Duration.ofSeconds(3));
     assertEquals(new CancelJob(f.id, f.attempt(1), "the meeting was deleted"), cancel);
     // the worker's answer to the cancel changes nothing, and nothing is sent again
