@@ -11,7 +11,7 @@ public final class BlobStores {
   private BlobStores() {}
 
   /**
-   * {@code file}: {@code <parley.data-dir>/blobs}; {@code postgres}: chunked rows in the database
+   * {@code file}: {@code <parley.data-dir>/blobs}; {@code postgres}: chunked rows in the database ({@link JdbcBlobStore})
    * behind {@code ds} (tables from {@code schema/postgres/parley-003-blobs.sql}, so run {@link
    * dev.parley.http.db.Schema#migrate} first).
    */
@@ -24,7 +24,7 @@ public final class BlobStores {
       case "db":
         if (ds == null) throw new IllegalArgumentException("parley.blob.store = postgres needs the database");
         int chunk = (int) Math.min(Integer.MAX_VALUE, parley.getBytes("blob.chunk-size"));
-        return new PostgresBlobStore(ds, chunk);
+        return new JdbcBlobStore(ds, chunk);
       default:
         throw new IllegalArgumentException("parley.blob.store must be 'file' or 'postgres', got '" + kind + "'");
     }

@@ -116,7 +116,7 @@ class BlobStoresTest {
   @Test
   void databaseStoreStreamsInChunks(@TempDir Path scratch) throws Exception {
     BlobStore store = BlobStores.create(ConfigFactory.parseString("data-dir = x\nblob { store = postgres, chunk-size = 1KiB }"), ds);
-    PostgresBlobStore db = assertInstanceOf(PostgresBlobStore.class, store);
+    JdbcBlobStore db = assertInstanceOf(JdbcBlobStore.class, store);
     assertEquals(1024, db.chunkSize());
     roundTrip(store, scratch);
     try (var c = ds.getConnection(); var rs = c.createStatement().executeQuery(
@@ -129,7 +129,7 @@ class BlobStoresTest {
 
   @Test
   void failedPutLeavesNothing() throws Exception {
-    BlobStore store = new PostgresBlobStore(ds, 1024);
+    BlobStore store = new JdbcBlobStore(ds, 1024);
     InputStream broken = new InputStream() {
       int n;
 

@@ -24,11 +24,11 @@ import javax.sql.DataSource;
  * ever whole in memory. A blob is visible once its {@code blob_object} row exists (written last).
  * Works on PostgreSQL (BYTEA, stored uncompressed) and on H2 (BLOB).
  */
-public final class PostgresBlobStore implements BlobStore {
+public final class JdbcBlobStore implements BlobStore {
   private final DataSource ds;
   private final int chunkSize;
 
-  public PostgresBlobStore(DataSource ds, int chunkSize) {
+  public JdbcBlobStore(DataSource ds, int chunkSize) {
     if (chunkSize < 1024) throw new IllegalArgumentException("blob chunk size must be >= 1 KiB");
     this.ds = ds;
     this.chunkSize = chunkSize;
