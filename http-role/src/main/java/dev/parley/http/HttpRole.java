@@ -100,7 +100,7 @@ public final class HttpRole {
 
     // read side
     MeetingListRepository list = new MeetingListRepository(ds, db);
-    system.systemActorOf(GpuReaper.create(parley.getDuration("gpu.down-unreachable-after")), "parley-gpu-reaper",
+    system.systemActorOf(GpuReaper.create(settings.gpuDownUnreachableAfter()), "parley-gpu-reaper",
         org.apache.pekko.actor.typed.Props.empty());
     ClusterSingleton.get(system).init(
         SingletonActor.of(
@@ -124,7 +124,7 @@ public final class HttpRole {
           ? null : "this node is not an Up cluster member (" + s + ")";
     });
     Route routes = routes(health, auth, new MeetingRoutes(meetings, auth, blocking),
-        new ClusterRoutes(system, list, blocking, ClusterRoutes.ScaleSettings.fromConfig(parley)));
+        new ClusterRoutes(system, list, blocking, settings.gpuScale()));
 
     Config serverConfig = ConfigFactory.parseMap(Map.of(
             "pekko.http.server.parsing.max-content-length", settings.maxUpload(),

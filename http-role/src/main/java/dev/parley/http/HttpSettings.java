@@ -1,10 +1,17 @@
 package dev.parley.http;
 
 import com.typesafe.config.Config;
+import dev.parley.http.cluster.ClusterRoutes;
 import java.nio.file.Path;
 import java.time.Duration;
 
-/** Typed settings of the http role, read once from the {@code parley} config block. */
+/**
+ * Typed settings of the http role, read once from the {@code parley} config block.
+ *
+ * @param gpuDownUnreachableAfter how long an unreachable gpu node stays before the http nodes down it
+ *     ({@code parley.gpu.down-unreachable-after})
+ * @param gpuScale what {@code GET /autoscale} computes with ({@code parley.gpu.concurrency}, {@code max-nodes})
+ */
 public record HttpSettings(
     String bindHost,
     int port,
@@ -19,7 +26,9 @@ public record HttpSettings(
     Duration listCacheTtl,
     Duration healthCheckInterval,
     long maxJsonBody,
-    int bcryptCost) {
+    int bcryptCost,
+    Duration gpuDownUnreachableAfter,
+    ClusterRoutes.ScaleSettings gpuScale) {
 
   /**
    * The dispatcher for all blocking work of the http role: JDBC (auth, meeting list, read side,
@@ -50,6 +59,8 @@ public record HttpSettings(
         h.getDuration("list-cache-ttl"),
         h.getDuration("health-check-interval"),
         h.getBytes("max-json-body"),
-        parley.getInt("auth.bcrypt-cost"));
+        parley.getInt("auth.bcrypt-cost"),
+        parley.getDuration("gpu.down-unreachable-after"),
+        new ClusterRoutes.ScaleSettings(parley.getInt("gpu.concurrency"), parley.getInt("gpu.max-nodes")));
   }
 }

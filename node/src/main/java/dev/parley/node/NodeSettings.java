@@ -1,6 +1,7 @@
 package dev.parley.node;
 
 import com.typesafe.config.Config;
+import dev.parley.http.blob.BlobStores;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -18,12 +19,14 @@ import java.util.Set;
  * @param clusterPort Pekko remoting port ({@code 0} = any free port)
  * @param seedNodes Pekko addresses ({@code pekko://parley@host:port}); empty = this node joins itself
  * @param httpPort HTTP port: the API on an http node, {@code /healthz} alone on a gpu-only node ({@code 0} = any free port)
- * @param dataDir where the embedded default keeps its database, blobs and secret
- * @param blobStore {@code file} or {@code postgres}
+ * @param httpBindHost the interface the HTTP port binds to ({@code parley.http.bind-host})
+ * @param dataDir where the embedded default keeps its database, blobs and secret (absolute, normalised)
+ * @param blobStore {@code parley.blob.store}
+ * @param blobChunkSize row size of the database blob store in bytes ({@code parley.blob.chunk-size})
  */
 public record NodeSettings(
-    Set<String> roles, String host, int clusterPort, List<String> seedNodes, int httpPort, Path dataDir,
-    String blobStore) {
+    Set<String> roles, String host, int clusterPort, List<String> seedNodes, int httpPort, String httpBindHost,
+    Path dataDir, BlobStores.Kind blobStore, long blobChunkSize) {
 
   public static final String SYSTEM_NAME = "parley";
   public static final String HTTP = "http";
@@ -42,8 +45,10 @@ public record NodeSettings(
         port(parley, "cluster.port"),
         parseSeedNodes(parley.getString("cluster.seed-nodes")),
         port(parley, "http.port"),
-        Path.of(parley.getString("data-dir")),
-        parley.getString("blob.store").trim().toLowerCase(Locale.ROOT));
+        parley.getString("http.bind-host"),
+        Path.of(parley.getString("data-dir")).toAbsolutePath().normalize(),
+        BlobStores.Kind.parse(parley.getString("blob.store")),
+        parley.getBytes("blob.chunk-size"));
   }
 
   public boolean isHttp() {

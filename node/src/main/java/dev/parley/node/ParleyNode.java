@@ -71,7 +71,7 @@ public final class ParleyNode {
     Config parley = loaded.getConfig("parley");
     NodeSettings node = NodeSettings.fromConfig(parley);
     DbSettings db = DbSettings.fromConfig(parley);
-    boolean postgresBlobs = node.blobStore().equals("postgres") || node.blobStore().equals("db");
+    boolean postgresBlobs = node.blobStore() == BlobStores.Kind.DATABASE;
     if (postgresBlobs && !db.isPostgres()) {
       throw new IllegalArgumentException("PARLEY_BLOB_STORE=postgres needs PARLEY_DB_URL=jdbc:postgresql://...");
     }
@@ -89,7 +89,7 @@ public final class ParleyNode {
     try {
       Files.createDirectories(node.dataDir());
     } catch (IOException e) {
-      throw new IllegalStateException("cannot create data directory " + node.dataDir().toAbsolutePath(), e);
+      throw new IllegalStateException("cannot create data directory " + node.dataDir(), e);
     }
 
     // a gpu node loads its models while the database, actor system and cluster join get ready
@@ -101,7 +101,7 @@ public final class ParleyNode {
     try {
       if (node.isHttp() || postgresBlobs) ds = Database.create(db);
       if (node.isHttp()) migrate(ds, db);
-      BlobStore blobs = BlobStores.create(parley, ds);
+      BlobStore blobs = BlobStores.create(node.blobStore(), node.dataDir(), node.blobChunkSize(), ds);
 
       Config config = NodeConfig.overlay(node, db, standalone).withFallback(loaded);
       system = ActorSystem.create(Behaviors.empty(), NodeSettings.SYSTEM_NAME, config);
@@ -115,7 +115,7 @@ public final class ParleyNode {
         gpu = GpuRole.start(system, blobs, diarizer);
       }
       HttpRole.Handle http = node.isHttp() ? HttpRole.start(system, blobs, ds, db) : null;
-      if (!node.isHttp()) GpuHealth.bind(system, parley.getString("http.bind-host"), node.httpPort());
+      if (!node.isHttp()) GpuHealth.bind(system, node.httpBindHost(), node.httpPort());
 
       ParleyNode started = new ParleyNode(node, db, system, ds, gpu, http);
       started.closeResourcesOnTermination(diarizer);

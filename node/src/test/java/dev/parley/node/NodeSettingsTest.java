@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.parley.http.blob.BlobStores;
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.lease.JdbcLease;
 import java.nio.file.Path;
@@ -29,8 +30,11 @@ class NodeSettingsTest {
     assertEquals(8080, s.httpPort());
     assertEquals(25520, s.clusterPort());
     assertEquals(List.of(), s.seedNodes());
-    assertEquals(Path.of("./data"), s.dataDir());
-    assertEquals("file", s.blobStore());
+    // normalised once, here: every consumer (database, blobs, secret) gets the same absolute path
+    assertEquals(Path.of("data").toAbsolutePath(), s.dataDir());
+    assertEquals(BlobStores.Kind.FILE, s.blobStore());
+    assertEquals(1024 * 1024, s.blobChunkSize());
+    assertEquals("0.0.0.0", s.httpBindHost());
     DbSettings db = DbSettings.fromConfig(c.getConfig("parley"));
     assertFalse(db.isPostgres());
     assertTrue(db.url().startsWith("jdbc:h2:file:"), db.url());
@@ -68,6 +72,20 @@ class NodeSettingsTest {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NodeSettings.parseSeedNodes(bad));
       assertTrue(e.getMessage().startsWith("PARLEY_SEED_NODES"), e.getMessage());
     }
+  }
+
+  @Test
+  void blobStoreIsParsedOnceAndKeepsItsOldAlias() {
+    assertEquals(BlobStores.Kind.DATABASE, NodeSettings.fromConfig(load("parley.blob.store = postgres").getConfig("parley")).blobStore());
+    assertEquals(BlobStores.Kind.DATABASE, NodeSettings.fromConfig(load("parley.blob.store = db").getConfig("parley")).blobStore());
+    assertThrows(IllegalArgumentException.class,
+        () -> NodeSettings.fromConfig(load("parley.blob.store = s3").getConfig("parley")));
+    NodeSettings s = NodeSettings.fromConfig(load(
+        "parley { data-dir = \"/srv/parley/../data/.\", http.bind-host = \"127.0.0.1\", blob.chunk-size = 64KiB }")
+        .getConfig("parley"));
+    assertEquals(Path.of("/srv/data").toAbsolutePath(), s.dataDir());
+    assertEquals("127.0.0.1", s.httpBindHost());
+    assertEquals(64 * 1024, s.blobChunkSize());
   }
 
   @Test

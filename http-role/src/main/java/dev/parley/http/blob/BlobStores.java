@@ -1,6 +1,5 @@
 package dev.parley.http.blob;
 
-import com.typesafe.config.Config;
 import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.blob.FileBlobStore;
 import java.nio.file.Path;
@@ -10,23 +9,49 @@ import javax.sql.DataSource;
 public final class BlobStores {
   private BlobStores() {}
 
-  /**
-   * {@code file}: {@code <parley.data-dir>/blobs}; {@code postgres}: chunked rows in the database ({@link JdbcBlobStore})
-   * behind {@code ds} (tables from {@code schema/postgres/parley-003-blobs.sql}, so run {@link
-   * dev.parley.http.db.Schema#migrate} first).
-   */
-  public static BlobStore create(Config parley, DataSource ds) {
-    String kind = parley.getString("blob.store").trim().toLowerCase(java.util.Locale.ROOT);
-    switch (kind) {
-      case "file":
-        return new FileBlobStore(Path.of(parley.getString("data-dir")).toAbsolutePath().normalize().resolve("blobs"));
-      case "postgres":
-      case "db":
-        if (ds == null) throw new IllegalArgumentException("parley.blob.store = postgres needs the database");
-        int chunk = (int) Math.min(Integer.MAX_VALUE, parley.getBytes("blob.chunk-size"));
-        return new JdbcBlobStore(ds, chunk);
-      default:
-        throw new IllegalArgumentException("parley.blob.store must be 'file' or 'postgres', got '" + kind + "'");
+  /** The kinds of blob store, as {@code parley.blob.store} names them. */
+  public enum Kind {
+    /** {@code <data-dir>/blobs} ({@link FileBlobStore}). */
+    FILE("file"),
+    /** Chunk rows in the database ({@link JdbcBlobStore}): {@code postgres}, also accepted as {@code db}. */
+    DATABASE("postgres");
+
+    private final String configName;
+
+    Kind(String configName) {
+      this.configName = configName;
     }
+
+    /** {@code file}, {@code postgres} or {@code db} (any case, spaces around allowed); anything else is an error. */
+    public static Kind parse(String value) {
+      String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+      return switch (v) {
+        case "file" -> FILE;
+        case "postgres", "db" -> DATABASE;
+        default -> throw new IllegalArgumentException(
+            "parley.blob.store must be 'file' or 'postgres', got '" + v + "'");
+      };
+    }
+
+    /** The name {@code parley.blob.store} gives it. */
+    @Override
+    public String toString() {
+      return configName;
+    }
+  }
+
+  /**
+   * {@link Kind#FILE}: {@code <dataDir>/blobs}; {@link Kind#DATABASE}: rows of {@code chunkSize}
+   * bytes in the database behind {@code ds} (tables from {@code schema/postgres/parley-003-blobs.sql},
+   * so run {@link dev.parley.http.db.Schema#migrate} first).
+   */
+  public static BlobStore create(Kind kind, Path dataDir, long chunkSize, DataSource ds) {
+    return switch (kind) {
+      case FILE -> new FileBlobStore(dataDir.toAbsolutePath().normalize().resolve("blobs"));
+      case DATABASE -> {
+        if (ds == null) throw new IllegalArgumentException("parley.blob.store = postgres needs the database");
+        yield new JdbcBlobStore(ds, (int) Math.min(Integer.MAX_VALUE, chunkSize));
+      }
+    };
   }
 }

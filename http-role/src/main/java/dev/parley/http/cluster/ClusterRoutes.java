@@ -40,10 +40,6 @@ public final class ClusterRoutes {
       if (maxGpuNodes < 1) throw new IllegalArgumentException("parley.gpu.max-nodes must be at least 1");
     }
 
-    public static ScaleSettings fromConfig(com.typesafe.config.Config parley) {
-      return new ScaleSettings(parley.getInt("gpu.concurrency"), parley.getInt("gpu.max-nodes"));
-    }
-
     /** Enough gpu nodes for every queued and running job, at most {@code maxGpuNodes}; 0 when there is no work. */
     public int desiredGpuNodes(long queued, long running) {
       long jobs = Math.max(0, queued) + Math.max(0, running);

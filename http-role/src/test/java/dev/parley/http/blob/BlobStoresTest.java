@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.http.db.Database;
 import dev.parley.http.db.Schema;
@@ -115,7 +114,7 @@ class BlobStoresTest {
 
   @Test
   void databaseStoreStreamsInChunks(@TempDir Path scratch) throws Exception {
-    BlobStore store = BlobStores.create(ConfigFactory.parseString("data-dir = x\nblob { store = postgres, chunk-size = 1KiB }"), ds);
+    BlobStore store = BlobStores.create(BlobStores.Kind.parse("postgres"), Path.of("x"), 1024, ds);
     JdbcBlobStore db = assertInstanceOf(JdbcBlobStore.class, store);
     assertEquals(1024, db.chunkSize());
     roundTrip(store, scratch);
@@ -150,7 +149,7 @@ class BlobStoresTest {
 
   @Test
   void fileStoreUnderDataDir(@TempDir Path dir) throws Exception {
-    BlobStore store = BlobStores.create(ConfigFactory.parseString("data-dir = \"" + dir + "\"\nblob.store = file"), null);
+    BlobStore store = BlobStores.create(BlobStores.Kind.parse("file"), dir, 1024, null);
     assertInstanceOf(FileBlobStore.class, store);
     roundTrip(store, dir.resolve("scratch"));
     assertTrue(Files.exists(dir.resolve("blobs").resolve("k1")));
@@ -158,10 +157,14 @@ class BlobStoresTest {
   }
 
   @Test
-  void unknownStoreIsAClearError() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> BlobStores.create(ConfigFactory.parseString("data-dir = x\nblob.store = s4"), ds));
+  void storeNamesAreFilePostgresOrItsOldAliasDb() {
+    assertEquals(BlobStores.Kind.FILE, BlobStores.Kind.parse(" File "));
+    assertEquals(BlobStores.Kind.DATABASE, BlobStores.Kind.parse("postgres"));
+    assertEquals(BlobStores.Kind.DATABASE, BlobStores.Kind.parse("db"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BlobStores.Kind.parse("s4"));
     assertTrue(e.getMessage().contains("s4"));
+    assertThrows(IllegalArgumentException.class,
+        () -> BlobStores.create(BlobStores.Kind.DATABASE, Path.of("x"), 1024, null), "the database store needs the database");
   }
 
   /** A partial upload left by a killed node is deleted at the next start; a fresh one (a live upload) is kept. */

@@ -91,7 +91,8 @@ public final class TestNode implements AutoCloseable {
       }
       ds = Database.create(db);
       Schema.migrate(ds, db);
-      BlobStore blobs = BlobStores.create(config.getConfig("parley"), ds);
+      BlobStore blobs = BlobStores.create(BlobStores.Kind.parse(config.getString("parley.blob.store")), dataDir,
+          config.getBytes("parley.blob.chunk-size"), ds);
       if (worker != null && roles.contains(InferenceProtocol.GPU_ROLE)) {
         ClusterSharding.get(system).init(Entity.of(InferenceProtocol.WORKER,
             ctx -> worker.create(ctx.getEntityId(), blobs)).withRole(InferenceProtocol.GPU_ROLE));
