@@ -26,6 +26,7 @@ import dev.parley.http.web.ApiErrors;
 import dev.parley.http.web.HealthCheck;
 import dev.parley.http.web.JsonParsingErrorHandler;
 import dev.parley.protocol.blob.BlobStore;
+import dev.parley.protocol.cluster.Members;
 import dev.parley.protocol.worker.InferenceProtocol;
 import java.time.Duration;
 import java.util.Map;
@@ -199,13 +200,7 @@ public final class HttpRole {
 
       @Override
       public boolean unreachable(String node) {
-        for (org.apache.pekko.cluster.Member m : cluster.state().getUnreachable()) {
-          if (m.address().hostPort().equals(node)) return true;
-        }
-        for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
-          if (m.address().hostPort().equals(node)) return false;
-        }
-        return true;
+        return Members.findReachable(cluster.state(), node).isEmpty();
       }
     };
   }

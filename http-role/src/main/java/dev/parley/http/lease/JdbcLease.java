@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.http.db.Database;
 import dev.parley.http.db.DbSettings;
+import dev.parley.protocol.cluster.Members;
 import dev.parley.protocol.worker.InferenceProtocol;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -20,9 +21,6 @@ import java.util.function.Consumer;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.cluster.Cluster;
-import org.apache.pekko.cluster.ClusterEvent;
-import org.apache.pekko.cluster.Member;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.coordination.lease.LeaseException;
 import org.apache.pekko.coordination.lease.LeaseSettings;
 import org.apache.pekko.coordination.lease.LeaseTimeoutException;
@@ -243,20 +241,11 @@ public final class JdbcLease extends Lease {
    */
   private boolean httpNodeOnThisSide() {
     if (!isClusterProvider()) return true;
-    ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
-    for (Member m : state.getMembers()) {
-      if (m.hasRole(InferenceProtocol.HTTP_ROLE) && isUp(m) && !state.getUnreachable().contains(m)) return true;
-    }
-    return false;
+    return Members.hasReachable(Cluster.get(system).state(), InferenceProtocol.HTTP_ROLE);
   }
 
   private boolean isClusterProvider() {
     return system.settings().ProviderClass().equals("org.apache.pekko.cluster.ClusterActorRefProvider");
-  }
-
-  private static boolean isUp(Member m) {
-    MemberStatus s = m.status();
-    return s == MemberStatus.up() || s == MemberStatus.weaklyUp() || s == MemberStatus.leaving();
   }
 
   /**
@@ -268,14 +257,7 @@ public final class JdbcLease extends Lease {
    */
   private boolean onThisSide(String owner) {
     if (!isClusterProvider()) return false;
-    ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
-    for (Member m : state.getUnreachable()) {
-      if (m.address().hostPort().equals(owner)) return false;
-    }
-    for (Member m : state.getMembers()) {
-      if (m.address().hostPort().equals(owner)) return isUp(m);
-    }
-    return false;
+    return Members.findReachable(Cluster.get(system).state(), owner).map(Members::isServing).orElse(false);
   }
 
   private synchronized void hold(long sentNanos, Consumer<Optional<Throwable>> callback) {
