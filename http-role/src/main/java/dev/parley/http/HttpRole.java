@@ -80,11 +80,41 @@ public final class HttpRole {
   public static Handle start(ActorSystem<?> system, BlobStore blobs, DataSource ds, DbSettings db) {
     Config parley = system.settings().config().getConfig("parley");
     HttpSettings settings = HttpSettings.fromConfig(parley);
-    MeetingSettings meetingSettings = MeetingSettings.fromConfig(parley);
     ExecutionContextExecutor blocking =
         system.dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.BLOCKING_DISPATCHER));
 
-    // the gpu pool: on an http-only node this is the proxy to the gpu nodes' regions
+    startSharding(system, MeetingSettings.fromConfig(parley), blobs);
+    MeetingListRepository list = new MeetingListRepository(ds, db);
+    system.systemActorOf(GpuReaper.create(settings.gpuDownUnreachableAfter()), "parley-gpu-reaper",
+        org.apache.pekko.actor.typed.Props.empty());
+    startReadSide(system, list, MeetingListProjection.Settings.fromConfig(parley));
+
+    Api api = buildRoutes(system, settings, ds, blobs, list, blocking);
+    HealthCheck health = api.health();
+    ServerBinding binding = bind(system, settings, api.routes(), health);
+    int port = binding.localAddress().getPort();
+    log.info("http role up: API on {}:{}, database {}, blobs {}", settings.bindHost(), port, db.safeUrl(),
+        blobs.getClass().getSimpleName());
+    return new Handle() {
+      @Override
+      public int port() {
+        return port;
+      }
+
+      @Override
+      public void stop(Duration timeout) {
+        health.stop();
+        try {
+          binding.terminate(timeout).toCompletableFuture().get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+          log.warn("HTTP API did not stop cleanly: {}", e.toString());
+        }
+      }
+    };
+  }
+
+  /** The gpu pool (on an http-only node the proxy to the gpu nodes' regions) and the Meeting entities. */
+  private static void startSharding(ActorSystem<?> system, MeetingSettings meetingSettings, BlobStore blobs) {
     ClusterSharding sharding = ClusterSharding.get(system);
     if (!Cluster.get(system).selfMember().hasRole(InferenceProtocol.GPU_ROLE)) {
       sharding.init(Entity.of(InferenceProtocol.WORKER, ctx -> Behaviors.<InferenceProtocol.WorkerCommand>stopped())
@@ -98,20 +128,25 @@ public final class HttpRole {
         // few shards: http nodes are few, and every new shard costs remembered-shard writes
         .withMessageExtractor(new HashCodeMessageExtractor<Meeting.Command>(meetingSettings.numberOfShards()))
         .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
+  }
 
-    // read side
-    MeetingListRepository list = new MeetingListRepository(ds, db);
-    system.systemActorOf(GpuReaper.create(settings.gpuDownUnreachableAfter()), "parley-gpu-reaper",
-        org.apache.pekko.actor.typed.Props.empty());
+  /** The meeting-list projection, a cluster singleton on the http role. */
+  private static void startReadSide(ActorSystem<?> system, MeetingListRepository list,
+      MeetingListProjection.Settings projection) {
     ClusterSingleton.get(system).init(
         SingletonActor.of(
-                Behaviors.supervise(MeetingListProjection.create(list, MeetingListProjection.Settings.fromConfig(parley)))
+                Behaviors.supervise(MeetingListProjection.create(list, projection))
                     .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
                 MeetingListProjection.NAME)
             .withStopMessage(MeetingListProjection.Stop.INSTANCE)
             .withSettings(ClusterSingletonSettings.create(system).withRole(InferenceProtocol.HTTP_ROLE)));
+  }
 
-    // API
+  /** The API's routes and the health check behind {@code /healthz} (its probe runs from now on). */
+  private record Api(Route routes, HealthCheck health) {}
+
+  private static Api buildRoutes(ActorSystem<?> system, HttpSettings settings, DataSource ds, BlobStore blobs,
+      MeetingListRepository list, ExecutionContextExecutor blocking) {
     JdbcReadJournal journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     String secret = JwtSecrets.resolve(settings.jwtSecret(), settings.dataDir());
     TokenService tokens = new TokenService(secret, settings.tokenTtl());
@@ -126,7 +161,11 @@ public final class HttpRole {
     });
     Route routes = routes(health, auth, new MeetingRoutes(meetings, auth, blocking),
         new ClusterRoutes(system, list, blocking, settings.gpuScale()));
+    return new Api(routes, health);
+  }
 
+  /** Binds the API and blocks until it is bound; stops {@code health} when it cannot. */
+  private static ServerBinding bind(ActorSystem<?> system, HttpSettings settings, Route routes, HealthCheck health) {
     Config serverConfig = ConfigFactory.parseMap(Map.of(
             "pekko.http.server.parsing.max-content-length", settings.maxUpload(),
             "pekko.http.server.parsing.error-handler", JsonParsingErrorHandler.class.getName()))
@@ -146,26 +185,7 @@ public final class HttpRole {
           + ": " + e.getMessage(), e);
     }
     binding.addToCoordinatedShutdown(Duration.ofSeconds(5), system);
-    int port = binding.localAddress().getPort();
-    log.info("http role up: API on {}:{}, database {}, blobs {}", settings.bindHost(), port, db.safeUrl(),
-        blobs.getClass().getSimpleName());
-    ServerBinding bound = binding;
-    return new Handle() {
-      @Override
-      public int port() {
-        return port;
-      }
-
-      @Override
-      public void stop(Duration timeout) {
-        health.stop();
-        try {
-          bound.terminate(timeout).toCompletableFuture().get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
-          log.warn("HTTP API did not stop cleanly: {}", e.toString());
-        }
-      }
-    };
+    return binding;
   }
 
   /**

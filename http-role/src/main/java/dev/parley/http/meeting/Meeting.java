@@ -449,54 +449,67 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
           u.attemptId());
       return Effect().none();
     }
+    // the first result of any attempt counts; everything else only from the current attempt: an
+    // older one may be failing because it was cancelled as superseded, and the newer one is under way
+    if (u instanceof JobCompleted done) return onCompleted(k, done);
     boolean current = k == s.attempt() && u.attemptId().equals(s.attemptId());
-    if (u instanceof JobCompleted done) {
-      if (done.result() == null) {
-        return Effect().none();
-      }
-      ctx.getLog().info("meeting {}: attempt {} completed on {} ({} segments, {} speakers)", meetingId,
-          u.attemptId(), done.node(), done.result().segments().size(), done.result().speakers().size());
-      return Effect().persist(new Completed(k, u.attemptId(), done.node(), done.result())).thenRun(st -> {
-        finished();
-        cancelAttempts(st, u.attemptId(), "the meeting has its result");
-      });
-    }
-    if (u instanceof JobFailed f) {
-      // only the current attempt's failure decides: an older one may be failing because it was
-      // cancelled as superseded, and the newer attempt is under way
-      if (!current) return Effect().none();
-      if (!f.retryable()) {
-        ctx.getLog().info("meeting {}: attempt {} failed on {} (not retryable): {}", meetingId, u.attemptId(),
-            f.node(), f.reason());
-        return Effect().persist(new Failed(k, u.attemptId(), f.node(), f.reason(), false)).thenRun(st -> finished());
-      }
-      return retryOrFail(s, "attempt " + k + " failed on " + f.node() + ": " + f.reason(), f.node(), f.reason());
-    }
-    if (!current) return Effect().none(); // progress or ack of a superseded attempt
-    if (u instanceof JobAccepted a) {
-      timers.cancel(RESEND_TIMER);
-      restartHeartbeat(s);
-      if (s.status() == Status.QUEUED || !Objects.equals(s.node(), a.node())) {
-        ctx.getLog().info("meeting {}: attempt {} accepted by {}", meetingId, s.attemptId(), a.node());
-        return Effect().persist(new Dispatched(k, s.attemptId(), a.node()));
-      }
+    if (!current) return Effect().none();
+    if (u instanceof JobFailed f) return onFailed(s, f);
+    if (u instanceof JobAccepted a) return onAccepted(s, a);
+    if (u instanceof JobProgress p) return onProgress(s, p);
+    return Effect().none();
+  }
+
+  /** A result of attempt {@code k}, current or older: the meeting is done; the other attempts are cancelled. */
+  private Effect<Event, State> onCompleted(int k, JobCompleted done) {
+    if (done.result() == null) {
       return Effect().none();
     }
-    if (u instanceof JobProgress p) {
-      timers.cancel(RESEND_TIMER);
-      restartHeartbeat(s);
-      List<Event> events = new ArrayList<>(2);
-      if (s.status() == Status.QUEUED || !Objects.equals(s.node(), p.node())) {
-        events.add(new Dispatched(k, s.attemptId(), p.node()));
-      }
-      double fraction = Math.max(0.0, Math.min(1.0, p.fraction()));
-      boolean stageChanged = !Objects.equals(s.stage(), p.stage());
-      if (stageChanged || fraction >= s.progress() + settings.progressStep() - 1e-9) {
-        events.add(new Progress(k, s.attemptId(), p.stage(), fraction, p.node()));
-      }
-      return events.isEmpty() ? Effect().none() : Effect().persist(events);
+    ctx.getLog().info("meeting {}: attempt {} completed on {} ({} segments, {} speakers)", meetingId,
+        done.attemptId(), done.node(), done.result().segments().size(), done.result().speakers().size());
+    return Effect().persist(new Completed(k, done.attemptId(), done.node(), done.result())).thenRun(st -> {
+      finished();
+      cancelAttempts(st, done.attemptId(), "the meeting has its result");
+    });
+  }
+
+  /** The current attempt failed: final when the worker says the input is bad, else retried. */
+  private Effect<Event, State> onFailed(State s, JobFailed f) {
+    if (!f.retryable()) {
+      ctx.getLog().info("meeting {}: attempt {} failed on {} (not retryable): {}", meetingId, f.attemptId(),
+          f.node(), f.reason());
+      return Effect().persist(new Failed(s.attempt(), f.attemptId(), f.node(), f.reason(), false))
+          .thenRun(st -> finished());
+    }
+    return retryOrFail(s, "attempt " + s.attempt() + " failed on " + f.node() + ": " + f.reason(), f.node(),
+        f.reason());
+  }
+
+  /** A worker has the current attempt: stop re-sending, watch its heartbeat, record its node. */
+  private Effect<Event, State> onAccepted(State s, JobAccepted a) {
+    timers.cancel(RESEND_TIMER);
+    restartHeartbeat(s);
+    if (s.status() == Status.QUEUED || !Objects.equals(s.node(), a.node())) {
+      ctx.getLog().info("meeting {}: attempt {} accepted by {}", meetingId, s.attemptId(), a.node());
+      return Effect().persist(new Dispatched(s.attempt(), s.attemptId(), a.node()));
     }
     return Effect().none();
+  }
+
+  /** Progress of the current attempt (also its heartbeat): persisted per stage and per {@code progress-step}. */
+  private Effect<Event, State> onProgress(State s, JobProgress p) {
+    timers.cancel(RESEND_TIMER);
+    restartHeartbeat(s);
+    List<Event> events = new ArrayList<>(2);
+    if (s.status() == Status.QUEUED || !Objects.equals(s.node(), p.node())) {
+      events.add(new Dispatched(s.attempt(), s.attemptId(), p.node()));
+    }
+    double fraction = Math.max(0.0, Math.min(1.0, p.fraction()));
+    boolean stageChanged = !Objects.equals(s.stage(), p.stage());
+    if (stageChanged || fraction >= s.progress() + settings.progressStep() - 1e-9) {
+      events.add(new Progress(s.attempt(), s.attemptId(), p.stage(), fraction, p.node()));
+    }
+    return events.isEmpty() ? Effect().none() : Effect().persist(events);
   }
 
   /**
