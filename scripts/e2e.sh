@@ -213,7 +213,7 @@ NSEG=$(api GET "/meetings/$ID1" | jq '.segments | length')
 NSPK=$(api GET "/meetings/$ID1" | jq '.speakers | length')
 [ "$NSEG" -gt 0 ] || fail "meeting $ID1 is done without segments"
 log "meeting $ID1 done: $NSEG segments, $NSPK speakers ($(secs $(( DONE1_MS - GPU_STARTED_MS ))) s after gpu start)"
-curl -sf "http://127.0.0.1:$GPU_HEALTH_PORT/healthz" | grep -q '"ok"' || fail "gpu1 /healthz is not ok while it is up"
+curl -sf "http://127.0.0.1:$GPU_HEALTH_PORT/healthz" | grep -q '"up"' || fail "gpu1 /healthz is not ok while it is up"
 curl -sf "$BASE/cluster" | jq -e --arg a "pekko://parley@localhost:$HTTP_CLUSTER_PORT" \
   '[.members[] | select(.address == $a and (.roles | index("http")))] | length == 1' >/dev/null \
   || fail "the http node is not a member under its host name: $(curl -s "$BASE/cluster")"

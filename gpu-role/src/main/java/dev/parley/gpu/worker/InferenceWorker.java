@@ -1,5 +1,6 @@
 package dev.parley.gpu.worker;
 
+import dev.parley.protocol.worker.InferenceProtocol;
 import dev.parley.protocol.worker.InferenceProtocol.CancelJob;
 import dev.parley.protocol.worker.InferenceProtocol.JobAccepted;
 import dev.parley.protocol.worker.InferenceProtocol.JobCompleted;
@@ -35,9 +36,6 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  */
 public final class InferenceWorker {
 
-  /** Stage reported while the job waits for a free slot on this node. */
-  public static final String STAGE_QUEUED = dev.parley.protocol.worker.InferenceProtocol.STAGE_WAITING;
-
   private record FromRunner(JobRunner.Event event) implements WorkerCommand {}
 
   private enum Tick implements WorkerCommand { INSTANCE }
@@ -59,7 +57,7 @@ public final class InferenceWorker {
 
   private RunJob job;
   private ActorRef<JobUpdate> replyTo;
-  private String stage = STAGE_QUEUED;
+  private String stage = InferenceProtocol.STAGE_WAITING;
   private double fraction = 0.0;
   private JobUpdate outcome;
   private boolean handingOff;
@@ -163,7 +161,7 @@ public final class InferenceWorker {
   private Behavior<WorkerCommand> onRunner(FromRunner m) {
     JobRunner.Event e = m.event();
     if (e instanceof JobRunner.Started) {
-      if (STAGE_QUEUED.equals(stage)) stage = "starting";
+      if (InferenceProtocol.STAGE_WAITING.equals(stage)) stage = "starting";
       sendProgress();
     } else if (e instanceof JobRunner.Progress p) {
       boolean newStage = !p.stage().equals(stage);

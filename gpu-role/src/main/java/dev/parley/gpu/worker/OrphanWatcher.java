@@ -1,11 +1,10 @@
 package dev.parley.gpu.worker;
 
+import dev.parley.protocol.cluster.Members;
 import dev.parley.protocol.worker.InferenceProtocol;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.ClusterEvent;
-import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.slf4j.Logger;
@@ -37,7 +36,7 @@ public final class OrphanWatcher {
           since[0] = -1; // not a member yet, or leaving already: the idle watcher and the leave handle that
           return Behaviors.same();
         }
-        if (hasHttpNode(cluster.state())) {
+        if (Members.hasReachable(cluster.state(), InferenceProtocol.HTTP_ROLE)) {
           if (since[0] >= 0) log.info("gpu node {}: an http node is back in the cluster", node);
           since[0] = -1;
           return Behaviors.same();
@@ -56,16 +55,5 @@ public final class OrphanWatcher {
         return Behaviors.same();
       });
     }));
-  }
-
-  static boolean hasHttpNode(ClusterEvent.CurrentClusterState state) {
-    for (Member m : state.getMembers()) {
-      MemberStatus s = m.status();
-      if (m.hasRole(InferenceProtocol.HTTP_ROLE) && (s == MemberStatus.up() || s == MemberStatus.weaklyUp()
-          || s == MemberStatus.leaving()) && !state.getUnreachable().contains(m)) {
-        return true;
-      }
-    }
-    return false;
   }
 }

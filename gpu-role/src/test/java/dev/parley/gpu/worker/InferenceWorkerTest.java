@@ -216,7 +216,7 @@ class InferenceWorkerTest {
     long t0 = System.nanoTime();
     for (int i = 0; i < 4; i++) {
       JobProgress p = second.expectMessageClass(JobProgress.class, Duration.ofSeconds(2));
-      assertEquals(InferenceWorker.STAGE_QUEUED, p.stage());
+      assertEquals(dev.parley.protocol.worker.InferenceProtocol.STAGE_WAITING, p.stage());
     }
     long elapsedMs = (System.nanoTime() - t0) / 1_000_000;
     assertTrue(elapsedMs < 1500, "4 heartbeats at 200 ms took " + elapsedMs + " ms");
