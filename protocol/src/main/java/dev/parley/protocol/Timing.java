@@ -1,5 +1,22 @@
 package dev.parley.protocol;
 
-/** How long a diarization took and where it ran. */
-public record Timing(double audioSeconds, double processingSeconds, double realTimeFactor, String device)
-    implements CborSerializable {}
+import java.util.Map;
+
+/**
+ * How long a diarization took and where it ran.
+ *
+ * @param stageSeconds seconds per pipeline stage, in the order they ran (decode, vad,
+ *     features+embedding, clustering, segmentation, overlap); empty in results journaled before it existed
+ */
+public record Timing(double audioSeconds, double processingSeconds, double realTimeFactor, String device,
+    Map<String, Double> stageSeconds) implements CborSerializable {
+
+  public Timing {
+    stageSeconds = stageSeconds == null ? Map.of() : java.util.Collections.unmodifiableMap(
+        new java.util.LinkedHashMap<>(stageSeconds));
+  }
+
+  public Timing(double audioSeconds, double processingSeconds, double realTimeFactor, String device) {
+    this(audioSeconds, processingSeconds, realTimeFactor, device, Map.of());
+  }
+}

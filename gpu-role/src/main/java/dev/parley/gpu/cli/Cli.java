@@ -448,7 +448,7 @@ public final class Cli {
       out.printf(Locale.ROOT, "file              %s%n", file);
       out.printf(Locale.ROOT, "audio seconds     %.1f%n", audio);
       out.printf(Locale.ROOT, "wall seconds      %.2f (model loading %.2f s not included)%n", wall, load);
-      out.printf(Locale.ROOT, "stages            %s%n", p.lastStageTimes());
+      out.printf(Locale.ROOT, "stages            %s%n", stages(r.timing().stageSeconds()));
       out.printf(Locale.ROOT, "real-time factor  %.4f%n", wall / audio);
       out.printf(Locale.ROOT, "s per audio hour  %.1f%n", wall / audio * 3600);
       out.printf(Locale.ROOT, "peak memory       %s%n", peakMemory());
@@ -461,6 +461,14 @@ public final class Cli {
       err.println("error: " + file + ": " + e.getMessage());
       return 1;
     }
+  }
+
+  /** "decode 0.12 s, vad 1.30 s, ..." */
+  static String stages(Map<String, Double> seconds) {
+    StringBuilder sb = new StringBuilder();
+    seconds.forEach((stage, t) -> sb.append(sb.length() == 0 ? "" : ", ")
+        .append(String.format(Locale.ROOT, "%s %.2f s", stage, t)));
+    return sb.toString();
   }
 
   /** Peak resident set size (VmHWM) of this process, from /proc/self/status. */

@@ -198,65 +198,83 @@ public final class DiarizationPipeline implements Diarizer {
     progress.progress("vad", 0.10);
     SpeechMask mask = vad.detect(samples);
     clock.lap("vad");
-    List<Window> windows = SpeechWindows.plan(mask, params.embedding());
-    int[] frameLabels;
+    Labelling l = embedAndLabel(samples, mask, options, progress, clock);
     List<String> names = new ArrayList<>();
-    float[][] centroids;
-    if (windows.isEmpty()) {
-      frameLabels = new int[mask.length()];
-      java.util.Arrays.fill(frameLabels, -1);
-      centroids = new float[0][];
-    } else {
-      float[][] emb;
-      try (NDManager manager = NDManager.newBaseManager(device)) {
-        final ProgressListener p = progress;
-        p.progress("embedding", 0.30);
-        emb = embedder.embed(samples, windows, manager, f -> p.progress("embedding", Math.min(0.85, 0.30 + 0.55 * f)));
-        clock.lap("features+embedding");
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new DiarizationException("interrupted during speaker embedding", true, e);
-      } catch (Exception e) {
-        throw new DiarizationException("speaker embedding failed: " + e.getMessage(), true, e);
-      }
-      progress.progress("clustering", 0.85);
-      double[] weights = new double[windows.size()];
-      for (int i = 0; i < weights.length; i++) weights[i] = windows.get(i).weight();
-      Clustering c = clusterer.cluster(emb, weights, options.numSpeakers(), options.minSpeakers(), options.maxSpeakers());
-      clock.lap("clustering");
-      progress.progress("segmentation", 0.95);
-      frameLabels = labeler.label(mask, windows, emb, c.centroids());
-      centroids = relabelByFirstTurn(frameLabels, c.centroids());
-      clock.lap("segmentation");
-    }
-    for (int k = 0; k < centroids.length; k++) names.add(String.format(Locale.ROOT, "SPEAKER_%02d", k));
-    List<Segment> segments = FrameLabeler.segments(frameLabels, names, params.segmentation().changeOverlapSeconds());
-    if (overlap != null && centroids.length >= 2) {
-      PipelineParams.Segmentation s = params.segmentation();
-      SpeechMask overlapped = SpeechMask.fromScores(overlap.probabilities(samples), s.overlapOnset(), s.overlapOffset(),
-          s.minOverlapSeconds(), s.overlapMinSilenceSeconds(), s.overlapPadSeconds());
-      segments = new ArrayList<>(segments);
-      segments.addAll(FrameLabeler.segments(FrameLabeler.secondSpeaker(frameLabels, overlapped, centroids.length), names));
-      segments.sort((x, y) -> Double.compare(x.start(), y.start()));
+    for (int k = 0; k < l.centroids().length; k++) names.add(String.format(Locale.ROOT, "SPEAKER_%02d", k));
+    List<Segment> segments = FrameLabeler.segments(l.frameLabels(), names, params.segmentation().changeOverlapSeconds());
+    if (overlap != null && names.size() >= 2) {
+      segments = withOverlapTurns(samples, segments, l.frameLabels(), names);
       clock.lap("overlap");
     }
     segments = withinAudio(segments, audioSeconds);
+    List<SpeakerSummary> speakers = speakerSummaries(segments, names, l.centroids());
+    double processing = (System.nanoTime() - t0) / 1e9;
+    log.debug("diarized {} s of audio in {} s: {} windows, {} speakers; stages {}",
+        String.format(Locale.ROOT, "%.1f", audioSeconds), String.format(Locale.ROOT, "%.2f", processing),
+        l.windows(), speakers.size(), clock.seconds());
+    progress.progress("done", 1.0);
+    Timing timing = new Timing(audioSeconds, processing, audioSeconds > 0 ? processing / audioSeconds : 0,
+        device.toString(), clock.seconds());
+    return new DiarizationResult(segments, speakers, models(), timing);
+  }
+
+  /** Each 10 ms frame's speaker (-1: none), the speakers' centroids, and how many windows were embedded. */
+  private record Labelling(int[] frameLabels, float[][] centroids, int windows) {}
+
+  /** Embeds the speech windows, clusters them into speakers and labels every frame with one. */
+  private Labelling embedAndLabel(float[] samples, SpeechMask mask, DiarizationOptions options,
+      ProgressListener progress, StageClock clock) throws DiarizationException {
+    List<Window> windows = SpeechWindows.plan(mask, params.embedding());
+    if (windows.isEmpty()) {
+      int[] none = new int[mask.length()];
+      java.util.Arrays.fill(none, -1);
+      return new Labelling(none, new float[0][], 0);
+    }
+    float[][] emb;
+    try (NDManager manager = NDManager.newBaseManager(device)) {
+      progress.progress("embedding", 0.30);
+      emb = embedder.embed(samples, windows, manager,
+          f -> progress.progress("embedding", Math.min(0.85, 0.30 + 0.55 * f)));
+      clock.lap("features+embedding");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DiarizationException("interrupted during speaker embedding", true, e);
+    } catch (Exception e) {
+      throw new DiarizationException("speaker embedding failed: " + e.getMessage(), true, e);
+    }
+    progress.progress("clustering", 0.85);
+    double[] weights = new double[windows.size()];
+    for (int i = 0; i < weights.length; i++) weights[i] = windows.get(i).weight();
+    Clustering c = clusterer.cluster(emb, weights, options.numSpeakers(), options.minSpeakers(), options.maxSpeakers());
+    clock.lap("clustering");
+    progress.progress("segmentation", 0.95);
+    int[] frameLabels = labeler.label(mask, windows, emb, c.centroids());
+    float[][] centroids = relabelByFirstTurn(frameLabels, c.centroids());
+    clock.lap("segmentation");
+    return new Labelling(frameLabels, centroids, windows.size());
+  }
+
+  /** {@code segments} plus a second speaker's turns where the overlap detector hears two at once. */
+  private List<Segment> withOverlapTurns(float[] samples, List<Segment> segments, int[] frameLabels, List<String> names)
+      throws DiarizationException {
+    PipelineParams.Segmentation s = params.segmentation();
+    SpeechMask overlapped = SpeechMask.fromScores(overlap.probabilities(samples), s.overlapOnset(), s.overlapOffset(),
+        s.minOverlapSeconds(), s.overlapMinSilenceSeconds(), s.overlapPadSeconds());
+    List<Segment> out = new ArrayList<>(segments);
+    out.addAll(FrameLabeler.segments(FrameLabeler.secondSpeaker(frameLabels, overlapped, names.size()), names));
+    out.sort((x, y) -> Double.compare(x.start(), y.start()));
+    return out;
+  }
+
+  /** Talk time and centroid of each speaker; a cluster that lost all its frames is no speaker. */
+  private static List<SpeakerSummary> speakerSummaries(List<Segment> segments, List<String> names, float[][] centroids) {
     double[] talk = new double[names.size()];
     for (Segment s : segments) talk[names.indexOf(s.speaker())] += s.duration();
     List<SpeakerSummary> speakers = new ArrayList<>();
     for (int k = 0; k < names.size(); k++) {
-      if (talk[k] <= 0) continue; // a cluster that lost all its frames is no speaker
-      speakers.add(new SpeakerSummary(names.get(k), Math.round(talk[k] * 100) / 100.0, centroids[k]));
+      if (talk[k] > 0) speakers.add(new SpeakerSummary(names.get(k), Math.round(talk[k] * 100) / 100.0, centroids[k]));
     }
-    double processing = (System.nanoTime() - t0) / 1e9;
-    log.debug("diarized {} s of audio in {} s: {} windows, {} speakers; stages {}",
-        String.format(Locale.ROOT, "%.1f", audioSeconds), String.format(Locale.ROOT, "%.2f", processing),
-        windows.size(), speakers.size(), clock);
-    lastStageTimes = clock.toString();
-    progress.progress("done", 1.0);
-    Timing timing = new Timing(audioSeconds, processing, audioSeconds > 0 ? processing / audioSeconds : 0,
-        device.toString());
-    return new DiarizationResult(segments, speakers, models(), timing);
+    return speakers;
   }
 
   /**
@@ -292,16 +310,9 @@ public final class DiarizationPipeline implements Diarizer {
     return ordered.toArray(new float[0][]);
   }
 
-  private volatile String lastStageTimes = "";
-
-  /** Seconds spent per stage in the most recent call (for the bench command). */
-  public String lastStageTimes() {
-    return lastStageTimes;
-  }
-
-  /** Wall time per stage of one call. */
+  /** Seconds per stage, in the order the stages ran. */
   private static final class StageClock {
-    private final StringBuilder sb = new StringBuilder();
+    private final Map<String, Double> seconds = new LinkedHashMap<>();
     private long last;
 
     StageClock(long start) {
@@ -310,14 +321,12 @@ public final class DiarizationPipeline implements Diarizer {
 
     void lap(String stage) {
       long now = System.nanoTime();
-      if (sb.length() > 0) sb.append(", ");
-      sb.append(stage).append(' ').append(String.format(Locale.ROOT, "%.2f", (now - last) / 1e9)).append(" s");
+      seconds.put(stage, Math.round((now - last) / 1e7) / 100.0);
       last = now;
     }
 
-    @Override
-    public String toString() {
-      return sb.toString();
+    Map<String, Double> seconds() {
+      return seconds;
     }
   }
 

@@ -133,6 +133,10 @@ class DiarizationPipelineTest {
     assertTrue(r.timing().processingSeconds() > 0);
     assertEquals(r.timing().processingSeconds() / r.timing().audioSeconds(), r.timing().realTimeFactor(), 1e-9);
     assertFalse(r.timing().device().isBlank());
+    assertEquals(List.of("decode", "vad", "features+embedding", "clustering", "segmentation"),
+        List.copyOf(r.timing().stageSeconds().keySet()), "stages in the order they ran");
+    double staged = r.timing().stageSeconds().values().stream().mapToDouble(Double::doubleValue).sum();
+    assertEquals(r.timing().processingSeconds(), staged, 0.05, "the stages add up to the whole");
   }
 
   @Test

@@ -23,7 +23,7 @@ public final class MeetingViews {
   public record SpeakerView(String label, double talkTime) {}
 
   public record Processing(Integer attempts, String node, Double gpuSeconds, Double audioSeconds,
-      Double realTimeFactor, String device, Map<String, String> models) {}
+      Double realTimeFactor, String device, Map<String, Double> stageSeconds, Map<String, String> models) {}
 
   public record ErrorView(String reason, boolean retryable) {}
 
@@ -57,6 +57,7 @@ public final class MeetingViews {
         r == null || r.timing() == null ? null : r.timing().audioSeconds(),
         r == null || r.timing() == null ? null : r.timing().realTimeFactor(),
         r == null || r.timing() == null ? null : r.timing().device(),
+        r == null || r.timing() == null ? null : r.timing().stageSeconds(),
         r == null ? null : r.models());
     Meeting.Audio a = s.audio();
     return new MeetingView(

@@ -157,15 +157,16 @@ class MeetingTest {
   static DiarizationResult result(String speaker) {
     return new DiarizationResult(List.of(new Segment(0.0, 1.5, speaker)),
         List.of(new SpeakerSummary(speaker, 1.5, new float[] {0.6f, 0.8f})), Map.of("embedding", "test-1"),
-        new Timing(1.5, 0.3, 0.2, "cpu"), List.of("the recording ends early: 0:01.5 decoded of the 0:03.0 its header declares"));
+        new Timing(1.5, 0.3, 0.2, "cpu", Map.of("vad", 0.1)), List.of("the recording ends early: 0:01.5 decoded of the 0:03.0 its header declares"));
   }
 
   @Test
-  void aResultJournaledBeforeWarningsExistedHasNone() throws Exception {
+  void aResultJournaledBeforeWarningsAndStageTimesExistedHasNone() throws Exception {
     DiarizationResult old = new com.fasterxml.jackson.databind.ObjectMapper().readValue(
         "{\"segments\":[],\"speakers\":[],\"models\":{},\"timing\":{\"audioSeconds\":1.0,"
             + "\"processingSeconds\":0.1,\"realTimeFactor\":0.1,\"device\":\"cpu\"}}", DiarizationResult.class);
     assertEquals(List.of(), old.warnings());
+    assertEquals(Map.of(), old.timing().stageSeconds());
   }
 
   // ---------------------------------------------------------------- commands and events
@@ -346,6 +347,7 @@ class MeetingTest {
     Meeting.State s = f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
     assertEquals("SPEAKER_A", s.result().segments().get(0).speaker());
     assertEquals(result("SPEAKER_A").warnings(), MeetingViews.of(s).warnings(), "the decoder's warnings reach the API");
+    assertEquals(Map.of("vad", 0.1), MeetingViews.of(s).processing().stageSeconds());
     // everything after the first completion is ignored
     run2.replyTo().tell(new JobCompleted(f.id, f.attempt(2), result("SPEAKER_B"), "gpu-b"));
     run2.replyTo().tell(new JobFailed(f.id, f.attempt(2), "late", false, "gpu-b"));
