@@ -348,8 +348,4 @@ public final class EvaluateEmbedding {
       return 1;
     }
   }
-
-  public static void main(String[] args) {
-    System.exit(run(args));
-  }
 }

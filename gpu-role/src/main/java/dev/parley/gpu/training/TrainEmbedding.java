@@ -221,10 +221,6 @@ public final class TrainEmbedding {
     return TrainingLog.train("train-embedding", o.out(), o.threads(), log -> new TrainEmbedding(opts, log).train());
   }
 
-  public static void main(String[] args) {
-    System.exit(run(args));
-  }
-
   private void say(String fmt, Object... args) {
     log.say(fmt, args);
   }

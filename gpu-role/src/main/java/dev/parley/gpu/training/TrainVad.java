@@ -135,10 +135,6 @@ public final class TrainVad {
     return TrainingLog.train("train-vad", o.out(), o.threads(), log -> new TrainVad(opts, log).train());
   }
 
-  public static void main(String[] args) {
-    System.exit(run(args));
-  }
-
   private void say(String fmt, Object... args) {
     log.say(fmt, args);
   }
