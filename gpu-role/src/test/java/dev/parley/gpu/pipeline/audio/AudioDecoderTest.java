@@ -23,9 +23,14 @@ class AudioDecoderTest {
 
   /** Encodes a 2 s, 440 Hz sine at {@code rate} Hz with {@code channels} channels. */
   static Path make(String name, int rate, int channels, String... codecArgs) throws Exception {
+    return make(name, rate, channels, 2, codecArgs);
+  }
+
+  /** Encodes a {@code seconds} long 440 Hz sine at {@code rate} Hz with {@code channels} channels. */
+  static Path make(String name, int rate, int channels, int seconds, String... codecArgs) throws Exception {
     Path out = dir.resolve(name);
     List<String> cmd = new ArrayList<>(List.of(AudioDecoder.ffmpegPath(), "-nostdin", "-v", "error", "-y",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=" + rate + ":duration=2",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=" + rate + ":duration=" + seconds,
         "-ac", String.valueOf(channels)));
     cmd.addAll(Arrays.asList(codecArgs));
     cmd.add(out.toString());
@@ -137,7 +142,7 @@ class AudioDecoderTest {
     "cut.webm, -c:a libopus -b:a 64k",
   })
   void aTruncatedFileKeepsWhatIsThereAndWarns(String name, String codec) throws Exception {
-    Path whole = makeLong(name, 8, codec.split(" "));
+    Path whole = make("long-" + name, 48000, 1, 8, codec.split(" "));
     DecodedAudio full = AudioDecoder.read(whole);
     assertEquals(List.of(), full.warnings(), name + " whole");
     byte[] b = Files.readAllBytes(whole);
@@ -168,20 +173,6 @@ class AudioDecoderTest {
     DecodedAudio q = AudioDecoder.read(quiet);
     assertEquals(List.of(), q.warnings());
     assertEquals(0.0, rms(q.samples()), 1e-6);
-  }
-
-  /** Encodes an {@code seconds} long 440 Hz sine at 48 kHz, mono. */
-  static Path makeLong(String name, int seconds, String... codecArgs) throws Exception {
-    Path out = dir.resolve("long-" + name);
-    List<String> cmd = new ArrayList<>(List.of(AudioDecoder.ffmpegPath(), "-nostdin", "-v", "error", "-y",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=" + seconds));
-    cmd.addAll(Arrays.asList(codecArgs));
-    cmd.add(out.toString());
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String log = new String(p.getInputStream().readAllBytes());
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    assertEquals(0, p.exitValue(), "ffmpeg could not make " + name + ": " + log);
-    return out;
   }
 
   @Test
