@@ -157,7 +157,7 @@ public final class HttpRole {
     HealthCheck health = new HealthCheck(system, ds, settings.healthCheckInterval(), blocking, () -> {
       org.apache.pekko.cluster.MemberStatus s = cluster.selfMember().status();
       return s == org.apache.pekko.cluster.MemberStatus.up() || s == org.apache.pekko.cluster.MemberStatus.weaklyUp()
-          ? null : "this node is not an Up cluster member (" + s + ")";
+          ? blobs.unwritable() : "this node is not an Up cluster member (" + s + ")";
     });
     Route routes = routes(health, auth, new MeetingRoutes(meetings, auth, blocking),
         new ClusterRoutes(system, list, blocking, settings.gpuScale()));

@@ -87,10 +87,20 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
 
   /**
    * Create the meeting for audio already in the blob store; replies {@link Accepted} with the new
-   * state, or {@link Rejected} ({@link Rejection#INVALID}, {@link Rejection#ALREADY_EXISTS}).
+   * state, or {@link Rejected} ({@link Rejection#INVALID}, {@link Rejection#ALREADY_EXISTS},
+   * {@link Rejection#EXPIRED}).
+   *
+   * @param answerBy when the sender stops waiting and tells its client the upload failed (null: it
+   *     waits for ever). A Create that reaches the entity later (held up in sharding while the
+   *     database was away) is refused, so that a client told "try again" does not also get the
+   *     meeting it was told failed.
    */
-  public record Create(String owner, String title, DiarizationOptions options, Audio audio,
-      ActorRef<Reply> replyTo) implements Command {}
+  public record Create(String owner, String title, DiarizationOptions options, Audio audio, Instant answerBy,
+      ActorRef<Reply> replyTo) implements Command {
+    public Create(String owner, String title, DiarizationOptions options, Audio audio, ActorRef<Reply> replyTo) {
+      this(owner, title, options, audio, null, replyTo);
+    }
+  }
 
   /** The current state (an empty state, {@link Status#NEW}, when the meeting does not exist). */
   public record Get(ActorRef<State> replyTo) implements Command {}
@@ -130,7 +140,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   public record Rejected(Rejection kind, String message) implements Reply {}
 
   /** Why a command was refused. */
-  public enum Rejection { NOT_FOUND, ALREADY_EXISTS, INVALID }
+  public enum Rejection { NOT_FOUND, ALREADY_EXISTS, INVALID, EXPIRED }
 
   // ---------------------------------------------------------------- events
 
@@ -416,6 +426,11 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   private Effect<Event, State> onCreate(State s, Create c) {
     String error = validate(c);
     if (error != null) return Effect().reply(c.replyTo(), new Rejected(Rejection.INVALID, error));
+    if (c.answerBy() != null && Instant.now().isAfter(c.answerBy())) {
+      ctx.getLog().info("meeting {}: refused a create that arrived after its sender gave up ({})", meetingId,
+          c.answerBy());
+      return Effect().reply(c.replyTo(), new Rejected(Rejection.EXPIRED, "the create arrived after its sender gave up"));
+    }
     Audio a = c.audio();
     String title = c.title() == null || c.title().isBlank() ? "Untitled meeting" : c.title().strip();
     DiarizationOptions options = c.options() == null ? DiarizationOptions.NONE : c.options();

@@ -294,7 +294,9 @@ public final class MeetingService {
   private CompletionStage<Meeting.State> create(AuthUser user, String id, String title, DiarizationOptions options,
       StoredAudio a) {
     Meeting.Audio audio = new Meeting.Audio(a.key(), a.size(), a.sha256(), a.contentType(), a.fileName(), a.duration());
-    return command(id, r -> new Meeting.Create(user.id(), title, options, audio, r))
+    // the entity refuses the Create once this service has answered the client that it timed out
+    java.time.Instant answerBy = java.time.Instant.now().plus(settings.askTimeout().multipliedBy(4).dividedBy(5));
+    return command(id, r -> new Meeting.Create(user.id(), title, options, audio, answerBy, r))
         .whenComplete((s, err) -> {
           if (err == null) return;
           if (dev.parley.http.web.ApiErrors.unwrap(err) instanceof ApiException) {
@@ -471,6 +473,8 @@ public final class MeetingService {
         case NOT_FOUND -> notFound(id);
         case ALREADY_EXISTS -> new ApiException(StatusCodes.CONFLICT, rejected.message());
         case INVALID -> new ApiException(StatusCodes.BAD_REQUEST, rejected.message());
+        case EXPIRED -> new ApiException(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+            "the service did not answer in time, try again");
       };
     });
   }

@@ -91,6 +91,11 @@ public final class ApiErrors {
       return ApiError.response(StatusCodes.INSUFFICIENT_STORAGE, "insufficient_storage",
           "the server has no space left to store this; try again later");
     }
+    if (storageNotWritable(t)) {
+      log.error("storage not writable: {}", c.toString());
+      return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "storage_unavailable",
+          "the server cannot store files right now; try again later");
+    }
     log.error("unhandled error in a route", c);
     return ApiError.response(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
         "an unexpected error occurred (" + c.getClass().getSimpleName() + ")");
@@ -120,6 +125,16 @@ public final class ApiErrors {
       if (c instanceof java.sql.SQLException e && "53100".equals(e.getSQLState())) return true;
       String m = c.getMessage();
       if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) return true;
+    }
+    return false;
+  }
+
+  /** Whether {@code t} or a cause is the file system refusing a write: read-only, or permission denied. */
+  static boolean storageNotWritable(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof java.nio.file.AccessDeniedException) return true;
+      if (c instanceof java.nio.file.FileSystemException f && f.getReason() != null
+          && f.getReason().contains("Read-only file system")) return true;
     }
     return false;
   }

@@ -156,6 +156,17 @@ class BlobStoresTest {
     assertFalse(Files.exists(dir.resolve("blobs").resolve("k5000")));
   }
 
+  /** /healthz asks it: a directory that cannot take files (read-only, or gone) is reported. */
+  @Test
+  void fileStoreSaysWhenItsDirectoryCannotTakeFiles(@TempDir Path dir) throws Exception {
+    Path root = dir.resolve("blobs");
+    BlobStore store = new FileBlobStore(root);
+    assertEquals(null, store.unwritable());
+    Files.delete(root);
+    assertTrue(store.unwritable().contains("not writable"), store.unwritable());
+    assertEquals(null, new JdbcBlobStore(ds, 1024).unwritable(), "the database's health is the database probe's");
+  }
+
   @Test
   void storeNamesAreFilePostgresOrItsOldAliasDb() {
     assertEquals(BlobStores.Kind.FILE, BlobStores.Kind.parse(" File "));

@@ -206,6 +206,14 @@ class MeetingTest {
         new Meeting.Audio(f.id, 5, "x", "audio/wav", null, null), r));
     assertEquals(new Meeting.Rejected(Meeting.Rejection.INVALID, "owner is required"), noOwner.reply());
 
+    // held up past the moment its sender answered the client: refused, so the client's retry is the only meeting
+    Meeting.Audio audio = f.audio();
+    var late = f.es.<Meeting.Reply>runCommand(r -> new Meeting.Create("user-1", "Weekly", null, audio,
+        java.time.Instant.now().minusMillis(1), r));
+    assertEquals(Meeting.Rejection.EXPIRED, assertInstanceOf(Meeting.Rejected.class, late.reply()).kind());
+    assertTrue(late.hasNoEvents());
+    assertFalse(f.es.getState().exists());
+
     assertInstanceOf(Meeting.Accepted.class, f.create().reply());
     var again = f.create();
     assertEquals(Meeting.Rejection.ALREADY_EXISTS, assertInstanceOf(Meeting.Rejected.class, again.reply()).kind());

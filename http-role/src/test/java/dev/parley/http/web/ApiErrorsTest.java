@@ -49,6 +49,16 @@ class ApiErrorsTest {
   }
 
   @Test
+  void aBlobDirectoryThatRefusesWritesIs503() {
+    // what FileBlobStore.put meets on a read-only mount (a failing disk remounted read-only)
+    HttpResponse ro = ApiErrors.toResponse(new CompletionException(new java.nio.file.FileSystemException(
+        "/data/blobs/.tmp-1", null, "Read-only file system")));
+    assertEquals(503, ro.status().intValue());
+    assertTrue(body(ro).contains("\"storage_unavailable\""), body(ro));
+    assertEquals(503, ApiErrors.toResponse(new java.nio.file.AccessDeniedException("/data/blobs/.tmp-2")).status().intValue());
+  }
+
+  @Test
   void otherFailuresStay500() {
     assertEquals(500, ApiErrors.toResponse(new CompletionException(new IllegalStateException("bug"))).status().intValue());
     // a constraint violation is the database answering, not being away

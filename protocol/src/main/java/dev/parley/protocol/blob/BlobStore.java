@@ -25,6 +25,14 @@ public interface BlobStore {
   /** Size in bytes, or -1 when absent. */
   long size(String key) throws IOException;
 
+  /**
+   * Why the store cannot take new blobs now (a read-only directory), or null when it can; cheap
+   * enough for a health probe. Stores whose health is the database's say null.
+   */
+  default String unwritable() {
+    return null;
+  }
+
   /** Removes the blob; absent blobs are fine (idempotent). */
   void delete(String key) throws IOException;
 

@@ -21,7 +21,7 @@ import java.util.UUID;
 public final class FileBlobStore implements BlobStore {
   private static final String TMP_PREFIX = ".tmp-";
   private static final Duration ABANDONED_AFTER = Duration.ofMinutes(10);
-  private static final Duration SWEEP_EVERY = Duration.ofHours(1);
+  private static final Duration SWEEP_EVERY = Duration.ofMinutes(10);
 
   private final Path root;
   private volatile long nextSweepMillis;
@@ -41,13 +41,18 @@ public final class FileBlobStore implements BlobStore {
    * {@code .tmp-} file behind (a failed or cancelled upload deletes its own). A live upload writes
    * at least every {@code pekko.http.server.idle-timeout} (2 minutes), so ten minutes without a
    * write means abandoned, even with other nodes writing to a shared directory. Runs at start-up
-   * and then at most once an hour, from {@link #put}.
+   * and then at most every ten minutes, from {@link #put}.
    */
   private void removeAbandonedUploads() {
     nextSweepMillis = System.currentTimeMillis() + SWEEP_EVERY.toMillis();
     AbandonedFiles.delete(root, name -> name.startsWith(TMP_PREFIX), ABANDONED_AFTER);
   }
 
+
+  @Override
+  public String unwritable() {
+    return Files.isWritable(root) ? null : "the blob directory " + root + " is not writable";
+  }
 
   private Path file(String key) {
     if (key.isEmpty() || key.contains("/") || key.contains("\\") || key.startsWith(".")) {
