@@ -12,6 +12,7 @@ import dev.parley.http.auth.JwtSecrets;
 import dev.parley.http.auth.PasswordHasher;
 import dev.parley.http.auth.TokenService;
 import dev.parley.http.auth.UserRepository;
+import dev.parley.http.blob.OrphanedBlobs;
 import dev.parley.http.cluster.ClusterRoutes;
 import dev.parley.http.cluster.GpuReaper;
 import dev.parley.http.db.DbSettings;
@@ -92,6 +93,8 @@ public final class HttpRole {
     Api api = buildRoutes(system, settings, ds, blobs, list, blocking);
     HealthCheck health = api.health();
     ServerBinding binding = bind(system, settings, api.routes(), health);
+    OrphanedBlobs.schedule(system, blobs, list,
+        PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier()), blocking);
     int port = binding.localAddress().getPort();
     log.info("http role up: API on {}:{}, database {}, blobs {}", settings.bindHost(), port, db.safeUrl(),
         blobs.getClass().getSimpleName());

@@ -109,6 +109,21 @@ public final class JdbcBlobStore implements BlobStore {
     return n;
   }
 
+  @Override
+  public java.util.List<String> keysWrittenBefore(java.time.Instant cutoff) throws IOException {
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement("SELECT blob_key FROM blob_object WHERE created_at < ?")) {
+      ps.setLong(1, cutoff.toEpochMilli());
+      java.util.List<String> keys = new java.util.ArrayList<>();
+      try (var rs = ps.executeQuery()) {
+        while (rs.next()) keys.add(rs.getString(1));
+      }
+      return keys;
+    } catch (SQLException e) {
+      throw new IOException("listing blobs failed: " + e.getMessage(), e);
+    }
+  }
+
   private void deleteRows(String key) throws SQLException {
     try (Connection c = ds.getConnection()) {
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM blob_object WHERE blob_key = ?")) {

@@ -156,6 +156,16 @@ class BlobStoresTest {
     assertFalse(Files.exists(dir.resolve("blobs").resolve("k5000")));
   }
 
+  @Test
+  void bothStoresListTheirBlobsByAge(@TempDir Path dir) throws Exception {
+    for (BlobStore store : java.util.List.of(new FileBlobStore(dir), new JdbcBlobStore(ds, 1024))) {
+      store.put("aged-key", new ByteArrayInputStream(random(10)));
+      assertTrue(store.keysWrittenBefore(Instant.now().plusSeconds(5)).contains("aged-key"), store.toString());
+      assertFalse(store.keysWrittenBefore(Instant.now().minusSeconds(3600)).contains("aged-key"), store.toString());
+      store.delete("aged-key");
+    }
+  }
+
   /** /healthz asks it: a directory that cannot take files (read-only, or gone) is reported. */
   @Test
   void fileStoreSaysWhenItsDirectoryCannotTakeFiles(@TempDir Path dir) throws Exception {

@@ -33,6 +33,9 @@ public interface BlobStore {
     return null;
   }
 
+  /** The keys of the complete blobs written before {@code cutoff} (partial uploads are not blobs yet). */
+  java.util.List<String> keysWrittenBefore(java.time.Instant cutoff) throws IOException;
+
   /** Removes the blob; absent blobs are fine (idempotent). */
   void delete(String key) throws IOException;
 

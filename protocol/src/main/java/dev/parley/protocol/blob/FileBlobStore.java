@@ -114,6 +114,19 @@ public final class FileBlobStore implements BlobStore {
   }
 
   @Override
+  public java.util.List<String> keysWrittenBefore(java.time.Instant cutoff) throws IOException {
+    try (var files = Files.list(root)) {
+      java.util.List<String> keys = new java.util.ArrayList<>();
+      for (Path f : (Iterable<Path>) files::iterator) {
+        String name = f.getFileName().toString();
+        if (name.startsWith(".") || !Files.isRegularFile(f)) continue; // partial uploads are .tmp- files
+        if (Files.getLastModifiedTime(f).toInstant().isBefore(cutoff)) keys.add(name);
+      }
+      return keys;
+    }
+  }
+
+  @Override
   public void delete(String key) throws IOException {
     Files.deleteIfExists(file(key));
   }
