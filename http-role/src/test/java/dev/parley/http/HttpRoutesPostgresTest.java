@@ -462,6 +462,29 @@ class HttpRoutesPostgresTest {
     assertEquals(0, head.body().length);
   }
 
+  /**
+   * A security review uploaded an HTML page as a multipart part typed text/html and got it back from
+   * /audio as text/html, script and all. Uploads come back as sound or bytes, in a sandbox.
+   */
+  @Test
+  void anUploadedPageIsServedAsBytesInASandbox() {
+    String token = api.user("page@example.com");
+    byte[] page = "<html><body><script>alert(document.domain)</script></body></html>".getBytes();
+    for (String[] upload : new String[][] {{"evil.html", "text/html", "application/octet-stream"},
+        {"evil.svg", "image/svg+xml", "application/octet-stream"},
+        {"evil.xhtml", "application/xhtml+xml", "application/octet-stream"},
+        {"evil.wav", "text/html", "audio/wav"}}) { // what its name says, never what it declared
+      Res up = api.postMultipart("/meetings", token, upload[0], upload[1], page, Map.of());
+      assertEquals(202, up.status(), up.text());
+      Res got = api.get("/meetings/" + up.json().get("id").asText() + "/audio", token);
+      assertEquals(200, got.status());
+      assertEquals(upload[2], got.header("Content-Type"), upload[0] + " as " + upload[1]);
+      assertEquals("nosniff", got.header("X-Content-Type-Options"));
+      assertEquals("sandbox; default-src 'none'", got.header("Content-Security-Policy"));
+    }
+    assertEquals("nosniff", api.get("/meetings", token).header("X-Content-Type-Options"), "on every response");
+  }
+
   @Test
   void otherUsersMeetingsAreNotFound() {
     String owner = api.user("owner@example.com");

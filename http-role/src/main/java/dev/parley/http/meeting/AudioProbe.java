@@ -27,20 +27,17 @@ public final class AudioProbe {
       Map.entry("opus", "audio/ogg"), Map.entry("webm", "audio/webm"));
 
   /**
-   * The content type to record: the declared one unless it is missing or generic, then one sniffed
-   * from the magic bytes, then one from the file name (multipart file parts without a type
-   * arrive as text/plain), else application/octet-stream. A declared type longer than the meeting
-   * list keeps ({@link MeetingListRepository#CONTENT_TYPE_CHARS}) keeps only its media type, without
-   * parameters.
+   * The content type to record: the declared one when it is a media type (audio/*, video/*,
+   * application/ogg), else one sniffed from the magic bytes, then one from the file name
+   * (multipart file parts without a type arrive as text/plain), else application/octet-stream. A
+   * declared type longer than the meeting list keeps ({@link MeetingListRepository#CONTENT_TYPE_CHARS})
+   * keeps only its media type, without parameters.
    */
   public static String contentType(String declared, byte[] head, String fileName) {
     String d = declared == null ? "" : declared.strip();
     if (d.length() > MeetingListRepository.CONTENT_TYPE_CHARS) d = d.replaceFirst(";.*", "").strip();
-    String lower = d.toLowerCase(Locale.ROOT);
-    boolean generic = d.isEmpty() || d.length() > MeetingListRepository.CONTENT_TYPE_CHARS
-        || lower.startsWith("application/octet-stream") || lower.startsWith("multipart/")
-        || lower.startsWith("text/plain") || lower.startsWith("application/x-www-form-urlencoded");
-    if (!generic) return d;
+    // anything else (generic, text/html, an SVG, ...) is identified from the bytes
+    if (isMedia(d) && d.length() <= MeetingListRepository.CONTENT_TYPE_CHARS) return d;
     String sniffed = sniff(head);
     if (sniffed != null) return sniffed;
     if (fileName != null) {
@@ -51,6 +48,12 @@ public final class AudioProbe {
       }
     }
     return "application/octet-stream";
+  }
+
+  /** Whether {@code type} names sound or video: audio/*, video/* or application/ogg. */
+  public static boolean isMedia(String type) {
+    String t = type.strip().toLowerCase(Locale.ROOT);
+    return t.startsWith("audio/") || t.startsWith("video/") || t.startsWith("application/ogg");
   }
 
   static String sniff(byte[] h) {

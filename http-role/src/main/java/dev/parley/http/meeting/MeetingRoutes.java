@@ -205,7 +205,7 @@ public final class MeetingRoutes {
       AcceptRanges acceptRanges = AcceptRanges.create(RangeUnits.BYTES);
       ByteRange single = range.map(MeetingRoutes::singleByteRange).orElse(null);
       if (single == null) {
-        return HttpResponse.create().addHeader(acceptRanges)
+        return HttpResponse.create().addHeader(acceptRanges).addHeaders(AUDIO_HEADERS)
             .withEntity(HttpEntities.create(ct, length, source(blobs, a.key(), 0, length)));
       }
       long first;
@@ -231,6 +231,7 @@ public final class MeetingRoutes {
       return HttpResponse.create()
           .withStatus(StatusCodes.PARTIAL_CONTENT)
           .addHeader(acceptRanges)
+          .addHeaders(AUDIO_HEADERS)
           .addHeader(ContentRange.create(RangeUnits.BYTES,
               org.apache.pekko.http.javadsl.model.ContentRange.create(first, last, length)))
           .withEntity(HttpEntities.create(ct, count, source(blobs, a.key(), first, count)));
@@ -246,14 +247,22 @@ public final class MeetingRoutes {
     return it.hasNext() ? null : b;
   }
 
-  private static ContentType contentType(String s) {
-    if (s == null || s.isBlank()) return ContentTypes.APPLICATION_OCTET_STREAM;
+  /**
+   * The recorded type when it is a media type, else application/octet-stream: an upload is served
+   * back as sound or as bytes, never as a page or an image a browser would run (HTML, SVG).
+   */
+  static ContentType contentType(String s) {
+    if (s == null || !AudioProbe.isMedia(s)) return ContentTypes.APPLICATION_OCTET_STREAM;
     try {
       return ContentTypes.parse(s);
     } catch (RuntimeException e) {
       return ContentTypes.APPLICATION_OCTET_STREAM;
     }
   }
+
+  /** Whatever the bytes are, a browser shows them in a sandbox with nothing to run or load. */
+  private static final java.util.List<org.apache.pekko.http.javadsl.model.HttpHeader> AUDIO_HEADERS = java.util.List.of(
+      org.apache.pekko.http.javadsl.model.headers.RawHeader.create("Content-Security-Policy", "sandbox; default-src 'none'"));
 
   /** {@code count} bytes of a blob from {@code offset}, read lazily (skip seeks in both stores). */
   private static org.apache.pekko.stream.javadsl.Source<org.apache.pekko.util.ByteString, ?> source(

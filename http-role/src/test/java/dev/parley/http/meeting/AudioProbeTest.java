@@ -37,6 +37,10 @@ class AudioProbeTest {
     assertEquals("audio/mp4", AudioProbe.contentType(null, new byte[] {1, 2, 3, 4, 5}, "talk.M4A"));
     assertEquals("application/octet-stream", AudioProbe.contentType(null, new byte[] {1, 2, 3, 4, 5}, "x.bin"));
     assertEquals("audio/x-custom", AudioProbe.contentType("audio/x-custom", wav, null), "a specific declared type wins");
+    // a declared type that is not sound or video is never kept: it is identified from the bytes
+    assertEquals("application/octet-stream", AudioProbe.contentType("text/html", "<html>".getBytes(StandardCharsets.US_ASCII), "x.html"));
+    assertEquals("audio/wav", AudioProbe.contentType("image/svg+xml", wav, null));
+    assertEquals("video/webm", AudioProbe.contentType("video/webm", wav, null));
   }
 
   @Test
