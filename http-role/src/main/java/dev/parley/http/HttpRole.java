@@ -154,11 +154,13 @@ public final class HttpRole {
     JdbcReadJournal journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     String secret = JwtSecrets.resolve(settings.jwtSecret(), settings.dataDir());
     TokenService tokens = new TokenService(secret, settings.tokenTtl());
-    AuthRoutes auth = new AuthRoutes(new UserRepository(ds), new PasswordHasher(settings.bcryptCost()), tokens, blocking,
+    AuthRoutes auth = new AuthRoutes(new UserRepository(ds), new PasswordHasher(settings.bcryptCost()), tokens,
+        system.dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.AUTH_DISPATCHER)),
         settings.maxJsonBody());
     MeetingService meetings = new MeetingService(system, blobs, list, journal, settings, blocking);
     org.apache.pekko.cluster.typed.Cluster cluster = org.apache.pekko.cluster.typed.Cluster.get(system);
-    HealthCheck health = new HealthCheck(system, ds, settings.healthCheckInterval(), blocking, () -> {
+    HealthCheck health = new HealthCheck(system, ds, settings.healthCheckInterval(),
+        system.dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.HEALTH_DISPATCHER)), () -> {
       org.apache.pekko.cluster.MemberStatus s = cluster.selfMember().status();
       return s == org.apache.pekko.cluster.MemberStatus.up() || s == org.apache.pekko.cluster.MemberStatus.weaklyUp()
           ? blobs.unwritable() : "this node is not an Up cluster member (" + s + ")";

@@ -21,6 +21,8 @@ public record HttpSettings(
     Path dataDir,
     Duration askTimeout,
     Duration uploadStallTimeout,
+    int maxConcurrentUploads,
+    int maxConcurrentUploadsPerUser,
     int listDefaultLimit,
     int listMaxLimit,
     Duration listCacheTtl,
@@ -35,10 +37,18 @@ public record HttpSettings(
    * health probe) and blob store calls (uploads, downloads, deletion), off the default dispatcher.
    */
   public static final String BLOCKING_DISPATCHER = "parley-http-blocking-dispatcher";
+  /** Streaming uploads into the blob store, {@code max-concurrent-uploads} threads. */
+  public static final String UPLOAD_DISPATCHER = "parley-http-upload-dispatcher";
+  /** Register and login: bcrypt and their JDBC. */
+  public static final String AUTH_DISPATCHER = "parley-http-auth-dispatcher";
+  /** The /healthz probe. */
+  public static final String HEALTH_DISPATCHER = "parley-http-health-dispatcher";
 
   public HttpSettings {
     if (maxUpload < 1) throw new IllegalArgumentException("parley.http.max-upload must be positive");
     if (bcryptCost < 4 || bcryptCost > 31) throw new IllegalArgumentException("parley.auth.bcrypt-cost must be 4..31");
+    if (maxConcurrentUploads < 1 || maxConcurrentUploadsPerUser < 1)
+      throw new IllegalArgumentException("parley.http.max-concurrent-uploads and -per-user must be positive");
     if (listDefaultLimit < 1 || listMaxLimit < listDefaultLimit)
       throw new IllegalArgumentException("parley.http.list-default-limit must be 1..list-max-limit");
   }
@@ -54,6 +64,8 @@ public record HttpSettings(
         Path.of(parley.getString("data-dir")).toAbsolutePath().normalize(),
         h.getDuration("ask-timeout"),
         h.getDuration("upload-stall-timeout"),
+        h.getInt("max-concurrent-uploads"),
+        h.getInt("max-concurrent-uploads-per-user"),
         h.getInt("list-default-limit"),
         h.getInt("list-max-limit"),
         h.getDuration("list-cache-ttl"),

@@ -391,6 +391,31 @@ class HttpRoutesPostgresTest {
     }
   }
 
+  /**
+   * A security review held 16 uploads open at a byte a second and took the whole API down: each held
+   * a thread of the pool that JDBC, bcrypt and the health probe share. Uploads now run in slots of
+   * their own, at most eight per user.
+   */
+  @Test
+  void aUserHoldsAtMostEightUploadsAtOnce() throws Exception {
+    String slow = api.user("slow@example.com");
+    String other = api.user("other-uploader@example.com");
+    List<Socket> stalled = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 8; i++) stalled.add(Api.stalledUpload(node.http.port(), slow));
+      Thread.sleep(500); // the eight are in their slots (the stall timeout is 2 s in tests)
+      assertError(api.postRaw("/meetings", slow, "audio/wav", Api.wav(0.1)), 429, "too_many_uploads");
+      assertEquals(202, api.postRaw("/meetings", other, "audio/wav", Api.wav(0.1)).status(), "other users upload");
+      assertEquals(200, api.get("/healthz", null).status());
+      for (Socket s : stalled) {
+        assertEquals("HTTP/1.1 408", new String(s.getInputStream().readNBytes(12), StandardCharsets.US_ASCII));
+      }
+    } finally {
+      for (Socket s : stalled) s.close();
+    }
+    assertEquals(202, api.postRaw("/meetings", slow, "audio/wav", Api.wav(0.1)).status(), "slots are given back");
+  }
+
   @Test
   void notDecodableAudioEndsFailedWithAReason() {
     String token = api.user("notaudio@example.com");

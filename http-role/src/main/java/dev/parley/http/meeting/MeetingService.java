@@ -72,6 +72,10 @@ public final class MeetingService {
   private final JdbcReadJournal journal;
   private final HttpSettings settings;
   private final Executor blocking;
+  /** Where uploads stream into the blob store: threads of their own, as many as {@link #uploadSlots}. */
+  private final Executor uploads;
+  private final java.util.concurrent.Semaphore uploadSlots;
+  private final java.util.concurrent.ConcurrentHashMap<String, Integer> uploadsByUser = new java.util.concurrent.ConcurrentHashMap<>();
   private final Materializer mat;
   private final ListCache listCache;
 
@@ -84,6 +88,9 @@ public final class MeetingService {
     this.journal = journal;
     this.settings = settings;
     this.blocking = blocking;
+    this.uploads = system.dispatchers().lookup(
+        org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(dev.parley.http.HttpSettings.UPLOAD_DISPATCHER));
+    this.uploadSlots = new java.util.concurrent.Semaphore(settings.maxConcurrentUploads());
     this.mat = Materializer.matFromSystem(system);
     this.listCache = new ListCache(settings.listCacheTtl(), 10_000);
   }
@@ -107,7 +114,46 @@ public final class MeetingService {
       Map<String, String> params) {
     DiarizationOptions options = options(params); // fail before reading the body
     String id = newId();
-    return store(id, body, contentType, null).thenCompose(a -> create(user, id, params.get("title"), options, a));
+    return inUploadSlot(user,
+        () -> store(id, body, contentType, null).thenCompose(a -> create(user, id, params.get("title"), options, a)));
+  }
+
+  /**
+   * Runs {@code upload} in one of this node's upload slots, at most {@code max-concurrent-uploads-per-user}
+   * of them for one user: 503 when the node has none free, 429 when the user has as many as allowed.
+   * Slow clients then hold upload slots only, never the threads the rest of the API runs on.
+   */
+  <T> CompletionStage<T> inUploadSlot(AuthUser user, java.util.function.Supplier<CompletionStage<T>> upload) {
+    if (!uploadSlots.tryAcquire()) {
+      log.info("upload by {} refused: all {} upload slots are busy", user.id(), settings.maxConcurrentUploads());
+      throw new ApiException(StatusCodes.SERVICE_UNAVAILABLE, "busy",
+          "too many uploads are in progress on this server; try again shortly");
+    }
+    boolean[] mine = {false};
+    uploadsByUser.compute(user.id(), (k, n) -> {
+      int c = n == null ? 0 : n;
+      if (c >= settings.maxConcurrentUploadsPerUser()) return n;
+      mine[0] = true;
+      return c + 1;
+    });
+    if (!mine[0]) {
+      uploadSlots.release();
+      throw new ApiException(StatusCodes.TOO_MANY_REQUESTS, "too_many_uploads",
+          "at most " + settings.maxConcurrentUploadsPerUser() + " uploads at once per user; wait for one to finish");
+    }
+    CompletionStage<T> running;
+    try {
+      running = upload.get();
+    } catch (RuntimeException e) {
+      releaseUploadSlot(user);
+      throw e;
+    }
+    return running.whenComplete((r, e) -> releaseUploadSlot(user));
+  }
+
+  private void releaseUploadSlot(AuthUser user) {
+    uploadsByUser.computeIfPresent(user.id(), (k, n) -> n <= 1 ? null : n - 1);
+    uploadSlots.release();
   }
 
   /**
@@ -115,7 +161,11 @@ public final class MeetingService {
    * come in the query string, as for a raw upload; a form field wins over a query parameter.
    */
   public CompletionStage<Meeting.State> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query) {
-    String id = newId();
+    return inUploadSlot(user, () -> uploadMultipart(user, form, query, newId()));
+  }
+
+  private CompletionStage<Meeting.State> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query,
+      String id) {
     Map<String, String> fields = new HashMap<>();
     query.forEach((k, v) -> {
       if (FIELDS.contains(k)) fields.put(k, v);
@@ -218,7 +268,7 @@ public final class MeetingService {
   }
 
   /**
-   * Streams {@code bytes} into the blob store under {@code key} on the blocking dispatcher (the
+   * Streams {@code bytes} into the blob store under {@code key} on the upload dispatcher (the
    * body is never whole in memory); 400 for an empty body, 413 when the size limit trips.
    */
   CompletionStage<StoredAudio> store(String key, Source<ByteString, ?> bytes, String declaredType, String fileName) {
@@ -244,7 +294,7 @@ public final class MeetingService {
         deleteQuietly(key);
         throw new CompletionException(e);
       }
-    }, blocking);
+    }, uploads);
   }
 
   /**
