@@ -1,6 +1,5 @@
 package dev.parley.http.web;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -88,9 +87,29 @@ public final class Json {
           try {
             return reader.<T>readValue(bytes.toArray());
           } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("Cannot unmarshal JSON as " + type.getSimpleName() + ": "
-                + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
+            throw new IllegalArgumentException(describe(e), e);
           }
         });
+  }
+
+  /**
+   * What is wrong with a JSON body, in the client's terms: Jackson's own messages name Parley's
+   * classes ("Cannot construct instance of `dev.parley...`") and its limits' settings.
+   */
+  static String describe(java.io.IOException e) {
+    if (e instanceof com.fasterxml.jackson.core.exc.StreamConstraintsException) {
+      return "the JSON body nests too deep or holds a value too long";
+    }
+    if (e instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException u) {
+      return "unknown field '" + u.getPropertyName() + "'";
+    }
+    if (e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()) {
+      String field = m.getPath().stream()
+          .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+          .collect(java.util.stream.Collectors.joining("."));
+      return "field '" + field + "' has the wrong type or value";
+    }
+    if (e instanceof com.fasterxml.jackson.databind.JsonMappingException) return "the JSON body has the wrong shape";
+    return "the body is not valid JSON";
   }
 }

@@ -1,0 +1,27 @@
+package dev.parley.http.web;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A security review found 400 answers quoting Jackson ("... bound as dev.parley.http.auth.AuthRoutes$Credentials"):
+ * a client is told what is wrong with its body in its own terms, never Parley's class names.
+ */
+class JsonTest {
+  public record Login(String email, String password) {}
+
+  static String problem(String json) {
+    IOException e = assertThrows(IOException.class, () -> Json.MAPPER.readerFor(Login.class).readValue(json));
+    return Json.describe(e);
+  }
+
+  @Test
+  void aBadBodyIsDescribedWithoutInternals() {
+    assertEquals("the body is not valid JSON", problem("{\"email\": "));
+    assertEquals("field 'email' has the wrong type or value", problem("{\"email\": {\"a\": 1}, \"password\": \"x\"}"));
+    assertEquals("the JSON body nests too deep or holds a value too long", problem("{\"email\": " + "1".repeat(2000) + "}"));
+  }
+}
