@@ -87,7 +87,13 @@ public final class ParleyNode {
           + "node too, may be the leader that takes a downing decision, and that needs the lease in the database");
     }
     try {
+      boolean fresh = Files.notExists(node.dataDir());
       Files.createDirectories(node.dataDir());
+      // it holds the database, every recording and the token secret: only this user may read it
+      // (a directory that already exists is the operator's to set, a shared mount for one)
+      if (fresh && node.dataDir().getFileSystem().supportedFileAttributeViews().contains("posix")) {
+        Files.setPosixFilePermissions(node.dataDir(), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+      }
     } catch (IOException e) {
       throw new IllegalStateException("cannot create data directory " + node.dataDir(), e);
     }

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 class EmbeddedNodeTest {
 
   @Test
-  void theEmbeddedDefaultRunsAJobOnH2AndFiles(@TempDir Path dataDir) throws Exception {
+  void theEmbeddedDefaultRunsAJobOnH2AndFiles(@TempDir Path tmp) throws Exception {
+    Path dataDir = tmp.resolve("data"); // created by the node
     // nothing but ports and the data dir: roles, database and blob store are the defaults
     ParleyNode node = ParleyNode.start(NodeConfig.load(ConfigFactory.parseString("""
             parley.data-dir = "%s"
@@ -43,6 +44,8 @@ class EmbeddedNodeTest {
       JsonNode done = api.awaitStatus(id, "done", Duration.ofSeconds(30));
       assertEquals(2, done.path("segments").size(), done.toString());
       assertTrue(Files.exists(dataDir.resolve("db")), "H2 database under the data dir");
+      assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(dataDir)), "a data dir the node creates is its user's alone");
       try (var blobs = Files.list(dataDir.resolve("blobs"))) {
         assertTrue(blobs.findAny().isPresent(), "the upload is stored under data-dir/blobs");
       }
