@@ -156,7 +156,7 @@ public final class HttpRole {
     TokenService tokens = new TokenService(secret, settings.tokenTtl());
     AuthRoutes auth = new AuthRoutes(new UserRepository(ds), new PasswordHasher(settings.bcryptCost()), tokens,
         system.dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.AUTH_DISPATCHER)),
-        settings.maxJsonBody());
+        settings.maxJsonBody(), settings.loginMaxFailures(), settings.loginFailureWindow());
     MeetingService meetings = new MeetingService(system, blobs, list, journal, settings, blocking);
     org.apache.pekko.cluster.typed.Cluster cluster = org.apache.pekko.cluster.typed.Cluster.get(system);
     HealthCheck health = new HealthCheck(system, ds, settings.healthCheckInterval(),

@@ -29,6 +29,8 @@ public record HttpSettings(
     Duration healthCheckInterval,
     long maxJsonBody,
     int bcryptCost,
+    int loginMaxFailures,
+    Duration loginFailureWindow,
     Duration gpuDownUnreachableAfter,
     ClusterRoutes.ScaleSettings gpuScale) {
 
@@ -47,6 +49,7 @@ public record HttpSettings(
   public HttpSettings {
     if (maxUpload < 1) throw new IllegalArgumentException("parley.http.max-upload must be positive");
     if (bcryptCost < 4 || bcryptCost > 31) throw new IllegalArgumentException("parley.auth.bcrypt-cost must be 4..31");
+    if (loginMaxFailures < 1) throw new IllegalArgumentException("parley.auth.login-max-failures must be positive");
     if (maxConcurrentUploads < 1 || maxConcurrentUploadsPerUser < 1)
       throw new IllegalArgumentException("parley.http.max-concurrent-uploads and -per-user must be positive");
     if (listDefaultLimit < 1 || listMaxLimit < listDefaultLimit)
@@ -72,6 +75,8 @@ public record HttpSettings(
         h.getDuration("health-check-interval"),
         h.getBytes("max-json-body"),
         parley.getInt("auth.bcrypt-cost"),
+        parley.getInt("auth.login-max-failures"),
+        parley.getDuration("auth.login-failure-window"),
         parley.getDuration("gpu.down-unreachable-after"),
         new ClusterRoutes.ScaleSettings(parley.getInt("gpu.concurrency"), parley.getInt("gpu.max-nodes")));
   }

@@ -160,6 +160,17 @@ class HttpRoutesPostgresTest {
   // ---------------------------------------------------------------- auth
 
   @Test
+  void tenFailedLoginsHoldTheAccountBack() {
+    api.user("guessed@example.com");
+    String wrong = "{\"email\":\"guessed@example.com\",\"password\":\"wrong-guess\"}";
+    for (int i = 0; i < 10; i++) assertError(api.postJson("/auth/login", null, wrong), 401, "invalid_credentials");
+    // even the right password waits now: a guesser cannot tell a hit
+    assertError(api.postJson("/auth/login", null, "{\"email\":\"guessed@example.com\",\"password\":\"correct-horse\"}"),
+        429, "too_many_attempts");
+    api.user("not-guessed@example.com"); // other accounts log in as usual
+  }
+
+  @Test
   void registerAndLogin() {
     String body = "{\"email\":\"Alice@Example.com\",\"password\":\"long-enough\"}";
     Res r = api.postJson("/auth/register", null, body);

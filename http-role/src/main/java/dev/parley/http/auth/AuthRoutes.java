@@ -54,13 +54,16 @@ public final class AuthRoutes {
   private final TokenService tokens;
   private final Executor blocking;
   private final long maxJsonBody;
+  private final LoginThrottle throttle;
 
-  public AuthRoutes(UserRepository users, PasswordHasher hasher, TokenService tokens, Executor blocking, long maxJsonBody) {
+  public AuthRoutes(UserRepository users, PasswordHasher hasher, TokenService tokens, Executor blocking, long maxJsonBody,
+      int loginMaxFailures, java.time.Duration loginFailureWindow) {
     this.users = users;
     this.hasher = hasher;
     this.tokens = tokens;
     this.blocking = blocking;
     this.maxJsonBody = maxJsonBody;
+    this.throttle = new LoginThrottle(loginMaxFailures, loginFailureWindow);
   }
 
   public Route routes() {
@@ -116,11 +119,20 @@ public final class AuthRoutes {
     }
     String email = normalised(c.email());
     String pw = c.password();
+    java.time.Duration wait = throttle.wait(email);
+    if (!wait.isZero()) {
+      throw new ApiException(StatusCodes.TOO_MANY_REQUESTS, "too_many_attempts",
+          "too many failed logins for this account; try again in " + (wait.toSeconds() + 1) + " s");
+    }
     return CompletableFuture.supplyAsync(() -> {
       try {
         Optional<UserRepository.User> u = pw.length() > MAX_PASSWORD ? Optional.empty() : users.findByEmail(email);
         boolean ok = hasher.verify(pw.length() > MAX_PASSWORD ? "x" : pw, u.map(UserRepository.User::passwordHash).orElse(null));
-        if (u.isEmpty() || !ok) throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
+        if (u.isEmpty() || !ok) {
+          throttle.failed(email);
+          throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
+        }
+        throttle.succeeded(email);
         TokenService.Token t = tokens.issue(u.get().id(), u.get().email());
         return new LoginResponse(t.token(), t.expiresAt(), "Bearer");
       } catch (java.sql.SQLException e) {
