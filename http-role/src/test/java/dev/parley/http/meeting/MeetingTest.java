@@ -114,6 +114,14 @@ class MeetingTest {
       return es.runCommand(r -> new Meeting.Create("user-1", "Weekly", new DiarizationOptions(2, null, null), a, r));
     }
 
+    /** Creates the meeting and has gpu-a accept its first attempt; returns that attempt's RunJob. */
+    RunJob createAndAccept() throws Exception {
+      create();
+      RunJob run = expectRun(1);
+      run.replyTo().tell(new JobAccepted(id, attempt(1), "gpu-a"));
+      return run;
+    }
+
     String attempt(int n) {
       return Meeting.attemptId(id, n);
     }
@@ -265,9 +273,7 @@ class MeetingTest {
   @Test
   void progressKeepsTheAttemptAliveAndIsPersistedSparingly() throws Exception {
     Fixture f = new Fixture();
-    f.create();
-    RunJob run = f.expectRun(1);
-    run.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob run = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "accepted");
     // heartbeats for longer than the heartbeat timeout keep attempt 1 alive
     double[] fractions = {0.01, 0.02, 0.05, 0.08, 0.12, 0.13, 0.14, 0.15, 0.16};
@@ -315,9 +321,7 @@ class MeetingTest {
   void anAttemptWhoseNodeBecomesUnreachableIsRedispatchedWithoutWaitingForTheHeartbeatTimeout() throws Exception {
     // a heartbeat timeout far beyond the test: only the node check can start attempt 2
     Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(60), 3, Duration.ofSeconds(60), 0.1, 10));
-    f.create();
-    RunJob run = f.expectRun(1);
-    run.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob run = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running on gpu-a");
     f.unreachable.add("gpu-b"); // another node's trouble is not this attempt's
     Thread.sleep(RESEND.toMillis() * 4);
@@ -346,9 +350,7 @@ class MeetingTest {
   @Test
   void acceptsExactlyOneCompletion() throws Exception {
     Fixture f = new Fixture();
-    f.create();
-    RunJob run1 = f.expectRun(1);
-    run1.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob run1 = f.createAndAccept();
     RunJob run2 = f.awaitRun(2); // attempt 1 went silent
     // the old attempt finishes after all: a result of an earlier attempt is accepted
     run1.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("SPEAKER_A"), "gpu-a"));
@@ -387,9 +389,7 @@ class MeetingTest {
   @Test
   void nonRetryableFailureEndsTheMeeting() throws Exception {
     Fixture f = new Fixture();
-    f.create();
-    RunJob run = f.expectRun(1);
-    run.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob run = f.createAndAccept();
     run.replyTo().tell(new JobFailed(f.id, f.attempt(1), "not an audio file: no stream", false, "gpu-a"));
     Meeting.State s = f.awaitState(st -> st.status() == Meeting.Status.FAILED, "failed");
     assertEquals("not an audio file: no stream", s.failure().reason());
@@ -422,9 +422,7 @@ class MeetingTest {
   @Test
   void supersededAttemptsAreCancelledAndTheirFailuresDecideNothing() throws Exception {
     Fixture f = new Fixture();
-    f.create();
-    RunJob run1 = f.expectRun(1);
-    run1.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob run1 = f.createAndAccept();
     RunJob run2 = f.awaitRun(2); // attempt 1 went silent: it may still wait or run on gpu-a
     assertEquals(new CancelJob(f.id, f.attempt(1), "superseded by attempt 2"),
         f.cancels.expectMessageClass(CancelJob.class, Duration.ofSeconds(3)));
@@ -440,9 +438,7 @@ class MeetingTest {
   @Test
   void aResultFromAnOlderAttemptCancelsTheNewerOne() throws Exception {
     Fixture f = new Fixture();
-    f.create();
-    RunJob run1 = f.expectRun(1);
-    run1.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob run1 = f.createAndAccept();
     f.awaitRun(2);
     f.cancels.expectMessageClass(CancelJob.class, Duration.ofSeconds(3)); // attempt 1, superseded
     // that cancel was lost and attempt 1 finished after all: attempt 2 need not run any more
@@ -456,9 +452,7 @@ class MeetingTest {
   @Test
   void staleRetryableFailureDoesNotDisturbTheCurrentAttempt() throws Exception {
     Fixture f = new Fixture();
-    f.create();
-    RunJob run1 = f.expectRun(1);
-    run1.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob run1 = f.createAndAccept();
     RunJob run2 = f.awaitRun(2);
     run1.replyTo().tell(new JobFailed(f.id, f.attempt(1), "node left", true, "gpu-a"));
     Thread.sleep(200);
@@ -474,9 +468,7 @@ class MeetingTest {
   @Test
   void recoveryResumesTheCurrentAttempt() throws Exception {
     Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(30), 3, Duration.ofSeconds(60), 0.1, 10));
-    f.create();
-    RunJob before = f.expectRun(1);
-    before.replyTo().tell(new JobAccepted(f.id, f.attempt(1), "gpu-a"));
+    RunJob before = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running");
     f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
     f.workers.expectNoMessage(Duration.ofMillis(RESEND.toMillis() * 2));
