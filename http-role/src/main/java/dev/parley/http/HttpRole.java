@@ -4,7 +4,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithDefaultHeaders;
-import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeoutResponse;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -235,9 +234,7 @@ public final class HttpRole {
     Route all = concat(health.routes(), auth.routes(), meetings.routes(), cluster.routes());
     // no response is ever to be read as another type than it says (an uploaded file above all)
     return respondWithDefaultHeaders(java.util.List.of(org.apache.pekko.http.javadsl.model.headers.RawHeader.create("X-Content-Type-Options", "nosniff")), () ->
-        withRequestTimeoutResponse(
-        req -> ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "timeout", "the request took too long"),
-        () -> handleExceptions(ApiErrors.exceptionHandler(),
-            () -> handleRejections(ApiErrors.rejectionHandler(), () -> all))));
+        handleExceptions(ApiErrors.exceptionHandler(),
+            () -> handleRejections(ApiErrors.rejectionHandler(), () -> all)));
   }
 }
