@@ -89,6 +89,15 @@ class NodeSettingsTest {
   }
 
   @Test
+  void theUploadThreadsFollowTheUploadLimitHoweverItIsSet() {
+    // reference.conf's ${parley.http.max-concurrent-uploads} resolves after the merge, so it sees an
+    // override or a -D system property (both lie in front of application.conf), not only the env var
+    String size = "parley-http-upload-dispatcher.thread-pool-executor.fixed-pool-size";
+    assertEquals(64, load("").getInt(size));
+    assertEquals(8, load("parley.http.max-concurrent-uploads = 8").getInt(size));
+  }
+
+  @Test
   void everyNodeReadsItsHttpPort() {
     // a gpu-only node serves /healthz on it
     assertEquals(18081, NodeSettings.fromConfig(load("parley { roles = gpu, http.port = 18081 }").getConfig("parley")).httpPort());
