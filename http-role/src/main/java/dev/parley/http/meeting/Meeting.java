@@ -93,7 +93,8 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
    * @param answerBy when the sender stops waiting and tells its client the upload failed (null: it
    *     waits for ever). A Create that reaches the entity later (held up in sharding while the
    *     database was away) is refused, so that a client told "try again" does not also get the
-   *     meeting it was told failed.
+   *     meeting it was told failed. One that arrived in time but whose write outlasts the ask is
+   *     kept; the sender then asks again and answers with it ({@code MeetingService.afterUnansweredCreate}).
    */
   public record Create(String owner, String title, DiarizationOptions options, Audio audio, Instant answerBy,
       ActorRef<Reply> replyTo) implements Command {

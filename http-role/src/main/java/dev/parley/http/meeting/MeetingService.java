@@ -347,20 +347,19 @@ public final class MeetingService {
     // the entity refuses the Create once this service has answered the client that it timed out
     java.time.Instant answerBy = java.time.Instant.now().plus(settings.askTimeout().multipliedBy(4).dividedBy(5));
     return command(id, r -> new Meeting.Create(user.id(), title, options, audio, answerBy, r))
-        .whenComplete((s, err) -> {
-          if (err == null) return;
+        .exceptionallyCompose(err -> {
           if (dev.parley.http.web.ApiErrors.unwrap(err) instanceof ApiException) {
             deleteQuietly(a.key()); // the entity refused it: nobody owns the audio
-          } else {
-            // no answer (a timeout): the Create may still have been persisted, or never will be.
-            // A Get sent now reaches the entity after the Create, if that arrives at all.
-            removeIfOrphaned(id, a.key(),
-                () -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout())
-                    .thenApplyAsync(Meeting.State::exists, blocking), // so the blocking delete runs there
-                () -> deleteQuietly(a.key()),
-                (delay, check) -> system.scheduler().scheduleOnce(delay, check, system.executionContext()),
-                settings.askTimeout(), ORPHAN_CHECKS);
+            return CompletableFuture.failedStage(err);
           }
+          return afterUnansweredCreate(id, err,
+              () -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout()),
+              () -> removeIfOrphaned(id, a.key(),
+                  () -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout())
+                      .thenApplyAsync(Meeting.State::exists, blocking), // so the blocking delete runs there
+                  () -> deleteQuietly(a.key()),
+                  (delay, check) -> system.scheduler().scheduleOnce(delay, check, system.executionContext()),
+                  settings.askTimeout(), ORPHAN_CHECKS));
         })
         .thenApplyAsync(s -> {
           try {
@@ -375,6 +374,33 @@ public final class MeetingService {
           log.info("meeting {}: uploaded by {} ({} bytes, {})", id, user.id(), a.size(), a.contentType());
           return s;
         }, blocking);
+  }
+
+  /**
+   * A Create that got no answer in time (a slow journal write, sharding still placing the entity):
+   * {@code get} asks the entity, and reaches it after the Create if that arrives at all (both go
+   * through this node's shard region in order, and an entity still writing the Create answers when
+   * the write is done). When the meeting exists it is the upload's answer after all, so a client is
+   * never told to retry an upload that was stored (its retry would make a second meeting).
+   * Otherwise the Create's {@code failure} stands and {@code orphanCheck} runs: the entity refuses
+   * a Create that comes after its deadline, and the check removes the audio nobody owns.
+   */
+  static CompletionStage<Meeting.State> afterUnansweredCreate(String id, Throwable failure,
+      Supplier<CompletionStage<Meeting.State>> get, Runnable orphanCheck) {
+    CompletionStage<Meeting.State> state;
+    try {
+      state = get.get();
+    } catch (RuntimeException e) {
+      state = CompletableFuture.failedFuture(e);
+    }
+    return state.handle((s, err) -> {
+      if (err == null && s.exists()) {
+        log.info("meeting {}: its create timed out but was written; answered with it", id);
+        return CompletableFuture.completedStage(s);
+      }
+      orphanCheck.run();
+      return CompletableFuture.<Meeting.State>failedStage(failure);
+    }).thenCompose(x -> x);
   }
 
   /**

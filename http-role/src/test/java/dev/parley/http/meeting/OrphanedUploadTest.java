@@ -22,8 +22,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The deferred check after a create ask that got no answer: the upload's blob goes when the
- * meeting turns out not to exist, stays when it does or when nobody can tell.
+ * A create ask that got no answer: the upload is answered with the meeting when it was written
+ * after all; otherwise a deferred check removes the upload's blob when the meeting turns out not to
+ * exist, and keeps it when it does or when nobody can tell.
  */
 class OrphanedUploadTest {
   static final Duration DELAY = Duration.ofMillis(20);
@@ -56,6 +57,39 @@ class OrphanedUploadTest {
   boolean run(Supplier<CompletionStage<Boolean>> exists, Duration delay) throws Exception {
     return MeetingService.removeIfOrphaned("m-1", "m-1", exists, deletes::incrementAndGet, later, delay, 3)
         .toCompletableFuture().get(5, TimeUnit.SECONDS);
+  }
+
+  static Meeting.State queued() {
+    Meeting.State s = Meeting.State.empty("m-1");
+    return new Meeting.State(s.meetingId(), "u-1", "t", null, java.time.Instant.now(), null, Meeting.Status.QUEUED, 0,
+        null, null, null, 0.0, null, null, null);
+  }
+
+  /** {@link MeetingService#afterUnansweredCreate} with a Get answering {@code answer} (a State or a Throwable). */
+  CompletableFuture<Meeting.State> afterTimeout(Object answer, AtomicInteger orphanChecks) {
+    return MeetingService.afterUnansweredCreate("m-1", new TimeoutException("ask timed out"),
+        () -> answer instanceof Throwable t ? CompletableFuture.failedFuture(t)
+            : CompletableFuture.completedFuture((Meeting.State) answer),
+        orphanChecks::incrementAndGet).toCompletableFuture();
+  }
+
+  @Test
+  void aCreateWrittenAfterItsAskTimedOutIsTheUploadsAnswer() throws Exception {
+    // the journal took longer than the ask: the meeting exists, and a client told "try again" would make a second one
+    AtomicInteger orphanChecks = new AtomicInteger();
+    assertEquals(Meeting.Status.QUEUED, afterTimeout(queued(), orphanChecks).get(5, TimeUnit.SECONDS).status());
+    assertEquals(0, orphanChecks.get(), "its audio is the meeting's");
+  }
+
+  @Test
+  void aCreateNeverWrittenFailsTheUploadAndLeavesTheAudioToTheOrphanCheck() {
+    for (Object answer : List.of(Meeting.State.empty("m-1"), new TimeoutException("get timed out too"))) {
+      AtomicInteger orphanChecks = new AtomicInteger();
+      java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+          java.util.concurrent.ExecutionException.class, () -> afterTimeout(answer, orphanChecks).get(5, TimeUnit.SECONDS));
+      assertEquals("ask timed out", e.getCause().getMessage(), "the create's own failure answers the client (503)");
+      assertEquals(1, orphanChecks.get());
+    }
   }
 
   @Test
