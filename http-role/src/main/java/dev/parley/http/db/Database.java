@@ -13,6 +13,13 @@ public final class Database {
     c.setMinimumIdle(Math.min(2, db.poolSize()));
     c.setConnectionTimeout(5_000);
     c.setValidationTimeout(2_000);
+    if (db.isPostgres()) {
+      // a read on a connection whose server vanished without a reset (a cut network, a frozen VM)
+      // otherwise waits for TCP to give up, hours later, holding a request or a gpu job; Parley's
+      // statements take milliseconds, a blob chunk a second at most
+      c.addDataSourceProperty("socketTimeout", 120);
+      c.addDataSourceProperty("tcpKeepAlive", true);
+    }
     return new HikariDataSource(c);
   }
 
