@@ -50,6 +50,12 @@ public final class GpuRole {
    */
   public enum NoHttpNode implements CoordinatedShutdown.Reason { INSTANCE }
 
+  /**
+   * Why a gpu-only node shuts down when a job it abandoned (no progress for {@code stall-timeout})
+   * keeps its thread: exit code 70, so a supervisor restarts it with its slots free.
+   */
+  public enum Wedged implements CoordinatedShutdown.Reason { INSTANCE }
+
   private final GpuSettings settings;
   private final ActorRef<JobRunner.Command> runner;
   private final ActorRef<IdleWatcher.Command> idleWatcher;
@@ -112,7 +118,13 @@ public final class GpuRole {
     system.getWhenTerminated().whenComplete((done, error) -> scratch.close());
     JobExecution execution = new JobExecution(blobs, diarizer, scratch.dir());
     ActorRef<JobRunner.Command> runner = system.systemActorOf(
-        JobRunner.create(execution, executor, settings.concurrency(), idleWatcher, node),
+        JobRunner.create(execution, executor, settings.concurrency(), idleWatcher, node, settings.stallTimeout(),
+            () -> {
+              // a node that also serves http keeps serving; its operator has the error above
+              if (!cluster.selfMember().hasRole(InferenceProtocol.HTTP_ROLE)) {
+                CoordinatedShutdown.get(system).run(Wedged.INSTANCE);
+              }
+            }),
         "parley-gpu-job-runner", Props.empty());
 
     if (!cluster.selfMember().hasRole(InferenceProtocol.HTTP_ROLE)) {
@@ -125,7 +137,8 @@ public final class GpuRole {
 
     ClusterSharding.get(system).init(
         Entity.of(InferenceProtocol.WORKER,
-                ctx -> InferenceWorker.create(ctx.getEntityId(), runner, settings, node, ctx.getShard()))
+                ctx -> InferenceWorker.create(ctx.getEntityId(), runner, settings, node, ctx.getShard(),
+                    () -> !cluster.selfMember().status().equals(MemberStatus.up())))
             .withRole(InferenceProtocol.GPU_ROLE)
             // a worker asked to stop for a hand-off first finishes its running job (InferenceWorker.HandOff)
             .withStopMessage(InferenceWorker.HandOff.INSTANCE)

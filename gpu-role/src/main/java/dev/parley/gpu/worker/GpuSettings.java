@@ -17,10 +17,12 @@ import java.time.Duration;
  * @param orphanTimeout a gpu-only node that has been in a cluster without a reachable http node
  *     for this long stops its jobs and shuts down with exit code 75, to be restarted into the
  *     http nodes' cluster
+ * @param stallTimeout a running job that reports no progress for this long is abandoned and its
+ *     meeting retried; a gpu-only node whose abandoned job's thread does not return shuts down (exit 70)
  */
 public record GpuSettings(
     int concurrency, Duration idleTimeout, Duration progressInterval, Duration resultLinger, Path scratchDir,
-    Duration handOffTimeout, Duration orphanTimeout) {
+    Duration handOffTimeout, Duration orphanTimeout, Duration stallTimeout) {
 
   public GpuSettings {
     if (concurrency < 1) throw new IllegalArgumentException("parley.gpu.concurrency must be >= 1, got " + concurrency);
@@ -34,6 +36,8 @@ public record GpuSettings(
       throw new IllegalArgumentException("parley.gpu.hand-off-timeout must be positive, got " + handOffTimeout);
     if (orphanTimeout.isNegative() || orphanTimeout.isZero())
       throw new IllegalArgumentException("parley.gpu.orphan-timeout must be positive, got " + orphanTimeout);
+    if (stallTimeout.isNegative() || stallTimeout.isZero())
+      throw new IllegalArgumentException("parley.gpu.stall-timeout must be positive, got " + stallTimeout);
   }
 
   /** Reads {@code parley.gpu.*} (and {@code parley.data-dir} for the default scratch directory). */
@@ -48,6 +52,7 @@ public record GpuSettings(
         gpu.getDuration("result-linger"),
         scratchDir,
         gpu.getDuration("hand-off-timeout"),
-        gpu.getDuration("orphan-timeout"));
+        gpu.getDuration("orphan-timeout"),
+        gpu.getDuration("stall-timeout"));
   }
 }

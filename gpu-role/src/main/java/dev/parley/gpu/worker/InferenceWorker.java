@@ -30,6 +30,10 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * or another attempt delivered) drops the job if it waits for a slot and stops it at its next
  * progress point if it runs; the outcome is then a {@link JobFailed} that is not retryable.
  *
+ * <p>A worker on a node that is leaving the cluster (it went idle, or was told to stop) accepts
+ * no job: the meeting keeps re-sending, and a re-send after the shard has moved reaches a worker on
+ * another node. Accepting would bind the job to a node about to exit without it.
+ *
  * <p>Sharding stops it with {@link HandOff} (passivation, a shard moved to a gpu node that joined,
  * a graceful leave). A worker whose job is running stops only once the job is done and its outcome
  * sent, so moving a shard never throws work away; it skips the linger then.
@@ -54,6 +58,7 @@ public final class InferenceWorker {
   private final GpuSettings settings;
   private final String node;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final java.util.function.BooleanSupplier leaving;
 
   private RunJob job;
   private ActorRef<JobUpdate> replyTo;
@@ -64,7 +69,7 @@ public final class InferenceWorker {
 
   private InferenceWorker(ActorContext<WorkerCommand> ctx, TimerScheduler<WorkerCommand> timers, String attemptId,
       ActorRef<JobRunner.Command> runner, GpuSettings settings, String node,
-      ActorRef<ClusterSharding.ShardCommand> shard) {
+      ActorRef<ClusterSharding.ShardCommand> shard, java.util.function.BooleanSupplier leaving) {
     this.ctx = ctx;
     this.timers = timers;
     this.attemptId = attemptId;
@@ -72,16 +77,19 @@ public final class InferenceWorker {
     this.settings = settings;
     this.node = node;
     this.shard = shard;
+    this.leaving = leaving;
   }
 
   /**
    * @param shard the entity's shard (for passivation); {@code null} outside sharding (tests), where
    *     the worker stops itself instead
+   * @param leaving whether this node is leaving the cluster (then no job is accepted)
    */
   public static Behavior<WorkerCommand> create(String attemptId, ActorRef<JobRunner.Command> runner,
-      GpuSettings settings, String node, ActorRef<ClusterSharding.ShardCommand> shard) {
+      GpuSettings settings, String node, ActorRef<ClusterSharding.ShardCommand> shard,
+      java.util.function.BooleanSupplier leaving) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new InferenceWorker(ctx, timers, attemptId, runner, settings, node, shard).idle()));
+        new InferenceWorker(ctx, timers, attemptId, runner, settings, node, shard, leaving).idle()));
   }
 
   private Behavior<WorkerCommand> idle() {
@@ -99,6 +107,11 @@ public final class InferenceWorker {
     if (!attemptId.equals(run.attemptId())) {
       ctx.getLog().warn("worker {} on {}: ignoring RunJob for attempt {} of meeting {} (wrong entity)",
           attemptId, node, run.attemptId(), run.meetingId());
+      return Behaviors.same();
+    }
+    if (leaving.getAsBoolean()) {
+      ctx.getLog().info("meeting {} attempt {} on {}: not accepted, this node is leaving the cluster",
+          run.meetingId(), attemptId, node);
       return Behaviors.same();
     }
     job = run;

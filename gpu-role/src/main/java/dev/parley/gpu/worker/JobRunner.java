@@ -1,6 +1,7 @@
 package dev.parley.gpu.worker;
 
 import dev.parley.protocol.DiarizationOptions;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,6 +19,13 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * dedicated blocking executor (never on an actor thread); the others wait here in arrival order.
  * A job, once started, holds its slot until its thread returns, even if its worker entity stops.
  * It tells the {@link IdleWatcher} how many jobs the node holds.
+ *
+ * <p>A running job that reports no progress for {@code stall-timeout} (a read on a dead
+ * connection, a hung native call) is abandoned: its worker is told it failed and may be retried,
+ * so the meeting runs it again elsewhere instead of waiting on a heartbeat that only shows the
+ * worker is alive, and its thread is interrupted. A thread that does not return within
+ * {@link #WEDGED_AFTER} of that holds its slot for good: {@code onWedged} runs once (a gpu-only
+ * node shuts down, to be restarted).
  */
 public final class JobRunner {
 
@@ -58,31 +66,72 @@ public final class JobRunner {
 
   private record WorkerStopped(String attemptId, ActorRef<Event> worker) implements Command {}
 
+  private enum CheckStalls implements Command { INSTANCE }
+
+  /** How long an abandoned job's thread may take to return before the node counts as wedged. */
+  static final Duration WEDGED_AFTER = Duration.ofMinutes(1);
+
   private final ActorContext<Command> ctx;
   private final JobExecution execution;
   private final ExecutorService executor;
   private final int concurrency;
   private final ActorRef<IdleWatcher.Command> idleWatcher; // null: idle leave disabled
   private final String node;
+  private final Duration stallTimeout;
+  private final Duration wedgedAfter;
+  private final Runnable onWedged;
   private final LinkedHashMap<String, Submit> waiting = new LinkedHashMap<>();
   private final Map<String, Running> running = new HashMap<>();
+  private boolean wedged;
 
-  /** A job on its thread: who asked for it and how to stop it. */
-  private record Running(Submit submit, Cancellation cancellation) {}
+  /** A job on its thread: who asked for it, how to stop it, and when it last reported progress. */
+  private static final class Running {
+    Submit submit;
+    final Cancellation cancellation;
+    String stage = "starting";
+    long lastProgressNanos = System.nanoTime();
+    /** When the job was abandoned for making no progress (its worker already told); 0 while it is not. */
+    long abandonedNanos;
+
+    Running(Submit submit, Cancellation cancellation) {
+      this.submit = submit;
+      this.cancellation = cancellation;
+    }
+  }
 
   private JobRunner(ActorContext<Command> ctx, JobExecution execution, ExecutorService executor, int concurrency,
-      ActorRef<IdleWatcher.Command> idleWatcher, String node) {
+      ActorRef<IdleWatcher.Command> idleWatcher, String node, Duration stallTimeout, Duration wedgedAfter,
+      Runnable onWedged) {
     this.ctx = ctx;
     this.execution = execution;
     this.executor = executor;
     this.concurrency = concurrency;
     this.idleWatcher = idleWatcher;
     this.node = node;
+    this.stallTimeout = stallTimeout;
+    this.wedgedAfter = wedgedAfter;
+    this.onWedged = onWedged;
   }
 
+  /**
+   * @param stallTimeout a running job with no progress report for this long is abandoned
+   * @param onWedged runs once when an abandoned job's thread has not returned {@link #WEDGED_AFTER} later
+   */
   public static Behavior<Command> create(JobExecution execution, ExecutorService executor, int concurrency,
-      ActorRef<IdleWatcher.Command> idleWatcher, String node) {
-    return Behaviors.setup(ctx -> new JobRunner(ctx, execution, executor, concurrency, idleWatcher, node).behavior());
+      ActorRef<IdleWatcher.Command> idleWatcher, String node, Duration stallTimeout, Runnable onWedged) {
+    return create(execution, executor, concurrency, idleWatcher, node, stallTimeout, WEDGED_AFTER, onWedged);
+  }
+
+  static Behavior<Command> create(JobExecution execution, ExecutorService executor, int concurrency,
+      ActorRef<IdleWatcher.Command> idleWatcher, String node, Duration stallTimeout, Duration wedgedAfter,
+      Runnable onWedged) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      Duration every = stallTimeout.dividedBy(4);
+      if (every.compareTo(Duration.ofSeconds(15)) > 0) every = Duration.ofSeconds(15);
+      timers.startTimerWithFixedDelay(CheckStalls.INSTANCE, every);
+      return new JobRunner(ctx, execution, executor, concurrency, idleWatcher, node, stallTimeout, wedgedAfter,
+          onWedged).behavior();
+    }));
   }
 
   private Behavior<Command> behavior() {
@@ -92,6 +141,7 @@ public final class JobRunner {
         .onMessage(JobDone.class, this::onDone)
         .onMessage(WorkerStopped.class, this::onWorkerStopped)
         .onMessage(Cancel.class, this::onCancel)
+        .onMessageEquals(CheckStalls.INSTANCE, this::checkStalls)
         .onMessage(CancelAll.class, all -> {
           for (String attemptId : new java.util.ArrayList<>(waiting.keySet())) onCancel(new Cancel(attemptId, all.reason()));
           for (String attemptId : running.keySet()) onCancel(new Cancel(attemptId, all.reason()));
@@ -106,13 +156,14 @@ public final class JobRunner {
 
   private Behavior<Command> onSubmit(Submit s) {
     Running run = running.get(s.attemptId());
-    Submit known = run != null ? run.submit() : waiting.get(s.attemptId());
+    Submit known = run != null ? run.submit : waiting.get(s.attemptId());
     if (known != null) {
+      if (run != null && run.abandonedNanos != 0) return Behaviors.same(); // its worker was told it failed
       if (!known.worker().equals(s.worker())) {
         ctx.unwatch(known.worker());
         ctx.watchWith(s.worker(), new WorkerStopped(s.attemptId(), s.worker()));
         if (run != null) {
-          running.put(s.attemptId(), new Running(s, run.cancellation()));
+          run.submit = s;
           s.worker().tell(new Started());
         } else {
           waiting.put(s.attemptId(), s);
@@ -156,14 +207,45 @@ public final class JobRunner {
 
   private Behavior<Command> onProgress(JobProgress p) {
     Running r = running.get(p.attemptId());
-    if (r != null) r.submit().worker().tell(new Progress(p.stage(), p.fraction()));
+    if (r == null || r.abandonedNanos != 0) return Behaviors.same();
+    r.lastProgressNanos = System.nanoTime();
+    r.stage = p.stage();
+    r.submit.worker().tell(new Progress(p.stage(), p.fraction()));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> checkStalls() {
+    long now = System.nanoTime();
+    for (Map.Entry<String, Running> e : running.entrySet()) {
+      Running r = e.getValue();
+      Submit s = r.submit;
+      if (r.abandonedNanos == 0 && now - r.lastProgressNanos > stallTimeout.toNanos()) {
+        String why = "the job made no progress for " + stallTimeout.toSeconds() + " s (stage " + r.stage + ") on "
+            + node + " and was abandoned";
+        ctx.getLog().error("meeting {} attempt {} on {}: no progress for {} in stage {}; abandoning it so that it is "
+            + "run again elsewhere", s.meetingId(), e.getKey(), node, stallTimeout, r.stage);
+        r.abandonedNanos = now;
+        r.cancellation.cancel("no progress for " + stallTimeout);
+        s.worker().tell(new Finished(new JobOutcome.Failed(why, true)));
+        ctx.unwatch(s.worker());
+      } else if (r.abandonedNanos != 0 && !wedged && now - r.abandonedNanos > wedgedAfter.toNanos()) {
+        wedged = true;
+        ctx.getLog().error("gpu node {}: the thread of abandoned attempt {} has not returned {} after it was "
+            + "interrupted and holds its job slot for good; this node cannot be trusted with jobs", node, e.getKey(),
+            wedgedAfter);
+        onWedged.run();
+      }
+    }
     return Behaviors.same();
   }
 
   private Behavior<Command> onDone(JobDone d) {
     Running r = running.remove(d.attemptId());
-    if (r != null) {
-      Submit s = r.submit();
+    if (r != null && r.abandonedNanos != 0) {
+      ctx.getLog().warn("meeting {} attempt {} on {}: the abandoned job's thread returned after {} ms; slot free",
+          r.submit.meetingId(), d.attemptId(), node, d.millis());
+    } else if (r != null) {
+      Submit s = r.submit;
       String how = d.outcome() instanceof JobOutcome.Failed f
           ? "failed (" + (f.retryable() ? "retryable" : "not retryable") + "): " + f.reason()
           : "completed";
@@ -200,10 +282,10 @@ public final class JobRunner {
       return Behaviors.same();
     }
     Running r = running.get(c.attemptId());
-    if (r != null) {
+    if (r != null && r.abandonedNanos == 0) {
       ctx.getLog().info("meeting {} attempt {} on {}: cancelling the running job ({})",
-          r.submit().meetingId(), c.attemptId(), node, c.reason());
-      r.cancellation().cancel(c.reason());
+          r.submit.meetingId(), c.attemptId(), node, c.reason());
+      r.cancellation.cancel(c.reason());
     }
     return Behaviors.same();
   }

@@ -102,11 +102,28 @@ class InferenceWorkerTest {
   }
 
   @Test
+  void aWorkerOnALeavingNodeAcceptsNoJob() throws IOException {
+    // the node went idle and left, or was told to stop: a job taken now would leave with it
+    store("l1.wav", "x".repeat(160));
+    TestProbe<JobUpdate> meeting = kit.createTestProbe();
+    org.apache.pekko.actor.typed.ActorRef<InferenceProtocol.WorkerCommand> worker =
+        kit.spawn(InferenceWorker.create("m-l-1", role.runner(), role.settings(), role.node(), null, () -> true));
+    worker.tell(new RunJob("m-l", "m-l-1", 1, "l1.wav", DiarizationOptions.NONE, meeting.ref()));
+    worker.tell(new RunJob("m-l", "m-l-1", 1, "l1.wav", DiarizationOptions.NONE, meeting.ref())); // a re-send
+    meeting.expectNoMessage(Duration.ofSeconds(1));
+    TestProbe<JobRunner.Status> status = kit.createTestProbe();
+    role.runner().tell(new JobRunner.GetStatus(status.ref()));
+    JobRunner.Status s = status.receiveMessage();
+    assertFalse(s.running().contains("m-l-1") || s.waiting().contains("m-l-1"), "submitted: " + s);
+    kit.stop(worker);
+  }
+
+  @Test
   void aWorkerHandedOffMidJobFinishesItAndSendsTheOutcomeBeforeItStops() throws IOException {
     store("h1.wav", "x".repeat(150));
     TestProbe<JobUpdate> meeting = kit.createTestProbe();
     org.apache.pekko.actor.typed.ActorRef<InferenceProtocol.WorkerCommand> worker =
-        kit.spawn(InferenceWorker.create("m-h-1", role.runner(), role.settings(), role.node(), null));
+        kit.spawn(InferenceWorker.create("m-h-1", role.runner(), role.settings(), role.node(), null, () -> false));
     worker.tell(new RunJob("m-h", "m-h-1", 1, "h1.wav", DiarizationOptions.NONE, meeting.ref()));
     meeting.expectMessageClass(JobAccepted.class, Duration.ofSeconds(10));
     expectSkippingProgressOfStage(meeting, "vad");
