@@ -42,7 +42,7 @@ class DeploymentFilesTest {
   @Test
   void everyVariableTheFilesSetIsADocumentedSetting() throws IOException {
     Set<String> documented = new TreeSet<>();
-    Matcher row = Pattern.compile("(?m)^\\| `(PARLEY_[A-Z_]+)`(?:, `(PARLEY_[A-Z_]+)`)?").matcher(Files.readString(ROOT.resolve("README.md")));
+    Matcher row = Pattern.compile("(?m)^\\| `([A-Z_]+)`(?:, `([A-Z_]+)`)?").matcher(Files.readString(ROOT.resolve("README.md")));
     while (row.find()) {
       documented.add(row.group(1));
       if (row.group(2) != null) documented.add(row.group(2));
@@ -61,6 +61,15 @@ class DeploymentFilesTest {
     used.forEach((name, file) -> assertTrue(documented.contains(name), name + " in " + ROOT.relativize(file) + " is not a setting"));
   }
 
+  /**
+   * Kubernetes gives every pod a {@code {SERVICE}_PORT=tcp://ip:port} variable per Service in its
+   * namespace: the Service parley-http makes that PARLEY_HTTP_PORT, which the node refuses (exit 2).
+   */
+  private static void assertServiceLinksOff(JsonNode podSpec) {
+    assertTrue(podSpec.has("enableServiceLinks") && !podSpec.path("enableServiceLinks").asBoolean(),
+        "pods must set enableServiceLinks: false, or Service parley-http sets PARLEY_HTTP_PORT=tcp://...");
+  }
+
   @Test
   void kubernetesHttpPodsAreTheirOwnSeedNodes() throws IOException {
     Map<String, JsonNode> k8s = kubernetes();
@@ -69,6 +78,7 @@ class DeploymentFilesTest {
     JsonNode headlessService = k8s.get("Service/" + headless);
     assertEquals("None", headlessService.at("/spec/clusterIP").asText());
     assertTrue(headlessService.at("/spec/publishNotReadyAddresses").asBoolean(), "pods must resolve before they are ready, or none can seed");
+    assertServiceLinksOff(set.at("/spec/template/spec"));
     JsonNode container = set.at("/spec/template/spec/containers/0");
     Map<String, JsonNode> env = env(container);
     assertEquals(Set.of("http"), NodeSettings.parseRoles(env.get("PARLEY_ROLES").path("value").asText()));
@@ -95,7 +105,11 @@ class DeploymentFilesTest {
     JsonNode trigger = job.at("/spec/triggers/0");
     assertEquals("metrics-api", trigger.path("type").asText());
     JsonNode httpService = k8s.get("Service/parley-http");
-    assertEquals("http://parley-http:" + httpService.at("/spec/ports/0/port").asInt() + "/autoscale", trigger.at("/metadata/url").asText());
+    // KEDA's operator polls from its own namespace: the short name would not resolve there
+    String namespace = YAML.readTree(DEPLOY.resolve("kubernetes/kustomization.yaml").toFile()).path("namespace").asText();
+    assertFalse(namespace.isEmpty(), "kustomization.yaml sets no namespace");
+    assertEquals("http://parley-http." + namespace + ".svc.cluster.local:" + httpService.at("/spec/ports/0/port").asInt()
+        + "/autoscale", trigger.at("/metadata/url").asText());
     String field = trigger.at("/metadata/valueLocation").asText();
     assertTrue(Arrays.stream(ClusterRoutes.ScaleSignal.class.getRecordComponents()).anyMatch(c -> c.getName().equals(field)),
         "GET /autoscale has no field " + field);
@@ -103,6 +117,7 @@ class DeploymentFilesTest {
     assertEquals(httpEnv.get("PARLEY_GPU_MAX_NODES").path("value").asInt(), job.at("/spec/maxReplicaCount").asInt());
 
     JsonNode pod = job.at("/spec/jobTargetRef/template/spec");
+    assertServiceLinksOff(pod);
     assertEquals("OnFailure", pod.path("restartPolicy").asText(), "exit 0 (idle) ends the Job; 75 and 255 restart");
     Map<String, JsonNode> env = env(pod.at("/containers/0"));
     assertEquals(Set.of("gpu"), NodeSettings.parseRoles(env.get("PARLEY_ROLES").path("value").asText()));
