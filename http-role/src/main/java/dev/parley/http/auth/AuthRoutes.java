@@ -130,6 +130,13 @@ public final class AuthRoutes {
         boolean ok = hasher.verify(pw.length() > MAX_PASSWORD ? "x" : pw, u.map(UserRepository.User::passwordHash).orElse(null));
         if (u.isEmpty() || !ok) {
           throttle.failed(email);
+          java.time.Duration held = throttle.wait(email);
+          if (!held.isZero()) {
+            log.warn("login for {} failed ({}); the account's logins are held back for {} s after repeated failures",
+                email, u.isEmpty() ? "no such account" : "wrong password", held.toSeconds() + 1);
+          } else {
+            log.info("login for {} failed ({})", email, u.isEmpty() ? "no such account" : "wrong password");
+          }
           throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
         }
         throttle.succeeded(email);

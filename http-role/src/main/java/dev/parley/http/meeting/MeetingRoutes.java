@@ -18,7 +18,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSla
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
 import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
-import static org.apache.pekko.http.javadsl.server.Directives.withoutRequestTimeout;
 
 import dev.parley.http.auth.AuthRoutes;
 import dev.parley.http.auth.AuthUser;
@@ -127,7 +126,8 @@ public final class MeetingRoutes {
   // ---------------------------------------------------------------- upload
 
   private Route upload(AuthUser user) {
-    return withoutRequestTimeout(() -> extractRequestEntity(raw -> {
+    // no request timeout (application.conf: off), so an upload of any length is read to its end
+    return extractRequestEntity(raw -> {
       OptionalLong declared = raw.getContentLengthOption();
       if (declared.isPresent() && declared.getAsLong() > maxUpload) {
         // refuse before reading a byte of the body
@@ -156,7 +156,7 @@ public final class MeetingRoutes {
             onSuccess(service.uploadRaw(user, limited.getDataBytes(), limited.getContentType().toString(), params),
                 this::accepted)));
       });
-    }));
+    });
   }
 
   private static boolean isAudioBody(MediaType m) {

@@ -61,7 +61,13 @@ public final class MeetingListProjection {
       Executor blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.BLOCKING_DISPATCHER));
       JdbcReadJournal journal = PersistenceQuery.get(ctx.getSystem())
           .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
-      RestartSettings restart = RestartSettings.create(settings.minBackoff(), settings.maxBackoff(), 0.2);
+      // Pekko's own restart log is a stack trace at WARN on every attempt (one every few seconds while
+      // the database is away): it goes to DEBUG, and each failure is one line below. The backoff grows
+      // until a minute passes without a failure; by default it fell back to min-backoff whenever a
+      // failing attempt itself took longer than that (a connection timeout does)
+      RestartSettings restart = RestartSettings.create(settings.minBackoff(), settings.maxBackoff(), 0.2)
+          .withMaxRestarts(Integer.MAX_VALUE, java.time.Duration.ofMinutes(1))
+          .withLogSettings(RestartSettings.createLogSettings(org.apache.pekko.event.Logging.DebugLevel()));
       Source<Done, NotUsed> run = RestartSource.onFailuresWithBackoff(restart, () ->
           Source.completionStageSource(
                   CompletableFuture.supplyAsync(() -> call(() -> repo.readOffset(MeetingListRepository.PROJECTION)), blocking)
@@ -76,7 +82,16 @@ public final class MeetingListProjection {
                   return null;
                 });
                 return Done.getInstance();
-              }, blocking)));
+              }, blocking))
+              .watchTermination((notUsed, done) -> {
+                done.whenComplete((d, err) -> {
+                  if (err != null) {
+                    log.warn("meeting-list projection failed ({}); restarting it with backoff (at most {})",
+                        err.toString(), settings.maxBackoff());
+                  }
+                });
+                return notUsed;
+              }));
       UniqueKillSwitch kill = run.viaMat(KillSwitches.single(), Keep.right())
           .to(Sink.ignore())
           .run(Materializer.matFromSystem(ctx.getSystem()));
