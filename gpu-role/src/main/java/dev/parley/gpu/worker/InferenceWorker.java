@@ -28,7 +28,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  *
  * <p>{@link CancelJob} (an attempt nobody waits for any more: meeting deleted, attempt superseded,
  * or another attempt delivered) drops the job if it waits for a slot and stops it at its next
- * progress point if it runs; the outcome is then a {@link JobFailed} that is not retryable.
+ * progress point if it runs; the outcome is then a retryable {@link JobFailed} (the meeting that
+ * cancelled ignores it; one whose attempt this node gave up, with no http node to report to, runs it again).
  *
  * <p>A worker on a node that is leaving the cluster (it went idle, or was told to stop) accepts
  * no job: the meeting keeps re-sending, and a re-send after the shard has moved reaches a worker on

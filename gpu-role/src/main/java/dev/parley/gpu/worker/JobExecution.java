@@ -36,7 +36,9 @@ public final class JobExecution {
 
   /**
    * Runs the job, stopping early once {@code cancellation} is cancelled: the outcome is then a
-   * failure that is not retryable, with the cancellation's reason, whatever the pipeline did meanwhile.
+   * retryable failure with the cancellation's reason, whatever the pipeline did meanwhile: a meeting
+   * that cancelled the attempt itself ignores it, and one whose attempt this node gave up (no http
+   * node to report to, a node shutting down) runs it again.
    */
   JobOutcome run(
       String meetingId, String attemptId, String audioKey, DiarizationOptions options,
@@ -47,7 +49,7 @@ public final class JobExecution {
         cancellation.check();
         progress.progress(stage, fraction);
       }, scratchRoot.resolve("job-" + safe(attemptId)));
-      return cancellation.cancelled() ? new JobOutcome.Failed("cancelled: " + cancellation.reason(), false) : outcome;
+      return cancellation.cancelled() ? new JobOutcome.Failed("cancelled: " + cancellation.reason(), true) : outcome;
     } finally {
       cancellation.exit();
     }
@@ -76,7 +78,7 @@ public final class JobExecution {
       // e.g. an invalid blob key: the job itself is malformed
       return new JobOutcome.Failed("invalid job: " + e.getMessage(), false);
     } catch (Cancellation.Cancelled e) {
-      return new JobOutcome.Failed("cancelled: " + e.getMessage(), false);
+      return new JobOutcome.Failed("cancelled: " + e.getMessage(), true);
     } catch (OutOfMemoryError e) {
       log.error("meeting {} attempt {}: out of memory ({}), heap at most {} MB", meetingId, attemptId, e.getMessage(),
           Runtime.getRuntime().maxMemory() / (1024 * 1024));

@@ -276,7 +276,7 @@ public final class JobRunner {
     if (queued != null) {
       ctx.getLog().info("meeting {} attempt {} on {}: cancelled while waiting ({})", queued.meetingId(), c.attemptId(),
           node, c.reason());
-      queued.worker().tell(new Finished(new JobOutcome.Failed("cancelled: " + c.reason(), false)));
+      queued.worker().tell(new Finished(new JobOutcome.Failed("cancelled: " + c.reason(), true)));
       ctx.unwatch(queued.worker());
       reportCount();
       return Behaviors.same();
