@@ -63,6 +63,66 @@ class HttpRoutesH2Test {
     }
   }
 
+  /** A node whose blob directory cannot take files (a failing disk remounted read-only, a lost mount) is not healthy. */
+  @Test
+  void healthzSaysWhenTheBlobDirectoryCannotTakeFiles(@TempDir Path dataDir) throws Exception {
+    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
+    try (TestNode node = TestNode.start("h2blobs", dataDir, db, List.of("http"), "", null)) {
+      Api api = new Api(node.base);
+      Path blobs = dataDir.resolve("blobs");
+      awaitHealth(api, 200, "\"up\"");
+      Files.delete(blobs); // as root a read-only mode would not stop writes; a missing directory does
+      awaitHealth(api, 503, "the blob directory " + blobs.toAbsolutePath().normalize() + " is not writable");
+      Files.createDirectory(blobs);
+      awaitHealth(api, 200, "\"up\"");
+    }
+  }
+
+  private static void awaitHealth(Api api, int status, String bodyPart) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    Api.Res r;
+    do {
+      r = api.get("/healthz", null);
+      if (r.status() == status && r.text().contains(bodyPart)) return;
+      Thread.sleep(100);
+    } while (System.nanoTime() < deadline);
+    throw new AssertionError("/healthz never answered " + status + " with " + bodyPart + "; last " + r.status() + " " + r.text());
+  }
+
+  /** Beyond PARLEY_MAX_CONCURRENT_UPLOADS uploads at once a node answers 503 busy, and serves the rest of the API. */
+  @Test
+  void aNodeStreamsAtMostItsLimitOfUploadsAtOnce(@TempDir Path dataDir) throws Exception {
+    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
+    String extra = "parley.http.max-concurrent-uploads = 2\nparley.http.upload-stall-timeout = 30s";
+    try (TestNode node = TestNode.start("h2busy", dataDir, db, List.of("http"), extra, null)) {
+      Api api = new Api(node.base);
+      String third = api.user("third@example.com");
+      try (Socket a = Api.stalledUpload(node.http.port(), api.user("first@example.com"));
+          Socket b = Api.stalledUpload(node.http.port(), api.user("second@example.com"))) {
+        Thread.sleep(1000); // both in their slots: an upload sent before they are would take one of the two
+        Api.Res busy = awaitUpload(api, third, 503);
+        assertEquals("busy", busy.json().get("error").asText(), busy.text());
+        assertEquals(200, api.get("/healthz", null).status());
+        assertEquals(200, api.get("/meetings", third).status());
+      }
+      // the two clients went away: their slots are free again
+      assertEquals(202, awaitUpload(api, third, 202).status());
+    }
+  }
+
+  private static Api.Res awaitUpload(Api api, String token, int status) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    Api.Res r;
+    do {
+      r = api.postRaw("/meetings", token, "audio/wav", Api.wav(0.1));
+      if (r.status() == status) return r;
+      Thread.sleep(100);
+    } while (System.nanoTime() < deadline);
+    throw new AssertionError("no upload answered " + status + "; last " + r.status() + " " + r.text());
+  }
+
   /** A request still open when the node stops gets the one error shape, not Pekko's bare 503. */
   @Test
   void anUploadOpenWhenTheNodeStopsGetsAJsonError(@TempDir Path dataDir) throws Exception {

@@ -363,8 +363,9 @@ class HttpRoutesPostgresTest {
   }
 
   @Test
-  void badUploadsAreRejected() {
+  void badUploadsAreRejected() throws Exception {
     String token = api.user("bad@example.com");
+    java.util.Set<String> blobsBefore = blobNames();
     assertError(api.postRaw("/meetings?numSpeakers=zero", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
     assertError(api.postRaw("/meetings?numSpeakers=%D9%A3", token, "audio/wav", Api.wav(0.1)), 400, "bad_request"); // Arabic-Indic 3
     assertError(api.postRaw("/meetings?minSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
@@ -380,6 +381,15 @@ class HttpRoutesPostgresTest {
     assertError(api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("maxSpeakers", "-1")), 400, "bad_request");
     // nothing of these became a meeting, and no blob was left behind
     assertEquals(0, api.get("/meetings", token).json().get("items").size());
+    java.util.Set<String> left = blobNames();
+    left.removeAll(blobsBefore);
+    assertEquals(java.util.Set.of(), left, "blobs the rejected uploads left");
+  }
+
+  private java.util.Set<String> blobNames() throws java.io.IOException {
+    try (var files = Files.list(dataDir.resolve("blobs"))) {
+      return files.map(f -> f.getFileName().toString()).collect(java.util.stream.Collectors.toCollection(java.util.HashSet::new));
+    }
   }
 
   @Test
@@ -414,7 +424,9 @@ class HttpRoutesPostgresTest {
     List<Socket> stalled = new java.util.ArrayList<>();
     try {
       for (int i = 0; i < 8; i++) stalled.add(Api.stalledUpload(node.http.port(), slow));
-      Thread.sleep(500); // the eight are in their slots (the stall timeout is 2 s in tests)
+      // the eight are in their slots (they time out after 2 s in tests): an upload of this user's sent
+      // before they are would take one of the eight, so wait instead of polling
+      Thread.sleep(1000);
       assertError(api.postRaw("/meetings", slow, "audio/wav", Api.wav(0.1)), 429, "too_many_uploads");
       assertEquals(202, api.postRaw("/meetings", other, "audio/wav", Api.wav(0.1)).status(), "other users upload");
       assertEquals(200, api.get("/healthz", null).status());

@@ -98,7 +98,7 @@ class StalledJobTest {
       else assertEquals(JobProgress.class, u.getClass());
     }
     long ms = (System.nanoTime() - t0) / 1_000_000;
-    assertTrue(ms >= 900 && ms < 3_000, "abandoned after " + ms + " ms");
+    assertTrue(ms >= 900 && ms < 10_000, "abandoned after " + ms + " ms");
     assertTrue(failed.retryable(), "the meeting runs it again: " + failed.reason());
     assertTrue(failed.reason().contains("no progress"), failed.reason());
     meeting.expectNoMessage(Duration.ofMillis(600)); // no heartbeat after the outcome

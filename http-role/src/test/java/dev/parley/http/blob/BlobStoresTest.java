@@ -166,6 +166,28 @@ class BlobStoresTest {
     }
   }
 
+  /** A 202 names audio that survives a power cut: the file is forced before the rename, the directory after it. */
+  @Test
+  void fileStoreForcesTheFileBeforeItAppearsAndTheRenameAfter(@TempDir Path dir) throws Exception {
+    java.util.List<String> steps = new java.util.ArrayList<>();
+    Path root = dir.resolve("blobs");
+    BlobStore store = new FileBlobStore(root, new FileBlobStore.Sync() {
+      @Override
+      public void file(java.nio.channels.FileChannel channel) throws java.io.IOException {
+        steps.add("file " + channel.size() + " bytes, visible " + Files.exists(root.resolve("forced-key")));
+        FileBlobStore.Sync.FSYNC.file(channel);
+      }
+
+      @Override
+      public void directory(Path d) {
+        steps.add("directory " + root.relativize(d) + ", visible " + Files.exists(root.resolve("forced-key")));
+        FileBlobStore.Sync.FSYNC.directory(d);
+      }
+    });
+    store.put("forced-key", new ByteArrayInputStream(random(1234)));
+    assertEquals(java.util.List.of("file 1234 bytes, visible false", "directory , visible true"), steps);
+  }
+
   /** /healthz asks it: a directory that cannot take files (read-only, or gone) is reported. */
   @Test
   void fileStoreSaysWhenItsDirectoryCannotTakeFiles(@TempDir Path dir) throws Exception {

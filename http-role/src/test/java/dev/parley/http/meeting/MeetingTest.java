@@ -261,7 +261,7 @@ class MeetingTest {
     Meeting.State s = f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "accepted");
     assertEquals("gpu-a", s.node());
     // a message already in flight may still arrive; after that, silence
-    f.workers.receiveSeveralMessages(0, Duration.ofMillis(RESEND.toMillis() / 2));
+    drain(f.workers, Duration.ofMillis(RESEND.toMillis() / 2));
     f.workers.expectNoMessage(Duration.ofMillis(RESEND.toMillis() * 3));
     assertEquals(1, f.count(Meeting.Dispatched.class));
     // a repeated ack changes nothing
@@ -272,14 +272,16 @@ class MeetingTest {
 
   @Test
   void progressKeepsTheAttemptAliveAndIsPersistedSparingly() throws Exception {
-    Fixture f = new Fixture();
+    // a heartbeat timeout of 1.5 s, reports every 0.19 s: a test thread held up for a second still passes
+    Duration heartbeat = Duration.ofMillis(1500);
+    Fixture f = new Fixture(new MeetingSettings(RESEND, heartbeat, 3, Duration.ofSeconds(60), 0.1, 10));
     RunJob run = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "accepted");
     // heartbeats for longer than the heartbeat timeout keep attempt 1 alive
     double[] fractions = {0.01, 0.02, 0.05, 0.08, 0.12, 0.13, 0.14, 0.15, 0.16};
     for (double x : fractions) {
       run.replyTo().tell(new JobProgress(f.id, f.attempt(1), "embedding", x, "gpu-a"));
-      Thread.sleep(HEARTBEAT.toMillis() / 4);
+      Thread.sleep(heartbeat.toMillis() / 8);
     }
     run.replyTo().tell(new JobProgress(f.id, f.attempt(1), "clustering", 0.17, "gpu-a"));
     Meeting.State s = f.awaitState(st -> "clustering".equals(st.stage()), "stage change persisted");
@@ -289,7 +291,7 @@ class MeetingTest {
         .map(e -> ((Meeting.Progress) e).fraction()).toList();
     // first of a stage, then >= 10 % steps, then the next stage
     assertEquals(List.of(0.01, 0.12, 0.17), persisted);
-    f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
+    drain(f.workers, Duration.ofMillis(50));
   }
 
   @Test
@@ -369,7 +371,7 @@ class MeetingTest {
     assertEquals(1, f.count(Meeting.Completed.class));
     assertEquals(0, f.count(Meeting.Failed.class));
     // and nothing is sent any more
-    f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
+    drain(f.workers, Duration.ofMillis(50));
     f.workers.expectNoMessage(Duration.ofMillis(HEARTBEAT.toMillis() + 200));
   }
 
@@ -394,7 +396,7 @@ class MeetingTest {
     Meeting.State s = f.awaitState(st -> st.status() == Meeting.Status.FAILED, "failed");
     assertEquals("not an audio file: no stream", s.failure().reason());
     assertFalse(s.failure().retryable());
-    f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
+    drain(f.workers, Duration.ofMillis(50));
     f.workers.expectNoMessage(Duration.ofMillis(HEARTBEAT.toMillis() + 300)); // no retry loop
     assertEquals(1, f.count(Meeting.Queued.class));
     run.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("X"), "gpu-a"));
@@ -415,7 +417,7 @@ class MeetingTest {
     assertTrue(s.failure().reason().contains("worker crashed"), s.failure().reason());
     assertEquals(3, f.count(Meeting.Queued.class));
     assertEquals(1, f.count(Meeting.Failed.class));
-    f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
+    drain(f.workers, Duration.ofMillis(50));
     f.workers.expectNoMessage(Duration.ofMillis(400));
   }
 
@@ -470,7 +472,7 @@ class MeetingTest {
     Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(30), 3, Duration.ofSeconds(60), 0.1, 10));
     RunJob before = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running");
-    f.workers.receiveSeveralMessages(0, Duration.ofMillis(50));
+    drain(f.workers, Duration.ofMillis(50));
     f.workers.expectNoMessage(Duration.ofMillis(RESEND.toMillis() * 2));
 
     // the http node restarts: the recovered meeting re-sends the same attempt with a new reply address
@@ -480,7 +482,7 @@ class MeetingTest {
     f.expectRun(1); // until the worker answers
     again.replyTo().tell(new JobProgress(f.id, f.attempt(1), "embedding", 0.5, "gpu-a"));
     f.awaitState(st -> st.progress() == 0.5, "progress after recovery");
-    f.workers.receiveSeveralMessages(0, Duration.ofMillis(RESEND.toMillis()));
+    drain(f.workers, Duration.ofMillis(RESEND.toMillis()));
     f.workers.expectNoMessage(Duration.ofMillis(RESEND.toMillis() * 3));
     again.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("S"), "gpu-a"));
     f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
@@ -551,5 +553,20 @@ class MeetingTest {
     assertEquals(Meeting.Status.DELETED, s.status());
     assertFalse(s.exists());
     assertNotNull(s.owner());
+  }
+
+  /**
+   * Drops what arrives within {@code d}: a re-send already in flight when the state changed. (The
+   * probe's {@code receiveSeveralMessages(0, d)} takes nothing: it returns at once.)
+   */
+  static void drain(TestProbe<?> p, Duration d) {
+    long end = System.nanoTime() + d.toNanos();
+    for (long left = d.toNanos(); left > 0; left = end - System.nanoTime()) {
+      try {
+        p.receiveMessage(Duration.ofNanos(left));
+      } catch (AssertionError timeout) {
+        return;
+      }
+    }
   }
 }

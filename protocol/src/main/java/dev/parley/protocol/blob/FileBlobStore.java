@@ -23,11 +23,42 @@ public final class FileBlobStore implements BlobStore {
   private static final Duration ABANDONED_AFTER = Duration.ofMinutes(10);
   private static final Duration SWEEP_EVERY = Duration.ofMinutes(10);
 
+  /** How {@link #put} makes a blob durable before it returns: the file, then the rename into place. */
+  public interface Sync {
+    void file(FileChannel channel) throws IOException;
+
+    void directory(Path dir);
+
+    /** {@code fsync} of the file and of its directory (Linux and macOS allow it on a directory; Windows does not). */
+    Sync FSYNC = new Sync() {
+      @Override
+      public void file(FileChannel channel) throws IOException {
+        channel.force(true);
+      }
+
+      @Override
+      public void directory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+          d.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+          // not supported on this platform or file system: the file itself was forced
+        }
+      }
+    };
+  }
+
   private final Path root;
+  private final Sync sync;
   private volatile long nextSweepMillis;
 
   public FileBlobStore(Path root) {
+    this(root, Sync.FSYNC);
+  }
+
+  /** With another {@link Sync}: for tests that watch what is forced when. */
+  public FileBlobStore(Path root, Sync sync) {
     this.root = root;
+    this.sync = sync;
     try {
       Files.createDirectories(root);
     } catch (IOException e) {
@@ -76,23 +107,14 @@ public final class FileBlobStore implements BlobStore {
     try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         OutputStream out = new DigestOutputStream(Channels.newOutputStream(channel), sha)) {
       size = in.transferTo(out);
-      channel.force(true); // on disk before the meeting that points at it is acknowledged
+      sync.file(channel); // on disk before the meeting that points at it is acknowledged
     } catch (IOException e) {
       Files.deleteIfExists(tmp);
       throw e;
     }
     Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    syncDirectory();
+    sync.directory(root); // the rename too
     return new BlobInfo(size, HexFormat.of().formatHex(sha.digest()));
-  }
-
-  /** Makes the rename durable too (Linux and macOS allow fsync on a directory; Windows does not). */
-  private void syncDirectory() {
-    try (FileChannel dir = FileChannel.open(root, StandardOpenOption.READ)) {
-      dir.force(true);
-    } catch (IOException | UnsupportedOperationException e) {
-      // not supported on this platform or file system: the file itself was forced
-    }
   }
 
   @Override

@@ -26,6 +26,12 @@ public final class SpeakerClusterer {
   /** Spectral clustering decomposes n×n Laplacians (O(n^3)): it sees at most this many items. */
   static final int SPECTRAL_MAX_ITEMS = 400;
 
+  /**
+   * Fewer items than this (a recording with seconds of speech) keep the agglomerative count: the
+   * eigengap of a handful of items is noise (three windows of three distinct voices came out as two).
+   */
+  static final int SPECTRAL_MIN_ITEMS = 10;
+
   public SpeakerClusterer(PipelineParams.Clustering params) {
     this.params = params;
   }
@@ -99,7 +105,8 @@ public final class SpeakerClusterer {
         labels = foldSmall(items, w, labels, Math.min(lo, m));
       }
       int found = Arrays.stream(labels).max().orElse(0) + 1;
-      if (numSpeakers == null && ((spectral && found >= 2) || (auto && found >= params.spectralFrom()))) {
+      if (numSpeakers == null && m >= SPECTRAL_MIN_ITEMS
+          && ((spectral && found >= 2) || (auto && found >= params.spectralFrom()))) {
         labels = foldSmall(items, w, spectral(items, w, 0, lo, hi), Math.min(lo, m));
       }
     }

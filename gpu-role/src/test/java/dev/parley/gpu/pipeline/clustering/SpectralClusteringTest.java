@@ -135,7 +135,7 @@ class SpectralClusteringTest {
       double[] w = new double[n];
       java.util.Arrays.fill(w, 5.0);
       Clustering res = c.cluster(x, w, null, null, null);
-      assertTrue(res.count() >= 1 && res.count() <= n, "n=" + n + ": " + res.count());
+      assertEquals(n, res.count(), "n=" + n + " windows, each its own speaker");
       assertEquals(n, res.labels().length);
       assertEquals(2, c.cluster(x, w, null, null, 2).count(), "maxSpeakers bounds the count, n=" + n);
     }
