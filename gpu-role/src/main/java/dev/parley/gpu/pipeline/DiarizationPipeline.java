@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class DiarizationPipeline implements Diarizer {
   private static final Logger log = LoggerFactory.getLogger(DiarizationPipeline.class);
-  public static final String PIPELINE_VERSION = "6";
+  public static final String PIPELINE_VERSION = "7";
 
   private final VoiceActivityDetector vad;
   private final SpeakerEmbeddingModel model;
