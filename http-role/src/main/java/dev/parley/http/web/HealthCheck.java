@@ -35,6 +35,7 @@ public final class HealthCheck {
   private final DataSource ds;
   private final java.util.function.Supplier<String> notServing;
   private final Duration interval;
+  private final org.apache.pekko.actor.CoordinatedShutdown shutdown;
   private final AtomicReference<Probe> last = new AtomicReference<>(new Probe(System.nanoTime() - Long.MAX_VALUE / 4, "not probed yet"));
   private final Cancellable task;
 
@@ -47,6 +48,7 @@ public final class HealthCheck {
     this.ds = ds;
     this.notServing = notServing;
     this.interval = interval;
+    this.shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
     blocking.execute(this::probe);
     this.task = system.classicSystem().scheduler().scheduleWithFixedDelay(interval, interval, this::probe, blocking);
   }
@@ -65,7 +67,11 @@ public final class HealthCheck {
       why = "database unreachable: " + e.getMessage();
     }
     Probe before = last.getAndSet(new Probe(System.nanoTime(), why));
-    if (why != null && before.error() == null) log.warn("not serving: {}", why);
+    if (why != null && before.error() == null) {
+      // a node told to stop stops serving on purpose
+      if (shutdown.getShutdownReason().isPresent()) log.info("not serving: {} (shutting down)", why);
+      else log.warn("not serving: {}", why);
+    }
     if (why != null && "not probed yet".equals(before.error())) log.info("not serving yet: {}", why); // start-up
     if (why == null && before.error() != null && !"not probed yet".equals(before.error())) log.info("serving again");
   }
