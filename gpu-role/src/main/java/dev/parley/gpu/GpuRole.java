@@ -85,7 +85,8 @@ public final class GpuRole {
     Address self = cluster.selfMember().address();
     String node = self.hostPort();
 
-    ExecutorService executor = Executors.newFixedThreadPool(settings.concurrency(), jobThreads());
+    // threads as needed: the JobRunner bounds how many jobs run (a hung job's thread, written off, is not reused)
+    ExecutorService executor = Executors.newCachedThreadPool(jobThreads());
     system.getWhenTerminated().whenComplete((done, error) -> executor.shutdownNow());
 
     // a combined http+gpu node must never leave because its gpu side is idle
@@ -120,7 +121,7 @@ public final class GpuRole {
     ActorRef<JobRunner.Command> runner = system.systemActorOf(
         JobRunner.create(execution, executor, settings.concurrency(), idleWatcher, node, settings.stallTimeout(),
             () -> {
-              // a node that also serves http keeps serving; its operator has the error above
+              // a node that also serves http keeps serving, the hung thread written off; its operator has the error
               if (!cluster.selfMember().hasRole(InferenceProtocol.HTTP_ROLE)) {
                 CoordinatedShutdown.get(system).run(Wedged.INSTANCE);
               }
@@ -138,7 +139,9 @@ public final class GpuRole {
     ClusterSharding.get(system).init(
         Entity.of(InferenceProtocol.WORKER,
                 ctx -> InferenceWorker.create(ctx.getEntityId(), runner, settings, node, ctx.getShard(),
-                    () -> !cluster.selfMember().status().equals(MemberStatus.up())))
+                    // Up until cluster-leave, which coordinated shutdown runs after the shard hand-off
+                    () -> !cluster.selfMember().status().equals(MemberStatus.up())
+                        || CoordinatedShutdown.get(system).getShutdownReason().isPresent()))
             .withRole(InferenceProtocol.GPU_ROLE)
             // a worker asked to stop for a hand-off first finishes its running job (InferenceWorker.HandOff)
             .withStopMessage(InferenceWorker.HandOff.INSTANCE)

@@ -18,7 +18,8 @@ import java.time.Duration;
  *     for this long stops its jobs and shuts down with exit code 75, to be restarted into the
  *     http nodes' cluster
  * @param stallTimeout a running job that reports no progress for this long is abandoned and its
- *     meeting retried; a gpu-only node whose abandoned job's thread does not return shuts down (exit 70)
+ *     meeting retried; its thread, if it does not return, is written off a minute later and a
+ *     gpu-only node shuts down (exit 70)
  */
 public record GpuSettings(
     int concurrency, Duration idleTimeout, Duration progressInterval, Duration resultLinger, Path scratchDir,

@@ -24,8 +24,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * connection, a hung native call) is abandoned: its worker is told it failed and may be retried,
  * so the meeting runs it again elsewhere instead of waiting on a heartbeat that only shows the
  * worker is alive, and its thread is interrupted. A thread that does not return within
- * {@link #WEDGED_AFTER} of that holds its slot for good: {@code onWedged} runs once (a gpu-only
- * node shuts down, to be restarted).
+ * {@link #WEDGED_AFTER} of that is written off: its slot goes to the next job (the executor makes
+ * threads as needed; the runner alone bounds how many run), and {@code onWedged} runs once (a
+ * gpu-only node shuts down to be restarted, since a hung call may hold native resources).
  */
 public final class JobRunner {
 
@@ -92,6 +93,8 @@ public final class JobRunner {
     long lastProgressNanos = System.nanoTime();
     /** When the job was abandoned for making no progress (its worker already told); 0 while it is not. */
     long abandonedNanos;
+    /** The failure its worker was told when it was abandoned. */
+    JobOutcome.Failed abandoned;
 
     Running(Submit submit, Cancellation cancellation) {
       this.submit = submit;
@@ -158,7 +161,11 @@ public final class JobRunner {
     Running run = running.get(s.attemptId());
     Submit known = run != null ? run.submit : waiting.get(s.attemptId());
     if (known != null) {
-      if (run != null && run.abandonedNanos != 0) return Behaviors.same(); // its worker was told it failed
+      if (run != null && run.abandonedNanos != 0) {
+        // a new worker for an attempt given up (the first one's JobFailed was lost): the same answer
+        if (!known.worker().equals(s.worker())) s.worker().tell(new Finished(run.abandoned));
+        return Behaviors.same();
+      }
       if (!known.worker().equals(s.worker())) {
         ctx.unwatch(known.worker());
         ctx.watchWith(s.worker(), new WorkerStopped(s.attemptId(), s.worker()));
@@ -216,7 +223,7 @@ public final class JobRunner {
 
   private Behavior<Command> checkStalls() {
     long now = System.nanoTime();
-    for (Map.Entry<String, Running> e : running.entrySet()) {
+    for (Map.Entry<String, Running> e : new java.util.ArrayList<>(running.entrySet())) {
       Running r = e.getValue();
       Submit s = r.submit;
       if (r.abandonedNanos == 0 && now - r.lastProgressNanos > stallTimeout.toNanos()) {
@@ -225,15 +232,20 @@ public final class JobRunner {
         ctx.getLog().error("meeting {} attempt {} on {}: no progress for {} in stage {}; abandoning it so that it is "
             + "run again elsewhere", s.meetingId(), e.getKey(), node, stallTimeout, r.stage);
         r.abandonedNanos = now;
+        r.abandoned = new JobOutcome.Failed(why, true);
         r.cancellation.cancel("no progress for " + stallTimeout);
-        s.worker().tell(new Finished(new JobOutcome.Failed(why, true)));
+        s.worker().tell(new Finished(r.abandoned));
         ctx.unwatch(s.worker());
-      } else if (r.abandonedNanos != 0 && !wedged && now - r.abandonedNanos > wedgedAfter.toNanos()) {
-        wedged = true;
+      } else if (r.abandonedNanos != 0 && now - r.abandonedNanos > wedgedAfter.toNanos()) {
         ctx.getLog().error("gpu node {}: the thread of abandoned attempt {} has not returned {} after it was "
-            + "interrupted and holds its job slot for good; this node cannot be trusted with jobs", node, e.getKey(),
-            wedgedAfter);
-        onWedged.run();
+            + "interrupted; its slot goes to the next job and the thread is left hanging", node, e.getKey(), wedgedAfter);
+        running.remove(e.getKey());
+        if (!wedged) {
+          wedged = true;
+          onWedged.run();
+        }
+        startNext();
+        reportCount();
       }
     }
     return Behaviors.same();

@@ -64,7 +64,7 @@ class StalledJobTest {
   @BeforeEach
   void start() {
     kit = ActorTestKit.create("stalled", ConfigFactory.parseString("pekko.actor.provider = local"));
-    executor = Executors.newFixedThreadPool(1);
+    executor = Executors.newCachedThreadPool(); // as GpuRole's: the runner bounds the jobs
   }
 
   @AfterEach
@@ -85,12 +85,12 @@ class StalledJobTest {
         settings.stallTimeout(), Duration.ofSeconds(2), wedged::incrementAndGet));
     var worker = kit.spawn(InferenceWorker.create("m1-1", runner, settings, "gpu-a:1", null, () -> false));
     TestProbe<JobUpdate> meeting = kit.createTestProbe();
+    long t0 = System.nanoTime(); // the job cannot be abandoned earlier than a stall timeout after this
     worker.tell(new RunJob("m1", "m1-1", 1, "m1", DiarizationOptions.NONE, meeting.ref()));
     meeting.expectMessageClass(JobAccepted.class, Duration.ofSeconds(5));
     assertTrue(entered.await(5, TimeUnit.SECONDS), "the job never started");
 
     // heartbeats while it hangs, then, a stall timeout (1 s) and a check interval later, a retryable failure
-    long t0 = System.nanoTime();
     JobFailed failed = null;
     while (failed == null) {
       JobUpdate u = meeting.receiveMessage(Duration.ofSeconds(5));
@@ -103,23 +103,33 @@ class StalledJobTest {
     assertTrue(failed.reason().contains("no progress"), failed.reason());
     meeting.expectNoMessage(Duration.ofMillis(600)); // no heartbeat after the outcome
 
-    // the thread ignores the interrupt: two seconds later the node counts as wedged, once
+    // the meeting's http node restarted and lost that JobFailed: a new worker for the attempt gets the same answer
+    TestProbe<JobRunner.Event> again = kit.createTestProbe();
+    runner.tell(new JobRunner.Submit("m1", "m1-1", "m1", DiarizationOptions.NONE, again.ref()));
+    JobRunner.Finished same = again.expectMessageClass(JobRunner.Finished.class, Duration.ofSeconds(2));
+    assertEquals(failed.reason(), ((JobOutcome.Failed) same.outcome()).reason());
+
+    // the thread ignores the interrupt: two seconds later it is written off, once, and its slot is free
     TestProbe<Object> wait = kit.createTestProbe();
     wait.awaitAssert(Duration.ofSeconds(5), () -> {
       assertEquals(1, wedged.get());
       return null;
     });
     TestProbe<JobRunner.Status> status = kit.createTestProbe();
-    runner.tell(new JobRunner.GetStatus(status.ref()));
-    assertEquals(1, status.receiveMessage().running().size(), "the hung thread still holds its slot");
-
-    // when the thread returns after all, its slot is free and nothing more reaches the meeting
-    release.countDown();
     wait.awaitAssert(Duration.ofSeconds(5), () -> {
       runner.tell(new JobRunner.GetStatus(status.ref()));
-      assertTrue(status.receiveMessage().running().isEmpty());
+      assertTrue(status.receiveMessage().running().isEmpty(), "the hung thread's slot goes to the next job");
       return null;
     });
+
+    // the next job runs on a new thread while the old one still hangs
+    blobs.put("m2", new ByteArrayInputStream(new byte[] {4, 5, 6}));
+    TestProbe<JobRunner.Event> next = kit.createTestProbe();
+    runner.tell(new JobRunner.Submit("m2", "m2-1", "m2", DiarizationOptions.NONE, next.ref()));
+    next.expectMessageClass(JobRunner.Started.class, Duration.ofSeconds(2));
+
+    // when the old thread returns after all, nothing more reaches its meeting
+    release.countDown();
     meeting.expectNoMessage(Duration.ofMillis(300));
     assertEquals(1, wedged.get());
   }

@@ -131,11 +131,13 @@ public final class AuthRoutes {
         if (u.isEmpty() || !ok) {
           throttle.failed(email);
           java.time.Duration held = throttle.wait(email);
+          // only a well-formed address is logged: not a password typed into the wrong field, nor line breaks
+          String who = email.length() <= 254 && EMAIL.matcher(email).matches() ? email : "(not an email address)";
           if (!held.isZero()) {
             log.warn("login for {} failed ({}); the account's logins are held back for {} s after repeated failures",
-                email, u.isEmpty() ? "no such account" : "wrong password", held.toSeconds() + 1);
+                who, u.isEmpty() ? "no such account" : "wrong password", held.toSeconds() + 1);
           } else {
-            log.info("login for {} failed ({})", email, u.isEmpty() ? "no such account" : "wrong password");
+            log.info("login for {} failed ({})", who, u.isEmpty() ? "no such account" : "wrong password");
           }
           throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
         }

@@ -92,7 +92,11 @@ public record DbSettings(String url, String user, String password, int poolSize)
             p + "db.maxConnections", poolSize,
             p + "db.minConnections", 1))
         .withValue(p + "db.connectionTimeout", ConfigValueFactory.fromAnyRef("5s"));
-    if (!isPostgres()) {
+    if (isPostgres()) {
+      // as Database.create's pool: a read on a vanished server fails in 2 minutes, not when TCP gives up
+      c = c.withValue(p + "db.properties.socketTimeout", ConfigValueFactory.fromAnyRef("120"))
+          .withValue(p + "db.properties.tcpKeepAlive", ConfigValueFactory.fromAnyRef("true"));
+    } else {
       c = c.withValue("pekko.cluster.split-brain-resolver.active-strategy", ConfigValueFactory.fromAnyRef("keep-majority"));
     }
     return c;

@@ -95,6 +95,8 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
    *     database was away) is refused, so that a client told "try again" does not also get the
    *     meeting it was told failed. One that arrived in time but whose write outlasts the ask is
    *     kept; the sender then asks again and answers with it ({@code MeetingService.afterUnansweredCreate}).
+   *     Only a write slower than two ask timeouts (the journal's circuit breaker gives up at 10 s)
+   *     still leaves a client told to retry with a meeting it was not told of.
    */
   public record Create(String owner, String title, DiarizationOptions options, Audio audio, Instant answerBy,
       ActorRef<Reply> replyTo) implements Command {

@@ -99,6 +99,10 @@ class SchemaTest {
     assertFalse(pg.toString().contains("secret"), pg.toString());
     assertEquals("slick.jdbc.PostgresProfile$", pg.pekkoConfig().getString("pekko-persistence-jdbc.shared-databases.parley.profile"));
     assertEquals("u", pg.pekkoConfig().getString("pekko-persistence-jdbc.shared-databases.parley.db.user"));
+    // the journal's connections, like Parley's own pool, give up on a server that vanished (checked by hand:
+    // a value of "abc" there makes the PostgreSQL driver refuse the journal's connections)
+    assertEquals("120", pg.pekkoConfig().getString("pekko-persistence-jdbc.shared-databases.parley.db.properties.socketTimeout"));
+    assertEquals("true", pg.pekkoConfig().getString("pekko-persistence-jdbc.shared-databases.parley.db.properties.tcpKeepAlive"));
     // PostgreSQL keeps the configured strategy (lease-majority); H2 falls back to keep-majority
     String strategy = "pekko.cluster.split-brain-resolver.active-strategy";
     assertFalse(pg.pekkoConfig().hasPath(strategy));

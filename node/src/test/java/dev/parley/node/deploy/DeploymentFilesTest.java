@@ -118,7 +118,7 @@ class DeploymentFilesTest {
 
     JsonNode pod = job.at("/spec/jobTargetRef/template/spec");
     assertServiceLinksOff(pod);
-    assertEquals("OnFailure", pod.path("restartPolicy").asText(), "exit 0 (idle) ends the Job; 75 and 255 restart");
+    assertEquals("OnFailure", pod.path("restartPolicy").asText(), "exit 0 (idle) ends the Job; 70, 75 and 255 restart");
     Map<String, JsonNode> env = env(pod.at("/containers/0"));
     assertEquals(Set.of("gpu"), NodeSettings.parseRoles(env.get("PARLEY_ROLES").path("value").asText()));
     assertEquals("status.podIP", env.get("PARLEY_HOST").at("/valueFrom/fieldRef/fieldPath").asText());
