@@ -300,6 +300,8 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final ActorRef<JobUpdate> updates;
   private final Executor blocking;
+  /** A blob delete is under way: a Stop waits for it, so a DELETE's reply is not lost in a hand-off. */
+  private boolean deletingBlob;
 
   /**
    * @param shard the entity's shard (passivation); {@code null} outside sharding (tests), where a
@@ -422,7 +424,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
           if (!s.isActive()) passivate();
           return Effect().none();
         })
-        .onCommand(Stop.class, (s, c) -> Effect().stop());
+        .onCommand(Stop.class, (s, c) -> deletingBlob ? Effect().stash() : Effect().stop());
     return b.build();
   }
 
@@ -592,11 +594,13 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       ctx.getLog().error("meeting {}: audio could not be removed: {}", meetingId, b.error());
     }
     if (b.replyTo() != null) b.replyTo().tell(new Accepted(s));
+    deletingBlob = false;
     passivate();
-    return Effect().none();
+    return Effect().none().thenUnstashAll();
   }
 
   private void deleteBlob(String key, ActorRef<Reply> replyTo) {
+    deletingBlob = true;
     CompletableFuture<Void> f = CompletableFuture.runAsync(() -> {
       try {
         blobs.delete(key);

@@ -15,6 +15,7 @@ import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.Segment;
 import dev.parley.protocol.SpeakerSummary;
 import dev.parley.protocol.Timing;
+import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.blob.FileBlobStore;
 import dev.parley.protocol.worker.InferenceProtocol.CancelJob;
 import dev.parley.protocol.worker.InferenceProtocol.JobAccepted;
@@ -77,6 +78,10 @@ class MeetingTest {
     final EventSourcedBehaviorTestKit<Meeting.Command, Meeting.Event, Meeting.State> es;
 
     Fixture(MeetingSettings settings) {
+      this(settings, blobs);
+    }
+
+    Fixture(MeetingSettings settings, BlobStore store) {
       Meeting.WorkerGateway gateway = new Meeting.WorkerGateway() {
         @Override
         public void send(RunJob job) {
@@ -94,7 +99,7 @@ class MeetingTest {
         }
       };
       es = EventSourcedBehaviorTestKit.create(kit.system(),
-          Meeting.create(id, settings, gateway, blobs, null),
+          Meeting.create(id, settings, gateway, store, null),
           EventSourcedBehaviorTestKit.disabledSerializationSettings()
               .withVerifyCommands(true).withVerifyEvents(true).withVerifyState(true));
     }
@@ -521,6 +526,39 @@ class MeetingTest {
     assertEquals(1, f.count(Meeting.Completed.class));
     assertEquals(1, f.count(Meeting.Deleted.class));
     f.cancels.expectNoMessage(Duration.ofMillis(200)); // nothing ran any more: nothing to cancel
+  }
+
+  /** Sharding stops the entity (a hand-off, passivation) while its audio is being removed: the DELETE still gets its answer. */
+  @Test
+  void aStopDuringTheBlobDeleteWaitsForIt() throws Exception {
+    java.util.concurrent.CountDownLatch deleting = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    // the test's blob store, whose delete waits for the test
+    BlobStore slow = (BlobStore) java.lang.reflect.Proxy.newProxyInstance(BlobStore.class.getClassLoader(),
+        new Class<?>[] {BlobStore.class}, (proxy, method, args) -> {
+          if (method.getName().equals("delete")) {
+            deleting.countDown();
+            release.await(5, java.util.concurrent.TimeUnit.SECONDS);
+          }
+          try {
+            return method.invoke(blobs, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    Fixture f = new Fixture(SETTINGS, slow);
+    f.create();
+    RunJob run = f.expectRun(1);
+    run.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("S"), "gpu-a"));
+    f.awaitState(st -> st.status() == Meeting.Status.DONE, "done");
+
+    TestProbe<Meeting.Reply> reply = kit.createTestProbe();
+    f.es.runCommand(new Meeting.Delete(reply.ref()));
+    assertTrue(deleting.await(3, java.util.concurrent.TimeUnit.SECONDS), "the blob delete never started");
+    f.es.runCommand(Meeting.Stop.INSTANCE);
+    release.countDown();
+    assertInstanceOf(Meeting.Accepted.class, reply.receiveMessage(Duration.ofSeconds(3)), "the DELETE's answer");
+    assertEquals(-1, blobs.size(f.id));
   }
 
   @Test
