@@ -91,10 +91,13 @@ public final class JobRunner {
     final Cancellation cancellation;
     String stage = "starting";
     long lastProgressNanos = System.nanoTime();
-    /** When the job was abandoned for making no progress (its worker already told); 0 while it is not. */
-    long abandonedNanos;
-    /** The failure its worker was told when it was abandoned. */
+    /** The failure its worker was told when the job was abandoned for making no progress; null while it is not. */
     JobOutcome.Failed abandoned;
+    long abandonedNanos;
+
+    boolean isAbandoned() {
+      return abandoned != null;
+    }
 
     Running(Submit submit, Cancellation cancellation) {
       this.submit = submit;
@@ -161,7 +164,7 @@ public final class JobRunner {
     Running run = running.get(s.attemptId());
     Submit known = run != null ? run.submit : waiting.get(s.attemptId());
     if (known != null) {
-      if (run != null && run.abandonedNanos != 0) {
+      if (run != null && run.isAbandoned()) {
         // a new worker for an attempt given up (the first one's JobFailed was lost): the same answer
         if (!known.worker().equals(s.worker())) s.worker().tell(new Finished(run.abandoned));
         return Behaviors.same();
@@ -214,7 +217,7 @@ public final class JobRunner {
 
   private Behavior<Command> onProgress(JobProgress p) {
     Running r = running.get(p.attemptId());
-    if (r == null || r.abandonedNanos != 0) return Behaviors.same();
+    if (r == null || r.isAbandoned()) return Behaviors.same();
     r.lastProgressNanos = System.nanoTime();
     r.stage = p.stage();
     r.submit.worker().tell(new Progress(p.stage(), p.fraction()));
@@ -226,7 +229,7 @@ public final class JobRunner {
     for (Map.Entry<String, Running> e : new java.util.ArrayList<>(running.entrySet())) {
       Running r = e.getValue();
       Submit s = r.submit;
-      if (r.abandonedNanos == 0 && now - r.lastProgressNanos > stallTimeout.toNanos()) {
+      if (!r.isAbandoned() && now - r.lastProgressNanos > stallTimeout.toNanos()) {
         String why = "the job made no progress for " + stallTimeout.toSeconds() + " s (stage " + r.stage + ") on "
             + node + " and was abandoned";
         ctx.getLog().error("meeting {} attempt {} on {}: no progress for {} in stage {}; abandoning it so that it is "
@@ -236,7 +239,7 @@ public final class JobRunner {
         r.cancellation.cancel("no progress for " + stallTimeout);
         s.worker().tell(new Finished(r.abandoned));
         ctx.unwatch(s.worker());
-      } else if (r.abandonedNanos != 0 && now - r.abandonedNanos > wedgedAfter.toNanos()) {
+      } else if (r.isAbandoned() && now - r.abandonedNanos > wedgedAfter.toNanos()) {
         ctx.getLog().error("gpu node {}: the thread of abandoned attempt {} has not returned {} after it was "
             + "interrupted; its slot goes to the next job and the thread is left hanging", node, e.getKey(), wedgedAfter);
         running.remove(e.getKey());
@@ -253,7 +256,7 @@ public final class JobRunner {
 
   private Behavior<Command> onDone(JobDone d) {
     Running r = running.remove(d.attemptId());
-    if (r != null && r.abandonedNanos != 0) {
+    if (r != null && r.isAbandoned()) {
       ctx.getLog().warn("meeting {} attempt {} on {}: the abandoned job's thread returned after {} ms; slot free",
           r.submit.meetingId(), d.attemptId(), node, d.millis());
     } else if (r != null) {
@@ -294,7 +297,7 @@ public final class JobRunner {
       return Behaviors.same();
     }
     Running r = running.get(c.attemptId());
-    if (r != null && r.abandonedNanos == 0) {
+    if (r != null && !r.isAbandoned()) {
       ctx.getLog().info("meeting {} attempt {} on {}: cancelling the running job ({})",
           r.submit.meetingId(), c.attemptId(), node, c.reason());
       r.cancellation.cancel(c.reason());
