@@ -28,8 +28,7 @@ class HttpRoutesH2Test {
 
   @Test
   void embeddedDatabaseServesTheApi(@TempDir Path dataDir) throws Exception {
-    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
-        "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
+    DbSettings db = h2(dataDir);
     FakeWorker worker = new FakeWorker();
     String extra = "parley.http.jwt-secret = \"\"\nparley.blob.store = postgres";
     try (TestNode node = TestNode.start("h2", dataDir, db, List.of("http", "gpu"), extra, worker.factory())) {
@@ -66,8 +65,7 @@ class HttpRoutesH2Test {
   /** A node whose blob directory cannot take files (a failing disk remounted read-only, a lost mount) is not healthy. */
   @Test
   void healthzSaysWhenTheBlobDirectoryCannotTakeFiles(@TempDir Path dataDir) throws Exception {
-    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
-        "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
+    DbSettings db = h2(dataDir);
     try (TestNode node = TestNode.start("h2blobs", dataDir, db, List.of("http"), "", null)) {
       Api api = new Api(node.base);
       Path blobs = dataDir.resolve("blobs");
@@ -93,8 +91,7 @@ class HttpRoutesH2Test {
   /** Beyond PARLEY_MAX_CONCURRENT_UPLOADS uploads at once a node answers 503 busy, and serves the rest of the API. */
   @Test
   void aNodeStreamsAtMostItsLimitOfUploadsAtOnce(@TempDir Path dataDir) throws Exception {
-    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
-        "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
+    DbSettings db = h2(dataDir);
     String extra = "parley.http.max-concurrent-uploads = 2\nparley.http.upload-stall-timeout = 30s";
     try (TestNode node = TestNode.start("h2busy", dataDir, db, List.of("http"), extra, null)) {
       Api api = new Api(node.base);
@@ -126,8 +123,7 @@ class HttpRoutesH2Test {
   /** A request still open when the node stops gets the one error shape, not Pekko's bare 503. */
   @Test
   void anUploadOpenWhenTheNodeStopsGetsAJsonError(@TempDir Path dataDir) throws Exception {
-    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
-        "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
+    DbSettings db = h2(dataDir);
     String extra = "parley.http.upload-stall-timeout = 60s";
     try (TestNode node = TestNode.start("h2stop", dataDir, db, List.of("http"), extra, null);
         Socket s = Api.stalledUpload(node.http.port(), new Api(node.base).user("stop@example.com"))) {
@@ -138,5 +134,11 @@ class HttpRoutesH2Test {
       assertTrue(response.contains("application/json"), response);
       assertTrue(response.contains("\"error\":\"shutting_down\""), response);
     }
+  }
+
+  /** The embedded default's database: an H2 file under {@code dataDir}. */
+  private static DbSettings h2(Path dataDir) {
+    return DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
   }
 }

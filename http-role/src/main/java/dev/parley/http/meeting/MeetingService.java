@@ -352,11 +352,11 @@ public final class MeetingService {
             deleteQuietly(a.key()); // the entity refused it: nobody owns the audio
             return CompletableFuture.failedStage(err);
           }
-          return afterUnansweredCreate(id, err,
-              () -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout()),
+          Supplier<CompletionStage<Meeting.State>> get =
+              () -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout());
+          return afterUnansweredCreate(id, err, get,
               () -> removeIfOrphaned(id, a.key(),
-                  () -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout())
-                      .thenApplyAsync(Meeting.State::exists, blocking), // so the blocking delete runs there
+                  () -> get.get().thenApplyAsync(Meeting.State::exists, blocking), // so the blocking delete runs there
                   () -> deleteQuietly(a.key()),
                   (delay, check) -> system.scheduler().scheduleOnce(delay, check, system.executionContext()),
                   settings.askTimeout(), ORPHAN_CHECKS));
