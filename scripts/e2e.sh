@@ -4,8 +4,8 @@
 #   1. register, log in, upload ../shared/data/ami-dev/trn05.wav, poll until done, check segments
 #   2. the gpu process exits by itself (code 0) after its idle timeout
 #   3. an upload with no gpu node stays queued; a new gpu process joins and completes it
-#   4. a gpu process is killed with SIGKILL mid-job; a new one completes the job, and the history
-#      holds exactly one completion
+#   4. a gpu process is killed with SIGKILL mid-job; a new one on the same port completes the job,
+#      and the history holds exactly one completion
 # Prints timings (gpu cold start to first job, idle-to-exit, crash recovery).
 # Needs: java 17, curl, jq, psql, PostgreSQL on 127.0.0.1:5432 (trust auth, database test).
 # Environment: E2E_GPU_IDLE (default 20s), E2E_PG_HOST/PORT/USER, E2E_KEEP=1 keeps the work dir,
@@ -107,10 +107,11 @@ start_http() {
   PIDS+=("$HTTP_PID")
 }
 
-# start_gpu NAME: starts a gpu-only node; sets GPU_PID and GPU_STARTED_MS
+# start_gpu NAME [CLUSTER_PORT]: starts a gpu-only node; sets GPU_PID, GPU_PORT and GPU_STARTED_MS
 start_gpu() {
-  local name=$1 port
-  port=$(free_port)
+  local name=$1 port=${2:-}
+  [ -n "$port" ] || port=$(free_port)
+  GPU_PORT=$port
   GPU_HEALTH_PORT=$(free_port)
   GPU_STARTED_MS=$(now_ms)
   env "${COMMON[@]}" PARLEY_ROLES=gpu PARLEY_CLUSTER_PORT="$port" PARLEY_HTTP_PORT="$GPU_HEALTH_PORT" PARLEY_SEED_NODES="localhost:$HTTP_CLUSTER_PORT" \
@@ -245,13 +246,15 @@ log "meeting $ID2 done; gpu2 cold start to first job: $(secs $COLD2_MS) s"
 # 4. SIGKILL a gpu process mid-job; a new one finishes the job; exactly one completion
 LONG=$WORK/long.wav
 make_long_wav "$LONG"
+GPU2_PORT=$GPU_PORT
 ID3=$(upload "$LONG" crash)
 [ "$(wait_started "$ID3" 120)" = processing ] || fail "meeting $ID3 finished before the kill; the crash step needs a longer job"
 kill -9 "$GPU2_PID"
 KILL_MS=$(now_ms)
 set +e; wait "$GPU2_PID" 2>/dev/null; set -e
 log "killed gpu2 (SIGKILL) while meeting $ID3 was processing"
-start_gpu gpu3
+# on gpu2's address, as systemd restarts a unit: a new incarnation of a member that is still Up
+start_gpu gpu3 "$GPU2_PORT"
 wait_status "$ID3" done 600
 RECOVER_MS=$(( $(now_ms) - KILL_MS ))
 C3=$(completions "$ID3")
