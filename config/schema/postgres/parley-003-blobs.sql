@@ -14,5 +14,9 @@ CREATE TABLE IF NOT EXISTS blob_chunk (
   data BYTEA NOT NULL,
   PRIMARY KEY (blob_key, chunk_index)
 );
--- audio does not compress: store chunks out of line without trying
-ALTER TABLE blob_chunk ALTER COLUMN data SET STORAGE EXTERNAL;
+-- audio does not compress: store chunks out of line without trying. Only when not yet so: the ALTER
+-- takes an exclusive lock on the table, which at every start would queue behind any long reader
+-- (a pg_dump) and stop every upload and audio read behind it.
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'blob_chunk'::regclass AND attname = 'data' AND attstorage <> 'e') THEN
+    ALTER TABLE blob_chunk ALTER COLUMN data SET STORAGE EXTERNAL; END IF; END $$;

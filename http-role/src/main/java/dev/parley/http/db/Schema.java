@@ -27,7 +27,8 @@ public final class Schema {
   public static final List<String> PARLEY_FILES = List.of("parley-001-users.sql", "parley-002-meeting-list.sql",
       "parley-003-blobs.sql", "parley-004-lease.sql");
 
-  private static final long PG_LOCK_KEY = 0x5061726c6579L; // "Parley"
+  static final long PG_LOCK_KEY = 0x5061726c6579L; // "Parley"
+  static final long PG_LOCK_TIMEOUT_MS = 10_000;
 
   private static final Pattern UNIQUE_INDEX = Pattern.compile("(?i)CREATE\\s+UNIQUE\\s+INDEX\\s+(?!IF\\s+NOT\\s+EXISTS)");
   private static final Pattern INDEX_CONCURRENTLY =
@@ -49,13 +50,18 @@ public final class Schema {
       c.setAutoCommit(true);
       if (db.isPostgres()) {
         try (Statement s = c.createStatement()) {
-          s.execute("SELECT pg_advisory_lock(" + PG_LOCK_KEY + ")");
-        }
-        try {
-          run(c, statements);
-        } finally {
-          try (Statement s = c.createStatement()) {
-            s.execute("SELECT pg_advisory_unlock(" + PG_LOCK_KEY + ")");
+          // a lock that does not come (another node's migration hung, a table held by a long
+          // transaction) fails this try with PostgreSQL's "lock timeout" instead of hanging the start
+          s.execute("SET lock_timeout = " + PG_LOCK_TIMEOUT_MS);
+          try {
+            s.execute("SELECT pg_advisory_lock(" + PG_LOCK_KEY + ")");
+            try {
+              run(c, statements);
+            } finally {
+              s.execute("SELECT pg_advisory_unlock(" + PG_LOCK_KEY + ")");
+            }
+          } finally {
+            s.execute("RESET lock_timeout"); // the connection goes back to the pool
           }
         }
       } else {

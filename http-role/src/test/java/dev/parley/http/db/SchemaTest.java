@@ -2,6 +2,7 @@ package dev.parley.http.db;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
@@ -17,6 +18,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,6 +60,54 @@ class SchemaTest {
               idx.toString());
         }
       }
+    }
+  }
+
+  /** A start while a long transaction reads the blob chunks (a pg_dump) must not wait for it. */
+  @Test
+  void aRestartDoesNotWaitForALongReaderOfTheBlobTables() throws Exception {
+    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
+      Schema.migrate(ds, pg.db);
+      try (Connection reader = ds.getConnection()) {
+        reader.setAutoCommit(false);
+        reader.createStatement().executeQuery("SELECT count(*) FROM blob_chunk").close();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+          // before: the start's ALTER TABLE queued behind the reader for as long as it lasted
+          pool.submit(() -> Schema.migrate(ds, pg.db)).get(Schema.PG_LOCK_TIMEOUT_MS - 2_000, TimeUnit.MILLISECONDS);
+        } finally {
+          pool.shutdownNow();
+          reader.rollback();
+        }
+      }
+      try (Connection c = ds.getConnection();
+          ResultSet rs = c.createStatement().executeQuery(
+              "SELECT attstorage FROM pg_attribute WHERE attrelid = 'blob_chunk'::regclass AND attname = 'data'")) {
+        assertTrue(rs.next());
+        assertEquals("e", rs.getString(1), "chunks stored out of line, uncompressed");
+      }
+    }
+  }
+
+  /** A migration lock that does not come fails the try (the node retries, then exits) instead of hanging. */
+  @Test
+  void aLockThatDoesNotComeFailsTheTry() throws Exception {
+    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db);
+        Connection holder = ds.getConnection()) {
+      holder.createStatement().execute("SELECT pg_advisory_lock(" + Schema.PG_LOCK_KEY + ")");
+      long start = System.nanoTime();
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> Schema.migrate(ds, pg.db));
+      assertTrue(e.getMessage().contains("lock timeout"), e.getMessage());
+      assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(Schema.PG_LOCK_TIMEOUT_MS * 3), "gave up");
+      holder.createStatement().execute("SELECT pg_advisory_unlock(" + Schema.PG_LOCK_KEY + ")");
+      // the failed try's connection went back to the pool without its lock timeout
+      for (int i = 0; i < 10; i++) {
+        try (Connection c = ds.getConnection(); ResultSet rs = c.createStatement().executeQuery("SHOW lock_timeout")) {
+          assertTrue(rs.next());
+          assertEquals("0", rs.getString(1));
+        }
+      }
+      Schema.migrate(ds, pg.db);
     }
   }
 
