@@ -231,15 +231,9 @@ public final class MeetingService {
     if (title != null && title.length() > MeetingListRepository.TITLE_CHARS) {
       throw new ApiException(StatusCodes.BAD_REQUEST, "title must have at most " + MeetingListRepository.TITLE_CHARS + " characters");
     }
-    DiarizationOptions options;
-    try {
-      options = new DiarizationOptions(num, min, max);
-    } catch (IllegalArgumentException e) {
-      throw new ApiException(StatusCodes.BAD_REQUEST, e.getMessage());
-    }
-    if (options.countOutsideBounds()) {
-      throw new ApiException(StatusCodes.BAD_REQUEST, "numSpeakers must lie between minSpeakers and maxSpeakers when they are given");
-    }
+    DiarizationOptions options = new DiarizationOptions(num, min, max);
+    String problem = options.problem();
+    if (problem != null) throw new ApiException(StatusCodes.BAD_REQUEST, problem);
     return options;
   }
 
