@@ -4,13 +4,14 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import dev.parley.http.db.DbSettings;
+import dev.parley.protocol.WireProtocol;
 import java.util.List;
 
 /**
  * The Pekko settings Main derives from the typed Parley settings, laid over the loaded config
  * before the ActorSystem starts: roles, seed nodes, canonical address, the journal's database (and the
- * split-brain resolver strategy that fits it: {@link DbSettings#pekkoConfig()}) and
- * the exit behaviour of a standalone process.
+ * split-brain resolver strategy that fits it: {@link DbSettings#pekkoConfig()}), the exit behaviour
+ * of a standalone process and the wire protocol the cluster's join check compares ({@link ClusterCompatibility}).
  */
 public final class NodeConfig {
   private NodeConfig() {}
@@ -39,7 +40,10 @@ public final class NodeConfig {
         .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(node.host()))
         .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(node.clusterPort()))
         .withValue("pekko.coordinated-shutdown.exit-jvm", ConfigValueFactory.fromAnyRef(standalone ? "on" : "off"))
-        .withValue("pekko.coordinated-shutdown.exit-code", ConfigValueFactory.fromAnyRef(0));
+        .withValue("pekko.coordinated-shutdown.exit-code", ConfigValueFactory.fromAnyRef(0))
+        .withValue("parley.wire-protocol", ConfigValueFactory.fromAnyRef(WireProtocol.VERSION))
+        .withValue("pekko.cluster.configuration-compatibility-check.checkers.parley",
+            ConfigValueFactory.fromAnyRef(ClusterCompatibility.class.getName()));
     if (!node.seedNodes().isEmpty()) {
       c = c.withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(node.seedNodes()));
     }

@@ -57,7 +57,8 @@ class JournalCompatibilityTest {
   @BeforeAll
   static void start() {
     kit = ActorTestKit.create("journal", ConfigFactory.parseString("pekko.actor.provider = local")
-        .withFallback(ConfigFactory.parseResourcesAnySyntax("application").withOnlyPath("pekko.actor.serialization-bindings")));
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("application").withOnlyPath("pekko.actor.serialization-bindings"))
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("application").withOnlyPath("pekko.serialization")));
     serialization = SerializationExtension.get(kit.system().classicSystem());
   }
 
@@ -148,6 +149,36 @@ class JournalCompatibilityTest {
     assertEquals(List.of(), read.result().warnings());
     assertEquals(Map.of(), read.result().timing().stageSeconds());
     assertEquals("SPEAKER_00", read.result().segments().get(0).speaker());
+  }
+
+  /** A meeting journaled under a looser rule for the speaker counts than today's still replays. */
+  @Test
+  void optionsTodaysRequestsWouldRefuseStillRead() {
+    Meeting.Created sample = (Meeting.Created) samples().get(0);
+    String loose = "{\"meetingId\":\"m-1\",\"owner\":\"u-1\",\"title\":\"t\",\"options\":{\"numSpeakers\":0,"
+        + "\"minSpeakers\":5,\"maxSpeakers\":2},\"createdAt\":\"2026-12-01T13:00:00.123Z\"}";
+    Meeting.Created read = (Meeting.Created) serialization.deserialize(loose.getBytes(StandardCharsets.UTF_8),
+        serialization.findSerializerFor(sample).identifier(), manifest(sample)).get();
+    assertEquals(0, read.options().numSpeakers());
+    assertEquals("numSpeakers must be >= 1", read.options().problem());
+  }
+
+  /** Results over 32 KiB were journaled gzipped until 2026-12-01 (Pekko's default); they still read, and are written plain now. */
+  @Test
+  void aGzippedEventJournaledBeforeReadsAndEventsAreWrittenPlain() throws Exception {
+    Meeting.Completed sample = (Meeting.Completed) samples().get(5);
+    List<Segment> many = new java.util.ArrayList<>();
+    for (int i = 0; i < 1000; i++) many.add(new Segment(i, i + 0.5, "SPEAKER_0" + (i % 3)));
+    DiarizationResult r = sample.result();
+    Meeting.Completed big = new Meeting.Completed(1, "m-1-1", "n", new DiarizationResult(many, r.speakers(), r.models(), r.timing(), r.warnings()));
+    byte[] plain = serialization.serialize(big).get();
+    assertTrue(plain.length > 32 * 1024 && plain[0] == '{', "written as plain JSON: " + plain.length + " bytes");
+    java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+    try (var out = new java.util.zip.GZIPOutputStream(gz)) {
+      out.write(plain);
+    }
+    Object read = serialization.deserialize(gz.toByteArray(), serialization.findSerializerFor(big).identifier(), manifest(big)).get();
+    assertEquals(1000, ((Meeting.Completed) read).result().segments().size());
   }
 
   /** Every field of {@code old}, at any depth, is in {@code now} with the same value. */
