@@ -24,6 +24,7 @@ import dev.parley.http.meeting.list.MeetingListProjection;
 import dev.parley.http.meeting.list.MeetingListRepository;
 import dev.parley.http.web.ApiError;
 import dev.parley.http.web.ApiErrors;
+import dev.parley.http.web.Cors;
 import dev.parley.http.web.HealthCheck;
 import dev.parley.http.web.JsonParsingErrorHandler;
 import dev.parley.protocol.blob.BlobStore;
@@ -164,7 +165,7 @@ public final class HttpRole {
       return s == org.apache.pekko.cluster.MemberStatus.up() || s == org.apache.pekko.cluster.MemberStatus.weaklyUp()
           ? blobs.unwritable() : "this node is not an Up cluster member (" + s + ")";
     });
-    Route routes = routes(health, auth, new MeetingRoutes(meetings, auth, blocking),
+    Route routes = routes(settings.corsOrigins(), health, auth, new MeetingRoutes(meetings, auth, blocking),
         new ClusterRoutes(system, list, blocking, settings.gpuScale()));
     return new Api(routes, health);
   }
@@ -230,11 +231,13 @@ public final class HttpRole {
     };
   }
 
-  static Route routes(HealthCheck health, AuthRoutes auth, MeetingRoutes meetings, ClusterRoutes cluster) {
+  static Route routes(java.util.List<String> corsOrigins, HealthCheck health, AuthRoutes auth, MeetingRoutes meetings,
+      ClusterRoutes cluster) {
     Route all = concat(health.routes(), auth.routes(), meetings.routes(), cluster.routes());
     // no response is ever to be read as another type than it says (an uploaded file above all)
     return respondWithDefaultHeaders(java.util.List.of(org.apache.pekko.http.javadsl.model.headers.RawHeader.create("X-Content-Type-Options", "nosniff")), () ->
-        handleExceptions(ApiErrors.exceptionHandler(),
-            () -> handleRejections(ApiErrors.rejectionHandler(), () -> all)));
+        // outside the error handling, so that errors and rejections carry the CORS headers too
+        Cors.wrap(corsOrigins, handleExceptions(ApiErrors.exceptionHandler(),
+            () -> handleRejections(ApiErrors.rejectionHandler(), () -> all))));
   }
 }

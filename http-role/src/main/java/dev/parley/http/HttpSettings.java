@@ -11,6 +11,8 @@ import java.time.Duration;
  * @param gpuDownUnreachableAfter how long an unreachable gpu node stays before the http nodes down it
  *     ({@code parley.gpu.down-unreachable-after})
  * @param gpuScale what {@code GET /autoscale} computes with ({@code parley.gpu.concurrency}, {@code max-nodes})
+ * @param corsOrigins origins whose browser apps may call the API ({@code parley.http.cors-origins}, comma-separated;
+ *     empty: none but the API's own)
  */
 public record HttpSettings(
     String bindHost,
@@ -32,7 +34,8 @@ public record HttpSettings(
     int loginMaxFailures,
     Duration loginFailureWindow,
     Duration gpuDownUnreachableAfter,
-    ClusterRoutes.ScaleSettings gpuScale) {
+    ClusterRoutes.ScaleSettings gpuScale,
+    java.util.List<String> corsOrigins) {
 
   /**
    * The dispatcher for all blocking work of the http role: JDBC (auth, meeting list, read side,
@@ -78,6 +81,8 @@ public record HttpSettings(
         parley.getInt("auth.login-max-failures"),
         parley.getDuration("auth.login-failure-window"),
         parley.getDuration("gpu.down-unreachable-after"),
-        new ClusterRoutes.ScaleSettings(parley.getInt("gpu.concurrency"), parley.getInt("gpu.max-nodes")));
+        new ClusterRoutes.ScaleSettings(parley.getInt("gpu.concurrency"), parley.getInt("gpu.max-nodes")),
+        java.util.Arrays.stream(h.getString("cors-origins").split(",")).map(String::strip).filter(o -> !o.isEmpty())
+            .toList());
   }
 }

@@ -2,6 +2,7 @@ package dev.parley.http;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,6 +12,7 @@ import dev.parley.http.testutil.Api;
 import dev.parley.http.testutil.FakeWorker;
 import dev.parley.http.testutil.TestNode;
 import java.net.Socket;
+import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,6 +62,64 @@ class HttpRoutesH2Test {
       assertEquals(1, api.get("/meetings", token).json().get("items").size());
       assertEquals(1, api.get("/cluster", null).json().get("gpuNodes").asInt());
     }
+  }
+
+  /**
+   * A browser app on another origin: its preflights are answered before the bearer-token check, and
+   * every answer, errors included, lets the page read it and the headers it needs.
+   */
+  @Test
+  void aBrowserAppOnAnAllowedOriginCanCallTheApi(@TempDir Path dataDir) throws Exception {
+    String app = "https://app.example.com";
+    String extra = "parley.http.cors-origins = \" " + app + " , https://other.example.com\"";
+    try (TestNode node = TestNode.start("h2cors", dataDir, h2(dataDir), List.of("http"), extra, null)) {
+      Api api = new Api(node.base);
+      for (String[] p : new String[][] {{"/meetings", "GET", "authorization"}, {"/auth/login", "POST", "content-type"},
+          {"/meetings/00000000-0000-0000-0000-000000000000", "DELETE", "authorization"}}) {
+        Api.Res pre = api.send(api.req(p[0], null).header("Origin", app).header("Access-Control-Request-Method", p[1])
+            .header("Access-Control-Request-Headers", p[2]).method("OPTIONS", HttpRequest.BodyPublishers.noBody()).build());
+        assertEquals(200, pre.status(), p[0] + " " + pre.text());
+        assertEquals(app, pre.header("Access-Control-Allow-Origin"), p[0]);
+        assertTrue(pre.header("Access-Control-Allow-Methods").contains(p[1]), pre.header("Access-Control-Allow-Methods"));
+        assertTrue(pre.header("Access-Control-Allow-Headers").toLowerCase().contains(p[2]), p[0]);
+      }
+      // answers and errors alike
+      Api.Res unauthorized = api.send(api.req("/meetings", null).header("Origin", app).GET().build());
+      assertEquals(401, unauthorized.status());
+      assertEquals(app, unauthorized.header("Access-Control-Allow-Origin"));
+      assertEquals(app, api.send(api.req("/nope", null).header("Origin", app).GET().build()).header("Access-Control-Allow-Origin"));
+      String token = api.user("cors@example.com");
+      Api.Res up = api.send(api.req("/meetings", token).header("Origin", app).header("Content-Type", "audio/wav")
+          .POST(HttpRequest.BodyPublishers.ofByteArray(Api.wav(0.1))).build());
+      assertEquals(202, up.status(), up.text());
+      assertEquals(app, up.header("Access-Control-Allow-Origin"));
+      String exposed = up.header("Access-Control-Expose-Headers");
+      for (String h : List.of("Location", "Content-Range", "Accept-Ranges", "Content-Disposition", "Retry-After", "ETag")) {
+        assertTrue(exposed.contains(h), h + " in " + exposed);
+      }
+
+      // another origin gets no CORS headers (the browser keeps the answer from its page), and no preflight
+      Api.Res stranger = api.send(api.req("/meetings", token).header("Origin", "https://evil.example").GET().build());
+      assertEquals(200, stranger.status(), "served as a same-origin request");
+      assertEquals(null, stranger.header("Access-Control-Allow-Origin"));
+      Api.Res refused = api.send(api.req("/meetings", null).header("Origin", "https://evil.example")
+          .header("Access-Control-Request-Method", "GET").method("OPTIONS", HttpRequest.BodyPublishers.noBody()).build());
+      assertEquals(403, refused.status());
+      assertEquals("cors_forbidden", refused.json().get("error").asText());
+    }
+    // without PARLEY_CORS_ORIGINS: no CORS headers at all, as before
+    try (TestNode node = TestNode.start("h2nocors", dataDir, h2(dataDir), List.of("http"), "", null)) {
+      Api api = new Api(node.base);
+      Api.Res r = api.send(api.req("/meetings", null).header("Origin", app).GET().build());
+      assertEquals(401, r.status());
+      assertEquals(null, r.header("Access-Control-Allow-Origin"));
+    }
+  }
+
+  @Test
+  void corsOriginsMustBeOrigins() {
+    assertThrows(IllegalArgumentException.class, () -> dev.parley.http.web.Cors.wrap(List.of("not an origin"), null));
+    dev.parley.http.web.Cors.wrap(List.of("*"), null);
   }
 
   /** A node whose blob directory cannot take files (a failing disk remounted read-only, a lost mount) is not healthy. */
