@@ -7,6 +7,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.respondWithDefault
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.parley.http.auth.AudioUrls;
 import dev.parley.http.auth.AuthRoutes;
 import dev.parley.http.auth.JwtSecrets;
 import dev.parley.http.auth.PasswordHasher;
@@ -165,7 +166,8 @@ public final class HttpRole {
       return s == org.apache.pekko.cluster.MemberStatus.up() || s == org.apache.pekko.cluster.MemberStatus.weaklyUp()
           ? blobs.unwritable() : "this node is not an Up cluster member (" + s + ")";
     });
-    Route routes = routes(settings.corsOrigins(), health, auth, new MeetingRoutes(meetings, auth, blocking),
+    Route routes = routes(settings.corsOrigins(), health, auth,
+        new MeetingRoutes(meetings, auth, new AudioUrls(secret, settings.audioUrlTtl()), blocking),
         new ClusterRoutes(system, list, blocking, settings.gpuScale()));
     return new Api(routes, health);
   }

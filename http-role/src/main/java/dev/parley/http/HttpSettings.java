@@ -11,6 +11,7 @@ import java.time.Duration;
  * @param gpuDownUnreachableAfter how long an unreachable gpu node stays before the http nodes down it
  *     ({@code parley.gpu.down-unreachable-after})
  * @param gpuScale what {@code GET /autoscale} computes with ({@code parley.gpu.concurrency}, {@code max-nodes})
+ * @param audioUrlTtl how long a signed audio URL is valid ({@code parley.http.audio-url-ttl})
  * @param corsOrigins origins whose browser apps may call the API ({@code parley.http.cors-origins}, comma-separated;
  *     empty: none but the API's own)
  */
@@ -35,6 +36,7 @@ public record HttpSettings(
     Duration loginFailureWindow,
     Duration gpuDownUnreachableAfter,
     ClusterRoutes.ScaleSettings gpuScale,
+    Duration audioUrlTtl,
     java.util.List<String> corsOrigins) {
 
   /**
@@ -82,6 +84,7 @@ public record HttpSettings(
         parley.getDuration("auth.login-failure-window"),
         parley.getDuration("gpu.down-unreachable-after"),
         new ClusterRoutes.ScaleSettings(parley.getInt("gpu.concurrency"), parley.getInt("gpu.max-nodes")),
+        h.getDuration("audio-url-ttl"),
         java.util.Arrays.stream(h.getString("cors-origins").split(",")).map(String::strip).filter(o -> !o.isEmpty())
             .toList());
   }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.http.auth.AudioUrls;
 import dev.parley.http.auth.TokenService;
 import dev.parley.http.cluster.ClusterRoutes;
 import dev.parley.http.meeting.Meeting;
@@ -508,6 +509,48 @@ class HttpRoutesPostgresTest {
     assertEquals(String.valueOf(wav.length), head.header("Content-Length"));
     assertEquals("bytes", head.header("Accept-Ranges"));
     assertEquals(0, head.body().length);
+  }
+
+  /** An {@code <audio src>} sends no Authorization header: the owner asks for a short-lived signed URL. */
+  @Test
+  void aSignedAudioUrlPlaysWithoutAToken() {
+    String token = api.user("signed@example.com");
+    byte[] wav = Api.wav(0.5);
+    String id = api.postRaw("/meetings", token, "audio/wav", wav).json().get("id").asText();
+    String otherId = api.postRaw("/meetings", token, "audio/wav", Api.wav(0.2)).json().get("id").asText();
+
+    Res signed = api.get("/meetings/" + id + "/audio-url", token);
+    assertEquals(200, signed.status(), signed.text());
+    String url = signed.json().get("url").asText();
+    assertTrue(url.startsWith("/meetings/" + id + "/audio?exp="), url);
+    Instant expiresAt = Instant.parse(signed.json().get("expiresAt").asText());
+    assertTrue(expiresAt.isAfter(Instant.now().plus(Duration.ofMinutes(59))), expiresAt.toString());
+
+    assertArrayEquals(wav, api.get(url, null).body());
+    Res part = api.send(api.req(url, null).header("Range", "bytes=10-19").GET().build());
+    assertEquals(206, part.status(), part.text());
+    assertArrayEquals(java.util.Arrays.copyOfRange(wav, 10, 20), part.body());
+
+    String query = url.substring(url.indexOf('?'));
+    String sig = query.substring(query.indexOf("sig=") + 4);
+    String tampered = url.substring(0, url.length() - 2) + (sig.endsWith("AA") ? "BB" : "AA");
+    assertError(api.get(tampered, null), 401, "invalid_signature");
+    assertError(api.get("/meetings/" + otherId + "/audio" + query, null), 401, "invalid_signature");
+    long exp = expiresAt.getEpochSecond();
+    assertError(api.get(url.replace("exp=" + exp, "exp=" + (exp + 3600)), null), 401, "invalid_signature");
+    Clock past = Clock.fixed(Instant.now().minus(Duration.ofHours(2)), ZoneOffset.UTC);
+    String expired = new AudioUrls("test-secret-0123456789abcdef", Duration.ofHours(1), past).sign(id).url();
+    assertError(api.get(expired, null), 401, "invalid_signature");
+    // a URL signed under another secret
+    assertError(api.get(new AudioUrls("another-secret-0123456789", Duration.ofHours(1)).sign(id).url(), null), 401, null);
+
+    // only the owner gets one, and only with a token; without a signature the audio still wants the token
+    assertError(api.get("/meetings/" + id + "/audio-url", api.user("signed-other@example.com")), 404, "not_found");
+    assertError(api.get("/meetings/" + id + "/audio-url", null), 401, "unauthorized");
+    assertError(api.get("/meetings/" + id + "/audio", null), 401, "unauthorized");
+    // a deleted meeting's URL opens nothing
+    assertEquals(204, api.delete("/meetings/" + id, token).status());
+    assertError(api.get(url, null), 404, "not_found");
   }
 
   /**

@@ -17,8 +17,10 @@ import static org.apache.pekko.http.javadsl.server.Directives.pathEnd;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.apache.pekko.http.javadsl.server.Directives.reject;
 import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
+import dev.parley.http.auth.AudioUrls;
 import dev.parley.http.auth.AuthRoutes;
 import dev.parley.http.auth.AuthUser;
 import dev.parley.http.meeting.list.Cursor;
@@ -32,6 +34,7 @@ import java.util.Iterator;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -61,18 +64,26 @@ public final class MeetingRoutes {
 
   private final MeetingService service;
   private final AuthRoutes auth;
+  private final AudioUrls audioUrls;
   private final Executor blocking;
   private final long maxUpload;
 
-  public MeetingRoutes(MeetingService service, AuthRoutes auth, Executor blocking) {
+  public MeetingRoutes(MeetingService service, AuthRoutes auth, AudioUrls audioUrls, Executor blocking) {
     this.service = service;
     this.auth = auth;
+    this.audioUrls = audioUrls;
     this.blocking = blocking;
     this.maxUpload = service.settings().maxUpload();
   }
 
   public Route routes() {
-    return pathPrefix("meetings", () -> auth.authenticated(user -> concat(
+    return pathPrefix("meetings", () -> concat(
+        // a signed audio URL, as an <audio src> fetches it: the signature stands for the bearer token
+        pathPrefix(PathMatchers.segment(), id -> path("audio", () -> get(() -> parameterOptional("sig", sig ->
+            sig.isEmpty() ? reject() : parameterOptional("exp", exp -> audioUrls.problem(id, exp.orElse(null), sig.get())
+                .map(problem -> complete(ApiError.response(StatusCodes.UNAUTHORIZED, "invalid_signature", problem)))
+                .orElseGet(() -> audio(service.getSigned(id)))))))),
+        auth.authenticated(user -> concat(
         pathEndOrSingleSlash(() -> concat(get(() -> list(user)), post(() -> upload(user)))),
         // other methods on these two names are 405s, not lookups of meetings called "upload" and "list"
         pathPrefix("upload", () -> pathEndOrSingleSlash(() -> concat(post(() -> upload(user)), onlyAllowed(HttpMethods.POST)))),
@@ -83,8 +94,9 @@ public final class MeetingRoutes {
                 delete(() -> onSuccess(service.delete(user, id), d -> complete(StatusCodes.NO_CONTENT))))),
             path("rttm", () -> get(() -> completeWithFuture(service.get(user, id).thenApply(s -> rttm(id, s))))),
             path("history", () -> get(() -> completeOKWithFuture(service.history(user, id), Json.marshaller()))),
-            path("audio", () -> get(() -> optionalHeaderValueByType(Range.class, range ->
-                completeWithFuture(audio(user, id, range))))))))));
+            path("audio-url", () -> get(() -> completeOKWithFuture(
+                service.get(user, id).thenApply(s -> audioUrls.sign(s.meetingId())), Json.marshaller()))),
+            path("audio", () -> get(() -> audio(service.get(user, id))))))))));
   }
 
   /** 405 naming the one method a fixed path takes. */
@@ -190,9 +202,14 @@ public final class MeetingRoutes {
     return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id)));
   }
 
-  private CompletionStage<HttpResponse> audio(AuthUser user, String id, Optional<Range> range) {
+  private Route audio(CompletionStage<Meeting.State> meeting) {
+    return onSuccess(meeting, s -> optionalHeaderValueByType(Range.class, range -> completeWithFuture(audio(s, range))));
+  }
+
+  private CompletionStage<HttpResponse> audio(Meeting.State s, Optional<Range> range) {
     BlobStore blobs = service.blobs();
-    return service.get(user, id).thenApplyAsync(s -> {
+    String id = s.meetingId();
+    return CompletableFuture.supplyAsync(() -> {
       Meeting.Audio a = s.audio();
       long length;
       try {

@@ -453,15 +453,25 @@ public final class MeetingService {
 
   /** The meeting, when it exists and belongs to {@code user}; 404 otherwise. */
   public CompletionStage<Meeting.State> get(AuthUser user, String id) {
-    return access(user, id).thenCompose(ok -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout()))
+    return getOwned(user.id(), id);
+  }
+
+  /** The meeting of a signed audio URL, which only its owner was given; 404 when it is gone. */
+  public CompletionStage<Meeting.State> getSigned(String id) {
+    return getOwned(null, id);
+  }
+
+  /** {@code owner} null: whoever owns it. */
+  private CompletionStage<Meeting.State> getOwned(String owner, String id) {
+    return access(owner, id, false).thenCompose(ok -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout()))
         .thenApply(s -> {
-          if (!s.exists() || !user.id().equals(s.owner())) throw notFound(id);
+          if (!s.exists() || (owner != null && !owner.equals(s.owner()))) throw notFound(id);
           return s;
         });
   }
 
   public CompletionStage<Done> delete(AuthUser user, String id) {
-    return access(user, id)
+    return access(user.id(), id, false)
         .thenCompose(ok -> command(id, Meeting.Delete::new))
         .thenApplyAsync(deleted -> {
           try {
@@ -476,7 +486,7 @@ public final class MeetingService {
 
   /** The meeting's persisted events in order; the owner still sees them after a deletion, which they record. */
   public CompletionStage<List<HistoryEntry>> history(AuthUser user, String id) {
-    return access(user, id, true).thenCompose(ok -> journal
+    return access(user.id(), id, true).thenCompose(ok -> journal
         .currentEventsByPersistenceId(PersistenceId.of(Meeting.ENTITY_KEY.name(), id).id(), 0L, Long.MAX_VALUE)
         .map(MeetingService::entry)
         .runWith(Sink.seq(), mat))
@@ -504,17 +514,16 @@ public final class MeetingService {
     }, blocking));
   }
 
-  /** Completes when {@code id} is a live meeting of {@code user} per the list; fails with 404. */
-  private CompletionStage<MeetingListRepository.Ref> access(AuthUser user, String id) {
-    return access(user, id, false);
-  }
-
-  private CompletionStage<MeetingListRepository.Ref> access(AuthUser user, String id, boolean allowDeleted) {
+  /**
+   * Completes when {@code id} is a meeting of {@code owner} (null: anyone's) per the list, live unless
+   * {@code allowDeleted}; fails with 404.
+   */
+  private CompletionStage<MeetingListRepository.Ref> access(String owner, String id, boolean allowDeleted) {
     if (!ID.matcher(id).matches()) return CompletableFuture.failedFuture(notFound(id));
     return CompletableFuture.supplyAsync(() -> {
       try {
         Optional<MeetingListRepository.Ref> ref = list.ref(id);
-        if (ref.isEmpty() || !user.id().equals(ref.get().ownerId())
+        if (ref.isEmpty() || (owner != null && !owner.equals(ref.get().ownerId()))
             || (!allowDeleted && MeetingListRepository.DELETED.equals(ref.get().status()))) {
           throw notFound(id);
         }
