@@ -311,6 +311,11 @@ class HttpRoutesPostgresTest {
     }
     assertEquals(List.of("Created", "AudioStored", "Queued", "Dispatched", "Progress", "Completed"), types);
     assertEquals("Standup", h.json().get(0).get("event").get("title").asText());
+    // the speakers of the result, without their voiceprints (192-float centroids)
+    JsonNode speakers = h.json().get(5).get("event").get("result").get("speakers");
+    assertEquals(2, speakers.size(), h.text());
+    assertEquals("SPEAKER_00", speakers.get(0).get("label").asText());
+    assertFalse(h.text().contains("centroid"), h.text());
     assertEquals(1, types.stream().filter("Completed"::equals).count());
 
     // the list follows the events: done, with speakers
@@ -647,6 +652,7 @@ class HttpRoutesPostgresTest {
     // the owner's history still shows the whole story, ending with the deletion
     JsonNode history = api.get("/meetings/" + id + "/history", token).json();
     assertEquals("Deleted", history.get(history.size() - 1).get("type").asText(), history.toString());
+    assertFalse(history.toString().contains("centroid"), "no voiceprints, before or after a deletion");
     assertError(api.get("/meetings/" + id + "/history", api.user("delete-other@example.com")), 404, "not_found");
 
     // the journal keeps the whole story, ending with the deletion

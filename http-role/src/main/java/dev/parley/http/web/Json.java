@@ -41,7 +41,9 @@ public final class Json {
         .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
         // {"password":"a"}{"password":"b"} or a key given twice is a malformed request, not a guess
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+        // a speaker's centroid embedding is a voiceprint: kept in the journal, never served (the history shows events)
+        .addMixIn(dev.parley.protocol.SpeakerSummary.class, NoVoiceprint.class);
     // a number or true where a string belongs is a mistake too ({"password":12345678})
     m.coercionConfigFor(LogicalType.Textual)
         .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
@@ -49,6 +51,9 @@ public final class Json {
         .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail);
     return m;
   }
+
+  @com.fasterxml.jackson.annotation.JsonIgnoreProperties("centroid")
+  private abstract static class NoVoiceprint {}
 
   private static final Marshaller<Object, RequestEntity> MARSHALLER = Jackson.marshaller(MAPPER);
 

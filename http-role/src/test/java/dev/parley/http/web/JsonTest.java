@@ -24,4 +24,11 @@ class JsonTest {
     assertEquals("field 'email' has the wrong type or value", problem("{\"email\": {\"a\": 1}, \"password\": \"x\"}"));
     assertEquals("the JSON body nests too deep or holds a value too long", problem("{\"email\": " + "1".repeat(2000) + "}"));
   }
+
+  /** GET /meetings/{id}/history served each speaker's 192-float centroid: a voiceprint, never to leave the server. */
+  @Test
+  void speakersAreServedWithoutTheirVoiceprints() throws Exception {
+    String json = Json.MAPPER.writeValueAsString(new dev.parley.protocol.SpeakerSummary("SPEAKER_00", 1.5, new float[] {0.6f, 0.8f}));
+    assertEquals("{\"label\":\"SPEAKER_00\",\"talkTime\":1.5}", json);
+  }
 }
