@@ -289,8 +289,22 @@ class HttpRoutesPostgresTest {
     assertEquals("fake-1", p.get("models").get("embedding").asText());
     assertTrue(m.get("error").isNull());
 
+    // a weak ETag: an unchanged meeting is not sent again; nothing a token fetched is cached for others
+    Res again = api.get("/meetings/" + id, token);
+    String etag = again.header("ETag");
+    assertTrue(etag != null && etag.startsWith("W/\""), etag);
+    assertEquals("private, no-cache", again.header("Cache-Control"));
+    Res same = api.send(api.req("/meetings/" + id, token).header("If-None-Match", etag).GET().build());
+    assertEquals(304, same.status(), same.text());
+    assertEquals(etag, same.header("ETag"));
+    assertEquals(200, api.send(api.req("/meetings/" + id, token).header("If-None-Match", "W/\"older\"").GET().build()).status());
+    String queuedTag = api.get("/meetings/" + api.postRaw("/meetings", token, "audio/wav", Api.wav(0.1)).json().get("id").asText(), token)
+        .header("ETag");
+    assertFalse(etag.equals(queuedTag), "another meeting, another version");
+
     Res rttm = api.get("/meetings/" + id + "/rttm", token);
     assertEquals(200, rttm.status());
+    assertEquals("private, no-cache", rttm.header("Cache-Control"));
     assertTrue(rttm.header("Content-Type").startsWith("text/plain"), rttm.header("Content-Type"));
     List<String> lines = rttm.text().lines().toList();
     assertEquals(2, lines.size(), rttm.text());
@@ -494,6 +508,22 @@ class HttpRoutesPostgresTest {
     assertEquals(206, part.status());
     assertEquals("bytes 10-19/" + wav.length, part.header("Content-Range"));
     assertArrayEquals(java.util.Arrays.copyOfRange(wav, 10, 20), part.body());
+
+    // validated by the stored checksum and the upload time
+    String etag = full.header("ETag");
+    assertEquals("\"" + api.get("/meetings/" + id, token).json().get("audio").get("sha256").asText() + "\"", etag);
+    assertNotNull(full.header("Last-Modified"));
+    assertEquals(304, api.send(api.req("/meetings/" + id + "/audio", token).header("If-None-Match", etag).GET().build()).status());
+    assertEquals(304, api.send(api.req("/meetings/" + id + "/audio", token)
+        .header("If-Modified-Since", full.header("Last-Modified")).GET().build()).status());
+    Res resumed = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=10-19")
+        .header("If-Range", etag).GET().build());
+    assertEquals(206, resumed.status());
+    assertArrayEquals(java.util.Arrays.copyOfRange(wav, 10, 20), resumed.body());
+    Res changed = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=10-19")
+        .header("If-Range", "\"another-file\"").GET().build());
+    assertEquals(200, changed.status(), "a Range for another version gets the whole file");
+    assertArrayEquals(wav, changed.body());
 
     Res tail = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=-100").GET().build());
     assertEquals(206, tail.status());

@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.completeOKWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.conditional;
 import static org.apache.pekko.http.javadsl.server.Directives.delete;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
@@ -18,6 +19,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSla
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
 import static org.apache.pekko.http.javadsl.server.Directives.reject;
+import static org.apache.pekko.http.javadsl.server.Directives.respondWithDefaultHeader;
 import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
 import dev.parley.http.auth.AudioUrls;
@@ -30,6 +32,7 @@ import dev.parley.http.web.Json;
 import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Base64;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Optional;
@@ -40,6 +43,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.DateTime;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpMethod;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
@@ -49,7 +53,10 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.AcceptRanges;
 import org.apache.pekko.http.javadsl.model.headers.Allow;
 import org.apache.pekko.http.javadsl.model.headers.ByteRange;
+import org.apache.pekko.http.javadsl.model.headers.CacheControl;
+import org.apache.pekko.http.javadsl.model.headers.CacheDirectives;
 import org.apache.pekko.http.javadsl.model.headers.ContentRange;
+import org.apache.pekko.http.javadsl.model.headers.EntityTag;
 import org.apache.pekko.http.javadsl.model.headers.Location;
 import org.apache.pekko.http.javadsl.model.headers.Range;
 import org.apache.pekko.http.javadsl.model.headers.RangeUnits;
@@ -77,7 +84,8 @@ public final class MeetingRoutes {
   }
 
   public Route routes() {
-    return pathPrefix("meetings", () -> concat(
+    // a browser keeps what it fetched with a token to itself, and asks again (If-None-Match) before using it
+    return pathPrefix("meetings", () -> respondWithDefaultHeader(PRIVATE_NO_CACHE, () -> concat(
         // a signed audio URL, as an <audio src> fetches it: the signature stands for the bearer token
         pathPrefix(PathMatchers.segment(), id -> path("audio", () -> get(() -> parameterOptional("sig", sig ->
             sig.isEmpty() ? reject() : parameterOptional("exp", exp -> audioUrls.problem(id, exp.orElse(null), sig.get())
@@ -90,13 +98,33 @@ public final class MeetingRoutes {
         pathPrefix("list", () -> pathEndOrSingleSlash(() -> concat(get(() -> list(user)), onlyAllowed(HttpMethods.GET)))),
         pathPrefix(PathMatchers.segment(), id -> concat(
             pathEnd(() -> concat(
-                get(() -> completeOKWithFuture(service.get(user, id).thenApply(MeetingViews::of), Json.marshaller())),
+                get(() -> meeting(user, id)),
                 delete(() -> onSuccess(service.delete(user, id), d -> complete(StatusCodes.NO_CONTENT))))),
             path("rttm", () -> get(() -> completeWithFuture(service.get(user, id).thenApply(s -> rttm(id, s))))),
             path("history", () -> get(() -> completeOKWithFuture(service.history(user, id), Json.marshaller()))),
             path("audio-url", () -> get(() -> completeOKWithFuture(
                 service.get(user, id).thenApply(s -> audioUrls.sign(s.meetingId())), Json.marshaller()))),
-            path("audio", () -> get(() -> audio(service.get(user, id))))))))));
+            path("audio", () -> get(() -> audio(service.get(user, id)))))))))));
+  }
+
+  private static final CacheControl PRIVATE_NO_CACHE = CacheControl.create(CacheDirectives.PRIVATE(), CacheDirectives.NO_CACHE);
+
+  /** The meeting as JSON, with a weak ETag of its bytes: an unchanged meeting answers 304 to If-None-Match. */
+  private Route meeting(AuthUser user, String id) {
+    return onSuccess(service.get(user, id), s -> {
+      byte[] body = json(MeetingViews.of(s));
+      EntityTag version = EntityTag.create(Base64.getUrlEncoder().withoutPadding().encodeToString(
+          java.util.Arrays.copyOf(sha256(body), 16)), true);
+      return conditional(version, () -> complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, body)));
+    });
+  }
+
+  private static byte[] sha256(byte[] b) {
+    try {
+      return java.security.MessageDigest.getInstance("SHA-256").digest(b);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** 405 naming the one method a fixed path takes. */
@@ -202,8 +230,17 @@ public final class MeetingRoutes {
     return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id)));
   }
 
+  /**
+   * The audio, validated by its checksum and upload time: If-None-Match and If-Modified-Since answer
+   * 304, and a Range whose If-Range no longer matches gets the whole file ({@code conditional}).
+   */
   private Route audio(CompletionStage<Meeting.State> meeting) {
-    return onSuccess(meeting, s -> optionalHeaderValueByType(Range.class, range -> completeWithFuture(audio(s, range))));
+    return onSuccess(meeting, s -> {
+      Route serve = optionalHeaderValueByType(Range.class, range -> completeWithFuture(audio(s, range)));
+      if (s.audio() == null || s.audio().sha256() == null) return serve;
+      return conditional(EntityTag.create(s.audio().sha256(), false),
+          DateTime.create(s.createdAt().getEpochSecond() * 1000), () -> serve);
+    });
   }
 
   private CompletionStage<HttpResponse> audio(Meeting.State s, Optional<Range> range) {
