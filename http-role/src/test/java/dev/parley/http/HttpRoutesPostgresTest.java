@@ -168,6 +168,9 @@ class HttpRoutesPostgresTest {
     // even the right password waits now: a guesser cannot tell a hit
     assertError(api.postJson("/auth/login", null, "{\"email\":\"guessed@example.com\",\"password\":\"correct-horse\"}"),
         429, "too_many_attempts");
+    Res held = api.postJson("/auth/login", null, wrong);
+    long retryAfter = Long.parseLong(held.header("Retry-After"));
+    assertTrue(retryAfter > 0 && retryAfter <= 300, held.header("Retry-After"));
     api.user("not-guessed@example.com"); // other accounts log in as usual
   }
 
@@ -184,6 +187,9 @@ class HttpRoutesPostgresTest {
     assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\",\"password\":\"\ud83d\ude00\ud83d\ude00\ud83d\ude00\ud83d\ude00\"}"),
         400, "invalid_password");
     assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\"}"), 400, "invalid_password");
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\",\"password\":\"          \"}"), 400, "invalid_password");
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\",\"password\":\"\\t\\u00a0\\u2003\\n    \\u3000 \"}"),
+        400, "invalid_password");
     assertError(api.postJson("/auth/register", null, "{\"email\": \"b@example.com\", "), 400, "bad_request");
     assertError(api.postJson("/auth/register", null, "[1,2]"), 400, "bad_request");
     // JSON is UTF-8: a malformed byte is refused, not read as U+FFFD (two bodies would name one account)
@@ -243,10 +249,13 @@ class HttpRoutesPostgresTest {
     for (String path : List.of("/meetings", "/meetings/list", "/meetings/00000000-0000-0000-0000-000000000000")) {
       Res none = api.get(path, null);
       assertError(none, 401, "unauthorized");
-      assertNotNull(none.header("WWW-Authenticate"));
-      assertError(api.get(path, forged), 401, "unauthorized");
-      assertError(api.get(path, expired), 401, "unauthorized");
-      assertError(api.get(path, "garbage"), 401, "unauthorized");
+      assertEquals("Bearer realm=\"parley\"", none.header("WWW-Authenticate"));
+      for (String bad : List.of(forged, expired, "garbage")) {
+        Res r = api.get(path, bad);
+        assertError(r, 401, "unauthorized");
+        // RFC 6750: the client knows its token is the problem and logs in again
+        assertEquals("Bearer realm=\"parley\", error=\"invalid_token\"", r.header("WWW-Authenticate"));
+      }
       assertError(api.send(api.req(path, null).header("Authorization", "Basic Zm9vOmJhcg==").GET().build()), 401, "unauthorized");
     }
     assertError(api.postRaw("/meetings", forged, "audio/wav", Api.wav(0.1)), 401, "unauthorized");
@@ -304,6 +313,8 @@ class HttpRoutesPostgresTest {
 
     Res rttm = api.get("/meetings/" + id + "/rttm", token);
     assertEquals(200, rttm.status());
+    assertEquals("attachment; filename=\"" + id + ".rttm\"", rttm.header("Content-Disposition"));
+    assertEquals("inline; filename=\"standup.wav\"", api.get("/meetings/" + id + "/audio", token).header("Content-Disposition"));
     assertEquals("private, no-cache", rttm.header("Cache-Control"));
     assertTrue(rttm.header("Content-Type").startsWith("text/plain"), rttm.header("Content-Type"));
     List<String> lines = rttm.text().lines().toList();
@@ -363,6 +374,30 @@ class HttpRoutesPostgresTest {
     assertEquals("From query", f.get("title").asText());
     assertEquals(2, f.get("options").get("maxSpeakers").asInt());
     assertEquals(1, f.get("options").get("minSpeakers").asInt());
+  }
+
+  /** FormData.append('file', blob) names the file "blob": that is no title, and neither is white space. */
+  @Test
+  void aBrowsersBlobAndABlankTitleGetTheDefaultTitle() {
+    String token = api.user("blob@example.com");
+    List<String> ids = List.of(
+        api.postMultipart("/meetings", token, "blob", "audio/wav", Api.wav(0.2), Map.of()).json().get("id").asText(),
+        api.postMultipart("/meetings", token, "blob", "audio/wav", Api.wav(0.2), Map.of("title", "   ")).json().get("id").asText(),
+        api.postRaw("/meetings?title=%20%20", token, "audio/wav", Api.wav(0.2)).json().get("id").asText());
+    for (String id : ids) assertEquals("Untitled meeting", api.get("/meetings/" + id, token).json().get("title").asText());
+    assertEquals("inline", api.get("/meetings/" + ids.get(0) + "/audio", token).header("Content-Disposition"));
+  }
+
+  /** The audio's original name comes back safely: no header injection, RFC 5987 for names that are not ASCII. */
+  @Test
+  void theAudioIsServedUnderItsOriginalName() {
+    String token = api.user("names@example.com");
+    String accented = api.postMultipart("/meetings", token, "r\u00e9union.wav", "audio/wav", Api.wav(0.1), Map.of()).json().get("id").asText();
+    String d = api.get("/meetings/" + accented + "/audio", token).header("Content-Disposition");
+    assertEquals("inline; filename=\"r?union.wav\"; filename*=UTF-8''r%C3%A9union.wav", d);
+    String quoted = api.postMultipart("/meetings", token, "a\\\"b.wav", "audio/wav", Api.wav(0.1), Map.of()).json().get("id").asText();
+    d = api.get("/meetings/" + quoted + "/audio", token).header("Content-Disposition");
+    assertEquals("inline; filename=\"a_b.wav\"", d);
   }
 
   @Test

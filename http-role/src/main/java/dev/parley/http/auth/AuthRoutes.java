@@ -26,6 +26,8 @@ import java.util.regex.Pattern;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.slf4j.Logger;
@@ -95,6 +97,9 @@ public final class AuthRoutes {
     String email = email(c);
     String pw = c.password();
     if (pw == null) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password is required");
+    if (pw.codePoints().allMatch(ch -> Character.isWhitespace(ch) || Character.isSpaceChar(ch))) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must not be only white space");
+    }
     if (pw.codePointCount(0, pw.length()) < MIN_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at least " + MIN_PASSWORD + " characters");
     if (pw.length() > MAX_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at most " + MAX_PASSWORD + " characters");
     if (!PasswordHasher.representable(pw)) {
@@ -121,8 +126,9 @@ public final class AuthRoutes {
     String pw = c.password();
     java.time.Duration wait = throttle.wait(email);
     if (!wait.isZero()) {
+      long seconds = wait.toSeconds() + 1;
       throw new ApiException(StatusCodes.TOO_MANY_REQUESTS, "too_many_attempts",
-          "too many failed logins for this account; try again in " + (wait.toSeconds() + 1) + " s");
+          "too many failed logins for this account; try again in " + seconds + " s", RetryAfter.create(seconds));
     }
     return CompletableFuture.supplyAsync(() -> {
       try {
@@ -150,22 +156,29 @@ public final class AuthRoutes {
     }, blocking);
   }
 
+  private static final WWWAuthenticate CHALLENGE = WWWAuthenticate.create(HttpChallenge.createOAuth2("parley"));
+  /** RFC 6750's own spelling (Pekko's model would leave the error's quotes out, which some clients' parsers miss). */
+  private static final RawHeader INVALID_TOKEN =
+      RawHeader.create("WWW-Authenticate", "Bearer realm=\"parley\", error=\"invalid_token\"");
+
   /** Runs {@code inner} with the caller of a valid bearer token; 401 otherwise. */
   public Route authenticated(Function<AuthUser, Route> inner) {
     return optionalHeaderValueByName("Authorization", header -> {
-      if (header.isEmpty()) return complete(unauthorized("missing bearer token"));
+      if (header.isEmpty()) return complete(unauthorized("missing bearer token").addHeader(CHALLENGE));
       String h = header.get().strip();
       if (h.length() < 7 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-        return complete(unauthorized("the Authorization header must be 'Bearer <token>'"));
+        return complete(unauthorized("the Authorization header must be 'Bearer <token>'").addHeader(CHALLENGE));
       }
       Optional<AuthUser> user = tokens.verify(h.substring(7).strip());
-      if (user.isEmpty()) return complete(unauthorized("invalid or expired token"));
+      if (user.isEmpty()) {
+        // RFC 6750: a token was sent and is not valid, so a client knows to log in again
+        return complete(unauthorized("invalid or expired token").addHeader(INVALID_TOKEN));
+      }
       return inner.apply(user.get());
     });
   }
 
   private static HttpResponse unauthorized(String message) {
-    return ApiError.response(StatusCodes.UNAUTHORIZED, "unauthorized", message)
-        .addHeader(WWWAuthenticate.create(HttpChallenge.createOAuth2("parley")));
+    return ApiError.response(StatusCodes.UNAUTHORIZED, "unauthorized", message);
   }
 }

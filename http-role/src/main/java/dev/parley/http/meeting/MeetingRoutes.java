@@ -35,6 +35,7 @@ import java.io.InputStream;
 import java.util.Base64;
 import java.util.Iterator;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
@@ -55,6 +56,8 @@ import org.apache.pekko.http.javadsl.model.headers.Allow;
 import org.apache.pekko.http.javadsl.model.headers.ByteRange;
 import org.apache.pekko.http.javadsl.model.headers.CacheControl;
 import org.apache.pekko.http.javadsl.model.headers.CacheDirectives;
+import org.apache.pekko.http.javadsl.model.headers.ContentDisposition;
+import org.apache.pekko.http.javadsl.model.headers.ContentDispositionTypes;
 import org.apache.pekko.http.javadsl.model.headers.ContentRange;
 import org.apache.pekko.http.javadsl.model.headers.EntityTag;
 import org.apache.pekko.http.javadsl.model.headers.Location;
@@ -227,7 +230,9 @@ public final class MeetingRoutes {
       return ApiError.response(StatusCodes.CONFLICT, "not_ready",
           "meeting " + id + " is " + s.apiStatus() + "; RTTM exists once it is done");
     }
-    return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id)));
+    return HttpResponse.create()
+        .addHeader(ContentDisposition.create(ContentDispositionTypes.ATTACHMENT, Map.of("filename", id + ".rttm")))
+        .withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id)));
   }
 
   /**
@@ -259,7 +264,7 @@ public final class MeetingRoutes {
       AcceptRanges acceptRanges = AcceptRanges.create(RangeUnits.BYTES);
       ByteRange single = range.map(MeetingRoutes::singleByteRange).orElse(null);
       if (single == null) {
-        return HttpResponse.create().addHeader(acceptRanges).addHeaders(AUDIO_HEADERS)
+        return HttpResponse.create().addHeader(acceptRanges).addHeader(disposition(a)).addHeaders(AUDIO_HEADERS)
             .withEntity(HttpEntities.create(ct, length, source(blobs, a.key(), 0, length)));
       }
       long first;
@@ -285,11 +290,22 @@ public final class MeetingRoutes {
       return HttpResponse.create()
           .withStatus(StatusCodes.PARTIAL_CONTENT)
           .addHeader(acceptRanges)
+          .addHeader(disposition(a))
           .addHeaders(AUDIO_HEADERS)
           .addHeader(ContentRange.create(RangeUnits.BYTES,
               org.apache.pekko.http.javadsl.model.ContentRange.create(first, last, length)))
           .withEntity(HttpEntities.create(ct, count, source(blobs, a.key(), first, count)));
     }, blocking);
+  }
+
+  /**
+   * Shown in the page, saved under its original name: control characters become '_' and Pekko adds
+   * an RFC 5987 {@code filename*} for a name that is not ASCII.
+   */
+  static ContentDisposition disposition(Meeting.Audio a) {
+    String name = MeetingService.baseName(a.fileName());
+    return ContentDisposition.create(ContentDispositionTypes.INLINE,
+        name == null ? Map.of() : Map.of("filename", name.replaceAll("[\\p{Cntrl}\"\\\\]", "_")));
   }
 
   /** The one byte range of a {@code Range: bytes=...} header; null for none or several (then 200, full). */

@@ -214,12 +214,22 @@ public final class MeetingService {
     }).thenCompose(s -> s);
   }
 
-  /** The title a file name gives: its base name without extension, cut to the longest title allowed. */
+  /**
+   * The title a file name gives: its base name without extension, cut to the longest title allowed;
+   * null (the default title) for none, or for "blob", the name a browser's FormData gives a Blob.
+   */
   static String titleFrom(String fileName) {
-    if (fileName == null || fileName.isBlank()) return null;
-    String base = fileName.replaceAll(".*[/\\\\]", "");
+    String base = baseName(fileName);
+    if (base == null) return null;
     int dot = base.lastIndexOf('.');
     return MeetingListRepository.clip(dot > 0 ? base.substring(0, dot) : base, MeetingListRepository.TITLE_CHARS);
+  }
+
+  /** A file name without its folders, or null when it names nothing but a browser's Blob ("blob"). */
+  static String baseName(String fileName) {
+    if (fileName == null || fileName.isBlank()) return null;
+    String base = fileName.replaceAll(".*[/\\\\]", "").strip();
+    return base.isEmpty() || base.equals("blob") ? null : base;
   }
 
   /** Parses and checks the speaker-count fields; 400 on anything wrong. */

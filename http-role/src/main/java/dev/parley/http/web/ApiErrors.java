@@ -58,7 +58,7 @@ public final class ApiErrors {
   /** The response for a failure of route logic (unwrapping CompletionException and friends). */
   public static HttpResponse toResponse(Throwable t) {
     Throwable c = unwrap(t);
-    if (c instanceof ApiException a) return ApiError.response(a.status(), a.error(), a.getMessage());
+    if (c instanceof ApiException a) return ApiError.response(a.status(), a.error(), a.getMessage()).addHeaders(a.headers());
     if (c instanceof EntityStreamSizeException s) {
       return ApiError.response(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
           "the request body exceeds the limit of " + s.limit() + " bytes");
