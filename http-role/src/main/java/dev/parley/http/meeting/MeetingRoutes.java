@@ -95,19 +95,19 @@ public final class MeetingRoutes {
                 .map(problem -> complete(ApiError.response(StatusCodes.UNAUTHORIZED, "invalid_signature", problem)))
                 .orElseGet(() -> audio(service.getSigned(id)))))))),
         auth.authenticated(user -> concat(
-        pathEndOrSingleSlash(() -> concat(get(() -> list(user)), post(() -> upload(user)))),
-        // other methods on these two names are 405s, not lookups of meetings called "upload" and "list"
-        pathPrefix("upload", () -> pathEndOrSingleSlash(() -> concat(post(() -> upload(user)), onlyAllowed(HttpMethods.POST)))),
-        pathPrefix("list", () -> pathEndOrSingleSlash(() -> concat(get(() -> list(user)), onlyAllowed(HttpMethods.GET)))),
-        pathPrefix(PathMatchers.segment(), id -> concat(
-            pathEnd(() -> concat(
-                get(() -> meeting(user, id)),
-                delete(() -> onSuccess(service.delete(user, id), d -> complete(StatusCodes.NO_CONTENT))))),
-            path("rttm", () -> get(() -> completeWithFuture(service.get(user, id).thenApply(s -> rttm(id, s))))),
-            path("history", () -> get(() -> completeOKWithFuture(service.history(user, id), Json.marshaller()))),
-            path("audio-url", () -> get(() -> completeOKWithFuture(
-                service.get(user, id).thenApply(s -> audioUrls.sign(s.meetingId())), Json.marshaller()))),
-            path("audio", () -> get(() -> audio(service.get(user, id)))))))))));
+            pathEndOrSingleSlash(() -> concat(get(() -> list(user)), post(() -> upload(user)))),
+            // other methods on these two names are 405s, not lookups of meetings called "upload" and "list"
+            pathPrefix("upload", () -> pathEndOrSingleSlash(() -> concat(post(() -> upload(user)), onlyAllowed(HttpMethods.POST)))),
+            pathPrefix("list", () -> pathEndOrSingleSlash(() -> concat(get(() -> list(user)), onlyAllowed(HttpMethods.GET)))),
+            pathPrefix(PathMatchers.segment(), id -> concat(
+                pathEnd(() -> concat(
+                    get(() -> meeting(user, id)),
+                    delete(() -> onSuccess(service.delete(user, id), d -> complete(StatusCodes.NO_CONTENT))))),
+                path("rttm", () -> get(() -> completeWithFuture(service.get(user, id).thenApply(s -> rttm(id, s))))),
+                path("history", () -> get(() -> completeOKWithFuture(service.history(user, id), Json.marshaller()))),
+                path("audio-url", () -> get(() -> completeOKWithFuture(
+                    service.get(user, id).thenApply(s -> audioUrls.sign(s.meetingId())), Json.marshaller()))),
+                path("audio", () -> get(() -> audio(service.get(user, id)))))))))));
   }
 
   private static final CacheControl PRIVATE_NO_CACHE = CacheControl.create(CacheDirectives.PRIVATE(), CacheDirectives.NO_CACHE);
