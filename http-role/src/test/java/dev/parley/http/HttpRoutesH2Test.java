@@ -161,6 +161,7 @@ class HttpRoutesH2Test {
         Thread.sleep(1000); // both in their slots: an upload sent before they are would take one of the two
         Api.Res busy = awaitUpload(api, third, 503);
         assertEquals("busy", busy.json().get("error").asText(), busy.text());
+        assertEquals("5", busy.header("Retry-After"));
         assertEquals(200, api.get("/healthz", null).status());
         assertEquals(200, api.get("/meetings", third).status());
       }

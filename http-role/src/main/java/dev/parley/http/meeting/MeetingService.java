@@ -33,6 +33,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.http.javadsl.model.Multipart;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -127,7 +128,7 @@ public final class MeetingService {
     if (!uploadSlots.tryAcquire()) {
       log.info("upload by {} refused: all {} upload slots are busy", user.id(), settings.maxConcurrentUploads());
       throw new ApiException(StatusCodes.SERVICE_UNAVAILABLE, "busy",
-          "too many uploads are in progress on this server; try again shortly");
+          "too many uploads are in progress on this server; try again shortly", RetryAfter.create(5L));
     }
     boolean[] mine = {false};
     uploadsByUser.compute(user.id(), (k, n) -> {

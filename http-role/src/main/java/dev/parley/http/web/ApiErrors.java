@@ -9,6 +9,7 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
@@ -76,14 +77,14 @@ public final class ApiErrors {
     if (c instanceof TimeoutException) {
       log.warn("request timed out inside the cluster: {}", c.toString());
       return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-          "the service did not answer in time, try again");
+          "the service did not answer in time, try again").addHeader(RetryAfter.create(1L));
     }
     if (databaseUnreachable(c)) {
       // PostgreSQL down or restarting: a transient state /healthz already reports (503), not a bug
       // of the route; one line per request, not an ERROR with a stack trace
       log.warn("database unreachable in a route: {}", c.toString());
       return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "database_unavailable",
-          "the database is not reachable, try again");
+          "the database is not reachable, try again").addHeader(RetryAfter.create(5L));
     }
     if (storageFull(t)) {
       // an operator's problem to fix, and the client's to retry later: say so, without a stack trace

@@ -30,6 +30,7 @@ class ApiErrorsTest {
             "08001", refused)));
     assertEquals(503, r.status().intValue());
     assertTrue(body(r).contains("\"database_unavailable\""), body(r));
+    assertEquals("5", r.getHeader("Retry-After").orElseThrow().value(), "a client knows when to try again");
 
     // a connection the server closed while shutting down (PostgreSQL's 57P01)
     HttpResponse shutdown = ApiErrors.toResponse(new SQLException("terminating connection due to administrator command", "57P01"));
