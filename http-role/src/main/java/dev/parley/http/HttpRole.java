@@ -236,10 +236,12 @@ public final class HttpRole {
   static Route routes(java.util.List<String> corsOrigins, HealthCheck health, AuthRoutes auth, MeetingRoutes meetings,
       ClusterRoutes cluster) {
     Route all = concat(health.routes(), auth.routes(), meetings.routes(), cluster.routes());
+    // built here, once: what a directive's supplier builds, it builds again for every request
+    Route rejections = handleRejections(ApiErrors.rejectionHandler(), () -> all);
+    Route errors = handleExceptions(ApiErrors.exceptionHandler(), () -> rejections);
+    // outside the error handling, so that errors and rejections carry the CORS headers too
+    Route cors = Cors.wrap(corsOrigins, errors);
     // no response is ever to be read as another type than it says (an uploaded file above all)
-    return respondWithDefaultHeaders(java.util.List.of(org.apache.pekko.http.javadsl.model.headers.RawHeader.create("X-Content-Type-Options", "nosniff")), () ->
-        // outside the error handling, so that errors and rejections carry the CORS headers too
-        Cors.wrap(corsOrigins, handleExceptions(ApiErrors.exceptionHandler(),
-            () -> handleRejections(ApiErrors.rejectionHandler(), () -> all))));
+    return respondWithDefaultHeaders(java.util.List.of(org.apache.pekko.http.javadsl.model.headers.RawHeader.create("X-Content-Type-Options", "nosniff")), () -> cors);
   }
 }

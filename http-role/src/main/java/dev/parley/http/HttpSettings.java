@@ -53,6 +53,7 @@ public record HttpSettings(
 
   public HttpSettings {
     if (maxUpload < 1) throw new IllegalArgumentException("parley.http.max-upload must be positive");
+    dev.parley.http.web.Cors.check(corsOrigins);
     if (bcryptCost < 4 || bcryptCost > 31) throw new IllegalArgumentException("parley.auth.bcrypt-cost must be 4..31");
     if (loginMaxFailures < 1) throw new IllegalArgumentException("parley.auth.login-max-failures must be positive");
     if (maxConcurrentUploads < 1 || maxConcurrentUploadsPerUser < 1)

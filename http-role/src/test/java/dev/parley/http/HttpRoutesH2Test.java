@@ -93,8 +93,11 @@ class HttpRoutesH2Test {
           .POST(HttpRequest.BodyPublishers.ofByteArray(Api.wav(0.1))).build());
       assertEquals(202, up.status(), up.text());
       assertEquals(app, up.header("Access-Control-Allow-Origin"));
+      assertEquals("Origin", up.header("Vary"), "a cache keeps one answer per origin");
+      assertEquals(null, up.header("Access-Control-Allow-Credentials"), "bearer tokens, no cookies");
       String exposed = up.header("Access-Control-Expose-Headers");
-      for (String h : List.of("Location", "Content-Range", "Accept-Ranges", "Content-Disposition", "Retry-After", "ETag")) {
+      for (String h : List.of("Location", "Content-Range", "Accept-Ranges", "Content-Disposition", "Retry-After", "ETag",
+          "WWW-Authenticate")) {
         assertTrue(exposed.contains(h), h + " in " + exposed);
       }
 
@@ -116,10 +119,16 @@ class HttpRoutesH2Test {
     }
   }
 
+  /** A mistyped PARLEY_CORS_ORIGINS stops the start (exit 2), not every request later (500s, /healthz included). */
   @Test
   void corsOriginsMustBeOrigins() {
-    assertThrows(IllegalArgumentException.class, () -> dev.parley.http.web.Cors.wrap(List.of("not an origin"), null));
-    dev.parley.http.web.Cors.wrap(List.of("*"), null);
+    for (String bad : List.of("not an origin", "https://app.example.com/")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> dev.parley.http.HttpSettings.fromConfig(
+          com.typesafe.config.ConfigFactory.parseString("parley.http.cors-origins = \"" + bad + "\"")
+              .withFallback(com.typesafe.config.ConfigFactory.load()).getConfig("parley")));
+      assertTrue(e.getMessage().contains("PARLEY_CORS_ORIGINS"), e.getMessage());
+    }
+    dev.parley.http.web.Cors.check(List.of("*"));
   }
 
   /** A node whose blob directory cannot take files (a failing disk remounted read-only, a lost mount) is not healthy. */
