@@ -190,6 +190,11 @@ class HttpRoutesPostgresTest {
     assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\",\"password\":\"          \"}"), 400, "invalid_password");
     assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\",\"password\":\"\\t\\u00a0\\u2003\\n    \\u3000 \"}"),
         400, "invalid_password");
+    assertError(api.postJson("/auth/register", null, "{\"email\":\"b@example.com\",\"password\":\"" + "\\u200b".repeat(8) + "\"}"),
+        400, "invalid_password"); // zero-width spaces
+    Res empty = api.postJson("/auth/register", null, "{\"email\":\"b@example.com\",\"password\":\"\"}");
+    assertError(empty, 400, "invalid_password");
+    assertTrue(empty.text().contains("at least"), empty.text());
     assertError(api.postJson("/auth/register", null, "{\"email\": \"b@example.com\", "), 400, "bad_request");
     assertError(api.postJson("/auth/register", null, "[1,2]"), 400, "bad_request");
     // JSON is UTF-8: a malformed byte is refused, not read as U+FFFD (two bodies would name one account)
@@ -307,6 +312,9 @@ class HttpRoutesPostgresTest {
     assertEquals(304, same.status(), same.text());
     assertEquals(etag, same.header("ETag"));
     assertEquals(200, api.send(api.req("/meetings/" + id, token).header("If-None-Match", "W/\"older\"").GET().build()).status());
+    // If-Match that fails: 412 in the API's error shape, not Pekko's plain text
+    assertError(api.send(api.req("/meetings/" + id, token).header("If-Match", "\"nope\"").GET().build()), 412, "precondition_failed");
+    assertError(api.send(api.req("/meetings/" + id, token).header("Accept", "text/html").GET().build()), 406, "not_acceptable");
     String queuedTag = api.get("/meetings/" + api.postRaw("/meetings", token, "audio/wav", Api.wav(0.1)).json().get("id").asText(), token)
         .header("ETag");
     assertFalse(etag.equals(queuedTag), "another meeting, another version");
@@ -618,6 +626,9 @@ class HttpRoutesPostgresTest {
     assertError(api.get("/meetings/" + id + "/audio-url", api.user("signed-other@example.com")), 404, "not_found");
     assertError(api.get("/meetings/" + id + "/audio-url", null), 401, "unauthorized");
     assertError(api.get("/meetings/" + id + "/audio", null), 401, "unauthorized");
+    // a bearer token is answered as a token, whatever the query holds
+    assertArrayEquals(wav, api.get("/meetings/" + id + "/audio?sig=whatever&exp=1", token).body());
+    assertError(api.get("/meetings/" + id + "/audio?sig=whatever", api.user("signed-third@example.com")), 404, "not_found");
     // a deleted meeting's URL opens nothing
     assertEquals(204, api.delete("/meetings/" + id, token).status());
     assertError(api.get(url, null), 404, "not_found");

@@ -97,10 +97,11 @@ public final class AuthRoutes {
     String email = email(c);
     String pw = c.password();
     if (pw == null) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password is required");
-    if (pw.codePoints().allMatch(ch -> Character.isWhitespace(ch) || Character.isSpaceChar(ch))) {
+    if (pw.codePointCount(0, pw.length()) < MIN_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at least " + MIN_PASSWORD + " characters");
+    // spaces of any kind and invisible format characters (zero-width space, ...) make no password
+    if (pw.codePoints().allMatch(ch -> Character.isWhitespace(ch) || Character.isSpaceChar(ch) || Character.getType(ch) == Character.FORMAT)) {
       throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must not be only white space");
     }
-    if (pw.codePointCount(0, pw.length()) < MIN_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at least " + MIN_PASSWORD + " characters");
     if (pw.length() > MAX_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at most " + MAX_PASSWORD + " characters");
     if (!PasswordHasher.representable(pw)) {
       throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must not contain NUL characters or unpaired UTF-16 surrogates");

@@ -9,7 +9,9 @@ import static org.apache.pekko.http.javadsl.server.Directives.delete;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByType;
 import static org.apache.pekko.http.javadsl.server.Directives.parameterMap;
 import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
@@ -90,10 +92,12 @@ public final class MeetingRoutes {
     // a browser keeps what it fetched with a token to itself, and asks again (If-None-Match) before using it
     return pathPrefix("meetings", () -> respondWithDefaultHeader(PRIVATE_NO_CACHE, () -> concat(
         // a signed audio URL, as an <audio src> fetches it: the signature stands for the bearer token
+        // (a request with an Authorization header is the token's to answer, whatever its query says)
         pathPrefix(PathMatchers.segment(), id -> path("audio", () -> get(() -> parameterOptional("sig", sig ->
-            sig.isEmpty() ? reject() : parameterOptional("exp", exp -> audioUrls.problem(id, exp.orElse(null), sig.get())
+            optionalHeaderValueByName("Authorization", bearer -> sig.isEmpty() || bearer.isPresent() ? reject()
+                : parameterOptional("exp", exp -> audioUrls.problem(id, exp.orElse(null), sig.get())
                 .map(problem -> complete(ApiError.response(StatusCodes.UNAUTHORIZED, "invalid_signature", problem)))
-                .orElseGet(() -> audio(service.getSigned(id)))))))),
+                .orElseGet(() -> audio(service.getSigned(id))))))))),
         auth.authenticated(user -> concat(
             pathEndOrSingleSlash(() -> concat(get(() -> list(user)), post(() -> upload(user)))),
             // other methods on these two names are 405s, not lookups of meetings called "upload" and "list"
@@ -118,7 +122,8 @@ public final class MeetingRoutes {
       byte[] body = json(MeetingViews.of(s));
       EntityTag version = EntityTag.create(Base64.getUrlEncoder().withoutPadding().encodeToString(
           java.util.Arrays.copyOf(sha256(body), 16)), true);
-      return conditional(version, () -> complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, body)));
+      return Json.answering(() -> conditionalJson(version, null,
+          () -> complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, body))));
     });
   }
 
@@ -128,6 +133,18 @@ public final class MeetingRoutes {
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * Pekko's {@code conditional} (304 for If-None-Match and If-Modified-Since, the whole file for an
+   * If-Range that no longer matches), with its 412 for If-Match or If-Unmodified-Since in the API's error shape.
+   */
+  private static Route conditionalJson(EntityTag tag, DateTime lastModified, java.util.function.Supplier<Route> inner) {
+    Route checked = lastModified == null ? conditional(tag, inner) : conditional(tag, lastModified, inner);
+    return mapResponse(r -> r.status().equals(StatusCodes.PRECONDITION_FAILED)
+        ? ApiError.response(StatusCodes.PRECONDITION_FAILED, "precondition_failed",
+            "the meeting or its audio no longer matches If-Match or If-Unmodified-Since")
+        : r, () -> checked);
   }
 
   /** 405 naming the one method a fixed path takes. */
@@ -243,7 +260,7 @@ public final class MeetingRoutes {
     return onSuccess(meeting, s -> {
       Route serve = optionalHeaderValueByType(Range.class, range -> completeWithFuture(audio(s, range)));
       if (s.audio() == null || s.audio().sha256() == null) return serve;
-      return conditional(EntityTag.create(s.audio().sha256(), false),
+      return conditionalJson(EntityTag.create(s.audio().sha256(), false),
           DateTime.create(s.createdAt().getEpochSecond() * 1000), () -> serve);
     });
   }
