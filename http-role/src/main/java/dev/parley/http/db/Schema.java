@@ -102,15 +102,20 @@ public final class Schema {
     return s;
   }
 
-  /** Statements separated by ';' at the end of a line; '--' comment lines dropped. */
+  /**
+   * Statements separated by ';' at the end of a line, except inside a {@code $$}-quoted body (a
+   * PostgreSQL {@code DO} block); '--' comment lines dropped.
+   */
   static List<String> split(String sql) {
     List<String> out = new ArrayList<>();
     StringBuilder cur = new StringBuilder();
+    boolean quoted = false;
     for (String line : sql.split("\\R")) {
       String t = line.strip();
-      if (t.startsWith("--") || t.isEmpty()) continue;
+      if (!quoted && (t.startsWith("--") || t.isEmpty())) continue;
       cur.append(line).append('\n');
-      if (t.endsWith(";")) {
+      for (int i = t.indexOf("$$"); i >= 0; i = t.indexOf("$$", i + 2)) quoted = !quoted;
+      if (!quoted && t.endsWith(";")) {
         String stmt = cur.toString().strip();
         out.add(stmt.substring(0, stmt.length() - 1).strip());
         cur.setLength(0);

@@ -138,6 +138,33 @@ class SchemaTest {
     assertEquals(7, Schema.split(fixed).size()); // 5 tables, 2 indexes
   }
 
+  /** A DO block is one statement however its lines end, and runs as one on PostgreSQL. */
+  @Test
+  void aDollarQuotedBlockIsOneStatement() throws Exception {
+    String sql = """
+        CREATE TABLE IF NOT EXISTS t (a INT);
+        -- a guarded change
+        DO $$
+        BEGIN
+          IF NOT EXISTS (SELECT 1 FROM t) THEN
+            INSERT INTO t VALUES (1);
+          END IF;
+        END $$;
+        SELECT 1;
+        """;
+    List<String> statements = Schema.split(sql);
+    assertEquals(3, statements.size(), statements.toString());
+    assertTrue(statements.get(1).startsWith("DO $$") && statements.get(1).endsWith("END $$"), statements.get(1));
+    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db);
+        Connection c = ds.getConnection()) {
+      for (String st : statements) c.createStatement().execute(st);
+      try (ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM t")) {
+        assertTrue(rs.next());
+        assertEquals(1, rs.getInt(1));
+      }
+    }
+  }
+
   @Test
   void settingsFromConfig() {
     DbSettings pg = DbSettings.fromConfig(ConfigFactory.parseString(

@@ -66,5 +66,10 @@ class IncompatibleNodeClusterTest {
     assertEquals(Valid$.MODULE$, check.check(
         ConfigFactory.parseString(shards + "parley.wire-protocol = " + WireProtocol.VERSION),
         ConfigFactory.parseString(shards + "parley.wire-protocol = " + WireProtocol.VERSION)));
+    // a release before the check sends none of its keys: it spoke protocol 1
+    ConfigValidation beforeTheCheck = check.check(ConfigFactory.empty(),
+        ConfigFactory.parseString(shards + "parley.wire-protocol = " + WireProtocol.VERSION));
+    assertEquals(WireProtocol.VERSION == 1, beforeTheCheck == Valid$.MODULE$, beforeTheCheck.toString());
+    assertInstanceOf(Invalid.class, check.check(ConfigFactory.empty(), ConfigFactory.parseString(shards + "parley.wire-protocol = 2")));
   }
 }
