@@ -105,7 +105,7 @@ public final class MeetingRoutes {
             pathPrefix("list", () -> pathEndOrSingleSlash(() -> concat(get(() -> list(user)), onlyAllowed(HttpMethods.GET)))),
             pathPrefix(PathMatchers.segment(), id -> concat(
                 pathEnd(() -> concat(
-                    get(() -> meeting(user, id)),
+                    get(() -> Json.answering(() -> meeting(user, id))),
                     delete(() -> onSuccess(service.delete(user, id), d -> complete(StatusCodes.NO_CONTENT))))),
                 path("rttm", () -> get(() -> completeWithFuture(service.get(user, id).thenApply(s -> rttm(id, s))))),
                 path("history", () -> get(() -> completeOKWithFuture(service.history(user, id), Json.marshaller()))),
@@ -122,8 +122,8 @@ public final class MeetingRoutes {
       byte[] body = json(MeetingViews.of(s));
       EntityTag version = EntityTag.create(Base64.getUrlEncoder().withoutPadding().encodeToString(
           java.util.Arrays.copyOf(sha256(body), 16)), true);
-      return Json.answering(() -> conditionalJson(version, null,
-          () -> complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, body))));
+      return conditionalJson(version, null,
+          () -> complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, body)));
     });
   }
 
