@@ -21,6 +21,7 @@ import dev.parley.http.meeting.Meeting;
 import dev.parley.http.meeting.MeetingRoutes;
 import dev.parley.http.meeting.MeetingService;
 import dev.parley.http.meeting.MeetingSettings;
+import dev.parley.http.meeting.list.DeletedMeetings;
 import dev.parley.http.meeting.list.MeetingListProjection;
 import dev.parley.http.meeting.list.MeetingListRepository;
 import dev.parley.http.web.ApiError;
@@ -86,7 +87,8 @@ public final class HttpRole {
     ExecutionContextExecutor blocking =
         system.dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.BLOCKING_DISPATCHER));
 
-    startSharding(system, MeetingSettings.fromConfig(parley), blobs);
+    MeetingSettings meetingSettings = MeetingSettings.fromConfig(parley);
+    startSharding(system, meetingSettings, blobs);
     MeetingListRepository list = new MeetingListRepository(ds, db);
     system.systemActorOf(GpuReaper.create(settings.gpuDownUnreachableAfter()), "parley-gpu-reaper",
         org.apache.pekko.actor.typed.Props.empty());
@@ -97,6 +99,7 @@ public final class HttpRole {
     ServerBinding binding = bind(system, settings, api.routes(), health);
     OrphanedBlobs.schedule(system, blobs, list,
         PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier()), blocking);
+    DeletedMeetings.schedule(system, ds, meetingSettings.eraseDeletedAfter(), blocking);
     int port = binding.localAddress().getPort();
     log.info("http role up: API on {}:{}, database {}, blobs {}", settings.bindHost(), port, db.safeUrl(),
         blobs.getClass().getSimpleName());

@@ -18,6 +18,7 @@ import dev.parley.http.testutil.Api.Res;
 import dev.parley.http.testutil.FakeWorker;
 import dev.parley.http.testutil.Postgres;
 import dev.parley.http.testutil.TestNode;
+import dev.parley.http.meeting.list.DeletedMeetings;
 import java.io.ByteArrayInputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -753,6 +754,40 @@ class HttpRoutesPostgresTest {
       if (System.nanoTime() > deadline) fail("projection did not apply the Deleted event");
       Thread.sleep(100);
     }
+
+    // parley.meeting.erase-deleted-after later: its events (with their tags) and its list row are gone for good
+    String live = api.postRaw("/meetings", token, "audio/wav", Api.wav(0.3)).json().get("id").asText();
+    String pending = api.postRaw("/meetings", token, "audio/wav", Api.wav(0.3)).json().get("id").asText();
+    api.awaitStatus(live, token, "done", WAIT);
+    api.awaitStatus(pending, token, "done", WAIT);
+    try (var c = node.ds.getConnection();
+        var ps = c.prepareStatement("UPDATE meeting_list SET status = 'deleted', last_seq = 0 WHERE id = ?")) {
+      ps.setString(1, pending); // deleted in the list, its events not yet applied there: not to be erased yet
+      ps.executeUpdate();
+    }
+    assertTrue(DeletedMeetings.erase(node.ds, java.time.Instant.now().plusSeconds(60)) >= 1);
+    assertEquals(0, journalSize(id));
+    assertError(api.get("/meetings/" + id + "/history", token), 404, "not_found");
+    try (var c = node.ds.getConnection(); var st = c.createStatement()) {
+      try (var rs = st.executeQuery("SELECT count(*) FROM meeting_list WHERE id = '" + id + "'")) {
+        rs.next();
+        assertEquals(0, rs.getInt(1), "list row erased");
+      }
+      try (var rs = st.executeQuery(
+          "SELECT count(*) FROM event_tag t LEFT JOIN event_journal j ON j.ordering = t.event_id WHERE j.ordering IS NULL")) {
+        rs.next();
+        assertEquals(0, rs.getInt(1), "no tag outlives its event");
+      }
+    }
+    assertTrue(journalSize(pending) > 0, "a meeting the list has not caught up with is kept");
+    assertEquals(200, api.get("/meetings/" + live, token).status());
+    assertTrue(journalSize(live) > 0);
+  }
+
+  private long journalSize(String meetingId) throws Exception {
+    JdbcReadJournal journal = PersistenceQuery.get(node.system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    return journal.currentEventsByPersistenceId("Meeting|" + meetingId, 0, Long.MAX_VALUE)
+        .runWith(Sink.seq(), Materializer.matFromSystem(node.system)).toCompletableFuture().get().size();
   }
 
   @Test

@@ -3,14 +3,19 @@ package dev.parley.http.meeting;
 import com.typesafe.config.Config;
 import java.time.Duration;
 
-/** Typed settings of the Meeting entity ({@code parley.meeting}). */
+/**
+ * Typed settings of the Meeting entity ({@code parley.meeting}).
+ *
+ * @param eraseDeletedAfter how long a deleted meeting's events stay before they are erased; null: for ever
+ */
 public record MeetingSettings(
     Duration resendInterval,
     Duration heartbeatTimeout,
     int maxAttempts,
     Duration passivateAfter,
     double progressStep,
-    int numberOfShards) {
+    int numberOfShards,
+    Duration eraseDeletedAfter) {
 
   public MeetingSettings {
     if (numberOfShards < 1) throw new IllegalArgumentException("parley.meeting.number-of-shards must be >= 1");
@@ -19,6 +24,8 @@ public record MeetingSettings(
       throw new IllegalArgumentException("parley.meeting.resend-interval must be positive");
     if (heartbeatTimeout.isNegative() || heartbeatTimeout.isZero())
       throw new IllegalArgumentException("parley.meeting.heartbeat-timeout must be positive");
+    if (eraseDeletedAfter != null && eraseDeletedAfter.isNegative())
+      throw new IllegalArgumentException("parley.meeting.erase-deleted-after must be a duration or off");
   }
 
   public static MeetingSettings fromConfig(Config parley) {
@@ -29,6 +36,7 @@ public record MeetingSettings(
         m.getInt("max-attempts"),
         m.getDuration("passivate-after"),
         m.getDouble("progress-step"),
-        m.getInt("number-of-shards"));
+        m.getInt("number-of-shards"),
+        "off".equals(m.getString("erase-deleted-after")) ? null : m.getDuration("erase-deleted-after"));
   }
 }

@@ -45,7 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MeetingTest {
   static final Duration RESEND = Duration.ofMillis(150);
   static final Duration HEARTBEAT = Duration.ofMillis(700);
-  static final MeetingSettings SETTINGS = new MeetingSettings(RESEND, HEARTBEAT, 3, Duration.ofSeconds(60), 0.1, 10);
+  static final MeetingSettings SETTINGS = new MeetingSettings(RESEND, HEARTBEAT, 3, Duration.ofSeconds(60), 0.1, 10, null);
 
   static ActorTestKit kit;
   static PersistenceTestKit journal;
@@ -174,6 +174,16 @@ class MeetingTest {
   }
 
   @Test
+  void eraseDeletedAfterIsADurationOrOff() {
+    Config base = ConfigFactory.load().getConfig("parley");
+    assertEquals(Duration.ofDays(7), MeetingSettings.fromConfig(base).eraseDeletedAfter(), "the default");
+    assertNull(MeetingSettings.fromConfig(ConfigFactory.parseString("meeting.erase-deleted-after = off").withFallback(base))
+        .eraseDeletedAfter());
+    assertEquals(Duration.ZERO, MeetingSettings.fromConfig(ConfigFactory.parseString("meeting.erase-deleted-after = 0s")
+        .withFallback(base)).eraseDeletedAfter());
+  }
+
+  @Test
   void aResultJournaledBeforeWarningsAndStageTimesExistedHasNone() throws Exception {
     DiarizationResult old = new com.fasterxml.jackson.databind.ObjectMapper().readValue(
         "{\"segments\":[],\"speakers\":[],\"models\":{},\"timing\":{\"audioSeconds\":1.0,"
@@ -279,7 +289,7 @@ class MeetingTest {
   void progressKeepsTheAttemptAliveAndIsPersistedSparingly() throws Exception {
     // a heartbeat timeout of 1.5 s, reports every 0.19 s: a test thread held up for a second still passes
     Duration heartbeat = Duration.ofMillis(1500);
-    Fixture f = new Fixture(new MeetingSettings(RESEND, heartbeat, 3, Duration.ofSeconds(60), 0.1, 10));
+    Fixture f = new Fixture(new MeetingSettings(RESEND, heartbeat, 3, Duration.ofSeconds(60), 0.1, 10, null));
     RunJob run = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "accepted");
     // heartbeats for longer than the heartbeat timeout keep attempt 1 alive
@@ -327,7 +337,7 @@ class MeetingTest {
   @Test
   void anAttemptWhoseNodeBecomesUnreachableIsRedispatchedWithoutWaitingForTheHeartbeatTimeout() throws Exception {
     // a heartbeat timeout far beyond the test: only the node check can start attempt 2
-    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(60), 3, Duration.ofSeconds(60), 0.1, 10));
+    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(60), 3, Duration.ofSeconds(60), 0.1, 10, null));
     RunJob run = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running on gpu-a");
     f.unreachable.add("gpu-b"); // another node's trouble is not this attempt's
@@ -474,7 +484,7 @@ class MeetingTest {
 
   @Test
   void recoveryResumesTheCurrentAttempt() throws Exception {
-    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(30), 3, Duration.ofSeconds(60), 0.1, 10));
+    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(30), 3, Duration.ofSeconds(60), 0.1, 10, null));
     RunJob before = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running");
     drain(f.workers, Duration.ofMillis(50));
