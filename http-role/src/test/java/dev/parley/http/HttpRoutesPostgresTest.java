@@ -266,6 +266,14 @@ class HttpRoutesPostgresTest {
     }
     assertError(api.postRaw("/meetings", forged, "audio/wav", Api.wav(0.1)), 401, "unauthorized");
     assertEquals(200, api.get("/meetings", good).status());
+
+    // a front end asks whose a stored token is, and learns from a 401 that it no longer works
+    Res me = api.get("/auth/me", good);
+    assertEquals(200, me.status(), me.text());
+    assertEquals(userId, me.json().get("id").asText());
+    assertEquals("tok@example.com", me.json().get("email").asText());
+    for (String bad : List.of(forged, expired)) assertError(api.get("/auth/me", bad), 401, "unauthorized");
+    assertError(api.get("/auth/me", null), 401, "unauthorized");
   }
 
   // ---------------------------------------------------------------- meetings

@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.completeOKWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
@@ -74,7 +75,9 @@ public final class AuthRoutes {
             entity(Json.unmarshaller(Credentials.class), c -> onSuccess(register(c), r ->
                 complete(StatusCodes.CREATED, r, Json.marshaller()))))))),
         path("login", () -> post(() -> Json.answering(() -> withSizeLimit(maxJsonBody, () ->
-            entity(Json.unmarshaller(Credentials.class), c -> completeOKWithFuture(login(c), Json.marshaller()))))))));
+            entity(Json.unmarshaller(Credentials.class), c -> completeOKWithFuture(login(c), Json.marshaller())))))),
+        // who a stored token belongs to, and whether it still works (401 once it has expired)
+        path("me", () -> get(() -> authenticated(user -> complete(StatusCodes.OK, user, Json.marshaller()))))));
   }
 
   /** Normalised email, or a 400. */
