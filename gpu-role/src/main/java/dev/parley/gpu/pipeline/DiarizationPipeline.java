@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class DiarizationPipeline implements Diarizer {
   private static final Logger log = LoggerFactory.getLogger(DiarizationPipeline.class);
-  public static final String PIPELINE_VERSION = "7";
+  public static final String PIPELINE_VERSION = "8";
 
   private final VoiceActivityDetector vad;
   private final SpeakerEmbeddingModel model;
@@ -196,9 +196,9 @@ public final class DiarizationPipeline implements Diarizer {
     StageClock clock = new StageClock(t0);
     clock.lap("decode");
     progress.progress("vad", 0.10);
-    SpeechMask mask = vad.detect(samples);
+    SpeechMask speech = vad.detect(samples);
     clock.lap("vad");
-    Labelling l = embedAndLabel(samples, mask, options, progress, clock);
+    Labelling l = embedAndLabel(samples, speech, options, progress, clock);
     List<String> names = new ArrayList<>();
     for (int k = 0; k < l.centroids().length; k++) names.add(String.format(Locale.ROOT, "SPEAKER_%02d", k));
     List<Segment> segments = FrameLabeler.segments(l.frameLabels(), names, params.segmentation().changeOverlapSeconds());
@@ -221,9 +221,16 @@ public final class DiarizationPipeline implements Diarizer {
   /** Each 10 ms frame's speaker (-1: none), the speakers' centroids, and how many windows were embedded. */
   private record Labelling(int[] frameLabels, float[][] centroids, int windows) {}
 
-  /** Embeds the speech windows, clusters them into speakers and labels every frame with one. */
-  private Labelling embedAndLabel(float[] samples, SpeechMask mask, DiarizationOptions options,
+  /**
+   * Embeds the speech windows, clusters them into speakers and labels every speech frame with one.
+   * Windows and labels reach {@code vad.padSeconds} beyond each speech run, as context for the
+   * embeddings; the turns reach the VAD's own {@link VoiceActivityDetector#turnPadSeconds} (at most
+   * as far).
+   */
+  private Labelling embedAndLabel(float[] samples, SpeechMask speech, DiarizationOptions options,
       ProgressListener progress, StageClock clock) throws DiarizationException {
+    SpeechMask mask = speech.padded(params.vad().padSeconds());
+    SpeechMask turns = speech.padded(vad.turnPadSeconds());
     List<Window> windows = SpeechWindows.plan(mask, params.embedding());
     if (windows.isEmpty()) {
       int[] none = new int[mask.length()];
@@ -249,6 +256,7 @@ public final class DiarizationPipeline implements Diarizer {
     clock.lap("clustering");
     progress.progress("segmentation", 0.95);
     int[] frameLabels = labeler.label(mask, windows, emb, c.centroids());
+    for (int f = 0; f < frameLabels.length; f++) if (!turns.isSpeech(f)) frameLabels[f] = -1;
     float[][] centroids = relabelByFirstTurn(frameLabels, c.centroids());
     clock.lap("segmentation");
     return new Labelling(frameLabels, centroids, windows.size());

@@ -96,7 +96,13 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
    * @param sileroWarmupSeconds audio each part re-reads before its start so its state is warm
    * @param minSpeechSeconds shorter speech runs are dropped
    * @param minSilenceSeconds shorter pauses inside speech are filled
-   * @param padSeconds each speech run is widened by this on both sides
+   * @param padSeconds each speech run is widened by this on both sides for the speaker embeddings
+   *     and their labels (context)
+   * @param neuralTurnPadSeconds parley-vad: each speech run is widened by this in the reported turns
+   *     (none: it was trained on word-level boundaries and places them where the speech is)
+   * @param sileroTurnPadSeconds Silero VAD: the same (its runs start late and end early on distant
+   *     speech)
+   * @param energyTurnPadSeconds energy VAD: the same
    */
   public record Vad(
       double energyOnset,
@@ -118,7 +124,10 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       double sileroWarmupSeconds,
       double minSpeechSeconds,
       double minSilenceSeconds,
-      double padSeconds) {
+      double padSeconds,
+      double neuralTurnPadSeconds,
+      double sileroTurnPadSeconds,
+      double energyTurnPadSeconds) {
     public Vad {
       between("vad.energyOnset", energyOnset, 0, 1);
       between("vad.energyOffset", energyOffset, 0, 1);
@@ -140,10 +149,13 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
       atLeast("vad.minSpeechSeconds", minSpeechSeconds, 0);
       atLeast("vad.minSilenceSeconds", minSilenceSeconds, 0);
       atLeast("vad.padSeconds", padSeconds, 0);
+      atLeast("vad.neuralTurnPadSeconds", neuralTurnPadSeconds, 0);
+      atLeast("vad.sileroTurnPadSeconds", sileroTurnPadSeconds, 0);
+      atLeast("vad.energyTurnPadSeconds", energyTurnPadSeconds, 0);
     }
 
     public static Vad defaults() {
-      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.6, 0.3, 0.5, 0.3, 0.5, 0.2, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1);
+      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.6, 0.3, 0.5, 0.3, 0.5, 0.2, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1, 0, 0.1, 0.1);
     }
   }
 

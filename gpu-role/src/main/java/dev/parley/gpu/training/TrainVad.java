@@ -142,13 +142,15 @@ public final class TrainVad {
   // ---------------------------------------------------------------- data
 
   private List<Utterance> loadUtterances(Random rnd) throws IOException, AudioDecodeException {
-    EnergyVad labeller = new EnergyVad(PipelineParams.Vad.defaults());
+    PipelineParams.Vad vad = PipelineParams.Vad.defaults();
+    EnergyVad labeller = new EnergyVad(vad);
     List<Utterance> out = new ArrayList<>();
     for (Path f : EvaluateEmbedding.librispeechFiles(o.data()).values()) {
       float[] x = AudioDecoder.decode(f);
       float[] rir = Augment.syntheticRir(0.2 + 0.6 * rnd.nextDouble(), -5 + 15 * rnd.nextDouble(), rnd);
       float[] room = Augment.reverberate(x, rir);
-      out.add(new Utterance(x, java.util.Arrays.copyOf(room, x.length), labeller.detect(x).toArray()));
+      out.add(new Utterance(x, java.util.Arrays.copyOf(room, x.length), 
+          labeller.detect(x).padded(vad.padSeconds()).toArray())); // labelled as the committed parley-vad was
     }
     return out;
   }

@@ -11,6 +11,7 @@ import dev.parley.gpu.eval.DerScorer;
 import dev.parley.gpu.eval.Turn;
 import dev.parley.gpu.pipeline.features.Fbank;
 import dev.parley.gpu.pipeline.vad.EnergyVad;
+import dev.parley.gpu.pipeline.vad.SpeechMask;
 import dev.parley.gpu.testutil.Signals;
 import dev.parley.gpu.testutil.SpectralStatsModel;
 import dev.parley.protocol.DiarizationOptions;
@@ -95,6 +96,38 @@ class DiarizationPipelineTest {
     assertEquals(List.of(new Segment(1, 2, "A")),
         DiarizationPipeline.withinAudio(List.of(new Segment(1, 2, "A"), new Segment(2.5, 3, "B")), 2.5));
     assertEquals(List.of(new Segment(1, 2.2, "A")), DiarizationPipeline.withinAudio(List.of(new Segment(1, 2.3, "A")), 2.2));
+  }
+
+  @Test
+  void turnsReachAsFarAsTheVadsOwnPaddingNotTheEmbeddingContext() throws Exception {
+    List<Turn> truth = new ArrayList<>();
+    float[] x = conversation(truth);
+    PipelineParams base = PipelineParams.defaults().with("clustering.threshold=" + SpectralStatsModel.CLUSTER_THRESHOLD)
+        .with("vad.padSeconds=0.3");
+    EnergyVad vad = new EnergyVad(base.vad());
+    List<SpeechMask.Region> speech = vad.detect(x).regions();
+    assertEquals(3, speech.size(), "A, B, then A and B back to back: " + speech);
+    for (double turnPad : new double[] {0, 0.1}) {
+      PipelineParams p = base.with("vad.energyTurnPadSeconds=" + turnPad);
+      try (DiarizationPipeline tight = new DiarizationPipeline(new EnergyVad(p.vad()), new SpectralStatsModel(),
+          new Fbank(Device.cpu()), p)) {
+        DiarizationResult r = tight.diarize(x, DiarizationOptions.NONE, null);
+        assertEquals(2, r.speakers().size(), "speakers " + r.speakers());
+        // the union of the turns is the speech found, padded by the VAD's own pad, not by the 0.3 s of context
+        List<double[]> union = new ArrayList<>();
+        for (Segment g : r.segments()) {
+          double[] last = union.isEmpty() ? null : union.get(union.size() - 1);
+          if (last != null && g.start() <= last[1] + 1e-6) last[1] = Math.max(last[1], g.end());
+          else union.add(new double[] {g.start(), g.end()});
+        }
+        List<SpeechMask.Region> expected = vad.detect(x).padded(turnPad).regions();
+        assertEquals(expected.size(), union.size(), "turn pad " + turnPad + ": " + r.segments());
+        for (int i = 0; i < expected.size(); i++) {
+          assertEquals(expected.get(i).startSeconds(), union.get(i)[0], 1e-6, "turn pad " + turnPad + ": " + r.segments());
+          assertEquals(expected.get(i).endSeconds(), union.get(i)[1], 1e-6, "turn pad " + turnPad + ": " + r.segments());
+        }
+      }
+    }
   }
 
   @Test

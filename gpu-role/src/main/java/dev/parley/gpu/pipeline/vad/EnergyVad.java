@@ -44,27 +44,39 @@ public final class EnergyVad implements VoiceActivityDetector {
   }
 
   @Override
+  public double turnPadSeconds() {
+    return params.energyTurnPadSeconds();
+  }
+
+  @Override
   public SpeechMask detect(float[] samples) {
     float[] db = frameEnergyDb(samples);
     float[] score = relativeScores(db);
     SpeechMask mask = SpeechMask.fromScores(score, params.energyOnset(), params.energyOffset(),
-        params.minSpeechSeconds(), params.minSilenceSeconds(), params.padSeconds());
-    return voicedOnly(samples, mask, params.energyVoicedThreshold(), params.energyMinVoicedFraction());
+        params.minSpeechSeconds(), params.minSilenceSeconds());
+    return voicedOnly(samples, mask, params.energyVoicedThreshold(), params.energyMinVoicedFraction(),
+        params.padSeconds());
   }
 
   /**
    * Drops the runs of {@code mask} in which fewer than {@code minFraction} of the frames are voiced
    * (normalised autocorrelation at least {@code threshold} at some pitch lag); 0 keeps every run.
+   * Each run is judged with {@code padSeconds} of context on both sides, the stretch the pipeline
+   * embeds ({@code vad.padSeconds}).
    */
-  static SpeechMask voicedOnly(float[] samples, SpeechMask mask, double threshold, double minFraction) {
+  static SpeechMask voicedOnly(float[] samples, SpeechMask mask, double threshold, double minFraction,
+      double padSeconds) {
     if (minFraction <= 0 || mask.speechFrames() == 0) return mask;
     float[] pitchBand = decimate(samples);
     double[] window = new double[PITCH_WINDOW];
     boolean[] out = mask.toArray();
+    int pad = (int) Math.round(padSeconds / SpeechMask.FRAME_SECONDS);
     for (SpeechMask.Region r : mask.regions()) {
-      double needed = minFraction * r.length();
+      int from = Math.max(0, r.start() - pad);
+      int to = Math.min(mask.length(), r.end() + pad);
+      double needed = minFraction * (to - from);
       int voiced = 0;
-      for (int f = r.start(); f < r.end() && voiced < needed; f++) {
+      for (int f = from; f < to && voiced < needed; f++) {
         if (voicing(pitchBand, f, window) >= threshold) voiced++;
       }
       if (voiced < needed) {

@@ -150,10 +150,16 @@ public final class NeuralVad implements VoiceActivityDetector {
   }
 
   @Override
+  public double turnPadSeconds() {
+    return params.neuralTurnPadSeconds();
+  }
+
+  @Override
   public SpeechMask detect(float[] samples) throws DiarizationException {
     SpeechMask mask = SpeechMask.fromScores(probabilities(samples), params.neuralOnset(), params.neuralOffset(),
-        params.minSpeechSeconds(), params.minSilenceSeconds(), params.padSeconds());
-    return EnergyVad.voicedOnly(samples, mask, params.neuralVoicedThreshold(), params.neuralMinVoicedFraction());
+        params.minSpeechSeconds(), params.minSilenceSeconds());
+    return EnergyVad.voicedOnly(samples, mask, params.neuralVoicedThreshold(), params.neuralMinVoicedFraction(),
+        params.padSeconds());
   }
 
 

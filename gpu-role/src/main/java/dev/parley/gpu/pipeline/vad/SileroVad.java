@@ -110,6 +110,11 @@ public final class SileroVad implements VoiceActivityDetector {
   }
 
   @Override
+  public double turnPadSeconds() {
+    return params.sileroTurnPadSeconds();
+  }
+
+  @Override
   public SpeechMask detect(float[] samples) throws DiarizationException {
     float[] chunkProb = chunkProbabilities(samples);
     int frames = SpeechMask.frameCount(samples.length);
@@ -119,7 +124,7 @@ public final class SileroVad implements VoiceActivityDetector {
       score[f] = chunkProb[Math.min(chunkProb.length - 1, centre / CHUNK)];
     }
     return SpeechMask.fromScores(score, params.sileroOnset(), params.sileroOffset(),
-        params.minSpeechSeconds(), params.minSilenceSeconds(), params.padSeconds());
+        params.minSpeechSeconds(), params.minSilenceSeconds());
   }
 
   /** Speech probability of each 512-sample chunk (the last one zero-padded). */

@@ -70,6 +70,12 @@ public final class SpeechMask {
     return out;
   }
 
+  /** {@link #fromScores(float[], double, double, double, double, double)} without padding. */
+  public static SpeechMask fromScores(float[] score, double onset, double offset,
+      double minSpeechSeconds, double minSilenceSeconds) {
+    return fromScores(score, onset, offset, minSpeechSeconds, minSilenceSeconds, 0);
+  }
+
   /**
    * Turns per-frame speech scores into a mask: hysteresis (a run starts above {@code onset} and
    * ends below {@code offset}), then gaps shorter than {@code minSilence} are filled, runs shorter
@@ -90,10 +96,8 @@ public final class SpeechMask {
   /** Gap filling, short-run removal and padding, in that order. */
   public static SpeechMask smooth(boolean[] mask, double minSpeechSeconds, double minSilenceSeconds, double padSeconds) {
     boolean[] m = mask.clone();
-    int n = m.length;
     int minSil = (int) Math.round(minSilenceSeconds / FRAME_SECONDS);
     int minSp = (int) Math.round(minSpeechSeconds / FRAME_SECONDS);
-    int pad = (int) Math.round(padSeconds / FRAME_SECONDS);
     List<Region> runs = new SpeechMask(m).regions();
     for (int k = 1; k < runs.size(); k++) {
       int gapStart = runs.get(k - 1).end();
@@ -103,13 +107,17 @@ public final class SpeechMask {
     for (Region r : new SpeechMask(m).regions()) {
       if (r.length() < minSp) for (int i = r.start(); i < r.end(); i++) m[i] = false;
     }
-    if (pad > 0) {
-      boolean[] p = m.clone();
-      for (Region r : new SpeechMask(m).regions()) {
-        for (int i = Math.max(0, r.start() - pad); i < Math.min(n, r.end() + pad); i++) p[i] = true;
-      }
-      m = p;
+    return new SpeechMask(m).padded(padSeconds);
+  }
+
+  /** This mask with each speech run widened by {@code seconds} on both sides (within the recording). */
+  public SpeechMask padded(double seconds) {
+    int pad = (int) Math.round(seconds / FRAME_SECONDS);
+    if (pad <= 0) return this;
+    boolean[] p = speech.clone();
+    for (Region r : regions()) {
+      for (int i = Math.max(0, r.start() - pad); i < Math.min(speech.length, r.end() + pad); i++) p[i] = true;
     }
-    return new SpeechMask(m);
+    return new SpeechMask(p);
   }
 }

@@ -52,7 +52,7 @@ class VadSharedDataTest {
     for (var e : audio.entrySet()) {
       if (!files.contains(e.getKey())) continue;
       List<Turn> hyp = new ArrayList<>();
-      for (SpeechMask.Region r : vad.detect(e.getValue()).regions())
+      for (SpeechMask.Region r : vad.detect(e.getValue()).padded(vad.turnPadSeconds()).regions()) // as the turns have it
         hyp.add(new Turn(e.getKey(), r.startSeconds(), r.endSeconds(), "S"));
       total = total.plus(DerScorer.score(ref.get(e.getKey()), hyp, uem.get(e.getKey()), 0));
     }
@@ -80,7 +80,7 @@ class VadSharedDataTest {
     try (NeuralVad parley = NeuralVad.load(PipelineParams.Vad.defaults(), ai.djl.Device.cpu())) {
       DerResult r = score(parley, HELD_OUT);
       DerResult energy = score(new EnergyVad(PipelineParams.Vad.defaults()), HELD_OUT);
-      // model card: missed 28.4%, false alarm 4.9% (25.4% of the missed is overlap)
+      // model card: missed 29.6%, false alarm 3.6% (25.4% of the missed is overlap)
       assertTrue(r.missedRate() < 0.30, "missed " + r.missedRate());
       assertTrue(r.falseAlarmRate() < 0.07, "false alarm " + r.falseAlarmRate());
       double ours = r.missedRate() + r.falseAlarmRate();
