@@ -4,18 +4,28 @@ import com.auth0.jwt.JWT;
 import com.auth0.jwt.JWTVerifier;
 import com.auth0.jwt.algorithms.Algorithm;
 import com.auth0.jwt.exceptions.JWTVerificationException;
+import com.auth0.jwt.interfaces.Claim;
 import com.auth0.jwt.interfaces.DecodedJWT;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 
-/** HS256 JWTs: subject = user id, claim {@code email}, issuer {@code parley}. */
+/**
+ * HS256 JWTs: subject = user id, claim {@code email}, claim {@code gen} (the user's token generation
+ * when it was issued, see {@link TokenGenerations}), issuer {@code parley}. A token without
+ * {@code gen} (issued before revocation existed) is generation 0.
+ */
 public final class TokenService {
   public static final String ISSUER = "parley";
+  /** The claim with the user's token generation the token was issued in. */
+  public static final String GENERATION_CLAIM = "gen";
 
   /** A signed token and when it expires. */
   public record Token(String token, Instant expiresAt) {}
+
+  /** What a valid token says: whose it is, and the generation of that user's tokens it belongs to. */
+  public record Verified(AuthUser user, long generation) {}
 
   private final Algorithm algorithm;
   private final JWTVerifier verifier;
@@ -34,25 +44,46 @@ public final class TokenService {
     this.clock = clock;
   }
 
+  /** A token of generation 0. */
   public Token issue(String userId, String email) {
+    return issue(userId, email, 0);
+  }
+
+  public Token issue(String userId, String email, long generation) {
     Instant now = clock.instant();
     Instant exp = now.plus(ttl).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
     String token = JWT.create()
         .withIssuer(ISSUER)
         .withSubject(userId)
         .withClaim("email", email)
+        .withClaim(GENERATION_CLAIM, generation)
         .withIssuedAt(now)
         .withExpiresAt(exp)
         .sign(algorithm);
     return new Token(token, exp);
   }
 
-  /** The user of a valid token; empty for a forged, malformed or expired one. */
+  /**
+   * The user of a token that is signed, unexpired and well-formed; empty otherwise. This does not
+   * know whether the token was revoked: {@link #verifyWithGeneration} and {@link TokenGenerations} do.
+   */
   public Optional<AuthUser> verify(String token) {
+    return verifyWithGeneration(token).map(Verified::user);
+  }
+
+  /** {@link #verify}, with the token's generation (0 for a token without the claim). */
+  public Optional<Verified> verifyWithGeneration(String token) {
     try {
       DecodedJWT jwt = verifier.verify(token);
       if (jwt.getSubject() == null || jwt.getExpiresAtAsInstant() == null) return Optional.empty();
-      return Optional.of(new AuthUser(jwt.getSubject(), jwt.getClaim("email").asString()));
+      Claim gen = jwt.getClaim(GENERATION_CLAIM);
+      long generation = 0;
+      if (!gen.isMissing() && !gen.isNull()) {
+        Long g = gen.asLong();
+        if (g == null || g < 0) return Optional.empty();
+        generation = g;
+      }
+      return Optional.of(new Verified(new AuthUser(jwt.getSubject(), jwt.getClaim("email").asString()), generation));
     } catch (JWTVerificationException e) {
       return Optional.empty();
     }
