@@ -11,6 +11,7 @@ import dev.parley.http.auth.AudioUrls;
 import dev.parley.http.auth.AuthRoutes;
 import dev.parley.http.auth.JwtSecrets;
 import dev.parley.http.auth.PasswordHasher;
+import dev.parley.http.auth.TokenGenerations;
 import dev.parley.http.auth.TokenService;
 import dev.parley.http.auth.UserRepository;
 import dev.parley.http.blob.OrphanedBlobs;
@@ -158,7 +159,10 @@ public final class HttpRole {
     JdbcReadJournal journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     String secret = JwtSecrets.resolve(settings.jwtSecret(), settings.dataDir());
     TokenService tokens = new TokenService(secret, settings.tokenTtl());
-    AuthRoutes auth = new AuthRoutes(new UserRepository(ds), new PasswordHasher(settings.bcryptCost()), tokens,
+    UserRepository users = new UserRepository(ds);
+    // the revocation check's rare reads run with the other short JDBC work, never behind bcrypt
+    TokenGenerations generations = new TokenGenerations(users, settings.revocationCacheTtl(), blocking);
+    AuthRoutes auth = new AuthRoutes(users, new PasswordHasher(settings.bcryptCost()), tokens, generations,
         system.dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.AUTH_DISPATCHER)),
         settings.maxJsonBody(), settings.loginMaxFailures(), settings.loginFailureWindow());
     MeetingService meetings = new MeetingService(system, blobs, list, journal, settings, blocking);

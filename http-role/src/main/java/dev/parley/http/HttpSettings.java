@@ -14,6 +14,9 @@ import java.time.Duration;
  * @param audioUrlTtl how long a signed audio URL is valid ({@code parley.http.audio-url-ttl})
  * @param corsOrigins origins whose browser apps may call the API ({@code parley.http.cors-origins}, comma-separated;
  *     empty: none but the API's own)
+ * @param revocationCacheTtl how long a node trusts the token generation it read for a user
+ *     ({@code parley.auth.revocation-cache-ttl}): how long a revoked token may still work on other
+ *     http nodes; 0 = read the database on every request
  */
 public record HttpSettings(
     String bindHost,
@@ -34,6 +37,7 @@ public record HttpSettings(
     int bcryptCost,
     int loginMaxFailures,
     Duration loginFailureWindow,
+    Duration revocationCacheTtl,
     Duration gpuDownUnreachableAfter,
     ClusterRoutes.ScaleSettings gpuScale,
     Duration audioUrlTtl,
@@ -46,7 +50,7 @@ public record HttpSettings(
   public static final String BLOCKING_DISPATCHER = "parley-http-blocking-dispatcher";
   /** Streaming uploads into the blob store, {@code max-concurrent-uploads} threads. */
   public static final String UPLOAD_DISPATCHER = "parley-http-upload-dispatcher";
-  /** Register and login: bcrypt and their JDBC. */
+  /** Register, login, password change and logout: bcrypt and their JDBC. */
   public static final String AUTH_DISPATCHER = "parley-http-auth-dispatcher";
   /** The /healthz probe. */
   public static final String HEALTH_DISPATCHER = "parley-http-health-dispatcher";
@@ -56,6 +60,7 @@ public record HttpSettings(
     dev.parley.http.web.Cors.check(corsOrigins);
     if (bcryptCost < 4 || bcryptCost > 31) throw new IllegalArgumentException("parley.auth.bcrypt-cost must be 4..31");
     if (loginMaxFailures < 1) throw new IllegalArgumentException("parley.auth.login-max-failures must be positive");
+    if (revocationCacheTtl.isNegative()) throw new IllegalArgumentException("parley.auth.revocation-cache-ttl must not be negative");
     if (maxConcurrentUploads < 1 || maxConcurrentUploadsPerUser < 1)
       throw new IllegalArgumentException("parley.http.max-concurrent-uploads and -per-user must be positive");
     if (listDefaultLimit < 1 || listMaxLimit < listDefaultLimit)
@@ -83,6 +88,7 @@ public record HttpSettings(
         parley.getInt("auth.bcrypt-cost"),
         parley.getInt("auth.login-max-failures"),
         parley.getDuration("auth.login-failure-window"),
+        parley.getDuration("auth.revocation-cache-ttl"),
         parley.getDuration("gpu.down-unreachable-after"),
         new ClusterRoutes.ScaleSettings(parley.getInt("gpu.concurrency"), parley.getInt("gpu.max-nodes")),
         h.getDuration("audio-url-ttl"),

@@ -24,6 +24,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import org.apache.pekko.Done;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
@@ -35,8 +36,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code POST /auth/register}, {@code POST /auth/login}, and the bearer-token check every
- * {@code /meetings} route goes through ({@link #authenticated}).
+ * {@code POST /auth/register}, {@code POST /auth/login}, {@code POST /auth/password},
+ * {@code POST /auth/logout}, and the bearer-token check every {@code /meetings} route goes through
+ * ({@link #authenticated}), which refuses tokens revoked by a password change or a logout
+ * ({@link TokenGenerations}).
  */
 public final class AuthRoutes {
   private static final Logger log = LoggerFactory.getLogger(AuthRoutes.class);
@@ -52,18 +55,23 @@ public final class AuthRoutes {
 
   public record LoginResponse(String token, Instant expiresAt, String tokenType) {}
 
+  public record PasswordChange(String currentPassword, String newPassword) {}
+
   private final UserRepository users;
   private final PasswordHasher hasher;
   private final TokenService tokens;
   private final Executor blocking;
   private final long maxJsonBody;
   private final LoginThrottle throttle;
+  private final TokenGenerations generations;
 
-  public AuthRoutes(UserRepository users, PasswordHasher hasher, TokenService tokens, Executor blocking, long maxJsonBody,
-      int loginMaxFailures, java.time.Duration loginFailureWindow) {
+  /** {@code blocking} runs bcrypt and the JDBC of these routes; {@code generations} has its own executor. */
+  public AuthRoutes(UserRepository users, PasswordHasher hasher, TokenService tokens, TokenGenerations generations,
+      Executor blocking, long maxJsonBody, int loginMaxFailures, java.time.Duration loginFailureWindow) {
     this.users = users;
     this.hasher = hasher;
     this.tokens = tokens;
+    this.generations = generations;
     this.blocking = blocking;
     this.maxJsonBody = maxJsonBody;
     this.throttle = new LoginThrottle(loginMaxFailures, loginFailureWindow);
@@ -76,8 +84,14 @@ public final class AuthRoutes {
                 complete(StatusCodes.CREATED, r, Json.marshaller()))))))),
         path("login", () -> post(() -> Json.answering(() -> withSizeLimit(maxJsonBody, () ->
             entity(Json.unmarshaller(Credentials.class), c -> completeOKWithFuture(login(c), Json.marshaller())))))),
-        // who a stored token belongs to, and whether it still works (401 once it has expired)
-        path("me", () -> get(() -> authenticated(user -> complete(StatusCodes.OK, user, Json.marshaller()))))));
+        // who a stored token belongs to, and whether it still works (401 once it has expired or was revoked)
+        path("me", () -> get(() -> authenticated(user -> complete(StatusCodes.OK, user, Json.marshaller())))),
+        // the token first: without a valid one, what the body says does not matter
+        path("password", () -> post(() -> authenticated(user -> withSizeLimit(maxJsonBody, () ->
+            entity(Json.unmarshaller(PasswordChange.class), p -> onSuccess(changePassword(user, p), done ->
+                complete(StatusCodes.NO_CONTENT))))))),
+        path("logout", () -> post(() -> authenticated(user -> onSuccess(logout(user), done ->
+            complete(StatusCodes.NO_CONTENT)))))));
   }
 
   /** Normalised email, or a 400. */
@@ -96,19 +110,27 @@ public final class AuthRoutes {
     return Normalizer.normalize(email.strip(), Normalizer.Form.NFC).toLowerCase(Locale.ROOT);
   }
 
+  /**
+   * The rules a password must meet to be set (at registration and at a change), or a 400
+   * {@code invalid_password} whose message names {@code field}.
+   */
+  static void checkNewPassword(String pw, String field) {
+    if (pw == null) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", field + " is required");
+    if (pw.codePointCount(0, pw.length()) < MIN_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", field + " must have at least " + MIN_PASSWORD + " characters");
+    // spaces of any kind and invisible format characters (zero-width space, ...) make no password
+    if (pw.codePoints().allMatch(ch -> Character.isWhitespace(ch) || Character.isSpaceChar(ch) || Character.getType(ch) == Character.FORMAT)) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", field + " must not be only white space");
+    }
+    if (pw.length() > MAX_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", field + " must have at most " + MAX_PASSWORD + " characters");
+    if (!PasswordHasher.representable(pw)) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", field + " must not contain NUL characters or unpaired UTF-16 surrogates");
+    }
+  }
+
   CompletionStage<Registered> register(Credentials c) {
     String email = email(c);
     String pw = c.password();
-    if (pw == null) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password is required");
-    if (pw.codePointCount(0, pw.length()) < MIN_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at least " + MIN_PASSWORD + " characters");
-    // spaces of any kind and invisible format characters (zero-width space, ...) make no password
-    if (pw.codePoints().allMatch(ch -> Character.isWhitespace(ch) || Character.isSpaceChar(ch) || Character.getType(ch) == Character.FORMAT)) {
-      throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must not be only white space");
-    }
-    if (pw.length() > MAX_PASSWORD) throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must have at most " + MAX_PASSWORD + " characters");
-    if (!PasswordHasher.representable(pw)) {
-      throw new ApiException(StatusCodes.BAD_REQUEST, "invalid_password", "password must not contain NUL characters or unpaired UTF-16 surrogates");
-    }
+    checkNewPassword(pw, "password");
     return CompletableFuture.supplyAsync(() -> {
       try {
         UserRepository.User u = users.create(email, hasher.hash(pw));
@@ -128,12 +150,7 @@ public final class AuthRoutes {
     }
     String email = normalised(c.email());
     String pw = c.password();
-    java.time.Duration wait = throttle.wait(email);
-    if (!wait.isZero()) {
-      long seconds = wait.toSeconds() + 1;
-      throw new ApiException(StatusCodes.TOO_MANY_REQUESTS, "too_many_attempts",
-          "too many failed logins for this account; try again in " + seconds + " s", RetryAfter.create(seconds));
-    }
+    checkThrottle(email);
     return CompletableFuture.supplyAsync(() -> {
       try {
         Optional<UserRepository.User> u = pw.length() > MAX_PASSWORD ? Optional.empty() : users.findByEmail(email);
@@ -152,8 +169,72 @@ public final class AuthRoutes {
           throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
         }
         throttle.succeeded(email);
-        TokenService.Token t = tokens.issue(u.get().id(), u.get().email());
+        TokenService.Token t = tokens.issue(u.get().id(), u.get().email(), u.get().tokenGeneration());
         return new LoginResponse(t.token(), t.expiresAt(), "Bearer");
+      } catch (java.sql.SQLException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, blocking);
+  }
+
+  /** 429 while the account's logins are held back by {@link LoginThrottle}. */
+  private void checkThrottle(String email) {
+    java.time.Duration wait = throttle.wait(email);
+    if (!wait.isZero()) {
+      long seconds = wait.toSeconds() + 1;
+      throw new ApiException(StatusCodes.TOO_MANY_REQUESTS, "too_many_attempts",
+          "too many failed logins for this account; try again in " + seconds + " s", RetryAfter.create(seconds));
+    }
+  }
+
+  /**
+   * A new password for the caller, who proves the current one; every token issued to them so far is
+   * revoked (this one too: the client logs in again with the new password). A wrong current password
+   * counts as a failed login in {@link LoginThrottle}, so a stolen token cannot be used to guess the
+   * password faster than the login can; its 401 has no {@code invalid_token} challenge (the token is fine).
+   */
+  CompletionStage<Done> changePassword(AuthUser user, PasswordChange p) {
+    if (p == null || p.currentPassword() == null || p.newPassword() == null) {
+      throw new ApiException(StatusCodes.BAD_REQUEST, "bad_request", "currentPassword and newPassword are required");
+    }
+    checkNewPassword(p.newPassword(), "newPassword");
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        UserRepository.User u = users.findById(user.id()).orElseThrow(AuthRoutes::revoked);
+        checkThrottle(u.email());
+        String current = p.currentPassword();
+        if (current.length() > MAX_PASSWORD || !hasher.verify(current, u.passwordHash())) {
+          throttle.failed(u.email());
+          java.time.Duration held = throttle.wait(u.email());
+          if (!held.isZero()) {
+            log.warn("password change of user {} refused (wrong current password); the account's logins are held back for {} s "
+                + "after repeated failures", u.id(), held.toSeconds() + 1);
+          } else {
+            log.info("password change of user {} refused (wrong current password)", u.id());
+          }
+          throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "the current password is wrong");
+        }
+        throttle.succeeded(u.email());
+        // only if nobody changed it since it was read: of two changes at once one wins, and it has
+        // revoked the other's token
+        if (!users.changePassword(u.id(), u.passwordHash(), hasher.hash(p.newPassword()))) throw revoked();
+        generations.invalidate(u.id());
+        log.info("user {} changed their password; the tokens issued to them before are revoked", u.id());
+        return Done.getInstance();
+      } catch (java.sql.SQLException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, blocking);
+  }
+
+  /** Signs the caller out everywhere: every token issued to them so far is revoked, not only this one. */
+  CompletionStage<Done> logout(AuthUser user) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        if (!users.revokeTokens(user.id())) throw revoked();
+        generations.invalidate(user.id());
+        log.info("user {} logged out everywhere; the tokens issued to them before are revoked", user.id());
+        return Done.getInstance();
       } catch (java.sql.SQLException e) {
         throw new java.util.concurrent.CompletionException(e);
       }
@@ -173,13 +254,30 @@ public final class AuthRoutes {
       if (h.length() < 7 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
         return complete(unauthorized("the Authorization header must be 'Bearer <token>'").addHeader(CHALLENGE));
       }
-      Optional<AuthUser> user = tokens.verify(h.substring(7).strip());
-      if (user.isEmpty()) {
+      Optional<TokenService.Verified> token = tokens.verifyWithGeneration(h.substring(7).strip());
+      if (token.isEmpty()) {
         // RFC 6750: a token was sent and is not valid, so a client knows to log in again
         return complete(unauthorized("invalid or expired token").addHeader(INVALID_TOKEN));
       }
-      return inner.apply(user.get());
+      // revoked? From this node's cache of generations: a map lookup, the database only on a miss
+      CompletableFuture<Long> current = generations.current(token.get().user().id());
+      if (current.isDone() && !current.isCompletedExceptionally()) return admit(token.get(), current.join(), inner);
+      return onSuccess(current, g -> admit(token.get(), g, inner));
     });
+  }
+
+  private static Route admit(TokenService.Verified token, long current, Function<AuthUser, Route> inner) {
+    if (!TokenGenerations.accepts(token.generation(), current)) {
+      return complete(ApiError.response(StatusCodes.UNAUTHORIZED, "unauthorized",
+          "the token has been revoked (a logout or a password change); log in again").addHeader(INVALID_TOKEN));
+    }
+    return inner.apply(token.user());
+  }
+
+  /** A 401 for a token revoked while its request ran, with the invalid_token challenge. */
+  private static ApiException revoked() {
+    return new ApiException(StatusCodes.UNAUTHORIZED, "unauthorized",
+        "the token has been revoked (a logout or a password change); log in again", INVALID_TOKEN);
   }
 
   private static HttpResponse unauthorized(String message) {
