@@ -80,7 +80,8 @@ public final class TokenService {
       long generation = 0;
       if (!gen.isMissing() && !gen.isNull()) {
         Long g = gen.asLong();
-        if (g == null || g < 0) return Optional.empty();
+        Double d = gen.asDouble(); // asLong cuts 1.5 to 1: only a whole number is a generation
+        if (g == null || d == null || g < 0 || d != g.doubleValue()) return Optional.empty();
         generation = g;
       }
       return Optional.of(new Verified(new AuthUser(jwt.getSubject(), jwt.getClaim("email").asString()), generation));
