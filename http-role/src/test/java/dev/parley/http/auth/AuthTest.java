@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.auth0.jwt.JWT;
+import com.auth0.jwt.JWTCreator;
+import com.auth0.jwt.algorithms.Algorithm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -13,6 +16,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -52,6 +56,44 @@ class AuthTest {
     assertTrue(tokens.verify(tampered).isEmpty());
     assertTrue(tokens.verify("not.a.token").isEmpty());
     assertThrows(IllegalArgumentException.class, () -> new TokenService("short", Duration.ofHours(1)));
+  }
+
+  @Test
+  void tokensCarryTheirGenerationAndOlderOnesCountAsZero() {
+    TokenService tokens = new TokenService(SECRET, Duration.ofHours(1));
+    TokenService.Verified v = tokens.verifyWithGeneration(tokens.issue("user-1", "a@example.com", 5).token()).orElseThrow();
+    assertEquals(new AuthUser("user-1", "a@example.com"), v.user());
+    assertEquals(5, v.generation());
+    assertEquals(0, tokens.verifyWithGeneration(tokens.issue("user-1", "a@example.com").token()).orElseThrow().generation());
+
+    // as issued before revocation existed: no "gen" claim
+    Algorithm hmac = Algorithm.HMAC256(SECRET);
+    Instant exp = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
+    String legacy = JWT.create().withIssuer("parley").withSubject("user-1").withClaim("email", "a@example.com")
+        .withIssuedAt(Instant.now()).withExpiresAt(exp).sign(hmac);
+    TokenService.Verified old = tokens.verifyWithGeneration(legacy).orElseThrow();
+    assertEquals(0, old.generation());
+    assertEquals(new AuthUser("user-1", "a@example.com"), tokens.verify(legacy).orElseThrow());
+
+    // a generation that is not a whole number at least 0 is no generation Parley wrote
+    for (JWTCreator.Builder odd : java.util.List.of(
+        JWT.create().withClaim(TokenService.GENERATION_CLAIM, "1"),
+        JWT.create().withClaim(TokenService.GENERATION_CLAIM, -1L),
+        JWT.create().withClaim(TokenService.GENERATION_CLAIM, 1.5))) {
+      String t = odd.withIssuer("parley").withSubject("user-1").withExpiresAt(exp).sign(hmac);
+      assertTrue(tokens.verifyWithGeneration(t).isEmpty(), t);
+    }
+  }
+
+  @Test
+  void aNewPasswordIsCheckedByTheRulesOfRegistrationUnderItsFieldsName() {
+    AuthRoutes.checkNewPassword("long-enough", "newPassword");
+    for (String weak : new String[] {null, "short", "        ", "\u200b".repeat(8), "\0".repeat(8), "x".repeat(AuthRoutes.MAX_PASSWORD + 1)}) {
+      dev.parley.http.web.ApiException e = assertThrows(dev.parley.http.web.ApiException.class,
+          () -> AuthRoutes.checkNewPassword(weak, "newPassword"));
+      assertEquals("invalid_password", e.error());
+      assertTrue(e.getMessage().startsWith("newPassword "), e.getMessage());
+    }
   }
 
   @Test

@@ -127,6 +127,84 @@ class SchemaTest {
     }
   }
 
+  /**
+   * Migration 005 on a database from before it: the users table gains token_generation, 0 for the
+   * accounts already there (their tokens, which carry no generation, keep working), and for new rows.
+   */
+  static void tokenGenerationIsAddedToExistingUsers(HikariDataSource ds, DbSettings db) throws Exception {
+    try (Connection c = ds.getConnection()) {
+      for (String sql : Schema.split(Schema.resource("schema/" + db.dialect() + "/parley-001-users.sql"))) {
+        c.createStatement().execute(sql);
+      }
+      c.createStatement().execute("INSERT INTO users (id, email, password_hash, created_at) VALUES ('old', 'old@example.com', 'h', 1)");
+      assertFalse(columns(c, "users").contains("token_generation"), "the table as 001 left it");
+    }
+    Schema.migrate(ds, db);
+    Schema.migrate(ds, db);
+    try (Connection c = ds.getConnection()) {
+      assertTrue(columns(c, "users").contains("token_generation"), columns(c, "users").toString());
+      c.createStatement().execute("INSERT INTO users (id, email, password_hash, created_at) VALUES ('new', 'new@example.com', 'h', 2)");
+      try (ResultSet rs = c.createStatement().executeQuery("SELECT id, token_generation FROM users ORDER BY id")) {
+        assertTrue(rs.next());
+        assertEquals("new", rs.getString(1));
+        assertEquals(0, rs.getLong(2));
+        assertFalse(rs.wasNull());
+        assertTrue(rs.next());
+        assertEquals("old", rs.getString(1));
+        assertEquals(0, rs.getLong(2));
+        assertFalse(rs.wasNull());
+      }
+      assertThrows(SQLException.class, () -> c.createStatement().execute("UPDATE users SET token_generation = NULL"), "NOT NULL");
+    }
+  }
+
+  static Set<String> columns(Connection c, String table) throws SQLException {
+    Set<String> names = new TreeSet<>();
+    String schema = c.getSchema();
+    for (String t : List.of(table, table.toUpperCase(java.util.Locale.ROOT))) {
+      try (ResultSet rs = c.getMetaData().getColumns(null, schema, t, "%")) {
+        while (rs.next()) names.add(rs.getString("COLUMN_NAME").toLowerCase(java.util.Locale.ROOT));
+      }
+    }
+    return names;
+  }
+
+  @Test
+  void postgresAddsTheTokenGenerationToAnOlderDatabase() throws Exception {
+    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
+      tokenGenerationIsAddedToExistingUsers(ds, pg.db);
+    }
+  }
+
+  @Test
+  void h2AddsTheTokenGenerationToAnOlderDatabase(@TempDir Path dir) throws Exception {
+    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = \"" + dir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 2 }"));
+    try (HikariDataSource ds = Database.create(db)) {
+      tokenGenerationIsAddedToExistingUsers(ds, db);
+    }
+  }
+
+  /** A start while a long transaction reads the users table (a pg_dump) must not wait for it, nor stop logins behind it. */
+  @Test
+  void aRestartDoesNotWaitForALongReaderOfTheUsersTable() throws Exception {
+    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
+      Schema.migrate(ds, pg.db);
+      try (Connection reader = ds.getConnection()) {
+        reader.setAutoCommit(false);
+        reader.createStatement().executeQuery("SELECT count(*) FROM users").close();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+          // an unconditional ALTER TABLE ... ADD COLUMN IF NOT EXISTS would queue behind the reader
+          pool.submit(() -> Schema.migrate(ds, pg.db)).get(Schema.PG_LOCK_TIMEOUT_MS - 2_000, TimeUnit.MILLISECONDS);
+        } finally {
+          pool.shutdownNow();
+          reader.rollback();
+        }
+      }
+    }
+  }
+
   @Test
   void bundledDdlIsMadeIdempotent() {
     String pekko = Schema.resource("schema/postgres/postgres-create-schema.sql");
