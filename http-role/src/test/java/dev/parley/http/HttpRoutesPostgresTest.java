@@ -362,7 +362,10 @@ class HttpRoutesPostgresTest {
 
     // the list follows the events: done, with speakers
     JsonNode item = awaitListItem(token, id, "done");
-    assertEquals(2, item.get("speakers").asInt());
+    // a name means one thing in the list and the detail: the detail's speakers is a list, the count has its own name
+    assertEquals(2, item.get("speakerCount").asInt(), item.toString());
+    assertFalse(item.has("speakers"), item.toString());
+    assertTrue(item.get("error").isNull(), item.toString());
     assertEquals(2.0, item.get("duration").asDouble(), 1e-6);
   }
 
@@ -523,7 +526,23 @@ class HttpRoutesPostgresTest {
     assertError(api.get("/meetings/" + id + "/rttm", token), 409, "not_ready");
     // one attempt only: no retry loop for bad input
     assertEquals(1, worker.runs.stream().filter(r -> r.meetingId().equals(id)).map(r -> r.attemptId()).distinct().count());
-    awaitListItem(token, id, "failed");
+    // the list's error is the detail's {reason, retryable}, not a bare string
+    JsonNode item = awaitListItem(token, id, "failed");
+    assertEquals(m.get("error"), item.get("error"), item.toString());
+  }
+
+  @Test
+  void transientFailuresThatUseUpTheAttemptsAreRetryableInTheListToo() {
+    String token = api.user("flaky@example.com");
+    Res up = api.postMultipart("/meetings", token, "flaky.txt", "text/plain", "FLAKYFLAKY, the store times out".getBytes(),
+        Map.of());
+    assertEquals(202, up.status(), up.text());
+    String id = up.json().get("id").asText();
+    JsonNode m = api.awaitStatus(id, token, "failed", WAIT);
+    assertTrue(m.get("error").get("retryable").asBoolean(), m.toString());
+    assertTrue(m.get("error").get("reason").asText().endsWith("(gave up after 3 attempts)"), m.toString());
+    JsonNode item = awaitListItem(token, id, "failed");
+    assertEquals(m.get("error"), item.get("error"), item.toString());
   }
 
   @Test

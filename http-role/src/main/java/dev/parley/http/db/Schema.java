@@ -25,7 +25,8 @@ public final class Schema {
 
   /** Parley's schema files per dialect, applied in this order; every statement is idempotent. */
   public static final List<String> PARLEY_FILES = List.of("parley-001-users.sql", "parley-002-meeting-list.sql",
-      "parley-003-blobs.sql", "parley-004-lease.sql", "parley-005-token-generation.sql");
+      "parley-003-blobs.sql", "parley-004-lease.sql", "parley-005-token-generation.sql",
+      "parley-006-list-error-retryable.sql");
 
   static final long PG_LOCK_KEY = 0x5061726c6579L; // "Parley"
   static final long PG_LOCK_TIMEOUT_MS = 10_000;

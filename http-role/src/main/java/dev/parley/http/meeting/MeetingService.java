@@ -370,7 +370,7 @@ public final class MeetingService {
           try {
             list.insertCreated(new MeetingRow(id, s.owner(), s.title(), s.status().api(), 0.0,
                 s.createdAt().toEpochMilli(), s.createdAt().toEpochMilli(), s.durationSeconds(), audio.size(),
-                audio.contentType(), null, null));
+                audio.contentType(), null, null, null));
           } catch (java.sql.SQLException e) {
             // the projection adds the row from the Created event shortly
             log.warn("meeting {}: list row not written at once ({}); the projection will add it", id, e.getMessage());

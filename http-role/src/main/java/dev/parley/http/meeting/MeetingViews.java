@@ -78,8 +78,13 @@ public final class MeetingViews {
         s.failure() == null ? null : new ErrorView(s.failure().reason(), s.failure().retryable()));
   }
 
+  /**
+   * One meeting of {@code GET /meetings}. A name means what it means in {@link MeetingView}:
+   * {@code speakerCount} is the number of speakers (the view's {@code speakers} is the list of
+   * them) and {@code error} the same {@code {reason, retryable}}, null unless failed.
+   */
   public record ListItem(String id, String title, String status, double progress, Instant createdAt,
-      Instant updatedAt, Double duration, Long size, String contentType, Integer speakers, String error) {}
+      Instant updatedAt, Double duration, Long size, String contentType, Integer speakerCount, ErrorView error) {}
 
   public record ListPage(List<ListItem> items, String nextCursor) {}
 
@@ -90,7 +95,8 @@ public final class MeetingViews {
   static ListItem item(MeetingRow r) {
     return new ListItem(r.id(), r.title(), r.status(), r.progress(), Instant.ofEpochMilli(r.createdAt()),
         Instant.ofEpochMilli(r.updatedAt()), r.durationSeconds(), r.sizeBytes(), r.contentType(), r.speakers(),
-        r.error());
+        Meeting.Status.FAILED.api().equals(r.status())
+            ? new ErrorView(r.error(), Boolean.TRUE.equals(r.errorRetryable())) : null);
   }
 
   private static double round(double seconds) {

@@ -89,6 +89,52 @@ class SchemaTest {
     }
   }
 
+  /**
+   * Rows the projection wrote before {@code error_retryable} existed get it from their reason: a
+   * retryable failure's ends "(gave up after N attempts)"; rows that are not failed stay null.
+   */
+  static void checkRetryableBackfill(HikariDataSource ds, Runnable migrate) throws SQLException {
+    try (Connection c = ds.getConnection()) {
+      c.createStatement().execute("ALTER TABLE meeting_list DROP COLUMN error_retryable"); // as before parley-006
+      c.createStatement().execute("INSERT INTO meeting_list (id, owner_id, title, status, created_at, updated_at, error)"
+          + " VALUES ('gave-up', 'o', 't', 'failed', 1, 1, 'node left (gave up after 5 attempts)'),"
+          + " ('bad-input', 'o', 't', 'failed', 1, 1, 'not decodable audio'),"
+          + " ('no-reason', 'o', 't', 'failed', 1, 1, NULL),"
+          + " ('done', 'o', 't', 'done', 1, 1, NULL)");
+    }
+    migrate.run();
+    migrate.run();
+    java.util.Map<String, Object> flags = new java.util.TreeMap<>();
+    try (Connection c = ds.getConnection();
+        ResultSet rs = c.createStatement().executeQuery("SELECT id, error_retryable FROM meeting_list")) {
+      while (rs.next()) flags.put(rs.getString(1), rs.getObject(2));
+    }
+    java.util.Map<String, Object> expected = new java.util.TreeMap<>();
+    expected.put("gave-up", true);
+    expected.put("bad-input", false);
+    expected.put("no-reason", false);
+    expected.put("done", null);
+    assertEquals(expected, flags);
+  }
+
+  @Test
+  void postgresBackfillsTheListsRetryableFlag() throws Exception {
+    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
+      Schema.migrate(ds, pg.db);
+      checkRetryableBackfill(ds, () -> Schema.migrate(ds, pg.db));
+    }
+  }
+
+  @Test
+  void h2BackfillsTheListsRetryableFlag(@TempDir Path dir) throws Exception {
+    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = \"" + dir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 2 }"));
+    try (HikariDataSource ds = Database.create(db)) {
+      Schema.migrate(ds, db);
+      checkRetryableBackfill(ds, () -> Schema.migrate(ds, db));
+    }
+  }
+
   /** A migration lock that does not come fails the try (the node retries, then exits) instead of hanging. */
   @Test
   void aLockThatDoesNotComeFailsTheTry() throws Exception {

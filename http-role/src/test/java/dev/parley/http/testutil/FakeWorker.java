@@ -24,7 +24,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 /**
  * A stand-in for the gpu worker entity that answers at once: it reads the blob's header and
  * "diarizes" a WAV into two halves spoken by two speakers, or fails non-retryably for a blob that
- * starts with {@code NOTAUDIO}. Repeats of an attempt get the same answer again (idempotent).
+ * starts with {@code NOTAUDIO} and retryably (every attempt) for one that starts with {@code
+ * FLAKYFLA}. Repeats of an attempt get the same answer again (idempotent).
  */
 public final class FakeWorker {
   public interface Factory {
@@ -58,6 +59,9 @@ public final class FakeWorker {
       byte[] head = in.readNBytes(AudioProbe.HEAD_BYTES);
       if (new String(head, 0, Math.min(8, head.length), StandardCharsets.US_ASCII).equals("NOTAUDIO")) {
         return new JobFailed(run.meetingId(), run.attemptId(), "not decodable audio: no audio stream found", false, "fake-gpu");
+      }
+      if (new String(head, 0, Math.min(8, head.length), StandardCharsets.US_ASCII).equals("FLAKYFLA")) {
+        return new JobFailed(run.meetingId(), run.attemptId(), "the blob store timed out", true, "fake-gpu");
       }
       Double d = AudioProbe.wavDurationSeconds(head, size);
       double dur = d == null ? size / 32000.0 : d;

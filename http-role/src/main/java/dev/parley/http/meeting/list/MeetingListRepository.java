@@ -45,7 +45,7 @@ public final class MeetingListRepository {
   public record Page(List<MeetingRow> items, String nextCursor) {}
 
   private static final String COLUMNS =
-      "id, owner_id, title, status, progress, created_at, updated_at, duration_seconds, size_bytes, content_type, speakers, error";
+      "id, owner_id, title, status, progress, created_at, updated_at, duration_seconds, size_bytes, content_type, speakers, error, error_retryable";
 
   private final DataSource ds;
   private final boolean postgres;
@@ -131,7 +131,7 @@ public final class MeetingListRepository {
     return new MeetingRow(
         rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getDouble(5), rs.getLong(6),
         rs.getLong(7), (Double) rs.getObject(8, Double.class), (Long) rs.getObject(9, Long.class), rs.getString(10),
-        (Integer) rs.getObject(11, Integer.class), rs.getString(12));
+        (Integer) rs.getObject(11, Integer.class), rs.getString(12), (Boolean) rs.getObject(13, Boolean.class));
   }
 
   // ---------------------------------------------------------------- writes from routes
@@ -236,13 +236,14 @@ public final class MeetingListRepository {
     if (e instanceof Meeting.Created cr) {
       long created = cr.createdAt().toEpochMilli();
       insertIgnore(c, new MeetingRow(id, cr.owner(), cr.title(), QUEUED, 0.0, created, ts, null, null, null, null,
-          null), seq);
+          null, null), seq);
       update(c, id, seq, ts, "owner_id = ?, title = ?, created_at = ?", cr.owner(), clip(cr.title(), TITLE_CHARS), created);
     } else if (e instanceof Meeting.AudioStored a) {
       update(c, id, seq, ts, "size_bytes = ?, content_type = ?, duration_seconds = ?", a.size(),
           orNull(clip(a.contentType(), CONTENT_TYPE_CHARS), Types.VARCHAR), orNull(a.durationSeconds(), Types.DOUBLE));
     } else if (e instanceof Meeting.Queued) {
-      update(c, id, seq, ts, "status = ?, progress = ?, error = ?", QUEUED, 0.0, new TypedNull(Types.VARCHAR));
+      update(c, id, seq, ts, "status = ?, progress = ?, error = ?, error_retryable = ?", QUEUED, 0.0,
+          new TypedNull(Types.VARCHAR), new TypedNull(Types.BOOLEAN));
     } else if (e instanceof Meeting.Dispatched) {
       // the stage is unchanged (none after Queued; the running job's when it only moved to another
       // node), so is Meeting.apiStatus: the status stays
@@ -255,7 +256,8 @@ public final class MeetingListRepository {
       update(c, id, seq, ts, "status = ?, progress = ?, speakers = ?, duration_seconds = COALESCE(duration_seconds, ?)",
           Meeting.Status.DONE.api(), 1.0, d.result().speakers().size(), orNull(audio, Types.DOUBLE));
     } else if (e instanceof Meeting.Failed f) {
-      update(c, id, seq, ts, "status = ?, error = ?", Meeting.Status.FAILED.api(), orNull(clip(f.reason(), ERROR_CHARS), Types.VARCHAR));
+      update(c, id, seq, ts, "status = ?, error = ?, error_retryable = ?", Meeting.Status.FAILED.api(),
+          orNull(clip(f.reason(), ERROR_CHARS), Types.VARCHAR), f.retryable());
     } else if (e instanceof Meeting.Deleted) {
       // also when the route already hid the row: the tombstone records the event's sequence number
       updateRow(c, id, seq, ts, false, "status = ?", DELETED);
@@ -297,11 +299,12 @@ public final class MeetingListRepository {
     else if (v instanceof Double d) ps.setDouble(i, d);
     else if (v instanceof Long l) ps.setLong(i, l);
     else if (v instanceof Integer n) ps.setInt(i, n);
+    else if (v instanceof Boolean b) ps.setBoolean(i, b);
     else throw new IllegalArgumentException("unsupported column value " + v.getClass());
   }
 
   private void insertIgnore(Connection c, MeetingRow r, long seq) throws SQLException {
-    String sql = "INSERT INTO meeting_list (" + COLUMNS + ", last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    String sql = "INSERT INTO meeting_list (" + COLUMNS + ", last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         + (postgres ? " ON CONFLICT (id) DO NOTHING" : "");
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, r.id());
@@ -316,7 +319,8 @@ public final class MeetingListRepository {
       ps.setString(10, clip(r.contentType(), CONTENT_TYPE_CHARS));
       bindNullable(ps, 11, r.speakers(), Types.INTEGER);
       ps.setString(12, clip(r.error(), ERROR_CHARS));
-      ps.setLong(13, seq);
+      bindNullable(ps, 13, r.errorRetryable(), Types.BOOLEAN);
+      ps.setLong(14, seq);
       ps.executeUpdate();
     } catch (SQLException e) {
       // H2 has no ON CONFLICT; its failed statement does not abort the transaction

@@ -1,6 +1,10 @@
 package dev.parley.http.meeting.list;
 
-/** One row of a user's meeting list (times in epoch milliseconds). */
+/**
+ * One row of a user's meeting list (times in epoch milliseconds). {@code error} and {@code
+ * errorRetryable} are a failed meeting's {@link dev.parley.http.meeting.Meeting.Failed} reason and
+ * flag (null otherwise).
+ */
 public record MeetingRow(
     String id,
     String ownerId,
@@ -13,4 +17,5 @@ public record MeetingRow(
     Long sizeBytes,
     String contentType,
     Integer speakers,
-    String error) {}
+    String error,
+    Boolean errorRetryable) {}

@@ -2,6 +2,7 @@ package dev.parley.http.meeting.list;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.http.db.Database;
@@ -41,6 +42,31 @@ class MeetingListRepositoryTest {
       assertEquals(type.substring(0, MeetingListRepository.CONTENT_TYPE_CHARS), row.contentType());
       assertEquals(MeetingListRepository.ERROR_CHARS, row.error().length());
       assertEquals("failed", row.status());
+      assertEquals(Boolean.FALSE, row.errorRetryable());
+    }
+  }
+
+  /** The list keeps a failure's retryable flag, as the meeting view has it; a Queued clears it with the reason. */
+  @Test
+  void aFailureKeepsItsRetryableFlag() throws Exception {
+    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
+      Schema.migrate(ds, pg.db);
+      MeetingListRepository repo = new MeetingListRepository(ds, pg.db);
+      repo.apply("test", List.of(
+          envelope(1, "m1", 1, new Meeting.Created("m1", "owner", "t", DiarizationOptions.NONE, Instant.now())),
+          envelope(2, "m1", 2, new Meeting.Failed(5, "a5", "node", "timed out (gave up after 5 attempts)", true))));
+      MeetingRow failed = repo.find("m1").orElseThrow();
+      assertEquals(Boolean.TRUE, failed.errorRetryable());
+      assertEquals("timed out (gave up after 5 attempts)", failed.error());
+      assertEquals(new dev.parley.http.meeting.MeetingViews.ErrorView(failed.error(), true),
+          dev.parley.http.meeting.MeetingViews.of(new MeetingListRepository.Page(List.of(failed), null)).items().get(0).error());
+
+      repo.apply("test", List.of(envelope(3, "m1", 3, new Meeting.Queued(6, "a6", "again"))));
+      MeetingRow queued = repo.find("m1").orElseThrow();
+      assertNull(queued.error());
+      assertNull(queued.errorRetryable());
+      assertNull(dev.parley.http.meeting.MeetingViews.of(new MeetingListRepository.Page(List.of(queued), null)).items().get(0).error());
+      assertTrue(repo.page("owner", 10, null).items().contains(queued));
     }
   }
 
