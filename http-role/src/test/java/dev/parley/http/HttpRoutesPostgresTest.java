@@ -336,6 +336,8 @@ class HttpRoutesPostgresTest {
     assertTrue(rttm.header("Content-Type").startsWith("text/plain"), rttm.header("Content-Type"));
     List<String> lines = rttm.text().lines().toList();
     assertEquals(2, lines.size(), rttm.text());
+    // validated like the meeting: a weak ETag of the file, 304 to If-None-Match
+    String rttmTag = assertRevalidates("/meetings/" + id + "/rttm", token);
     assertTrue(lines.get(1).startsWith("SPEAKER " + id + " 1 1.000 1.000 <NA> <NA> SPEAKER_01"), lines.get(1));
 
     Res h = api.get("/meetings/" + id + "/history", token);
@@ -359,6 +361,10 @@ class HttpRoutesPostgresTest {
     assertEquals("SPEAKER_00", speakers.get(0).get("label").asText());
     assertFalse(h.text().contains("centroid"), h.text());
     assertEquals(1, types.stream().filter("Completed"::equals).count());
+    String historyTag = assertRevalidates("/meetings/" + id + "/history", token);
+    assertFalse(historyTag.equals(rttmTag) || historyTag.equals(etag), "each representation has its own tag");
+    assertError(api.send(api.req("/meetings/" + id + "/history", token).header("Accept", "text/plain").GET().build()),
+        406, "not_acceptable");
 
     // the list follows the events: done, with speakers
     JsonNode item = awaitListItem(token, id, "done");
@@ -367,6 +373,35 @@ class HttpRoutesPostgresTest {
     assertFalse(item.has("speakers"), item.toString());
     assertTrue(item.get("error").isNull(), item.toString());
     assertEquals(2.0, item.get("duration").asDouble(), 1e-6);
+
+    // a new event is a new history: the tag a client kept no longer matches
+    assertEquals(204, api.delete("/meetings/" + id, token).status());
+    Res after = api.send(api.req("/meetings/" + id + "/history", token).header("If-None-Match", historyTag).GET().build());
+    assertEquals(200, after.status(), after.text());
+    assertFalse(historyTag.equals(after.header("ETag")), after.header("ETag"));
+    assertTrue(after.text().contains("\"Deleted\""), after.text());
+  }
+
+  /**
+   * {@code path} answers 200 with a weak ETag and the routes' Cache-Control, 304 (with the same tag
+   * and no body) to an If-None-Match that names it, and 200 to one that names another; its tag.
+   */
+  private String assertRevalidates(String path, String token) {
+    Res full = api.get(path, token);
+    assertEquals(200, full.status(), full.text());
+    String tag = full.header("ETag");
+    assertTrue(tag != null && tag.startsWith("W/\""), path + ": " + tag);
+    assertEquals("private, no-cache", full.header("Cache-Control"), path);
+    assertEquals(tag, api.get(path, token).header("ETag"), path + ": the same bytes, the same tag");
+    Res same = api.send(api.req(path, token).header("If-None-Match", tag).GET().build());
+    assertEquals(304, same.status(), path + ": " + same.text());
+    assertEquals(tag, same.header("ETag"), path);
+    assertEquals(0, same.body().length, path);
+    assertEquals("private, no-cache", same.header("Cache-Control"), path);
+    Res other = api.send(api.req(path, token).header("If-None-Match", "W/\"older\"").GET().build());
+    assertEquals(200, other.status(), path);
+    assertEquals(full.text(), other.text(), path);
+    return tag;
   }
 
   @Test

@@ -107,8 +107,9 @@ public final class MeetingRoutes {
                 pathEnd(() -> concat(
                     get(() -> Json.answering(() -> meeting(user, id))),
                     delete(() -> onSuccess(service.delete(user, id), d -> complete(StatusCodes.NO_CONTENT))))),
-                path("rttm", () -> get(() -> completeWithFuture(service.get(user, id).thenApply(s -> rttm(id, s))))),
-                path("history", () -> get(() -> completeOKWithFuture(service.history(user, id), Json.marshaller()))),
+                path("rttm", () -> get(() -> onSuccess(service.get(user, id), s -> rttm(id, s)))),
+                path("history", () -> get(() -> Json.answering(() -> onSuccess(service.history(user, id),
+                    h -> weaklyTagged(HttpResponse.create(), ContentTypes.APPLICATION_JSON, json(h)))))),
                 path("audio-url", () -> get(() -> completeOKWithFuture(
                     service.get(user, id).thenApply(s -> audioUrls.sign(s.meetingId())), Json.marshaller()))),
                 path("audio", () -> get(() -> audio(service.get(user, id)))))))))));
@@ -118,13 +119,18 @@ public final class MeetingRoutes {
 
   /** The meeting as JSON, with a weak ETag of its bytes: an unchanged meeting answers 304 to If-None-Match. */
   private Route meeting(AuthUser user, String id) {
-    return onSuccess(service.get(user, id), s -> {
-      byte[] body = json(MeetingViews.of(s));
-      EntityTag version = EntityTag.create(Base64.getUrlEncoder().withoutPadding().encodeToString(
-          java.util.Arrays.copyOf(sha256(body), 16)), true);
-      return conditionalJson(version, null,
-          () -> complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, body)));
-    });
+    return onSuccess(service.get(user, id),
+        s -> weaklyTagged(HttpResponse.create(), ContentTypes.APPLICATION_JSON, json(MeetingViews.of(s))));
+  }
+
+  /**
+   * {@code response} with {@code body}, validated by a weak ETag of the body's bytes: a client that
+   * already has them gets 304 to its If-None-Match (the meeting, its RTTM and its history).
+   */
+  private static Route weaklyTagged(HttpResponse response, ContentType type, byte[] body) {
+    EntityTag version = EntityTag.create(Base64.getUrlEncoder().withoutPadding().encodeToString(
+        java.util.Arrays.copyOf(sha256(body), 16)), true);
+    return conditionalJson(version, null, () -> complete(response.withEntity(type, body)));
   }
 
   private static byte[] sha256(byte[] b) {
@@ -143,7 +149,7 @@ public final class MeetingRoutes {
     Route checked = lastModified == null ? conditional(tag, inner) : conditional(tag, lastModified, inner);
     return mapResponse(r -> r.status().equals(StatusCodes.PRECONDITION_FAILED)
         ? ApiError.response(StatusCodes.PRECONDITION_FAILED, "precondition_failed",
-            "the meeting or its audio no longer matches If-Match or If-Unmodified-Since")
+            "the meeting, its audio, RTTM or history no longer matches If-Match or If-Unmodified-Since")
         : r, () -> checked);
   }
 
@@ -242,14 +248,15 @@ public final class MeetingRoutes {
 
   // ---------------------------------------------------------------- rttm and audio
 
-  private static HttpResponse rttm(String id, Meeting.State s) {
+  /** The RTTM of a done meeting, with a weak ETag like the meeting's; 409 before it is done. */
+  private static Route rttm(String id, Meeting.State s) {
     if (s.status() != Meeting.Status.DONE || s.result() == null) {
-      return ApiError.response(StatusCodes.CONFLICT, "not_ready",
-          "meeting " + id + " is " + s.apiStatus() + "; RTTM exists once it is done");
+      return complete(ApiError.response(StatusCodes.CONFLICT, "not_ready",
+          "meeting " + id + " is " + s.apiStatus() + "; RTTM exists once it is done"));
     }
-    return HttpResponse.create()
-        .addHeader(ContentDisposition.create(ContentDispositionTypes.ATTACHMENT, Map.of("filename", id + ".rttm")))
-        .withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id)));
+    return weaklyTagged(HttpResponse.create()
+            .addHeader(ContentDisposition.create(ContentDispositionTypes.ATTACHMENT, Map.of("filename", id + ".rttm"))),
+        ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id).getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   /**
