@@ -147,28 +147,72 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
 
   // ---------------------------------------------------------------- events
 
-  /** Events of a Meeting, persisted as JSON and tagged {@link #TAG}. */
-  public interface Event extends JsonSerializable {}
+  /**
+   * Events of a Meeting, persisted as JSON and tagged {@link #TAG}. Sealed, so {@link #eventName}
+   * knows every type; each has a {@link EventName}.
+   */
+  public sealed interface Event extends JsonSerializable {}
 
+  /**
+   * An event type's name outside Parley (the history's {@code type}): it stays when the class is
+   * renamed. The journal does not use it (its manifest is the class name, see JournalCompatibilityTest).
+   */
+  @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+  @java.lang.annotation.Target(java.lang.annotation.ElementType.TYPE)
+  public @interface EventName {
+    String value();
+  }
+
+  private static final java.util.Map<Class<?>, String> EVENT_NAMES = eventNames(Event.class.getPermittedSubclasses());
+
+  /** The {@link EventName} of {@code e}'s type. */
+  public static String eventName(Event e) {
+    return EVENT_NAMES.get(e.getClass());
+  }
+
+  /** Every event type's {@link EventName}; refuses a type without one and two types with one name. */
+  static java.util.Map<Class<?>, String> eventNames(Class<?>[] types) {
+    java.util.Map<Class<?>, String> names = new java.util.LinkedHashMap<>();
+    java.util.Map<String, Class<?>> taken = new java.util.HashMap<>();
+    for (Class<?> t : types) {
+      EventName n = t.getAnnotation(EventName.class);
+      if (n == null || n.value().isBlank()) throw new IllegalStateException("event type " + t.getName() + " has no @Meeting.EventName");
+      Class<?> other = taken.putIfAbsent(n.value(), t);
+      if (other != null) {
+        throw new IllegalStateException("event types " + other.getName() + " and " + t.getName() + " are both named " + n.value());
+      }
+      names.put(t, n.value());
+    }
+    return java.util.Collections.unmodifiableMap(names);
+  }
+
+  @EventName("Created")
   public record Created(String meetingId, String owner, String title, DiarizationOptions options, Instant createdAt)
       implements Event {}
 
+  @EventName("AudioStored")
   public record AudioStored(String key, long size, String sha256, String contentType, String fileName,
       Double durationSeconds) implements Event {}
 
   /** Attempt {@code attempt} waits for a worker; {@code reason} says why it is a retry (null for the first). */
+  @EventName("Queued")
   public record Queued(int attempt, String attemptId, String reason) implements Event {}
 
   /** A worker on {@code node} acknowledged the attempt. */
+  @EventName("Dispatched")
   public record Dispatched(int attempt, String attemptId, String node) implements Event {}
 
+  @EventName("Progress")
   public record Progress(int attempt, String attemptId, String stage, double fraction, String node) implements Event {}
 
   /** The one accepted result: segments, speakers, model versions and timing (gpu seconds, RTF). */
+  @EventName("Completed")
   public record Completed(int attempt, String attemptId, String node, DiarizationResult result) implements Event {}
 
+  @EventName("Failed")
   public record Failed(int attempt, String attemptId, String node, String reason, boolean retryable) implements Event {}
 
+  @EventName("Deleted")
   public record Deleted(String audioKey) implements Event {}
 
   // ---------------------------------------------------------------- state

@@ -510,7 +510,7 @@ public final class MeetingService {
   private static HistoryEntry entry(EventEnvelope env) {
     Object e = env.event();
     Meeting.Event ev = e instanceof Meeting.Event me ? me : null;
-    String type = e == null ? "unknown" : e.getClass().getSimpleName();
+    String type = ev != null ? Meeting.eventName(ev) : e == null ? "unknown" : e.getClass().getSimpleName();
     return new HistoryEntry(env.sequenceNr(), Instant.ofEpochMilli(env.timestamp()), type, ev);
   }
 
