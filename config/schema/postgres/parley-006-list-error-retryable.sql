@@ -1,6 +1,6 @@
 -- The meeting list's error as GET /meetings/{id} has it, {reason, retryable}: error_retryable is the
 -- Failed event's flag (true: transient failures used up the attempts; false: the input is bad),
--- null unless the meeting failed. (Numbered 006: a 005 may come from another branch.)
+-- null unless the meeting failed.
 -- Added only when missing: the ALTER takes an exclusive lock on the table, which at every start
 -- would queue behind any long reader (a pg_dump) and stop every list query behind it. Rows the
 -- projection wrote before get the flag from their reason: a retryable failure's has always ended
