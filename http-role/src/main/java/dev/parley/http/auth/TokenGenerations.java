@@ -1,12 +1,12 @@
 package dev.parley.http.auth;
 
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.LongSupplier;
 
 /**
@@ -15,13 +15,13 @@ import java.util.function.LongSupplier;
  * in ({@link TokenService#GENERATION_CLAIM}). A password change or a logout adds one to the user's
  * generation, and a token of an older generation stops working: the user is signed out everywhere.
  *
- * <p>This is a cache of user id to current generation on one http node. An entry lives {@code ttl}
- * from when its load began; concurrent requests of one user share one load, and a failed load is not
- * kept (the next request tries again, and this one fails as its cause says: 503
+ * <p>This is a cache of user id to current generation on one http node (Caffeine). An entry lives
+ * {@code ttl} from when its read finished; concurrent requests of one user share one read, and a
+ * failed read is not kept (the next request tries again, and this one fails as its cause says: 503
  * {@code database_unavailable} when the database is away). The node that makes a change drops the
- * user's entry at once ({@link #invalidate}); other nodes see it when their entry expires, so an old
- * token works there for at most {@code ttl} after the change. A {@code ttl} of zero reads the
- * database on every request.
+ * user's entry at once ({@link #invalidate}; a read already running is not put back); other nodes
+ * see it when their entry expires, so an old token works there for at most {@code ttl} (plus one
+ * database read) after the change. A {@code ttl} of zero reads the database on every request.
  *
  * <p>A token is accepted when its generation is at least the cached one ({@link #accepts}):
  * generations only grow, so a token newer than a node's entry (a login on another node after a
@@ -38,14 +38,9 @@ public final class TokenGenerations {
     long load(String userId) throws SQLException;
   }
 
-  private record Entry(long expiresAt, CompletableFuture<Long> generation) {}
-
   private final Loader loader;
-  private final long ttlNanos;
-  private final int maxEntries;
   private final Executor executor;
-  private final LongSupplier clock;
-  private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
+  private final AsyncLoadingCache<String, Long> cache;
 
   /** Reads from the users table on {@code executor} (a blocking dispatcher, not the one bcrypt runs on). */
   public TokenGenerations(UserRepository users, Duration ttl, Executor executor) {
@@ -58,10 +53,9 @@ public final class TokenGenerations {
   TokenGenerations(Loader loader, Duration ttl, int maxEntries, Executor executor, LongSupplier clock) {
     if (ttl.isNegative()) throw new IllegalArgumentException("the token generation cache ttl must not be negative");
     this.loader = loader;
-    this.ttlNanos = ttl.toNanos();
-    this.maxEntries = maxEntries;
     this.executor = executor;
-    this.clock = clock;
+    this.cache = ttl.isZero() ? null : Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries)
+        .executor(executor).ticker(clock::getAsLong).buildAsync(loader::load);
   }
 
   /** Whether a token of {@code tokenGeneration} is still valid when the user's generation is {@code current}. */
@@ -71,56 +65,32 @@ public final class TokenGenerations {
 
   /**
    * The user's current generation: an already completed future when this node knows it (the common
-   * case, no allocation), else one that completes when the database has answered.
+   * case), else one that completes when the database has answered.
    */
   public CompletableFuture<Long> current(String userId) {
-    if (ttlNanos <= 0) return load(userId, new CompletableFuture<>(), null);
-    long now = clock.getAsLong();
-    Entry e = entries.get(userId);
-    if (fresh(e, now)) return e.generation();
-    Entry mine = new Entry(now + ttlNanos, new CompletableFuture<>());
-    Entry winner = entries.compute(userId, (k, old) -> fresh(old, now) ? old : mine);
-    if (winner != mine) return winner.generation();
-    if (entries.size() > maxEntries) sweep(now);
-    return load(userId, mine.generation(), mine);
+    try {
+      if (cache != null) return cache.get(userId);
+      return CompletableFuture.supplyAsync(() -> {
+        try {
+          return loader.load(userId);
+        } catch (SQLException e) {
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      }, executor);
+    } catch (RuntimeException e) { // the read could not start (the node is stopping): this request fails
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   /** Forgets the user's generation, so that this node's next request of theirs reads it: call after a change. */
   public void invalidate(String userId) {
-    entries.remove(userId);
-  }
-
-  private CompletableFuture<Long> load(String userId, CompletableFuture<Long> result, Entry entry) {
-    try {
-      executor.execute(() -> {
-        try {
-          result.complete(loader.load(userId));
-        } catch (SQLException | RuntimeException e) {
-          fail(userId, entry, result, e);
-        }
-      });
-    } catch (RejectedExecutionException e) { // the node is stopping
-      fail(userId, entry, result, e);
-    }
-    return result;
-  }
-
-  private void fail(String userId, Entry entry, CompletableFuture<Long> result, Exception e) {
-    if (entry != null) entries.remove(userId, entry);
-    result.completeExceptionally(e);
-  }
-
-  private static boolean fresh(Entry e, long now) {
-    return e != null && now - e.expiresAt() < 0 && !e.generation().isCompletedExceptionally();
-  }
-
-  private void sweep(long now) {
-    entries.entrySet().removeIf(en -> now - en.getValue().expiresAt() >= 0);
-    if (entries.size() > maxEntries) entries.clear();
+    if (cache != null) cache.synchronous().invalidate(userId);
   }
 
   /** Entries held now (for tests). */
-  int size() {
-    return entries.size();
+  long size() {
+    if (cache == null) return 0;
+    cache.synchronous().cleanUp();
+    return cache.synchronous().estimatedSize();
   }
 }

@@ -66,6 +66,17 @@ class ListCacheTest {
   }
 
   @Test
+  void aLoadThatCannotStartFailsItsRequestOnly() throws Exception {
+    ListCache cache = new ListCache(Duration.ofSeconds(10), 100);
+    CompletionStage<byte[]> refused = cache.get("u", 20, null, () -> {
+      throw new java.util.concurrent.RejectedExecutionException("the node is stopping");
+    });
+    assertThrows(Exception.class, () -> refused.toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS));
+    assertArrayEquals("ok".getBytes(), cache.get("u", 20, null, value("ok")).toCompletableFuture().get(5,
+        java.util.concurrent.TimeUnit.SECONDS), "nothing was kept for the key");
+  }
+
+  @Test
   void boundedSize() throws Exception {
     ListCache cache = new ListCache(Duration.ofSeconds(10), 10);
     for (int i = 0; i < 100; i++) cache.get("u" + i, 20, null, value("p" + i));
