@@ -79,6 +79,12 @@ public final class ApiErrors {
       return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
           "the service did not answer in time, try again").addHeader(RetryAfter.create(1L));
     }
+    if (c instanceof java.util.concurrent.RejectedExecutionException) {
+      // a dispatcher refused the work: the node is stopping (coordinated shutdown); another node can answer
+      log.info("request refused, the node is stopping: {}", c.toString());
+      return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+          "this node is stopping, try again").addHeader(RetryAfter.create(1L));
+    }
     if (databaseUnreachable(c)) {
       // PostgreSQL down or restarting: a transient state /healthz already reports (503), not a bug
       // of the route; one line per request, not an ERROR with a stack trace

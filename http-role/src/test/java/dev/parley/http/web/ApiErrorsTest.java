@@ -60,6 +60,16 @@ class ApiErrorsTest {
   }
 
   @Test
+  void aNodeThatIsStoppingIs503() {
+    // a dispatcher shut down by coordinated shutdown refuses the route's work
+    HttpResponse r = ApiErrors.toResponse(new CompletionException(
+        new java.util.concurrent.RejectedExecutionException("Task rejected: the dispatcher is shut down")));
+    assertEquals(503, r.status().intValue());
+    assertTrue(body(r).contains("\"unavailable\""), body(r));
+    assertEquals("1", r.getHeader("Retry-After").orElseThrow().value());
+  }
+
+  @Test
   void otherFailuresStay500() {
     assertEquals(500, ApiErrors.toResponse(new CompletionException(new IllegalStateException("bug"))).status().intValue());
     // a constraint violation is the database answering, not being away
