@@ -595,8 +595,19 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       });
     }
     ctx.getLog().warn("meeting {}: {}; giving up after {} attempts", meetingId, logReason, s.attempt());
-    String why = clientReason + " (gave up after " + s.attempt() + " attempts)";
+    String why = clientReason + " (gave up after " + s.attempt() + " attempts)"; // see GAVE_UP
     return Effect().persist(new Failed(s.attempt(), s.attemptId(), node, why, true)).thenRun(st -> finished());
+  }
+
+  /** The ending of a retryable failure's reason: transient failures used up the attempts. */
+  private static final java.util.regex.Pattern GAVE_UP = java.util.regex.Pattern.compile(" \\(gave up after \\d+ attempts\\)$");
+
+  /**
+   * Whether {@code reason} is a Failed reason whose failure was retryable, read from its text: for a
+   * list row whose flag an older release's projection did not write.
+   */
+  public static boolean gaveUp(String reason) {
+    return reason != null && GAVE_UP.matcher(reason).find();
   }
 
   private Effect<Event, State> onResend(State s, Resend r) {

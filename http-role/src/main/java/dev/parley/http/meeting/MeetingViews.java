@@ -96,7 +96,7 @@ public final class MeetingViews {
     return new ListItem(r.id(), r.title(), r.status(), r.progress(), Instant.ofEpochMilli(r.createdAt()),
         Instant.ofEpochMilli(r.updatedAt()), r.durationSeconds(), r.sizeBytes(), r.contentType(), r.speakers(),
         Meeting.Status.FAILED.api().equals(r.status())
-            ? new ErrorView(r.error(), Boolean.TRUE.equals(r.errorRetryable())) : null);
+            ? new ErrorView(r.error(), r.errorRetryable() != null ? r.errorRetryable() : Meeting.gaveUp(r.error())) : null);
   }
 
   private static double round(double seconds) {
