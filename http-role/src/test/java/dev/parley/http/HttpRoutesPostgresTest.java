@@ -664,6 +664,7 @@ class HttpRoutesPostgresTest {
     assertEquals(200, signed.status(), signed.text());
     String url = signed.json().get("url").asText();
     assertTrue(url.startsWith("/meetings/" + id + "/audio?exp="), url);
+    assertTrue(url.contains("&gen=0&sig="), url);
     Instant expiresAt = Instant.parse(signed.json().get("expiresAt").asText());
     assertTrue(expiresAt.isAfter(Instant.now().plus(Duration.ofMinutes(59))), expiresAt.toString());
 
@@ -680,10 +681,13 @@ class HttpRoutesPostgresTest {
     long exp = expiresAt.getEpochSecond();
     assertError(api.get(url.replace("exp=" + exp, "exp=" + (exp + 3600)), null), 401, "invalid_signature");
     Clock past = Clock.fixed(Instant.now().minus(Duration.ofHours(2)), ZoneOffset.UTC);
-    String expired = new AudioUrls("test-secret-0123456789abcdef", Duration.ofHours(1), past).sign(id).url();
+    String expired = new AudioUrls("test-secret-0123456789abcdef", Duration.ofHours(1), past).sign(id, 0).url();
     assertError(api.get(expired, null), 401, "invalid_signature");
     // a URL signed under another secret
-    assertError(api.get(new AudioUrls("another-secret-0123456789", Duration.ofHours(1)).sign(id).url(), null), 401, null);
+    assertError(api.get(new AudioUrls("another-secret-0123456789", Duration.ofHours(1)).sign(id, 0).url(), null), 401, null);
+    // the generation is signed: a URL cannot be moved to another one, nor do without it
+    assertError(api.get(url.replace("gen=0", "gen=1"), null), 401, "invalid_signature");
+    assertError(api.get(url.replace("&gen=0", ""), null), 401, "invalid_signature");
 
     // only the owner gets one, and only with a token; without a signature the audio still wants the token
     assertError(api.get("/meetings/" + id + "/audio-url", api.user("signed-other@example.com")), 404, "not_found");

@@ -266,6 +266,11 @@ public final class AuthRoutes {
     });
   }
 
+  /** The user's current token generation, from this node's cache (see {@link TokenGenerations}). */
+  public CompletableFuture<Long> generation(String userId) {
+    return generations.current(userId);
+  }
+
   private static Route admit(TokenService.Verified token, long current, Function<AuthUser, Route> inner) {
     if (!TokenGenerations.accepts(token.generation(), current)) {
       return complete(ApiError.response(StatusCodes.UNAUTHORIZED, "unauthorized",

@@ -95,9 +95,10 @@ public final class MeetingRoutes {
         // (a request with an Authorization header is the token's to answer, whatever its query says)
         pathPrefix(PathMatchers.segment(), id -> path("audio", () -> get(() -> parameterOptional("sig", sig ->
             optionalHeaderValueByName("Authorization", bearer -> sig.isEmpty() || bearer.isPresent() ? reject()
-                : parameterOptional("exp", exp -> audioUrls.problem(id, exp.orElse(null), sig.get())
-                .map(problem -> complete(ApiError.response(StatusCodes.UNAUTHORIZED, "invalid_signature", problem)))
-                .orElseGet(() -> audio(service.getSigned(id))))))))),
+                : parameterOptional("exp", exp -> parameterOptional("gen", gen ->
+                    audioUrls.problem(id, exp.orElse(null), gen.orElse(null), sig.get())
+                        .map(MeetingRoutes::invalidSignature)
+                        .orElseGet(() -> signedAudio(id, Long.parseLong(gen.get())))))))))),
         auth.authenticated(user -> concat(
             pathEndOrSingleSlash(() -> concat(get(() -> list(user)), post(() -> upload(user)))),
             // other methods on these two names are 405s, not lookups of meetings called "upload" and "list"
@@ -110,8 +111,9 @@ public final class MeetingRoutes {
                 path("rttm", () -> get(() -> onSuccess(service.get(user, id), s -> rttm(id, s)))),
                 path("history", () -> get(() -> Json.answering(() -> onSuccess(service.history(user, id),
                     h -> weaklyTagged(HttpResponse.create(), ContentTypes.APPLICATION_JSON, json(h)))))),
-                path("audio-url", () -> get(() -> completeOKWithFuture(
-                    service.get(user, id).thenApply(s -> audioUrls.sign(s.meetingId())), Json.marshaller()))),
+                path("audio-url", () -> get(() -> completeOKWithFuture(service.get(user, id).thenCombine(
+                    auth.generation(user.id()), (s, generation) -> audioUrls.sign(s.meetingId(), generation)),
+                    Json.marshaller()))),
                 path("audio", () -> get(() -> audio(service.get(user, id)))))))))));
   }
 
@@ -263,6 +265,18 @@ public final class MeetingRoutes {
    * The audio, validated by its checksum and upload time: If-None-Match and If-Modified-Since answer
    * 304, and a Range whose If-Range no longer matches gets the whole file ({@code conditional}).
    */
+  /** The audio of a validly signed URL, unless its owner has logged out or changed password since it was signed. */
+  private Route signedAudio(String id, long generation) {
+    return onSuccess(service.getSigned(id).thenCompose(s -> auth.generation(s.owner()).thenApply(current ->
+        dev.parley.http.auth.TokenGenerations.accepts(generation, current) ? s : null)), s -> s == null
+        ? invalidSignature("the audio URL was revoked (its owner logged out or changed their password); ask for a new one")
+        : audio(CompletableFuture.completedFuture(s)));
+  }
+
+  private static Route invalidSignature(String problem) {
+    return complete(ApiError.response(StatusCodes.UNAUTHORIZED, "invalid_signature", problem));
+  }
+
   private Route audio(CompletionStage<Meeting.State> meeting) {
     return onSuccess(meeting, s -> {
       Route serve = optionalHeaderValueByType(Range.class, range -> completeWithFuture(audio(s, range)));

@@ -228,6 +228,24 @@ class TokenRevocationTest {
     assertEquals(200, api.get("/meetings", fresh).status());
   }
 
+  /** A signed audio URL stands for its owner's token: a logout ends it too, and a new one works. */
+  @Test
+  void aLogoutEndsTheSignedAudioUrlsGivenBefore() {
+    String token = api.user("audio-url@example.com");
+    byte[] wav = Api.wav(0.3);
+    String id = api.postRaw("/meetings", token, "audio/wav", wav).json().get("id").asText();
+    String url = api.get("/meetings/" + id + "/audio-url", token).json().get("url").asText();
+    assertEquals(200, api.get(url, null).status());
+
+    assertEquals(204, logout(token).status());
+    assertError(api.get(url, null), 401, "invalid_signature");
+
+    String fresh = login("audio-url@example.com", PASSWORD);
+    String again = api.get("/meetings/" + id + "/audio-url", fresh).json().get("url").asText();
+    assertTrue(again.contains("&gen=1&"), again);
+    org.junit.jupiter.api.Assertions.assertArrayEquals(wav, api.get(again, null).body());
+  }
+
   @Test
   void aTokenOfNoAccountIsRefused() {
     String ghost = legacyToken("00000000-0000-0000-0000-000000000000", "ghost@example.com");
