@@ -1,6 +1,7 @@
 package dev.parley.http;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static dev.parley.http.testutil.Api.assertError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -75,16 +76,6 @@ class HttpRoutesPostgresTest {
   void stop() {
     if (node != null) node.close();
     if (pg != null) pg.close();
-  }
-
-  static void assertError(Res r, int status, String code) {
-    assertEquals(status, r.status(), () -> "status, body: " + r.text());
-    assertTrue(r.header("Content-Type").startsWith("application/json"), () -> "content type " + r.header("Content-Type"));
-    JsonNode j = r.json();
-    assertEquals(2, j.size(), () -> "error shape: " + r.text());
-    assertNotNull(j.get("message"), r.text());
-    assertFalse(j.get("message").asText().isBlank(), r.text());
-    if (code != null) assertEquals(code, j.get("error").asText(), r.text());
   }
 
   // ---------------------------------------------------------------- health, cluster, plumbing

@@ -1,5 +1,6 @@
 package dev.parley.http.auth;
 
+import static dev.parley.http.testutil.Api.assertError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -49,15 +50,6 @@ class TokenRevocationTest {
   void stop() {
     if (node != null) node.close();
     if (pg != null) pg.close();
-  }
-
-  static void assertError(Res r, int status, String code) {
-    assertEquals(status, r.status(), () -> "status, body: " + r.text());
-    assertTrue(r.header("Content-Type").startsWith("application/json"), () -> "content type " + r.header("Content-Type"));
-    JsonNode j = r.json();
-    assertEquals(2, j.size(), () -> "error shape: " + r.text());
-    assertFalse(j.get("message").asText().isBlank(), r.text());
-    assertEquals(code, j.get("error").asText(), r.text());
   }
 
   /** 401 with the challenge that tells a client to log in again. */

@@ -55,6 +55,18 @@ public final class Api {
     }
   }
 
+  /** {@code r} is the API's one error shape, {@code {"error": code, "message": ...}}, with {@code status}; {@code code} null: any. */
+  public static void assertError(Res r, int status, String code) {
+    org.junit.jupiter.api.Assertions.assertEquals(status, r.status(), () -> "status, body: " + r.text());
+    org.junit.jupiter.api.Assertions.assertTrue(r.header("Content-Type").startsWith("application/json"),
+        () -> "content type " + r.header("Content-Type"));
+    JsonNode j = r.json();
+    org.junit.jupiter.api.Assertions.assertEquals(2, j.size(), () -> "error shape: " + r.text());
+    org.junit.jupiter.api.Assertions.assertNotNull(j.get("message"), r.text());
+    org.junit.jupiter.api.Assertions.assertFalse(j.get("message").asText().isBlank(), r.text());
+    if (code != null) org.junit.jupiter.api.Assertions.assertEquals(code, j.get("error").asText(), r.text());
+  }
+
   public Res get(String path, String token) {
     return send(req(path, token).GET().build());
   }
