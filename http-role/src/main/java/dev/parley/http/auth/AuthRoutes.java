@@ -131,17 +131,15 @@ public final class AuthRoutes {
     String email = email(c);
     String pw = c.password();
     checkNewPassword(pw, "password");
-    return CompletableFuture.supplyAsync(() -> {
+    return onBlocking(() -> {
       try {
         UserRepository.User u = users.create(email, hasher.hash(pw));
         log.info("registered user {}", u.id());
         return new Registered(u.id(), u.email());
       } catch (UserRepository.DuplicateEmailException d) {
         throw new ApiException(StatusCodes.CONFLICT, "email_taken", d.getMessage());
-      } catch (java.sql.SQLException e) {
-        throw new java.util.concurrent.CompletionException(e);
       }
-    }, blocking);
+    });
   }
 
   CompletionStage<LoginResponse> login(Credentials c) {
@@ -151,30 +149,42 @@ public final class AuthRoutes {
     String email = normalised(c.email());
     String pw = c.password();
     checkThrottle(email);
+    return onBlocking(() -> {
+      Optional<UserRepository.User> u = pw.length() > MAX_PASSWORD ? Optional.empty() : users.findByEmail(email);
+      boolean ok = hasher.verify(pw.length() > MAX_PASSWORD ? "x" : pw, u.map(UserRepository.User::passwordHash).orElse(null));
+      if (u.isEmpty() || !ok) {
+        throttle.failed(email);
+        java.time.Duration held = throttle.wait(email);
+        // only a well-formed address is logged: not a password typed into the wrong field, nor line breaks
+        String who = email.length() <= 254 && EMAIL.matcher(email).matches() ? email : "(not an email address)";
+        if (!held.isZero()) {
+          log.warn("login for {} failed ({}); the account's logins are held back for {} s after repeated failures",
+              who, u.isEmpty() ? "no such account" : "wrong password", held.toSeconds() + 1);
+        } else {
+          log.info("login for {} failed ({})", who, u.isEmpty() ? "no such account" : "wrong password");
+        }
+        throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
+      }
+      throttle.succeeded(email);
+      TokenService.Token t = tokens.issue(u.get().id(), u.get().email(), u.get().tokenGeneration());
+      return new LoginResponse(t.token(), t.expiresAt(), "Bearer");
+    });
+  }
+
+  /** JDBC work of these routes on their dispatcher; an SQLException fails the future with it (503 when the database is away). */
+  private <T> CompletableFuture<T> onBlocking(SqlWork<T> work) {
     return CompletableFuture.supplyAsync(() -> {
       try {
-        Optional<UserRepository.User> u = pw.length() > MAX_PASSWORD ? Optional.empty() : users.findByEmail(email);
-        boolean ok = hasher.verify(pw.length() > MAX_PASSWORD ? "x" : pw, u.map(UserRepository.User::passwordHash).orElse(null));
-        if (u.isEmpty() || !ok) {
-          throttle.failed(email);
-          java.time.Duration held = throttle.wait(email);
-          // only a well-formed address is logged: not a password typed into the wrong field, nor line breaks
-          String who = email.length() <= 254 && EMAIL.matcher(email).matches() ? email : "(not an email address)";
-          if (!held.isZero()) {
-            log.warn("login for {} failed ({}); the account's logins are held back for {} s after repeated failures",
-                who, u.isEmpty() ? "no such account" : "wrong password", held.toSeconds() + 1);
-          } else {
-            log.info("login for {} failed ({})", who, u.isEmpty() ? "no such account" : "wrong password");
-          }
-          throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
-        }
-        throttle.succeeded(email);
-        TokenService.Token t = tokens.issue(u.get().id(), u.get().email(), u.get().tokenGeneration());
-        return new LoginResponse(t.token(), t.expiresAt(), "Bearer");
+        return work.run();
       } catch (java.sql.SQLException e) {
         throw new java.util.concurrent.CompletionException(e);
       }
     }, blocking);
+  }
+
+  @FunctionalInterface
+  private interface SqlWork<T> {
+    T run() throws java.sql.SQLException;
   }
 
   /** 429 while the account's logins are held back by {@link LoginThrottle}. */
@@ -198,47 +208,39 @@ public final class AuthRoutes {
       throw new ApiException(StatusCodes.BAD_REQUEST, "bad_request", "currentPassword and newPassword are required");
     }
     checkNewPassword(p.newPassword(), "newPassword");
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        UserRepository.User u = users.findById(user.id()).orElseThrow(AuthRoutes::revoked);
-        checkThrottle(u.email());
-        String current = p.currentPassword();
-        if (current.length() > MAX_PASSWORD || !hasher.verify(current, u.passwordHash())) {
-          throttle.failed(u.email());
-          java.time.Duration held = throttle.wait(u.email());
-          if (!held.isZero()) {
-            log.warn("password change of user {} refused (wrong current password); the account's logins are held back for {} s "
-                + "after repeated failures", u.id(), held.toSeconds() + 1);
-          } else {
-            log.info("password change of user {} refused (wrong current password)", u.id());
-          }
-          throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "the current password is wrong");
+    return onBlocking(() -> {
+      UserRepository.User u = users.findById(user.id()).orElseThrow(AuthRoutes::revoked);
+      checkThrottle(u.email());
+      String current = p.currentPassword();
+      if (current.length() > MAX_PASSWORD || !hasher.verify(current, u.passwordHash())) {
+        throttle.failed(u.email());
+        java.time.Duration held = throttle.wait(u.email());
+        if (!held.isZero()) {
+          log.warn("password change of user {} refused (wrong current password); the account's logins are held back for {} s "
+              + "after repeated failures", u.id(), held.toSeconds() + 1);
+        } else {
+          log.info("password change of user {} refused (wrong current password)", u.id());
         }
-        throttle.succeeded(u.email());
-        // only if nobody changed it since it was read: of two changes at once one wins, and it has
-        // revoked the other's token
-        if (!users.changePassword(u.id(), u.passwordHash(), hasher.hash(p.newPassword()))) throw revoked();
-        generations.invalidate(u.id());
-        log.info("user {} changed their password; the tokens issued to them before are revoked", u.id());
-        return Done.getInstance();
-      } catch (java.sql.SQLException e) {
-        throw new java.util.concurrent.CompletionException(e);
+        throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "the current password is wrong");
       }
-    }, blocking);
+      throttle.succeeded(u.email());
+      // only if nobody changed it since it was read: of two changes at once one wins, and it has
+      // revoked the other's token
+      if (!users.changePassword(u.id(), u.passwordHash(), hasher.hash(p.newPassword()))) throw revoked();
+      generations.invalidate(u.id());
+      log.info("user {} changed their password; the tokens issued to them before are revoked", u.id());
+      return Done.getInstance();
+    });
   }
 
   /** Signs the caller out everywhere: every token issued to them so far is revoked, not only this one. */
   CompletionStage<Done> logout(AuthUser user) {
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        if (!users.revokeTokens(user.id())) throw revoked();
-        generations.invalidate(user.id());
-        log.info("user {} logged out everywhere; the tokens issued to them before are revoked", user.id());
-        return Done.getInstance();
-      } catch (java.sql.SQLException e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    }, blocking);
+    return onBlocking(() -> {
+      if (!users.revokeTokens(user.id())) throw revoked();
+      generations.invalidate(user.id());
+      log.info("user {} logged out everywhere; the tokens issued to them before are revoked", user.id());
+      return Done.getInstance();
+    });
   }
 
   private static final WWWAuthenticate CHALLENGE = WWWAuthenticate.create(HttpChallenge.createOAuth2("parley"));
