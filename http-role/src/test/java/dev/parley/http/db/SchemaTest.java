@@ -236,26 +236,6 @@ class SchemaTest {
     }
   }
 
-  /** A start while a long transaction reads the users table (a pg_dump) must not wait for it, nor stop logins behind it. */
-  @Test
-  void aRestartDoesNotWaitForALongReaderOfTheUsersTable() throws Exception {
-    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
-      Schema.migrate(ds, pg.db);
-      try (Connection reader = ds.getConnection()) {
-        reader.setAutoCommit(false);
-        reader.createStatement().executeQuery("SELECT count(*) FROM users").close();
-        ExecutorService pool = Executors.newSingleThreadExecutor();
-        try {
-          // an unconditional ALTER TABLE ... ADD COLUMN IF NOT EXISTS would queue behind the reader
-          pool.submit(() -> Schema.migrate(ds, pg.db)).get(Schema.PG_LOCK_TIMEOUT_MS - 2_000, TimeUnit.MILLISECONDS);
-        } finally {
-          pool.shutdownNow();
-          reader.rollback();
-        }
-      }
-    }
-  }
-
   @Test
   void bundledDdlIsMadeIdempotent() {
     String pekko = Schema.resource("schema/postgres/postgres-create-schema.sql");
