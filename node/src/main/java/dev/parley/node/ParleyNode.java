@@ -106,7 +106,7 @@ public final class ParleyNode {
     ActorSystem<Void> system = null;
     try {
       if (node.isHttp() || postgresBlobs) ds = Database.create(db);
-      if (node.isHttp()) migrate(ds, db);
+      if (node.isHttp()) migrate(db);
       BlobStore blobs = BlobStores.create(node.blobStore(), node.dataDir(), node.blobChunkSize(), ds);
 
       Config config = NodeConfig.overlay(node, db, standalone).withFallback(loaded);
@@ -175,12 +175,12 @@ public final class ParleyNode {
     }
   }
 
-  private static void migrate(HikariDataSource ds, DbSettings db) {
+  private static void migrate(DbSettings db) {
     long deadline = System.nanoTime() + DB_STARTUP_TIMEOUT.toNanos();
     int tries = 0;
     while (true) {
       try {
-        Schema.migrate(ds, db);
+        Schema.migrate(db);
         return;
       } catch (IllegalStateException e) {
         tries++;

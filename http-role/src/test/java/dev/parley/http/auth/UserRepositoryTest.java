@@ -21,7 +21,7 @@ class UserRepositoryTest {
   @Test
   void onPostgres() throws Exception {
     try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
-      Schema.migrate(ds, pg.db);
+      Schema.migrate(pg.db);
       exercise(new UserRepository(ds));
     }
   }
@@ -31,7 +31,7 @@ class UserRepositoryTest {
     DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
         "data-dir = \"" + dir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 2 }"));
     try (HikariDataSource ds = Database.create(db)) {
-      Schema.migrate(ds, db);
+      Schema.migrate(db);
       exercise(new UserRepository(ds));
     }
   }

@@ -42,7 +42,7 @@ class BlobStoresTest {
   void start() {
     pg = Postgres.freshSchema();
     ds = Database.create(pg.db);
-    Schema.migrate(ds, pg.db);
+    Schema.migrate(pg.db);
   }
 
   @AfterAll

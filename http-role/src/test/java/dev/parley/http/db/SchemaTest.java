@@ -38,12 +38,12 @@ class SchemaTest {
   @Test
   void postgresMigrationIsIdempotentAndStaysInItsSchema() throws Exception {
     try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
-      Schema.migrate(ds, pg.db);
-      Schema.migrate(ds, pg.db);
+      Schema.migrate(pg.db);
+      Schema.migrate(pg.db);
       // two nodes starting at once
       ExecutorService pool = Executors.newFixedThreadPool(2);
       try {
-        List<Future<?>> both = List.of(pool.submit(() -> Schema.migrate(ds, pg.db)), pool.submit(() -> Schema.migrate(ds, pg.db)));
+        List<Future<?>> both = List.of(pool.submit(() -> Schema.migrate(pg.db)), pool.submit(() -> Schema.migrate(pg.db)));
         for (Future<?> f : both) f.get();
       } finally {
         pool.shutdown();
@@ -70,7 +70,7 @@ class SchemaTest {
   @Test
   void aRestartDoesNotWaitForALongReaderOfTheAlteredTables() throws Exception {
     try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
-      Schema.migrate(ds, pg.db);
+      Schema.migrate(pg.db);
       try (Connection reader = ds.getConnection()) {
         reader.setAutoCommit(false);
         for (String table : List.of("blob_chunk", "users", "meeting_list")) { // parley-003, -005, -006
@@ -79,7 +79,7 @@ class SchemaTest {
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
           // before: the start's ALTER TABLE queued behind the reader for as long as it lasted
-          pool.submit(() -> Schema.migrate(ds, pg.db)).get(Schema.PG_LOCK_TIMEOUT_MS - 2_000, TimeUnit.MILLISECONDS);
+          pool.submit(() -> Schema.migrate(pg.db)).get(Schema.PG_LOCK_TIMEOUT_MS - 2_000, TimeUnit.MILLISECONDS);
         } finally {
           pool.shutdownNow();
           reader.rollback();
@@ -100,7 +100,9 @@ class SchemaTest {
    */
   static void checkRetryableBackfill(HikariDataSource ds, Runnable migrate) throws SQLException {
     try (Connection c = ds.getConnection()) {
-      c.createStatement().execute("ALTER TABLE meeting_list DROP COLUMN error_retryable"); // as before parley-006
+      // a database as the release before parley-006 (and before Flyway) left it
+      c.createStatement().execute("ALTER TABLE meeting_list DROP COLUMN error_retryable");
+      c.createStatement().execute("DROP TABLE \"flyway_schema_history\"");
       c.createStatement().execute("INSERT INTO meeting_list (id, owner_id, title, status, created_at, updated_at, error)"
           + " VALUES ('gave-up', 'o', 't', 'failed', 1, 1, 'node left (gave up after 5 attempts)'),"
           + " ('bad-input', 'o', 't', 'failed', 1, 1, 'not decodable audio'),"
@@ -125,8 +127,8 @@ class SchemaTest {
   @Test
   void postgresBackfillsTheListsRetryableFlag() throws Exception {
     try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
-      Schema.migrate(ds, pg.db);
-      checkRetryableBackfill(ds, () -> Schema.migrate(ds, pg.db));
+      Schema.migrate(pg.db);
+      checkRetryableBackfill(ds, () -> Schema.migrate(pg.db));
     }
   }
 
@@ -135,30 +137,61 @@ class SchemaTest {
     DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
         "data-dir = \"" + dir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 2 }"));
     try (HikariDataSource ds = Database.create(db)) {
-      Schema.migrate(ds, db);
-      checkRetryableBackfill(ds, () -> Schema.migrate(ds, db));
+      Schema.migrate(db);
+      checkRetryableBackfill(ds, () -> Schema.migrate(db));
     }
   }
 
-  /** A migration lock that does not come fails the try (the node retries, then exits) instead of hanging. */
+  /**
+   * A lock that does not come (another node's migration hung, the history table held by a long
+   * transaction) fails the try (the node retries, then exits) instead of hanging the start.
+   */
   @Test
   void aLockThatDoesNotComeFailsTheTry() throws Exception {
     try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db);
         Connection holder = ds.getConnection()) {
-      holder.createStatement().execute("SELECT pg_advisory_lock(" + Schema.PG_LOCK_KEY + ")");
+      Schema.migrate(pg.db);
+      holder.setAutoCommit(false);
+      holder.createStatement().execute("LOCK TABLE flyway_schema_history IN ACCESS EXCLUSIVE MODE");
       long start = System.nanoTime();
-      IllegalStateException e = assertThrows(IllegalStateException.class, () -> Schema.migrate(ds, pg.db));
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> Schema.migrate(pg.db));
       assertTrue(e.getMessage().contains("lock timeout"), e.getMessage());
       assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(Schema.PG_LOCK_TIMEOUT_MS * 3), "gave up");
-      holder.createStatement().execute("SELECT pg_advisory_unlock(" + Schema.PG_LOCK_KEY + ")");
-      // the failed try's connection went back to the pool without its lock timeout
+      holder.rollback();
+      // the migration's lock timeout stayed on its own connections, not on the pool's
       for (int i = 0; i < 10; i++) {
         try (Connection c = ds.getConnection(); ResultSet rs = c.createStatement().executeQuery("SHOW lock_timeout")) {
           assertTrue(rs.next());
           assertEquals("0", rs.getString(1));
         }
       }
-      Schema.migrate(ds, pg.db);
+      Schema.migrate(pg.db);
+    }
+  }
+
+  /** Flyway's history: Pekko's tables, then every parley-NNN file in order, each applied once. */
+  static void historyHasEveryMigrationOnce(Connection c, boolean baselined) throws SQLException {
+    List<String> versions = new java.util.ArrayList<>();
+    try (ResultSet rs = c.createStatement().executeQuery(
+        "SELECT \"version\", \"success\", \"type\" FROM \"flyway_schema_history\" ORDER BY \"installed_rank\"")) {
+      while (rs.next()) {
+        assertTrue(rs.getBoolean(2), "failed migration " + rs.getString(1));
+        if (!rs.getString(3).equals("TABLE")) versions.add(rs.getString(1)); // H2 also records the table's creation
+      }
+    }
+    List<String> expected = new java.util.ArrayList<>(List.of("0.1", "001", "002", "003", "004", "005", "006"));
+    if (baselined) expected.add(0, "0");
+    assertEquals(expected, versions);
+  }
+
+  @Test
+  void postgresRecordsEachMigrationOnce() throws Exception {
+    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
+      Schema.migrate(pg.db);
+      Schema.migrate(pg.db);
+      try (Connection c = ds.getConnection()) {
+        historyHasEveryMigrationOnce(c, false);
+      }
     }
   }
 
@@ -169,11 +202,12 @@ class SchemaTest {
     assertFalse(db.isPostgres());
     assertTrue(db.url().startsWith("jdbc:h2:file:" + dir.toAbsolutePath()), db.url());
     try (HikariDataSource ds = Database.create(db)) {
-      Schema.migrate(ds, db);
-      Schema.migrate(ds, db);
+      Schema.migrate(db);
+      Schema.migrate(db);
       try (Connection c = ds.getConnection()) {
         assertTrue(tables(c, "PUBLIC").containsAll(TABLES), tables(c, "PUBLIC").toString());
         assertFalse(tables(c, "PUBLIC").contains("cluster_lease"), "H2 keeps keep-majority and has no lease table");
+        historyHasEveryMigrationOnce(c, false);
       }
     }
   }
@@ -190,9 +224,10 @@ class SchemaTest {
       c.createStatement().execute("INSERT INTO users (id, email, password_hash, created_at) VALUES ('old', 'old@example.com', 'h', 1)");
       assertFalse(columns(c, "users").contains("token_generation"), "the table as 001 left it");
     }
-    Schema.migrate(ds, db);
-    Schema.migrate(ds, db);
+    Schema.migrate(db);
+    Schema.migrate(db);
     try (Connection c = ds.getConnection()) {
+      historyHasEveryMigrationOnce(c, true); // a database from before Flyway: baselined, then everything once more
       assertTrue(columns(c, "users").contains("token_generation"), columns(c, "users").toString());
       c.createStatement().execute("INSERT INTO users (id, email, password_hash, created_at) VALUES ('new', 'new@example.com', 'h', 2)");
       try (ResultSet rs = c.createStatement().executeQuery("SELECT id, token_generation FROM users ORDER BY id")) {
@@ -245,33 +280,6 @@ class SchemaTest {
     assertFalse(fixed.toLowerCase().contains("public."), fixed);
     assertFalse(fixed.contains("CONCURRENTLY"), fixed);
     assertEquals(7, Schema.split(fixed).size()); // 5 tables, 2 indexes
-  }
-
-  /** A DO block is one statement however its lines end, and runs as one on PostgreSQL. */
-  @Test
-  void aDollarQuotedBlockIsOneStatement() throws Exception {
-    String sql = """
-        CREATE TABLE IF NOT EXISTS t (a INT);
-        -- a guarded change
-        DO $$
-        BEGIN
-          IF NOT EXISTS (SELECT 1 FROM t) THEN
-            INSERT INTO t VALUES (1);
-          END IF;
-        END $$;
-        SELECT 1;
-        """;
-    List<String> statements = Schema.split(sql);
-    assertEquals(3, statements.size(), statements.toString());
-    assertTrue(statements.get(1).startsWith("DO $$") && statements.get(1).endsWith("END $$"), statements.get(1));
-    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db);
-        Connection c = ds.getConnection()) {
-      for (String st : statements) c.createStatement().execute(st);
-      try (ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM t")) {
-        assertTrue(rs.next());
-        assertEquals(1, rs.getInt(1));
-      }
-    }
   }
 
   @Test

@@ -50,7 +50,7 @@ class JdbcLeaseTest {
   void start() {
     pg = Postgres.freshSchema();
     ds = Database.create(pg.db);
-    Schema.migrate(ds, pg.db);
+    Schema.migrate(pg.db);
     system = ActorSystem.create("lease-test", ConfigFactory.parseString("""
             parley {
               data-dir = "unused"

@@ -90,7 +90,7 @@ public final class TestNode implements AutoCloseable {
         Thread.sleep(50);
       }
       ds = Database.create(db);
-      Schema.migrate(ds, db);
+      Schema.migrate(db);
       BlobStore blobs = BlobStores.create(BlobStores.Kind.parse(config.getString("parley.blob.store")), dataDir,
           config.getBytes("parley.blob.chunk-size"), ds);
       if (worker != null && roles.contains(InferenceProtocol.GPU_ROLE)) {

@@ -26,7 +26,7 @@ class MeetingListRepositoryTest {
   @Test
   void valuesLongerThanTheirColumnsAreClippedAndDoNotStallTheProjection() throws Exception {
     try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
-      Schema.migrate(ds, pg.db);
+      Schema.migrate(pg.db);
       MeetingListRepository repo = new MeetingListRepository(ds, pg.db);
       // journals may hold such events: titles from file names and declared content types were not cut before
       String title = "t".repeat(3000);
@@ -50,7 +50,7 @@ class MeetingListRepositoryTest {
   @Test
   void aFailureKeepsItsRetryableFlag() throws Exception {
     try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
-      Schema.migrate(ds, pg.db);
+      Schema.migrate(pg.db);
       MeetingListRepository repo = new MeetingListRepository(ds, pg.db);
       repo.apply("test", List.of(
           envelope(1, "m1", 1, new Meeting.Created("m1", "owner", "t", DiarizationOptions.NONE, Instant.now())),
