@@ -52,4 +52,39 @@ class MainTest {
     assertTrue(e.contains("unknown command 'serve-everything'"), e);
     assertTrue(e.contains("Usage:"), e);
   }
+
+  /**
+   * A node that cannot start because a port it needs is taken exits 1, not 0: a supervisor that
+   * scales on process exit reads 0 as "left gracefully" (coordinated shutdown ran on the failed
+   * start and used to exit 0 before Main could exit 1).
+   */
+  @Test
+  void aNodeWhosePortIsTakenExitsOne(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    for (String taken : new String[] {"PARLEY_CLUSTER_PORT", "PARLEY_HTTP_PORT"}) {
+      try (java.net.ServerSocket busy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
+          java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+        int freePort = free.getLocalPort();
+        free.close();
+        ProcessBuilder pb = new ProcessBuilder(
+                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve(taken + ".log").toFile());
+        pb.environment().put("PARLEY_ROLES", "http");
+        pb.environment().put("PARLEY_DATA_DIR", dir.resolve(taken).toString());
+        pb.environment().put("PARLEY_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+        pb.environment().put("PARLEY_CLUSTER_PORT", "" + (taken.equals("PARLEY_CLUSTER_PORT") ? busy.getLocalPort() : freePort));
+        pb.environment().put("PARLEY_HTTP_PORT", "" + (taken.equals("PARLEY_HTTP_PORT") ? busy.getLocalPort() : freePort));
+        Process p = pb.start();
+        try {
+          assertTrue(p.waitFor(90, java.util.concurrent.TimeUnit.SECONDS), taken + ": the node did not exit");
+          String log = java.nio.file.Files.readString(dir.resolve(taken + ".log"));
+          assertEquals(1, p.exitValue(), taken + " taken; the node said:\n" + log);
+          assertTrue(log.contains("could not start") && log.contains("Address already in use"), log);
+        } finally {
+          p.destroyForcibly();
+        }
+      }
+    }
+  }
 }
