@@ -500,8 +500,11 @@ class HttpRoutesPostgresTest {
     Res longField = api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("title", "t".repeat(5000)));
     assertError(longField, 400, "bad_request");
     assertTrue(longField.json().get("message").asText().contains("'title'"), longField.text());
-    // a body that says it is multipart and is not
-    assertError(api.postRaw("/meetings", token, "multipart/form-data; boundary=zz", Api.wav(0.1)), 400, "bad_request");
+    // a body that says it is multipart and is not, or a multipart type without its boundary: on either path
+    for (String path : new String[] {"/meetings", "/meetings/upload"}) {
+      assertError(api.postRaw(path, token, "multipart/form-data; boundary=zz", Api.wav(0.1)), 400, "bad_request");
+      assertError(api.postRaw(path, token, "multipart/form-data", Api.wav(0.1)), 400, "bad_request");
+    }
     // a client that declares more than it sends and then goes quiet: 408 after the stall timeout (2 s in tests)
     try (Socket s = Api.stalledUpload(node.http.port(), token)) {
       byte[] head = s.getInputStream().readNBytes(12);

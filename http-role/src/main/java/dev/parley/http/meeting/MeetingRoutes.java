@@ -3,6 +3,7 @@ package dev.parley.http.meeting;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.completeOKWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
+import static org.apache.pekko.http.javadsl.server.Directives.extractMethod;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.conditional;
 import static org.apache.pekko.http.javadsl.server.Directives.delete;
@@ -155,10 +156,14 @@ public final class MeetingRoutes {
         : r, () -> checked);
   }
 
-  /** 405 naming the one method a fixed path takes. */
+  /**
+   * 405 naming the one method a fixed path takes, for any other method; the allowed one passes with no rejection of its own, so that the
+   * route before it answers why it refused (a malformed upload is a 400, not a 405).
+   */
   private static Route onlyAllowed(HttpMethod method) {
-    return complete(ApiError.response(StatusCodes.METHOD_NOT_ALLOWED, ApiError.code(StatusCodes.METHOD_NOT_ALLOWED),
-        "this path takes " + method.name() + " only").addHeader(Allow.create(method)));
+    return extractMethod(m -> m.equals(method) ? reject()
+        : complete(ApiError.response(StatusCodes.METHOD_NOT_ALLOWED, ApiError.code(StatusCodes.METHOD_NOT_ALLOWED),
+            "this path takes " + method.name() + " only").addHeader(Allow.create(method))));
   }
 
   // ---------------------------------------------------------------- list
