@@ -57,6 +57,13 @@ public record HttpSettings(
 
   public HttpSettings {
     if (maxUpload < 1) throw new IllegalArgumentException("parley.http.max-upload must be positive");
+    if (!jwtSecret.isBlank()) dev.parley.http.auth.JwtSecrets.check(jwtSecret);
+    positive("parley.http.token-ttl (PARLEY_TOKEN_TTL)", tokenTtl);
+    positive("parley.http.audio-url-ttl", audioUrlTtl);
+    positive("parley.http.ask-timeout", askTimeout);
+    positive("parley.http.upload-stall-timeout", uploadStallTimeout);
+    positive("parley.http.health-check-interval", healthCheckInterval);
+    positive("parley.auth.login-failure-window", loginFailureWindow);
     dev.parley.http.web.Cors.check(corsOrigins);
     if (bcryptCost < 4 || bcryptCost > 31) throw new IllegalArgumentException("parley.auth.bcrypt-cost must be 4..31");
     if (loginMaxFailures < 1) throw new IllegalArgumentException("parley.auth.login-max-failures must be positive");
@@ -65,6 +72,10 @@ public record HttpSettings(
       throw new IllegalArgumentException("parley.http.max-concurrent-uploads and -per-user must be positive");
     if (listDefaultLimit < 1 || listMaxLimit < listDefaultLimit)
       throw new IllegalArgumentException("parley.http.list-default-limit must be 1..list-max-limit");
+  }
+
+  private static void positive(String name, Duration d) {
+    if (d.isNegative() || d.isZero()) throw new IllegalArgumentException(name + " must be positive, not " + d.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
   }
 
   public static HttpSettings fromConfig(Config parley) {

@@ -142,6 +142,16 @@ class HttpRoutesH2Test {
     dev.parley.http.web.Cors.check(List.of("*"));
   }
 
+  /** A token lifetime that is not positive, or a short JWT secret, stops the start instead of handing out dead tokens. */
+  @Test
+  void tokenSettingsAreChecked() {
+    for (String bad : List.of("parley.http.token-ttl = -5s", "parley.http.token-ttl = 0s", "parley.http.jwt-secret = short")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> dev.parley.http.HttpSettings.fromConfig(
+          com.typesafe.config.ConfigFactory.parseString(bad).withFallback(com.typesafe.config.ConfigFactory.load()).getConfig("parley")));
+      assertTrue(e.getMessage().contains(bad.contains("ttl") ? "PARLEY_TOKEN_TTL" : "PARLEY_JWT_SECRET"), e.getMessage());
+    }
+  }
+
   /** A node whose blob directory cannot take files (a failing disk remounted read-only, a lost mount) is not healthy. */
   @Test
   void healthzSaysWhenTheBlobDirectoryCannotTakeFiles(@TempDir Path dataDir) throws Exception {

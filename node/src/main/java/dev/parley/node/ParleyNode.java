@@ -4,11 +4,14 @@ import com.typesafe.config.Config;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.gpu.GpuRole;
 import dev.parley.gpu.pipeline.Diarizer;
+import dev.parley.gpu.worker.GpuSettings;
 import dev.parley.http.HttpRole;
+import dev.parley.http.HttpSettings;
 import dev.parley.http.blob.BlobStores;
 import dev.parley.http.db.Database;
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.db.Schema;
+import dev.parley.http.meeting.MeetingSettings;
 import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
 import java.sql.Connection;
@@ -71,6 +74,13 @@ public final class ParleyNode {
     Config parley = loaded.getConfig("parley");
     NodeSettings node = NodeSettings.fromConfig(parley);
     DbSettings db = DbSettings.fromConfig(parley);
+    // every setting of the node's roles is read before anything starts: a mistyped one stops the
+    // node at once (exit 2), not after it has joined the cluster
+    if (node.isHttp()) {
+      HttpSettings.fromConfig(parley);
+      MeetingSettings.fromConfig(parley);
+    }
+    if (node.isGpu()) GpuSettings.fromConfig(parley);
     boolean postgresBlobs = node.blobStore() == BlobStores.Kind.DATABASE;
     if (postgresBlobs && !db.isPostgres()) {
       throw new IllegalArgumentException("PARLEY_BLOB_STORE=postgres needs PARLEY_DB_URL=jdbc:postgresql://...");

@@ -23,11 +23,14 @@ public final class JwtSecrets {
 
   private JwtSecrets() {}
 
+  /** A configured secret, if it is long enough to sign with. */
+  public static String check(String configured) {
+    if (configured.length() < 16) throw new IllegalArgumentException("PARLEY_JWT_SECRET must have at least 16 characters");
+    return configured;
+  }
+
   public static String resolve(String configured, Path dataDir) {
-    if (configured != null && !configured.isBlank()) {
-      if (configured.length() < 16) throw new IllegalArgumentException("PARLEY_JWT_SECRET must have at least 16 characters");
-      return configured;
-    }
+    if (configured != null && !configured.isBlank()) return check(configured);
     Path file = dataDir.resolve(FILE_NAME);
     try {
       Files.createDirectories(dataDir);
