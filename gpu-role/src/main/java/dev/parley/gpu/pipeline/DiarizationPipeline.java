@@ -215,7 +215,17 @@ public final class DiarizationPipeline implements Diarizer {
     progress.progress("done", 1.0);
     Timing timing = new Timing(audioSeconds, processing, audioSeconds > 0 ? processing / audioSeconds : 0,
         device.toString(), clock.seconds());
-    return new DiarizationResult(segments, speakers, models(), timing);
+    return new DiarizationResult(segments, speakers, models(), timing).withWarnings(fewerThanAskedFor(options, speakers.size()));
+  }
+
+  /** A warning when the speech split into fewer speakers than {@code numSpeakers} or {@code minSpeakers} asked for. */
+  private static List<String> fewerThanAskedFor(DiarizationOptions options, int found) {
+    boolean exact = options.numSpeakers() != null;
+    Integer wanted = exact ? options.numSpeakers() : options.minSpeakers();
+    if (wanted == null || found >= wanted) return List.of();
+    String asked = String.format(Locale.ROOT, "asked for %s%d speakers", exact ? "" : "at least ", wanted);
+    return List.of(found == 0 ? asked + ", found none: the recording has no speech"
+        : asked + ", found " + found + ": the recording's speech did not split into more");
   }
 
   /** Each 10 ms frame's speaker (-1: none), the speakers' centroids, and how many windows were embedded. */

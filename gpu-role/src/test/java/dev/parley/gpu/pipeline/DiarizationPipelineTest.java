@@ -179,6 +179,20 @@ class DiarizationPipelineTest {
     assertEquals(1, pipeline.diarize(x, new DiarizationOptions(1, null, null), null).speakers().size());
     assertEquals(3, pipeline.diarize(x, new DiarizationOptions(null, 3, null), null).speakers().size());
     assertEquals(1, pipeline.diarize(x, new DiarizationOptions(null, null, 1), null).speakers().size());
+    assertEquals(List.of(), pipeline.diarize(x, new DiarizationOptions(3, null, null), null).warnings());
+  }
+
+  /** More speakers than the speech splits into: the result says so instead of quietly giving fewer. */
+  @Test
+  void saysWhenItFindsFewerSpeakersThanAskedFor() throws Exception {
+    float[] x = conversation(new ArrayList<>());
+    DiarizationResult r = pipeline.diarize(x, new DiarizationOptions(1000, null, null), null);
+    assertTrue(r.speakers().size() < 1000);
+    assertEquals(List.of("asked for 1000 speakers, found " + r.speakers().size()
+        + ": the recording's speech did not split into more"), r.warnings());
+    DiarizationResult atLeast = pipeline.diarize(x, new DiarizationOptions(null, 1000, null), null);
+    assertEquals(List.of("asked for at least 1000 speakers, found " + atLeast.speakers().size()
+        + ": the recording's speech did not split into more"), atLeast.warnings());
   }
 
   @Test
@@ -196,6 +210,9 @@ class DiarizationPipelineTest {
     assertTrue(r.segments().isEmpty());
     assertEquals("", r.toRttm("x"));
     assertEquals(600, r.timing().audioSeconds(), 1e-9);
+    assertEquals(List.of(), r.warnings());
+    assertEquals(List.of("asked for 2 speakers, found none: the recording has no speech"),
+        pipeline.diarize(Signals.silence(5), new DiarizationOptions(2, null, null), null).warnings());
   }
 
   @Test
