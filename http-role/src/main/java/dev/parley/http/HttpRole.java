@@ -82,6 +82,27 @@ public final class HttpRole {
    * until the API is bound. The schema must already be migrated ({@link dev.parley.http.db.Schema}).
    * On a node that also has the gpu role, the gpu worker sharding must be initialised before this.
    */
+  /** A clean-up pass of an http node: runs on the blocking dispatcher, may throw (the pass is logged and skipped). */
+  @FunctionalInterface
+  interface Sweep {
+    void run() throws Exception;
+  }
+
+  /**
+   * Runs {@code sweep} ten minutes after start and then every hour on {@code blocking}; a pass that
+   * fails is logged as "{@code what} failed" and the next one runs as planned. Every http node
+   * sweeps: the sweeps are idempotent.
+   */
+  private static void everyHour(ActorSystem<?> system, String what, Sweep sweep, ExecutionContextExecutor blocking) {
+    system.classicSystem().scheduler().scheduleWithFixedDelay(Duration.ofMinutes(10), Duration.ofHours(1), () -> {
+      try {
+        sweep.run();
+      } catch (Exception e) {
+        log.warn("{} failed: {}", what, e.toString());
+      }
+    }, blocking);
+  }
+
   public static Handle start(ActorSystem<?> system, BlobStore blobs, DataSource ds, DbSettings db) {
     Config parley = system.settings().config().getConfig("parley");
     HttpSettings settings = HttpSettings.fromConfig(parley);
@@ -98,9 +119,11 @@ public final class HttpRole {
     Api api = buildRoutes(system, settings, ds, blobs, list, blocking);
     HealthCheck health = api.health();
     ServerBinding binding = bind(system, settings, api.routes(), health);
-    OrphanedBlobs.schedule(system, blobs, list,
-        PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier()), blocking);
-    DeletedMeetings.schedule(system, ds, meetingSettings.eraseDeletedAfter(), blocking);
+    OrphanedBlobs.Meetings meetings = OrphanedBlobs.meetings(system, list,
+        PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier()));
+    everyHour(system, "the sweep for orphaned audio", () -> OrphanedBlobs.sweep(blobs, meetings), blocking);
+    Duration eraseAfter = meetingSettings.eraseDeletedAfter();
+    if (eraseAfter != null) everyHour(system, "erasing deleted meetings", () -> DeletedMeetings.sweep(ds, eraseAfter), blocking);
     int port = binding.localAddress().getPort();
     log.info("http role up: API on {}:{}, database {}, blobs {}", settings.bindHost(), port, db.safeUrl(),
         blobs.getClass().getSimpleName());

@@ -31,14 +31,12 @@ public final class OrphanedBlobs {
   private static final Logger log = LoggerFactory.getLogger(OrphanedBlobs.class);
   /** How old a blob must be before its meeting's absence means anything. */
   static final Duration MIN_AGE = Duration.ofHours(1);
-  static final Duration FIRST_SWEEP_AFTER = Duration.ofMinutes(10);
-  static final Duration SWEEP_EVERY = Duration.ofHours(1);
 
   /** What is known of a blob's meeting. */
   enum Fate { LIVE, DELETED, NEVER_CREATED, UNCLEAR }
 
   /** Where a meeting's fate is read; both block. */
-  interface Meetings {
+  public interface Meetings {
     /** The meeting list's status of meeting {@code id}, empty when it has no row. */
     Optional<String> listStatus(String id) throws Exception;
 
@@ -85,10 +83,9 @@ public final class OrphanedBlobs {
     return new Sweep(deleted, neverCreated, unclear, failed);
   }
 
-  /** Sweeps {@code blobs} ten minutes after start and then every hour, on {@code blocking}. */
-  public static void schedule(ActorSystem<?> system, BlobStore blobs, MeetingListRepository list,
-      JdbcReadJournal journal, scala.concurrent.ExecutionContextExecutor blocking) {
-    Meetings meetings = new Meetings() {
+  /** The fates of meetings as the meeting list and the journal tell them. */
+  public static Meetings meetings(ActorSystem<?> system, MeetingListRepository list, JdbcReadJournal journal) {
+    return new Meetings() {
       @Override
       public Optional<String> listStatus(String id) throws Exception {
         return list.ref(id).map(MeetingListRepository.Ref::status);
@@ -100,16 +97,14 @@ public final class OrphanedBlobs {
             .take(1).runWith(Sink.seq(), system).toCompletableFuture().get(30, TimeUnit.SECONDS).isEmpty();
       }
     };
-    system.classicSystem().scheduler().scheduleWithFixedDelay(FIRST_SWEEP_AFTER, SWEEP_EVERY, () -> {
-      try {
-        Sweep s = sweep(blobs, meetings, Instant.now().minus(MIN_AGE));
-        if (s.deleted() + s.neverCreated() + s.failed() > 0) {
-          log.info("orphaned audio: removed {} of deleted meetings and {} of meetings never created; {} could not be"
-              + " removed, {} kept while their meeting is unclear", s.deleted(), s.neverCreated(), s.failed(), s.unclear());
-        }
-      } catch (java.io.IOException | RuntimeException e) {
-        log.warn("the sweep for orphaned audio failed: {}", e.toString());
-      }
-    }, blocking);
+  }
+
+  /** One sweep over the blobs old enough to judge, saying what it removed when it removed anything. */
+  public static void sweep(BlobStore blobs, Meetings meetings) throws java.io.IOException {
+    Sweep s = sweep(blobs, meetings, Instant.now().minus(MIN_AGE));
+    if (s.deleted() + s.neverCreated() + s.failed() > 0) {
+      log.info("orphaned audio: removed {} of deleted meetings and {} of meetings never created; {} could not be"
+          + " removed, {} kept while their meeting is unclear", s.deleted(), s.neverCreated(), s.failed(), s.unclear());
+    }
   }
 }

@@ -10,7 +10,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
-import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,8 +24,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class DeletedMeetings {
   private static final Logger log = LoggerFactory.getLogger(DeletedMeetings.class);
-  static final Duration FIRST_SWEEP_AFTER = Duration.ofMinutes(10);
-  static final Duration SWEEP_EVERY = Duration.ofHours(1);
   /** Meetings one sweep erases at most (the next sweep takes the rest). */
   static final int BATCH = 500;
 
@@ -93,17 +90,9 @@ public final class DeletedMeetings {
     }
   }
 
-  /** Sweeps ten minutes after start and then every hour, on {@code blocking}; {@code after} null: never. */
-  public static void schedule(ActorSystem<?> system, DataSource ds, Duration after,
-      scala.concurrent.ExecutionContextExecutor blocking) {
-    if (after == null) return;
-    system.classicSystem().scheduler().scheduleWithFixedDelay(FIRST_SWEEP_AFTER, SWEEP_EVERY, () -> {
-      try {
-        int n = erase(ds, Instant.now().minus(after));
-        if (n > 0) log.info("erased {} meetings deleted more than {} ago", n, after);
-      } catch (SQLException | RuntimeException e) {
-        log.warn("erasing deleted meetings failed: {}", e.toString());
-      }
-    }, blocking);
+  /** One sweep: erases the meetings deleted more than {@code after} ago, and says how many when there were any. */
+  public static void sweep(DataSource ds, Duration after) throws SQLException {
+    int n = erase(ds, Instant.now().minus(after));
+    if (n > 0) log.info("erased {} meetings deleted more than {} ago", n, after);
   }
 }
