@@ -153,16 +153,9 @@ public final class AuthRoutes {
       Optional<UserRepository.User> u = pw.length() > MAX_PASSWORD ? Optional.empty() : users.findByEmail(email);
       boolean ok = hasher.verify(pw.length() > MAX_PASSWORD ? "x" : pw, u.map(UserRepository.User::passwordHash).orElse(null));
       if (u.isEmpty() || !ok) {
-        throttle.failed(email);
-        java.time.Duration held = throttle.wait(email);
         // only a well-formed address is logged: not a password typed into the wrong field, nor line breaks
         String who = email.length() <= 254 && EMAIL.matcher(email).matches() ? email : "(not an email address)";
-        if (!held.isZero()) {
-          log.warn("login for {} failed ({}); the account's logins are held back for {} s after repeated failures",
-              who, u.isEmpty() ? "no such account" : "wrong password", held.toSeconds() + 1);
-        } else {
-          log.info("login for {} failed ({})", who, u.isEmpty() ? "no such account" : "wrong password");
-        }
+        failedAttempt(email, "login for " + who + " failed (" + (u.isEmpty() ? "no such account" : "wrong password") + ")");
         throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
       }
       throttle.succeeded(email);
@@ -185,6 +178,20 @@ public final class AuthRoutes {
   @FunctionalInterface
   private interface SqlWork<T> {
     T run() throws java.sql.SQLException;
+  }
+
+  /**
+   * Counts a wrong password against the account's logins ({@link LoginThrottle}) and logs {@code what}
+   * happened, with the hold when this failure starts or extends one.
+   */
+  private void failedAttempt(String email, String what) {
+    throttle.failed(email);
+    java.time.Duration held = throttle.wait(email);
+    if (held.isZero()) {
+      log.info("{}", what);
+    } else {
+      log.warn("{}; the account's logins are held back for {} s after repeated failures", what, held.toSeconds() + 1);
+    }
   }
 
   /** 429 while the account's logins are held back by {@link LoginThrottle}. */
@@ -213,14 +220,7 @@ public final class AuthRoutes {
       checkThrottle(u.email());
       String current = p.currentPassword();
       if (current.length() > MAX_PASSWORD || !hasher.verify(current, u.passwordHash())) {
-        throttle.failed(u.email());
-        java.time.Duration held = throttle.wait(u.email());
-        if (!held.isZero()) {
-          log.warn("password change of user {} refused (wrong current password); the account's logins are held back for {} s "
-              + "after repeated failures", u.id(), held.toSeconds() + 1);
-        } else {
-          log.info("password change of user {} refused (wrong current password)", u.id());
-        }
+        failedAttempt(u.email(), "password change of user " + u.id() + " refused (wrong current password)");
         throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "the current password is wrong");
       }
       throttle.succeeded(u.email());
