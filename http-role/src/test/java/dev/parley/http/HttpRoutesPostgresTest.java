@@ -422,15 +422,20 @@ class HttpRoutesPostgresTest {
     assertEquals(1, f.get("options").get("minSpeakers").asInt());
   }
 
-  /** FormData.append('file', blob) names the file "blob": that is no title, and neither is white space. */
+  /** FormData.append('file', blob) names the file "blob": that is no title, and neither is white space nor control characters. */
   @Test
   void aBrowsersBlobAndABlankTitleGetTheDefaultTitle() {
     String token = api.user("blob@example.com");
     List<String> ids = List.of(
         api.postMultipart("/meetings", token, "blob", "audio/wav", Api.wav(0.2), Map.of()).json().get("id").asText(),
         api.postMultipart("/meetings", token, "blob", "audio/wav", Api.wav(0.2), Map.of("title", "   ")).json().get("id").asText(),
-        api.postRaw("/meetings?title=%20%20", token, "audio/wav", Api.wav(0.2)).json().get("id").asText());
+        api.postRaw("/meetings?title=%20%20", token, "audio/wav", Api.wav(0.2)).json().get("id").asText(),
+        api.postRaw("/meetings?title=%0A%01%09", token, "audio/wav", Api.wav(0.2)).json().get("id").asText());
     for (String id : ids) assertEquals("Untitled meeting", api.get("/meetings/" + id, token).json().get("title").asText());
+    // control characters in a title become spaces
+    String tabbed = api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.2), Map.of("title", "Stand\tup\u0001 \r\n"))
+        .json().get("id").asText();
+    assertEquals("Stand up", api.get("/meetings/" + tabbed, token).json().get("title").asText());
     assertEquals("inline", api.get("/meetings/" + ids.get(0) + "/audio", token).header("Content-Disposition"));
   }
 

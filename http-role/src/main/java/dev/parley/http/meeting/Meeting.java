@@ -481,7 +481,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       return Effect().reply(c.replyTo(), new Rejected(Rejection.EXPIRED, "the create arrived after its sender gave up"));
     }
     Audio a = c.audio();
-    String title = c.title() == null || c.title().isBlank() ? "Untitled meeting" : c.title().strip();
+    String title = title(c.title());
     DiarizationOptions options = c.options() == null ? DiarizationOptions.NONE : c.options();
     List<Event> events = List.of(
         new Created(meetingId, c.owner(), title, options, Instant.now()),
@@ -715,5 +715,14 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     } else {
       ctx.getSelf().tell(Stop.INSTANCE);
     }
+  }
+
+  /**
+   * The title a meeting is shown with: control characters (a pasted line break, a stray escape
+   * code) become spaces and the ends are trimmed; none, or only blanks, is "Untitled meeting".
+   */
+  static String title(String given) {
+    String t = given == null ? "" : given.replaceAll("\\p{Cntrl}", " ").strip();
+    return t.isEmpty() ? "Untitled meeting" : t;
   }
 }
