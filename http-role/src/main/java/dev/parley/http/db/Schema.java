@@ -61,6 +61,7 @@ public final class Schema {
    * @throws IllegalStateException when the migration fails (the node retries, then exits)
    */
   public static void migrate(DbSettings db) {
+    long t0 = System.nanoTime();
     Flyway flyway = Flyway.configure(Schema.class.getClassLoader())
         .dataSource(db.url(), db.user(), db.password())
         .locations("classpath:schema/" + db.dialect())
@@ -86,10 +87,12 @@ public final class Schema {
       throw new IllegalStateException("database migration failed on " + db.safeUrl() + ": " + e.getMessage(), e);
     }
     if (result.migrationsExecuted > 0) {
-      log.info("database schema on {} migrated to version {}: applied {}", db.safeUrl(), result.targetSchemaVersion,
+      log.info("database schema on {} migrated to version {} in {} ms: applied {}", db.safeUrl(), result.targetSchemaVersion,
+          (System.nanoTime() - t0) / 1_000_000,
           result.migrations.stream().map(m -> m.version + " " + m.description).collect(Collectors.joining(", ")));
     } else {
-      log.info("database schema on {} is up to date (version {})", db.safeUrl(), flyway.info().current().getVersion());
+      log.info("database schema on {} is up to date (version {}, checked in {} ms)", db.safeUrl(), result.initialSchemaVersion,
+          (System.nanoTime() - t0) / 1_000_000);
     }
   }
 
