@@ -15,8 +15,9 @@ CREATE TABLE IF NOT EXISTS blob_chunk (
   PRIMARY KEY (blob_key, chunk_index)
 );
 -- audio does not compress: store chunks out of line without trying. Only when not yet so: the ALTER
--- takes an exclusive lock on the table, which at every start would queue behind any long reader
--- (a pg_dump) and stop every upload and audio read behind it.
+-- takes an exclusive lock on the table, which would queue behind any long reader (a pg_dump) and stop
+-- every upload and audio read behind it whenever this runs again (before Flyway, at every start; now
+-- at the first start with Flyway on a database from before it).
 DO $$ BEGIN
   IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'blob_chunk'::regclass AND attname = 'data' AND attstorage <> 'e') THEN
     ALTER TABLE blob_chunk ALTER COLUMN data SET STORAGE EXTERNAL; END IF; END $$;

@@ -192,6 +192,8 @@ public final class ParleyNode {
       try {
         Schema.migrate(db);
         return;
+      } catch (Schema.NeedsRepair e) {
+        throw e; // trying again cannot help
       } catch (IllegalStateException e) {
         tries++;
         if (System.nanoTime() > deadline) throw e;
