@@ -77,11 +77,6 @@ public final class HttpRole {
 
   private HttpRole() {}
 
-  /**
-   * Starts the http role on {@code system} (which must have the {@code http} cluster role) and blocks
-   * until the API is bound. The schema must already be migrated ({@link dev.parley.http.db.Schema}).
-   * On a node that also has the gpu role, the gpu worker sharding must be initialised before this.
-   */
   /** A clean-up pass of an http node: runs on the blocking dispatcher, may throw (the pass is logged and skipped). */
   @FunctionalInterface
   interface Sweep {
@@ -103,6 +98,11 @@ public final class HttpRole {
     }, blocking);
   }
 
+  /**
+   * Starts the http role on {@code system} (which must have the {@code http} cluster role) and blocks
+   * until the API is bound. The schema must already be migrated ({@link dev.parley.http.db.Schema}).
+   * On a node that also has the gpu role, the gpu worker sharding must be initialised before this.
+   */
   public static Handle start(ActorSystem<?> system, BlobStore blobs, DataSource ds, DbSettings db) {
     Config parley = system.settings().config().getConfig("parley");
     HttpSettings settings = HttpSettings.fromConfig(parley);

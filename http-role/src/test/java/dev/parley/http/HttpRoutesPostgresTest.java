@@ -433,7 +433,7 @@ class HttpRoutesPostgresTest {
         api.postRaw("/meetings?title=%0A%01%09", token, "audio/wav", Api.wav(0.2)).json().get("id").asText());
     for (String id : ids) assertEquals("Untitled meeting", api.get("/meetings/" + id, token).json().get("title").asText());
     // control characters in a title become spaces
-    String tabbed = api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.2), Map.of("title", "Stand\tup\u0001 \r\n"))
+    String tabbed = api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.2), Map.of("title", "Stand\tup\u0001\u0085\u2028 \r\n"))
         .json().get("id").asText();
     assertEquals("Stand up", api.get("/meetings/" + tabbed, token).json().get("title").asText());
     assertEquals("inline", api.get("/meetings/" + ids.get(0) + "/audio", token).header("Content-Disposition"));

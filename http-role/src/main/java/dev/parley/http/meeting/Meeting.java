@@ -718,11 +718,11 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   }
 
   /**
-   * The title a meeting is shown with: control characters (a pasted line break, a stray escape
-   * code) become spaces and the ends are trimmed; none, or only blanks, is "Untitled meeting".
+   * The title a meeting is shown with: control characters and line or paragraph separators (a
+   * pasted line break, a stray escape code) become spaces and the ends are trimmed; none, or only blanks, is "Untitled meeting".
    */
   static String title(String given) {
-    String t = given == null ? "" : given.replaceAll("\\p{Cntrl}", " ").strip();
+    String t = given == null ? "" : given.replaceAll("[\\p{Cc}\\p{Zl}\\p{Zp}]", " ").strip();
     return t.isEmpty() ? "Untitled meeting" : t;
   }
 }
