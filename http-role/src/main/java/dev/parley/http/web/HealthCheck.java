@@ -49,7 +49,7 @@ public final class HealthCheck {
     this.notServing = notServing;
     this.interval = interval;
     this.shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
-    blocking.execute(this::probe);
+    probe(); // on the caller (the role's start): the first /healthz answers from a real probe, not "not probed yet"
     this.task = system.classicSystem().scheduler().scheduleWithFixedDelay(interval, interval, this::probe, blocking);
   }
 

@@ -1,6 +1,7 @@
 package dev.parley.http.web;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Proxy;
 import java.sql.DriverManager;
@@ -34,6 +35,7 @@ class HealthCheckTest {
       HealthCheck h = new HealthCheck(kit.system(), ds, Duration.ofMillis(100),
           kit.system().dispatchers().lookup(DispatcherSelector.fromConfig("parley-http-blocking-dispatcher")),
           notServing::get);
+      assertTrue(h.healthy(), "probed once before the constructor returns");
       TestProbe<Object> probe = kit.createTestProbe();
       java.util.function.Consumer<Boolean> becomes = healthy -> probe.awaitAssert(Duration.ofSeconds(3), () -> {
         assertEquals(healthy, h.healthy());
