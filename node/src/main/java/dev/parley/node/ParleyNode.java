@@ -143,7 +143,12 @@ public final class ParleyNode {
           ds == null ? "none" : (db.isPostgres() ? "postgres " : "h2 ") + db.safeUrl(), node.blobStore());
       return started;
     } catch (RuntimeException | Error e) {
-      if (system != null) system.terminate();
+      if (system != null) {
+        // logged here: terminating runs coordinated shutdown, which may exit the JVM (code 1)
+        // before Main gets to print why
+        log.error("the node could not start: {}", e.toString());
+        system.terminate();
+      }
       if (diarizer != null) {
         diarizer.close();
       } else if (loading != null) {
