@@ -75,7 +75,10 @@ public record HttpSettings(
   }
 
   private static void positive(String name, Duration d) {
-    if (d.isNegative() || d.isZero()) throw new IllegalArgumentException(name + " must be positive, not " + d.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(
+          name + " must be positive, not " + d.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+    }
   }
 
   public static HttpSettings fromConfig(Config parley) {
