@@ -30,7 +30,7 @@ class HttpRoutesH2Test {
 
   @Test
   void embeddedDatabaseServesTheApi(@TempDir Path dataDir) throws Exception {
-    DbSettings db = h2(dataDir);
+    DbSettings db = TestNode.embeddedH2(dataDir);
     FakeWorker worker = new FakeWorker();
     String extra = "parley.http.jwt-secret = \"\"\nparley.blob.store = postgres";
     try (TestNode node = TestNode.start("h2", dataDir, db, List.of("http", "gpu"), extra, worker.factory())) {
@@ -83,7 +83,7 @@ class HttpRoutesH2Test {
   void aBrowserAppOnAnAllowedOriginCanCallTheApi(@TempDir Path dataDir) throws Exception {
     String app = "https://app.example.com";
     String extra = "parley.http.cors-origins = \" " + app + " , https://other.example.com\"";
-    try (TestNode node = TestNode.start("h2cors", dataDir, h2(dataDir), List.of("http"), extra, null)) {
+    try (TestNode node = TestNode.start("h2cors", dataDir, TestNode.embeddedH2(dataDir), List.of("http"), extra, null)) {
       Api api = new Api(node.base);
       for (String[] p : new String[][] {{"/meetings", "GET", "authorization"}, {"/auth/login", "POST", "content-type"},
           {"/meetings/00000000-0000-0000-0000-000000000000", "DELETE", "authorization"}}) {
@@ -122,7 +122,7 @@ class HttpRoutesH2Test {
       assertEquals("cors_forbidden", refused.json().get("error").asText());
     }
     // without PARLEY_CORS_ORIGINS: no CORS headers at all, as before
-    try (TestNode node = TestNode.start("h2nocors", dataDir, h2(dataDir), List.of("http"), "", null)) {
+    try (TestNode node = TestNode.start("h2nocors", dataDir, TestNode.embeddedH2(dataDir), List.of("http"), "", null)) {
       Api api = new Api(node.base);
       Api.Res r = api.send(api.req("/meetings", null).header("Origin", app).GET().build());
       assertEquals(401, r.status());
@@ -155,7 +155,7 @@ class HttpRoutesH2Test {
   /** A node whose blob directory cannot take files (a failing disk remounted read-only, a lost mount) is not healthy. */
   @Test
   void healthzSaysWhenTheBlobDirectoryCannotTakeFiles(@TempDir Path dataDir) throws Exception {
-    DbSettings db = h2(dataDir);
+    DbSettings db = TestNode.embeddedH2(dataDir);
     try (TestNode node = TestNode.start("h2blobs", dataDir, db, List.of("http"), "", null)) {
       Api api = new Api(node.base);
       Path blobs = dataDir.resolve("blobs");
@@ -181,7 +181,7 @@ class HttpRoutesH2Test {
   /** Beyond PARLEY_MAX_CONCURRENT_UPLOADS uploads at once a node answers 503 busy, and serves the rest of the API. */
   @Test
   void aNodeStreamsAtMostItsLimitOfUploadsAtOnce(@TempDir Path dataDir) throws Exception {
-    DbSettings db = h2(dataDir);
+    DbSettings db = TestNode.embeddedH2(dataDir);
     String extra = "parley.http.max-concurrent-uploads = 2\nparley.http.upload-stall-timeout = 30s";
     try (TestNode node = TestNode.start("h2busy", dataDir, db, List.of("http"), extra, null)) {
       Api api = new Api(node.base);
@@ -214,7 +214,7 @@ class HttpRoutesH2Test {
   /** A request still open when the node stops gets the one error shape, not Pekko's bare 503. */
   @Test
   void anUploadOpenWhenTheNodeStopsGetsAJsonError(@TempDir Path dataDir) throws Exception {
-    DbSettings db = h2(dataDir);
+    DbSettings db = TestNode.embeddedH2(dataDir);
     String extra = "parley.http.upload-stall-timeout = 60s";
     try (TestNode node = TestNode.start("h2stop", dataDir, db, List.of("http"), extra, null);
         Socket s = Api.stalledUpload(node.http.port(), new Api(node.base).user("stop@example.com"))) {
@@ -227,9 +227,4 @@ class HttpRoutesH2Test {
     }
   }
 
-  /** The embedded default's database: an H2 file under {@code dataDir}. */
-  private static DbSettings h2(Path dataDir) {
-    return DbSettings.fromConfig(ConfigFactory.parseString(
-        "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
-  }
 }

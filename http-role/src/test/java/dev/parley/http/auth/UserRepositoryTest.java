@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.http.db.Database;
 import dev.parley.http.db.DbSettings;
@@ -28,8 +27,7 @@ class UserRepositoryTest {
 
   @Test
   void onH2(@TempDir Path dir) throws Exception {
-    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
-        "data-dir = \"" + dir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 2 }"));
+    DbSettings db = dev.parley.http.testutil.TestNode.embeddedH2(dir);
     try (HikariDataSource ds = Database.create(db)) {
       Schema.migrate(db);
       exercise(new UserRepository(ds));

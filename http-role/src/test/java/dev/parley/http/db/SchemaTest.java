@@ -139,8 +139,7 @@ class SchemaTest {
 
   @Test
   void h2BackfillsTheListsRetryableFlag(@TempDir Path dir) throws Exception {
-    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
-        "data-dir = \"" + dir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 2 }"));
+    DbSettings db = dev.parley.http.testutil.TestNode.embeddedH2(dir);
     try (HikariDataSource ds = Database.create(db)) {
       Schema.migrate(db);
       checkRetryableBackfill(ds, () -> Schema.migrate(db));
@@ -202,8 +201,7 @@ class SchemaTest {
 
   @Test
   void h2MigrationIsIdempotent(@TempDir Path dir) throws Exception {
-    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
-        "data-dir = \"" + dir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 2 }"));
+    DbSettings db = dev.parley.http.testutil.TestNode.embeddedH2(dir);
     assertFalse(db.isPostgres());
     assertTrue(db.url().startsWith("jdbc:h2:file:" + dir.toAbsolutePath()), db.url());
     try (HikariDataSource ds = Database.create(db)) {
@@ -269,8 +267,7 @@ class SchemaTest {
 
   @Test
   void h2AddsTheTokenGenerationToAnOlderDatabase(@TempDir Path dir) throws Exception {
-    DbSettings db = DbSettings.fromConfig(ConfigFactory.parseString(
-        "data-dir = \"" + dir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 2 }"));
+    DbSettings db = dev.parley.http.testutil.TestNode.embeddedH2(dir);
     try (HikariDataSource ds = Database.create(db)) {
       tokenGenerationIsAddedToExistingUsers(ds, db);
     }

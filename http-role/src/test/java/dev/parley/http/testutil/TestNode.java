@@ -61,6 +61,12 @@ public final class TestNode implements AutoCloseable {
         "pekko.loglevel = WARNING");
   }
 
+  /** The embedded default's database: an H2 file under {@code dataDir}, as a node with no PARLEY_DB_URL has it. */
+  public static DbSettings embeddedH2(Path dataDir) {
+    return DbSettings.fromConfig(ConfigFactory.parseString(
+        "data-dir = \"" + dataDir + "\"\ndb { url = \"\", user = \"\", password = \"\", pool-size = 4 }"));
+  }
+
   public static Config config(Path dataDir, DbSettings db, List<String> roles, String extra) {
     Config overrides = ConfigFactory.parseString(extra == null ? "" : extra)
         .withFallback(ConfigFactory.parseString(testOverrides(dataDir)))
