@@ -75,9 +75,13 @@ public final class Main {
 
   private static void startNode() {
     try {
+      EnvironmentVariables.check(System.getenv());
       Config loaded = NodeConfig.load();
       ParleyNode.start(loaded, true, parley -> DiarizationPipeline.create(PipelineSettings.fromConfig(parley)));
-    } catch (IllegalArgumentException | ConfigException e) {
+    } catch (ConfigException e) {
+      System.err.println("parley: configuration error: " + EnvironmentVariables.explain(e, System.getenv()));
+      System.exit(2);
+    } catch (IllegalArgumentException e) {
       System.err.println("parley: configuration error: " + e.getMessage());
       System.exit(2);
     } catch (RuntimeException | Error e) {

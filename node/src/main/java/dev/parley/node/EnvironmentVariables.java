@@ -1,0 +1,100 @@
+package dev.parley.node;
+
+import com.typesafe.config.ConfigException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The environment variables Parley's configuration reads (the {@code key = ${?VARIABLE}} lines of
+ * {@code application.conf} and of the modules' {@code reference.conf}),
+ * checked before the configuration is used. HOCON reads a bare number as milliseconds where a
+ * duration is expected, so {@code PARLEY_GPU_IDLE_TIMEOUT=300} would be 0.3 s: a variable whose
+ * default has a unit must have one too. And Typesafe Config names only the key of a bad value
+ * ({@code Invalid value at 'max-upload'}), so {@link #explain} adds the variable that set it.
+ */
+final class EnvironmentVariables {
+  private EnvironmentVariables() {}
+
+  /** {@code name} sets the key whose last path element is {@code key}, whose default is {@code defaultValue}. */
+  record Variable(String name, String key, String defaultValue) {}
+
+  private static final Pattern ASSIGNMENT = Pattern.compile("^\\s*([\\w-]+)\\s*=\\s*(.*?)\\s*$");
+  private static final Pattern SUBSTITUTION = Pattern.compile("\\$\\{\\?(\\w+)}");
+  private static final Pattern DURATION = Pattern.compile(
+      "\\d+(\\.\\d+)?\\s*(ns|us|ms|s|m|h|d|nanos?|micros?|millis?|seconds?|minutes?|hours?|days?)");
+  private static final Pattern BARE_NUMBER = Pattern.compile("\\s*\\d+(\\.\\d+)?\\s*");
+
+  /** Every Parley variable ({@code PARLEY_*}, and {@code PORT}) the configuration files read. */
+  static List<Variable> declared() {
+    List<Variable> out = new ArrayList<>();
+    Map<String, String> lastLiteral = new HashMap<>();
+    for (String line : configurationFiles().split("\n")) {
+      Matcher a = ASSIGNMENT.matcher(line);
+      if (!a.matches()) continue;
+      Matcher s = SUBSTITUTION.matcher(a.group(2));
+      if (s.matches() && (s.group(1).startsWith("PARLEY_") || s.group(1).equals("PORT"))) {
+        out.add(new Variable(s.group(1), a.group(1), lastLiteral.get(a.group(1))));
+      } else {
+        lastLiteral.put(a.group(1), a.group(2).replace("\"", ""));
+      }
+    }
+    return out;
+  }
+
+  /** Throws {@link IllegalArgumentException} for a bare number where the default is a duration. */
+  static void check(Map<String, String> env) {
+    for (Variable v : declared()) {
+      String value = env.get(v.name());
+      if (value == null || v.defaultValue() == null) continue;
+      if (DURATION.matcher(v.defaultValue()).matches() && BARE_NUMBER.matcher(value).matches()) {
+        throw new IllegalArgumentException(v.name() + "=" + value.strip() + " needs a unit, as in its default "
+            + v.defaultValue() + ": ms, s, m, h or d (a bare number would be read as milliseconds)");
+      }
+    }
+  }
+
+  /**
+   * The message of a configuration error, with the variables that may have set the bad value when
+   * it came from the environment (only those that are set, and whose key the message names).
+   */
+  static String explain(ConfigException e, Map<String, String> env) {
+    String message = e.getMessage();
+    if (e.origin() == null || !e.origin().description().contains("env variables")) return message;
+    List<String> set = new ArrayList<>();
+    for (Variable v : declared()) {
+      if (env.containsKey(v.name()) && mentions(message, v.key())) set.add(v.name()); // no values: secrets
+    }
+    return set.isEmpty() ? message : message + " (set by " + String.join(", ", set) + ")";
+  }
+
+  private static boolean mentions(String message, String key) {
+    return Pattern.compile("(^|[\\s'.])" + Pattern.quote(key) + "($|[\\s':])").matcher(message).find();
+  }
+
+  private static String configurationFiles() {
+    StringBuilder text = new StringBuilder();
+    try {
+      ClassLoader loader = EnvironmentVariables.class.getClassLoader();
+      for (String name : List.of("reference.conf", "application.conf")) {
+        for (URL url : Collections.list(loader.getResources(name))) {
+          try (InputStream in = url.openStream()) {
+            text.append(new String(in.readAllBytes(), StandardCharsets.UTF_8)).append('\n');
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return text.toString();
+  }
+}

@@ -1,0 +1,66 @@
+package dev.parley.node;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class EnvironmentVariablesTest {
+
+  @Test
+  void theReadmeTableAndApplicationConfNameTheSameVariables() throws Exception {
+    Set<String> declared = EnvironmentVariables.declared().stream().map(EnvironmentVariables.Variable::name)
+        .collect(Collectors.toCollection(TreeSet::new));
+    Set<String> documented = new TreeSet<>();
+    Matcher row = Pattern.compile("(?m)^\\| (`\\w+`(, `\\w+`)*) \\|").matcher(Files.readString(Path.of("../README.md")));
+    while (row.find()) {
+      Matcher name = Pattern.compile("`(\\w+)`").matcher(row.group(1));
+      while (name.find()) documented.add(name.group(1));
+    }
+    assertEquals(documented, declared);
+  }
+
+  @Test
+  void aDurationWithoutAUnitIsRefusedNotReadAsMilliseconds() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> EnvironmentVariables.check(Map.of("PARLEY_GPU_IDLE_TIMEOUT", "300")));
+    assertEquals("PARLEY_GPU_IDLE_TIMEOUT=300 needs a unit, as in its default 5m: ms, s, m, h or d"
+        + " (a bare number would be read as milliseconds)", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> EnvironmentVariables.check(Map.of("PARLEY_TOKEN_TTL", " 86400 ")));
+    assertDoesNotThrow(() -> EnvironmentVariables.check(Map.of(
+        "PARLEY_GPU_IDLE_TIMEOUT", "300s", "PARLEY_TOKEN_TTL", "2 hours", "PARLEY_RESEND_INTERVAL", "500ms",
+        // numbers where numbers belong: a count, a port, bytes, and a variable Parley does not read
+        "PARLEY_GPU_CONCURRENCY", "2", "PARLEY_HTTP_PORT", "9000", "PARLEY_MAX_UPLOAD", "1000000", "PARLEY_FOO", "5")));
+  }
+
+  @Test
+  void aBadValueFromTheEnvironmentNamesTheVariableThatSetIt() {
+    ConfigException bytes = assertThrows(ConfigException.class,
+        () -> ConfigFactory.parseMap(Map.of("max-upload", "abc"), "env variables").getBytes("max-upload"));
+    String explained = EnvironmentVariables.explain(bytes, Map.of("PARLEY_MAX_UPLOAD", "abc", "PARLEY_HTTP_PORT", "x"));
+    assertTrue(explained.startsWith(bytes.getMessage()), explained);
+    assertTrue(explained.endsWith(" (set by PARLEY_MAX_UPLOAD)"), explained);
+
+    ConfigException type = assertThrows(ConfigException.class,
+        () -> ConfigFactory.parseMap(Map.of("gpu.concurrency", "abc"), "env variables").getInt("gpu.concurrency"));
+    assertTrue(EnvironmentVariables.explain(type, Map.of("PARLEY_GPU_CONCURRENCY", "abc"))
+        .endsWith(" (set by PARLEY_GPU_CONCURRENCY)"), type.getMessage());
+
+    // not from the environment (a config file, a system property): the message as it is
+    ConfigException file = assertThrows(ConfigException.class,
+        () -> ConfigFactory.parseString("max-upload = abc").getBytes("max-upload"));
+    assertEquals(file.getMessage(), EnvironmentVariables.explain(file, Map.of("PARLEY_MAX_UPLOAD", "abc")));
+  }
+}
