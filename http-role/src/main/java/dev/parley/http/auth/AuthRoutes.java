@@ -148,20 +148,39 @@ public final class AuthRoutes {
     }
     String email = normalised(c.email());
     String pw = c.password();
-    checkThrottle(email);
-    return onBlocking(() -> {
-      Optional<UserRepository.User> u = pw.length() > MAX_PASSWORD ? Optional.empty() : users.findByEmail(email);
-      boolean ok = hasher.verify(pw.length() > MAX_PASSWORD ? "x" : pw, u.map(UserRepository.User::passwordHash).orElse(null));
-      if (u.isEmpty() || !ok) {
-        // only a well-formed address is logged: not a password typed into the wrong field, nor line breaks
-        String who = email.length() <= 254 && EMAIL.matcher(email).matches() ? email : "(not an email address)";
-        failedAttempt(email, "login for " + who + " failed (" + (u.isEmpty() ? "no such account" : "wrong password") + ")");
-        throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
+    return admitted(email, System.nanoTime() + ADMISSION_WAIT.toNanos()).thenCompose(check -> onBlocking(() -> {
+      try (check) {
+        Optional<UserRepository.User> u = pw.length() > MAX_PASSWORD ? Optional.empty() : users.findByEmail(email);
+        boolean ok = hasher.verify(pw.length() > MAX_PASSWORD ? "x" : pw, u.map(UserRepository.User::passwordHash).orElse(null));
+        if (u.isEmpty() || !ok) {
+          // only a well-formed address is logged: not a password typed into the wrong field, nor line breaks
+          String who = email.length() <= 254 && EMAIL.matcher(email).matches() ? email : "(not an email address)";
+          failedAttempt(check, "login for " + who + " failed (" + (u.isEmpty() ? "no such account" : "wrong password") + ")");
+          throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "invalid email or password");
+        }
+        check.succeeded();
+        TokenService.Token t = tokens.issue(u.get().id(), u.get().email(), u.get().tokenGeneration());
+        return new LoginResponse(t.token(), t.expiresAt(), "Bearer");
       }
-      throttle.succeeded(email);
-      TokenService.Token t = tokens.issue(u.get().id(), u.get().email(), u.get().tokenGeneration());
-      return new LoginResponse(t.token(), t.expiresAt(), "Bearer");
-    });
+    }));
+  }
+
+  /** How long a login waits for the account's other password checks before it is answered 429. */
+  static final java.time.Duration ADMISSION_WAIT = java.time.Duration.ofSeconds(5);
+
+  /**
+   * A started password check of {@code email} ({@link #begin}). While as many of the account's
+   * checks are running as its failure budget has left, the login waits its turn, every 20 ms until
+   * {@code deadline}: a burst of logins to one account (many workers sharing it) is answered in turn,
+   * and a burst of guesses gets its remaining tries and then 429.
+   */
+  private CompletableFuture<LoginThrottle.Check> admitted(String email, long deadline) {
+    LoginThrottle.Check check = throttle.begin(email);
+    if (check.refusedFor() == LoginThrottle.CHECKS_RUNNING && System.nanoTime() < deadline) {
+      return CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(20, java.util.concurrent.TimeUnit.MILLISECONDS))
+          .thenCompose(x -> admitted(email, deadline));
+    }
+    return CompletableFuture.completedFuture(refusedIfHeld(check));
   }
 
   /** JDBC work of these routes on their dispatcher; an SQLException fails the future with it (503 when the database is away). */
@@ -184,9 +203,9 @@ public final class AuthRoutes {
    * Counts a wrong password against the account's logins ({@link LoginThrottle}) and logs {@code what}
    * happened, with the hold when this failure starts or extends one.
    */
-  private void failedAttempt(String email, String what) {
-    throttle.failed(email);
-    java.time.Duration held = throttle.wait(email);
+  private void failedAttempt(LoginThrottle.Check check, String what) {
+    check.failed();
+    java.time.Duration held = throttle.held(check.email());
     if (held.isZero()) {
       log.info("{}", what);
     } else {
@@ -194,14 +213,24 @@ public final class AuthRoutes {
     }
   }
 
-  /** 429 while the account's logins are held back by {@link LoginThrottle}. */
-  private void checkThrottle(String email) {
-    java.time.Duration wait = throttle.wait(email);
+  /**
+   * Starts a password check in {@link LoginThrottle}, or answers 429 while the account's logins are
+   * held back or (a password change) while as many of its checks are running as it has tries left;
+   * the check counts against the limit from now on, so a burst of guesses sent at once is held back
+   * like one sent in turn.
+   */
+  private LoginThrottle.Check begin(String email) {
+    return refusedIfHeld(throttle.begin(email));
+  }
+
+  private static LoginThrottle.Check refusedIfHeld(LoginThrottle.Check check) {
+    java.time.Duration wait = check.refusedFor();
     if (!wait.isZero()) {
-      long seconds = wait.toSeconds() + 1;
+      long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
       throw new ApiException(StatusCodes.TOO_MANY_REQUESTS, "too_many_attempts",
           "too many failed logins for this account; try again in " + seconds + " s", RetryAfter.create(seconds));
     }
+    return check;
   }
 
   /**
@@ -217,13 +246,14 @@ public final class AuthRoutes {
     checkNewPassword(p.newPassword(), "newPassword");
     return onBlocking(() -> {
       UserRepository.User u = users.findById(user.id()).orElseThrow(AuthRoutes::revoked);
-      checkThrottle(u.email());
-      String current = p.currentPassword();
-      if (current.length() > MAX_PASSWORD || !hasher.verify(current, u.passwordHash())) {
-        failedAttempt(u.email(), "password change of user " + u.id() + " refused (wrong current password)");
-        throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "the current password is wrong");
+      try (LoginThrottle.Check check = begin(u.email())) {
+        String current = p.currentPassword();
+        if (current.length() > MAX_PASSWORD || !hasher.verify(current, u.passwordHash())) {
+          failedAttempt(check, "password change of user " + u.id() + " refused (wrong current password)");
+          throw new ApiException(StatusCodes.UNAUTHORIZED, "invalid_credentials", "the current password is wrong");
+        }
+        check.succeeded();
       }
-      throttle.succeeded(u.email());
       // only if nobody changed it since it was read: of two changes at once one wins, and it has
       // revoked the other's token
       if (!users.changePassword(u.id(), u.passwordHash(), hasher.hash(p.newPassword()))) throw revoked();
