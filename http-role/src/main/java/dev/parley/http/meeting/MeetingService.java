@@ -298,6 +298,9 @@ public final class MeetingService {
       } catch (IOException e) {
         deleteQuietly(key);
         throw new CompletionException(e);
+      } catch (RuntimeException | Error e) {
+        deleteQuietly(key); // no meeting will read this blob
+        throw e;
       }
     }, uploads);
   }

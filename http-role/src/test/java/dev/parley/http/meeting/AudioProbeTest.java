@@ -25,6 +25,17 @@ class AudioProbeTest {
     assertNull(AudioProbe.wavDurationSeconds(new byte[3], 3));
   }
 
+  /** A review's upload: a chunk claiming nearly 2 GiB overflowed the parser's int position (500, blob left behind). */
+  @Test
+  void aChunkLargerThanTheHeadIsSkippedNotAnException() {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(1000).put("WAVE".getBytes(StandardCharsets.US_ASCII));
+    for (int size : new int[] {0x7FFFFFF0, 0xFFFFFFF0}) {
+      b.put(12, "LIST".getBytes(StandardCharsets.US_ASCII)).putInt(16, size);
+      assertNull(AudioProbe.wavDurationSeconds(b.array(), 1_000_000L), Integer.toHexString(size));
+    }
+  }
+
   @Test
   void contentTypeIsSniffedWhenGeneric() {
     byte[] wav = Api.wav(0.1);

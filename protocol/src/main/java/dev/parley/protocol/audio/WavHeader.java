@@ -19,19 +19,19 @@ public record WavHeader(long byteRate, long dataOffset, long declaredDataBytes) 
   public static WavHeader parse(byte[] h) {
     if (h == null || h.length < 12 || !ascii(h, 0, 4).equals("RIFF") || !ascii(h, 8, 4).equals("WAVE")) return null;
     ByteBuffer b = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
-    int pos = 12;
+    long pos = 12; // long: a chunk's size may be anything up to 4 GiB, far past the bytes at hand
     long byteRate = -1;
     while (pos + 8 <= h.length) {
-      String id = ascii(h, pos, 4);
-      long size = b.getInt(pos + 4) & UNKNOWN_SIZE;
-      int body = pos + 8;
+      int at = (int) pos;
+      String id = ascii(h, at, 4);
+      long size = b.getInt(at + 4) & UNKNOWN_SIZE;
+      int body = at + 8;
       if (id.equals("fmt ") && body + 16 <= h.length) {
         byteRate = b.getInt(body + 8) & UNKNOWN_SIZE;
       } else if (id.equals("data")) {
         return byteRate <= 0 ? null : new WavHeader(byteRate, body, size);
       }
-      if (size > Integer.MAX_VALUE) return null;
-      pos = body + (int) size + (int) (size & 1);
+      pos = body + size + (size & 1);
     }
     return null;
   }
