@@ -21,10 +21,15 @@ import javax.sql.DataSource;
  * Blob store in the database: {@code blob_object} (size, checksum) plus {@code blob_chunk} rows of
  * {@code chunkSize} bytes. Writing and reading go one chunk at a time, each with a connection
  * borrowed just for that statement, so a slow client never pins a pooled connection and no blob is
- * ever whole in memory. A blob is visible once its {@code blob_object} row exists (written last).
+ * ever whole in memory. A blob is visible once its {@code blob_object} row exists (written last);
+ * the chunks of an upload that never got there (its node was killed) are removed by
+ * {@link #removeAbandonedUploads} once no chunk has come for {@link #ABANDONED_AFTER}.
  * Works on PostgreSQL (BYTEA, stored uncompressed) and on H2 (BLOB).
  */
 public final class JdbcBlobStore implements BlobStore {
+  /** A live upload writes a chunk at least this often (1 MiB at 2 KB/s). */
+  static final java.time.Duration ABANDONED_AFTER = java.time.Duration.ofMinutes(10);
+
   private final DataSource ds;
   private final int chunkSize;
 
@@ -64,10 +69,11 @@ public final class JdbcBlobStore implements BlobStore {
           byte[] data = n == chunkSize ? buf : Arrays.copyOf(buf, n);
           try (Connection c = ds.getConnection();
               PreparedStatement ps = c.prepareStatement(
-                  "INSERT INTO blob_chunk (blob_key, chunk_index, data) VALUES (?, ?, ?)")) {
+                  "INSERT INTO blob_chunk (blob_key, chunk_index, data, written_at) VALUES (?, ?, ?, ?)")) {
             ps.setString(1, key);
             ps.setInt(2, index++);
             ps.setBytes(3, data);
+            ps.setLong(4, System.currentTimeMillis());
             ps.executeUpdate();
           }
           size += n;
@@ -121,6 +127,36 @@ public final class JdbcBlobStore implements BlobStore {
       return keys;
     } catch (SQLException e) {
       throw new IOException("listing blobs failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Deletes the chunks of uploads that never completed (no {@code blob_object} row) and got no chunk
+   * for {@link #ABANDONED_AFTER}: a node killed mid-upload leaves them (a failed or cancelled upload
+   * deletes its own). Chunks from before their write time was kept count as old.
+   */
+  @Override
+  public int removeAbandonedUploads() throws IOException {
+    java.util.List<String> keys = new java.util.ArrayList<>();
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement("SELECT blob_key FROM blob_chunk c WHERE NOT EXISTS"
+            + " (SELECT 1 FROM blob_object o WHERE o.blob_key = c.blob_key)"
+            + " GROUP BY blob_key HAVING COALESCE(MAX(written_at), 0) < ?")) {
+      ps.setLong(1, System.currentTimeMillis() - ABANDONED_AFTER.toMillis());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) keys.add(rs.getString(1));
+      }
+      for (String key : keys) {
+        try (PreparedStatement del = c.prepareStatement(
+            "DELETE FROM blob_chunk WHERE blob_key = ? AND NOT EXISTS (SELECT 1 FROM blob_object WHERE blob_key = ?)")) {
+          del.setString(1, key);
+          del.setString(2, key);
+          del.executeUpdate();
+        }
+      }
+      return keys.size();
+    } catch (SQLException e) {
+      throw new IOException("blob store: cannot remove abandoned uploads: " + e.getMessage(), e);
     }
   }
 

@@ -99,8 +99,13 @@ public final class OrphanedBlobs {
     };
   }
 
-  /** One sweep over the blobs old enough to judge, saying what it removed when it removed anything. */
+  /**
+   * One sweep over the blobs old enough to judge, and over the uploads that never became blobs
+   * ({@link BlobStore#removeAbandonedUploads}), saying what it removed when it removed anything.
+   */
   public static void sweep(BlobStore blobs, Meetings meetings) throws java.io.IOException {
+    int abandoned = blobs.removeAbandonedUploads();
+    if (abandoned > 0) log.info("removed {} uploads cut off before they were stored (a node stopped mid-upload)", abandoned);
     Sweep s = sweep(blobs, meetings, Instant.now().minus(MIN_AGE));
     if (s.deleted() + s.neverCreated() + s.failed() > 0) {
       log.info("orphaned audio: removed {} of deleted meetings and {} of meetings never created; {} could not be"

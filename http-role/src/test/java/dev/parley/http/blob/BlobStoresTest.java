@@ -147,6 +147,44 @@ class BlobStoresTest {
     }
   }
 
+  /**
+   * A review: the chunks of an upload whose node was killed stayed for good (each commit is its
+   * own, and blob_object, written last, never came). They go once no chunk has come for ten minutes.
+   */
+  @Test
+  void databaseStoreRemovesTheChunksOfAnUploadCutOffByACrash() throws Exception {
+    JdbcBlobStore store = new JdbcBlobStore(ds, 1024);
+    store.put("complete", new ByteArrayInputStream(random(3000)));
+    long now = System.currentTimeMillis();
+    try (var c = ds.getConnection(); var ps = c.prepareStatement(
+        "INSERT INTO blob_chunk (blob_key, chunk_index, data, written_at) VALUES (?, ?, ?, ?)")) {
+      Object[][] chunks = {
+        {"cut", 0, now - 15 * 60_000L}, {"cut", 1, now - 11 * 60_000L}, // the node died 11 minutes ago
+        {"running", 0, now - 30 * 60_000L}, {"running", 1, now - 60_000L}, // a slow upload still going
+        {"before-written-at", 0, null}, // left by a release that did not keep the time
+      };
+      for (Object[] chunk : chunks) {
+        ps.setString(1, (String) chunk[0]);
+        ps.setInt(2, (Integer) chunk[1]);
+        ps.setBytes(3, new byte[1024]);
+        ps.setObject(4, chunk[2], java.sql.Types.BIGINT);
+        ps.executeUpdate();
+      }
+    }
+    assertEquals(2, store.removeAbandonedUploads());
+    try (var c = ds.getConnection(); var rs = c.createStatement().executeQuery(
+        "SELECT blob_key, COUNT(*) FROM blob_chunk"
+            + " WHERE blob_key IN ('complete', 'cut', 'running', 'before-written-at') GROUP BY blob_key")) {
+      java.util.Map<String, Integer> left = new java.util.TreeMap<>();
+      while (rs.next()) left.put(rs.getString(1), rs.getInt(2));
+      assertEquals(java.util.Map.of("complete", 3, "running", 2), left);
+    }
+    assertArrayEquals(random(3000), store.open("complete").readAllBytes());
+    assertEquals(0, store.removeAbandonedUploads());
+    store.delete("running");
+    store.delete("complete");
+  }
+
   @Test
   void fileStoreUnderDataDir(@TempDir Path dir) throws Exception {
     BlobStore store = BlobStores.create(BlobStores.Kind.parse("file"), dir, 1024, null);

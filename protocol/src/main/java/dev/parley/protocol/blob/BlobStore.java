@@ -36,6 +36,12 @@ public interface BlobStore {
   /** The keys of the complete blobs written before {@code cutoff} (partial uploads are not blobs yet). */
   java.util.List<String> keysWrittenBefore(java.time.Instant cutoff) throws IOException;
 
+  /**
+   * Removes what uploads cut off by a crash left behind (they are never blobs); returns how many.
+   * Uploads still being written are left alone.
+   */
+  int removeAbandonedUploads() throws IOException;
+
   /** Removes the blob; absent blobs are fine (idempotent). */
   void delete(String key) throws IOException;
 

@@ -72,11 +72,12 @@ public final class FileBlobStore implements BlobStore {
    * {@code .tmp-} file behind (a failed or cancelled upload deletes its own). A live upload writes
    * at least every {@code pekko.http.server.idle-timeout} (2 minutes), so ten minutes without a
    * write means abandoned, even with other nodes writing to a shared directory. Runs at start-up
-   * and then at most every ten minutes, from {@link #put}.
+   * and then at most every ten minutes, from {@link #put}, and at the http role's hourly sweep.
    */
-  private void removeAbandonedUploads() {
+  @Override
+  public int removeAbandonedUploads() {
     nextSweepMillis = System.currentTimeMillis() + SWEEP_EVERY.toMillis();
-    AbandonedFiles.delete(root, name -> name.startsWith(TMP_PREFIX), ABANDONED_AFTER);
+    return AbandonedFiles.delete(root, name -> name.startsWith(TMP_PREFIX), ABANDONED_AFTER);
   }
 
 
