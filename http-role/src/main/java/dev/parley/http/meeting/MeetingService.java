@@ -196,7 +196,7 @@ public final class MeetingService {
           return part.getEntity().discardBytes(mat).completionStage().thenApply(d -> Optional.<StoredAudio>empty());
         })
         .runWith(Sink.fold(Optional.<StoredAudio>empty(), (acc, o) -> o.isPresent() ? o : acc), mat);
-    return parts.handle((stored, err) -> {
+    return parts.handleAsync((stored, err) -> { // on blocking: deleteQuietly may be JDBC
       if (err != null) {
         deleteQuietly(id);
         throw err instanceof CompletionException ce ? ce : new CompletionException(err);
@@ -212,7 +212,7 @@ public final class MeetingService {
       String title = fields.get("title");
       if (title == null || title.isBlank()) title = titleFrom(stored.get().fileName());
       return create(user, id, title, options, stored.get());
-    }).thenCompose(s -> s);
+    }, blocking).thenCompose(s -> s);
   }
 
   /**
@@ -355,7 +355,7 @@ public final class MeetingService {
     // the entity refuses the Create once this service has answered the client that it timed out
     java.time.Instant answerBy = java.time.Instant.now().plus(settings.askTimeout().multipliedBy(4).dividedBy(5));
     return command(id, r -> new Meeting.Create(user.id(), title, options, audio, answerBy, r))
-        .exceptionallyCompose(err -> {
+        .exceptionallyComposeAsync(err -> { // on blocking: deleteQuietly may be JDBC
           if (dev.parley.http.web.ApiErrors.unwrap(err) instanceof ApiException) {
             deleteQuietly(a.key()); // the entity refused it: nobody owns the audio
             return CompletableFuture.failedStage(err);
@@ -368,10 +368,10 @@ public final class MeetingService {
                   () -> deleteQuietly(a.key()),
                   (delay, check) -> system.scheduler().scheduleOnce(delay, check, system.executionContext()),
                   settings.askTimeout(), ORPHAN_CHECKS));
-        })
+        }, blocking)
         .thenApplyAsync(s -> {
           try {
-            list.insertCreated(new MeetingRow(id, s.owner(), s.title(), s.status().api(), 0.0,
+            list.insertCreated(new MeetingRow(id, s.owner(), s.title(), s.apiStatus(), 0.0,
                 s.createdAt().toEpochMilli(), s.createdAt().toEpochMilli(), s.durationSeconds(), audio.size(),
                 audio.contentType(), null, null, null));
           } catch (java.sql.SQLException e) {
