@@ -55,6 +55,7 @@ public final class HealthCheck {
 
   private void probe() {
     String why;
+    String detail = null; // for the log only: /healthz answers anyone, and a driver's message may name hosts and users
     try (Connection c = ds.getConnection()) {
       // a query, not Connection.isValid: H2 answers isValid with true after it has closed the
       // database itself (a full disk), while every statement fails
@@ -64,15 +65,17 @@ public final class HealthCheck {
       }
       why = notServing.get();
     } catch (Exception e) {
-      why = "database unreachable: " + e.getMessage();
+      why = "database unreachable";
+      detail = e.getMessage();
     }
     Probe before = last.getAndSet(new Probe(System.nanoTime(), why));
+    String logged = detail == null ? why : why + ": " + detail;
     if (why != null && before.error() == null) {
       // a node told to stop stops serving on purpose
-      if (shutdown.getShutdownReason().isPresent()) log.info("not serving: {} (shutting down)", why);
-      else log.warn("not serving: {}", why);
+      if (shutdown.getShutdownReason().isPresent()) log.info("not serving: {} (shutting down)", logged);
+      else log.warn("not serving: {}", logged);
     }
-    if (why != null && "not probed yet".equals(before.error())) log.info("not serving yet: {}", why); // start-up
+    if (why != null && "not probed yet".equals(before.error())) log.info("not serving yet: {}", logged); // start-up
     if (why == null && before.error() != null && !"not probed yet".equals(before.error())) log.info("serving again");
   }
 
@@ -82,12 +85,17 @@ public final class HealthCheck {
     return p.error() == null && System.nanoTime() - p.atNanos() <= 3 * interval.toNanos();
   }
 
+  /** Why the node does not serve, as {@code /healthz} tells anyone who asks, or null when it serves. */
+  String reason() {
+    if (healthy()) return null;
+    Probe p = last.get();
+    return p.error() != null ? p.error() : "the health probe is stale";
+  }
+
   public Route routes() {
     return path("healthz", () -> get(() -> {
-      if (healthy()) return complete(UP);
-      Probe p = last.get();
-      String why = p.error() != null ? p.error() : "the health probe is stale";
-      return complete(ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", why));
+      String why = reason();
+      return why == null ? complete(UP) : complete(ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", why));
     }));
   }
 

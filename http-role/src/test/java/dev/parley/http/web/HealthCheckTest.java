@@ -25,7 +25,7 @@ class HealthCheckTest {
       DataSource ds = (DataSource) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {DataSource.class},
           (p, m, args) -> {
             if (m.getName().equals("getConnection")) {
-              if (down.get()) throw new SQLException("Connection refused");
+              if (down.get()) throw new SQLException("Connection to db.internal:5432 refused for user parley_admin");
               java.sql.Connection c = DriverManager.getConnection("jdbc:h2:mem:health");
               return closed.get() ? closedDatabase(c) : c;
             }
@@ -44,6 +44,7 @@ class HealthCheckTest {
       becomes.accept(true);
       down.set(true);
       becomes.accept(false);
+      assertEquals("database unreachable", h.reason(), "/healthz answers anyone: the driver's message stays in the log");
       down.set(false);
       becomes.accept(true);
       // H2 after it closed the database itself (a full disk): connections say valid, statements fail
