@@ -56,7 +56,7 @@ public record HttpSettings(
   public static final String HEALTH_DISPATCHER = "parley-http-health-dispatcher";
 
   public HttpSettings {
-    if (maxUpload < 1) throw new IllegalArgumentException("parley.http.max-upload must be positive");
+    if (maxUpload < 1) throw new IllegalArgumentException("parley.http.max-upload (PARLEY_MAX_UPLOAD) must be positive");
     if (!jwtSecret.isBlank()) dev.parley.http.auth.JwtSecrets.check(jwtSecret);
     positive("parley.http.token-ttl (PARLEY_TOKEN_TTL)", tokenTtl);
     positive("parley.http.audio-url-ttl", audioUrlTtl);
@@ -64,10 +64,12 @@ public record HttpSettings(
     positive("parley.http.upload-stall-timeout", uploadStallTimeout);
     positive("parley.http.health-check-interval", healthCheckInterval);
     positive("parley.auth.login-failure-window", loginFailureWindow);
+    positive("parley.gpu.down-unreachable-after (PARLEY_GPU_DOWN_AFTER)", gpuDownUnreachableAfter);
+    if (listCacheTtl.isNegative()) throw new IllegalArgumentException("parley.http.list-cache-ttl (PARLEY_LIST_CACHE_TTL) must not be negative");
     dev.parley.http.web.Cors.check(corsOrigins);
-    if (bcryptCost < 4 || bcryptCost > 31) throw new IllegalArgumentException("parley.auth.bcrypt-cost must be 4..31");
+    if (bcryptCost < 4 || bcryptCost > 31) throw new IllegalArgumentException("parley.auth.bcrypt-cost (PARLEY_BCRYPT_COST) must be 4..31");
     if (loginMaxFailures < 1) throw new IllegalArgumentException("parley.auth.login-max-failures must be positive");
-    if (revocationCacheTtl.isNegative()) throw new IllegalArgumentException("parley.auth.revocation-cache-ttl must not be negative");
+    if (revocationCacheTtl.isNegative()) throw new IllegalArgumentException("parley.auth.revocation-cache-ttl (PARLEY_REVOCATION_CACHE_TTL) must not be negative");
     if (maxConcurrentUploads < 1 || maxConcurrentUploadsPerUser < 1)
       throw new IllegalArgumentException("parley.http.max-concurrent-uploads and -per-user must be positive");
     if (listDefaultLimit < 1 || listMaxLimit < listDefaultLimit)

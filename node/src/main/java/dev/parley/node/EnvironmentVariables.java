@@ -68,11 +68,21 @@ final class EnvironmentVariables {
    * it came from the environment (only those that are set, and whose key the message names).
    */
   static String explain(ConfigException e, Map<String, String> env) {
-    String message = e.getMessage();
-    if (e.origin() == null || !e.origin().description().contains("env variables")) return message;
+    if (e.origin() == null || !e.origin().description().contains("env variables")) return e.getMessage();
+    return explain(e.getMessage(), env);
+  }
+
+  /**
+   * {@code message}, a setting's check ("parley.gpu.concurrency must be >= 1"), with the variables
+   * that are set and whose key it names, unless it names them already. The environment overrides
+   * the configuration files, so a set variable is what the value came from.
+   */
+  static String explain(String message, Map<String, String> env) {
     List<String> set = new ArrayList<>();
     for (Variable v : declared()) {
-      if (env.containsKey(v.name()) && mentions(message, v.key())) set.add(v.name()); // no values: secrets
+      if (env.containsKey(v.name()) && !message.contains(v.name()) && mentions(message, v.key())) {
+        set.add(v.name()); // no values: secrets
+      }
     }
     return set.isEmpty() ? message : message + " (set by " + String.join(", ", set) + ")";
   }

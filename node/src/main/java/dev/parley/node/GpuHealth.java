@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /healthz} on a gpu-only node (which serves no API): 200 with the http node's body
- * ({@code {"status":"up"}}) while the node is a cluster member that is joining or up, 503 {@code
+ * ({@code {"status":"up"}}) while the node is trying to join, joining or up, 503 {@code
  * unavailable} in the API's error shape once it is leaving or removed, so a platform's probe sees
  * an idle leave as the end it is; every other path is a JSON 404 in the API's error shape. Bound on
  * {@code parley.http.port}; unbound in coordinated shutdown.
@@ -33,9 +33,15 @@ final class GpuHealth {
 
   static void bind(ActorSystem<?> system, String bindHost, int port) {
     Cluster cluster = Cluster.get(system);
+    org.apache.pekko.cluster.Cluster classic = org.apache.pekko.cluster.Cluster.get(system.classicSystem());
+    org.apache.pekko.actor.CoordinatedShutdown shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
     Route health = path("healthz", () -> get(() -> {
       MemberStatus status = cluster.selfMember().status();
-      boolean ok = status == MemberStatus.up() || status == MemberStatus.joining() || status == MemberStatus.weaklyUp();
+      // before its first join a node's own member says Removed: it is still trying to join its seeds
+      boolean notJoinedYet = status == MemberStatus.removed() && !classic.isTerminated()
+          && shutdown.getShutdownReason().isEmpty();
+      boolean ok = status == MemberStatus.up() || status == MemberStatus.joining() || status == MemberStatus.weaklyUp()
+          || notJoinedYet;
       if (ok) return complete(HealthCheck.UP);
       return complete(ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
           "the gpu node is " + status.toString().toLowerCase(java.util.Locale.ROOT) + ", not a serving cluster member"));

@@ -82,7 +82,7 @@ public final class Main {
       System.err.println("parley: configuration error: " + EnvironmentVariables.explain(e, System.getenv()));
       System.exit(2);
     } catch (IllegalArgumentException e) {
-      System.err.println("parley: configuration error: " + e.getMessage());
+      System.err.println("parley: configuration error: " + EnvironmentVariables.explain(e.getMessage(), System.getenv()));
       System.exit(2);
     } catch (RuntimeException | Error e) {
       System.err.println("parley: the node could not start: " + e);

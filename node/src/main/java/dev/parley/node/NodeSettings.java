@@ -42,9 +42,9 @@ public record NodeSettings(
     return new NodeSettings(
         roles,
         requireHost(parley.getString("host")),
-        port(parley, "cluster.port"),
+        port(parley, "cluster.port", "PARLEY_CLUSTER_PORT"),
         parseSeedNodes(parley.getString("cluster.seed-nodes")),
-        port(parley, "http.port"),
+        port(parley, "http.port", "PARLEY_HTTP_PORT or PORT"),
         parley.getString("http.bind-host"),
         Path.of(parley.getString("data-dir")).toAbsolutePath().normalize(),
         BlobStores.Kind.parse(parley.getString("blob.store")),
@@ -125,16 +125,16 @@ public record NodeSettings(
   }
 
   /** A port number in 0..65535 ({@code 0} = any free port). */
-  private static int port(Config parley, String path) {
+  private static int port(Config parley, String path, String variables) {
+    String name = "parley." + path + " (" + variables + ")";
     int p;
     try {
       p = parley.getInt(path);
     } catch (com.typesafe.config.ConfigException.WrongType e) {
-      throw new IllegalArgumentException("parley." + path + " must be a port number, got '"
-          + parley.getValue(path).unwrapped() + "'");
+      throw new IllegalArgumentException(name + " must be a port number, got '" + parley.getValue(path).unwrapped() + "'");
     }
     if (p < 0 || p > 65535) {
-      throw new IllegalArgumentException("parley." + path + " must be a port in 0..65535, got " + p);
+      throw new IllegalArgumentException(name + " must be a port in 0..65535, got " + p);
     }
     return p;
   }

@@ -3,6 +3,7 @@ package dev.parley.node;
 import com.typesafe.config.Config;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.gpu.GpuRole;
+import dev.parley.gpu.pipeline.PipelineSettings;
 import dev.parley.gpu.pipeline.Diarizer;
 import dev.parley.gpu.worker.GpuSettings;
 import dev.parley.http.HttpRole;
@@ -42,7 +43,10 @@ import org.slf4j.LoggerFactory;
 public final class ParleyNode {
   private static final Logger log = LoggerFactory.getLogger(ParleyNode.class);
 
-  /** How long an http node keeps retrying the schema migration while the database comes up. */
+  /**
+   * How long a node keeps retrying while its database comes up: an http node's schema migration, a
+   * gpu-only node's first query of the database that holds its jobs' audio.
+   */
   static final Duration DB_STARTUP_TIMEOUT = Duration.ofSeconds(30);
 
   private final NodeSettings settings;
@@ -80,7 +84,15 @@ public final class ParleyNode {
       HttpSettings.fromConfig(parley);
       MeetingSettings.fromConfig(parley);
     }
-    if (node.isGpu()) GpuSettings.fromConfig(parley);
+    if (node.isGpu()) {
+      GpuSettings.fromConfig(parley);
+      PipelineSettings.fromConfig(parley);
+    }
+    Duration stableAfter = loaded.getDuration("pekko.cluster.split-brain-resolver.stable-after");
+    if (stableAfter.isNegative() || stableAfter.isZero()) {
+      throw new IllegalArgumentException("PARLEY_SBR_STABLE_AFTER must be positive, not "
+          + stableAfter.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+    }
     boolean postgresBlobs = node.blobStore() == BlobStores.Kind.DATABASE;
     if (postgresBlobs && !db.isPostgres()) {
       throw new IllegalArgumentException("PARLEY_BLOB_STORE=postgres needs PARLEY_DB_URL=jdbc:postgresql://...");
@@ -116,7 +128,12 @@ public final class ParleyNode {
     ActorSystem<Void> system = null;
     try {
       if (node.isHttp() || postgresBlobs) ds = Database.create(db);
-      if (node.isHttp()) migrate(db);
+      if (node.isHttp()) {
+        untilReady(db, () -> Schema.migrate(db));
+      } else if (ds != null) {
+        HikariDataSource blobDb = ds;
+        untilReady(db, () -> ping(blobDb)); // its jobs' audio is there: a node that cannot read it would fail them all
+      }
       BlobStore blobs = BlobStores.create(node.blobStore(), node.dataDir(), node.blobChunkSize(), ds);
 
       Config config = NodeConfig.overlay(node, db, standalone).withFallback(loaded);
@@ -190,12 +207,16 @@ public final class ParleyNode {
     }
   }
 
-  private static void migrate(DbSettings db) {
+  /**
+   * Runs {@code attempt} until it succeeds, once a second while it fails with an {@link
+   * IllegalStateException} (the database is not up yet), for at most {@link #DB_STARTUP_TIMEOUT}.
+   */
+  private static void untilReady(DbSettings db, Runnable attempt) {
     long deadline = System.nanoTime() + DB_STARTUP_TIMEOUT.toNanos();
     int tries = 0;
     while (true) {
       try {
-        Schema.migrate(db);
+        attempt.run();
         return;
       } catch (Schema.NeedsRepair e) {
         throw e; // trying again cannot help
@@ -210,6 +231,14 @@ public final class ParleyNode {
           throw e;
         }
       }
+    }
+  }
+
+  private static void ping(HikariDataSource ds) {
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+      st.execute("SELECT 1");
+    } catch (SQLException e) {
+      throw new IllegalStateException("the database does not answer: " + e.getMessage(), e);
     }
   }
 

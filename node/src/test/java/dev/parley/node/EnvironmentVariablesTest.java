@@ -58,6 +58,12 @@ class EnvironmentVariablesTest {
     assertTrue(EnvironmentVariables.explain(type, Map.of("PARLEY_GPU_CONCURRENCY", "abc"))
         .endsWith(" (set by PARLEY_GPU_CONCURRENCY)"), type.getMessage());
 
+    // a setting's own check names the variable too, once
+    assertEquals("parley.gpu.concurrency must be >= 1, got 0 (set by PARLEY_GPU_CONCURRENCY)",
+        EnvironmentVariables.explain("parley.gpu.concurrency must be >= 1, got 0", Map.of("PARLEY_GPU_CONCURRENCY", "0")));
+    assertEquals("parley.http.token-ttl (PARLEY_TOKEN_TTL) must be positive",
+        EnvironmentVariables.explain("parley.http.token-ttl (PARLEY_TOKEN_TTL) must be positive", Map.of("PARLEY_TOKEN_TTL", "-5s")));
+
     // not from the environment (a config file, a system property): the message as it is
     ConfigException file = assertThrows(ConfigException.class,
         () -> ConfigFactory.parseString("max-upload = abc").getBytes("max-upload"));

@@ -14,6 +14,7 @@ import dev.parley.protocol.worker.InferenceProtocol.JobFailed;
 import dev.parley.protocol.worker.InferenceProtocol.JobProgress;
 import dev.parley.protocol.worker.InferenceProtocol.JobUpdate;
 import dev.parley.protocol.worker.InferenceProtocol.RunJob;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,6 +119,9 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   record WorkerUpdate(JobUpdate update) implements Command {}
 
   record Resend(String attemptId) implements Command {}
+
+  /** A retry's wait after a worker's failure is over: send the attempt. */
+  record RetryDue(String attemptId) implements Command {}
 
   record HeartbeatTimeout(String attemptId) implements Command {}
 
@@ -441,6 +445,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     b.forState(State::isActive)
         .onCommand(WorkerUpdate.class, this::onUpdate)
         .onCommand(Resend.class, this::onResend)
+        .onCommand(RetryDue.class, this::onRetryDue)
         .onCommand(HeartbeatTimeout.class, this::onHeartbeatTimeout)
         .onCommand(CheckWorkerNode.class, this::onCheckWorkerNode)
         .onCommand(Delete.class, this::onDelete);
@@ -461,6 +466,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
           return Effect().none();
         })
         .onCommand(Resend.class, (s, c) -> Effect().none())
+        .onCommand(RetryDue.class, (s, c) -> Effect().none())
         .onCommand(HeartbeatTimeout.class, (s, c) -> Effect().none())
         .onCommand(CheckWorkerNode.class, (s, c) -> Effect().none())
         .onCommand(BlobDeleted.class, this::onBlobDeleted)
@@ -546,7 +552,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
           .thenRun(st -> finished());
     }
     return retryOrFail(s, "attempt " + s.attempt() + " failed on " + f.node() + ": " + f.reason(), f.node(),
-        f.reason());
+        f.reason(), settings.backoffBefore(s.attempt() + 1));
   }
 
   /** A worker has the current attempt: stop re-sending, watch its heartbeat, record its node. */
@@ -583,15 +589,28 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
    * @param clientReason what the client reads in the failure if this was the last attempt
    */
   private Effect<Event, State> retryOrFail(State s, String logReason, String node, String clientReason) {
+    return retryOrFail(s, logReason, node, clientReason, Duration.ZERO);
+  }
+
+  /** @param backoff how long the next attempt waits before it is sent (its meeting stays queued) */
+  private Effect<Event, State> retryOrFail(State s, String logReason, String node, String clientReason,
+      Duration backoff) {
     stopDeliveryTimers();
     if (s.attempt() < settings.maxAttempts()) {
       int next = s.attempt() + 1;
-      ctx.getLog().warn("meeting {}: {}; retrying as attempt {}", meetingId, logReason, attemptId(meetingId, next));
+      String nextId = attemptId(meetingId, next);
+      if (backoff.isZero()) {
+        ctx.getLog().warn("meeting {}: {}; retrying as attempt {}", meetingId, logReason, nextId);
+      } else {
+        ctx.getLog().warn("meeting {}: {}; retrying as attempt {} in {} s", meetingId, logReason, nextId,
+            backoff.toMillis() / 1000.0);
+      }
       String superseded = s.attemptId();
-      return Effect().persist(new Queued(next, attemptId(meetingId, next), logReason)).thenRun(st -> {
+      return Effect().persist(new Queued(next, nextId, logReason)).thenRun(st -> {
         // the old attempt may still be waiting or running on a node that paused: stop it there
         workers.cancel(new CancelJob(meetingId, superseded, "superseded by attempt " + next));
-        dispatch(st);
+        if (backoff.isZero()) dispatch(st);
+        else timers.startSingleTimer(RESEND_TIMER, new RetryDue(nextId), backoff); // a later dispatch replaces it
       });
     }
     ctx.getLog().warn("meeting {}: {}; giving up after {} attempts", meetingId, logReason, s.attempt());
@@ -608,6 +627,11 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
    */
   public static boolean gaveUp(String reason) {
     return reason != null && GAVE_UP.matcher(reason).find();
+  }
+
+  private Effect<Event, State> onRetryDue(State s, RetryDue r) {
+    if (r.attemptId().equals(s.attemptId()) && s.status() == Status.QUEUED) dispatch(s);
+    return Effect().none();
   }
 
   private Effect<Event, State> onResend(State s, Resend r) {

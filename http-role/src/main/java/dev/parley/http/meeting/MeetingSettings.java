@@ -7,6 +7,9 @@ import java.time.Duration;
  * Typed settings of the Meeting entity ({@code parley.meeting}).
  *
  * @param eraseDeletedAfter how long a deleted meeting's events stay before they are erased; null: for ever
+ * @param retryBackoff how long a meeting waits before its second attempt when a worker reported a
+ *     failure it may not have next time (the audio could not be read: the database away); each
+ *     later attempt waits three times longer ({@link #backoffBefore}). A lost node is retried at once
  */
 public record MeetingSettings(
     Duration resendInterval,
@@ -15,7 +18,8 @@ public record MeetingSettings(
     Duration passivateAfter,
     double progressStep,
     int numberOfShards,
-    Duration eraseDeletedAfter) {
+    Duration eraseDeletedAfter,
+    Duration retryBackoff) {
 
   public MeetingSettings {
     if (numberOfShards < 1) throw new IllegalArgumentException("parley.meeting.number-of-shards must be >= 1");
@@ -24,6 +28,7 @@ public record MeetingSettings(
       throw new IllegalArgumentException("parley.meeting.resend-interval must be positive");
     if (heartbeatTimeout.isNegative() || heartbeatTimeout.isZero())
       throw new IllegalArgumentException("parley.meeting.heartbeat-timeout must be positive");
+    if (retryBackoff.isNegative()) throw new IllegalArgumentException("parley.meeting.retry-backoff must not be negative");
     if (eraseDeletedAfter != null && eraseDeletedAfter.isNegative())
       throw new IllegalArgumentException("parley.meeting.erase-deleted-after must be a duration or off");
   }
@@ -37,6 +42,12 @@ public record MeetingSettings(
         m.getDuration("passivate-after"),
         m.getDouble("progress-step"),
         m.getInt("number-of-shards"),
-        "off".equals(m.getString("erase-deleted-after")) ? null : m.getDuration("erase-deleted-after"));
+        "off".equals(m.getString("erase-deleted-after")) ? null : m.getDuration("erase-deleted-after"),
+        m.getDuration("retry-backoff"));
+  }
+
+  /** How long attempt {@code attempt} (2 or more) waits after a worker's failure: 1, 3, 9, 27 × retry-backoff. */
+  public Duration backoffBefore(int attempt) {
+    return retryBackoff.multipliedBy((long) Math.pow(3, Math.min(10, Math.max(0, attempt - 2))));
   }
 }

@@ -45,7 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MeetingTest {
   static final Duration RESEND = Duration.ofMillis(150);
   static final Duration HEARTBEAT = Duration.ofMillis(700);
-  static final MeetingSettings SETTINGS = new MeetingSettings(RESEND, HEARTBEAT, 3, Duration.ofSeconds(60), 0.1, 10, null);
+  static final MeetingSettings SETTINGS = new MeetingSettings(RESEND, HEARTBEAT, 3, Duration.ofSeconds(60), 0.1, 10, null, Duration.ZERO);
 
   static ActorTestKit kit;
   static PersistenceTestKit journal;
@@ -289,7 +289,7 @@ class MeetingTest {
   void progressKeepsTheAttemptAliveAndIsPersistedSparingly() throws Exception {
     // a heartbeat timeout of 1.5 s, reports every 0.19 s: a test thread held up for a second still passes
     Duration heartbeat = Duration.ofMillis(1500);
-    Fixture f = new Fixture(new MeetingSettings(RESEND, heartbeat, 3, Duration.ofSeconds(60), 0.1, 10, null));
+    Fixture f = new Fixture(new MeetingSettings(RESEND, heartbeat, 3, Duration.ofSeconds(60), 0.1, 10, null, Duration.ZERO));
     RunJob run = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "accepted");
     // heartbeats for longer than the heartbeat timeout keep attempt 1 alive
@@ -337,7 +337,7 @@ class MeetingTest {
   @Test
   void anAttemptWhoseNodeBecomesUnreachableIsRedispatchedWithoutWaitingForTheHeartbeatTimeout() throws Exception {
     // a heartbeat timeout far beyond the test: only the node check can start attempt 2
-    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(60), 3, Duration.ofSeconds(60), 0.1, 10, null));
+    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(60), 3, Duration.ofSeconds(60), 0.1, 10, null, Duration.ZERO));
     RunJob run = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running on gpu-a");
     f.unreachable.add("gpu-b"); // another node's trouble is not this attempt's
@@ -436,6 +436,37 @@ class MeetingTest {
     f.workers.expectNoMessage(Duration.ofMillis(400));
   }
 
+  /**
+   * A review: a gpu node that could not reach the blob store's database failed every job, and the
+   * five attempts were used up in 25 s, so a short outage failed every meeting it touched. A worker's
+   * failure now waits retry-backoff before the second attempt, three times as long before the third.
+   */
+  @Test
+  void aWorkersFailureIsRetriedAfterABackoffThatGrows() throws Exception {
+    Duration backoff = Duration.ofMillis(400);
+    Fixture f = new Fixture(new MeetingSettings(RESEND, HEARTBEAT, 4, Duration.ofSeconds(60), 0.1, 10, null, backoff));
+    f.create();
+    f.awaitRun(1).replyTo().tell(new JobFailed(f.id, f.attempt(1), "could not read the audio", true, "gpu-a"));
+    long failed = System.nanoTime();
+    RunJob second = f.awaitRun(2);
+    long waited = (System.nanoTime() - failed) / 1_000_000;
+    assertTrue(waited >= 400, "attempt 2 sent " + waited + " ms after the failure");
+    assertEquals(Meeting.Status.QUEUED, f.es.getState().status());
+    second.replyTo().tell(new JobFailed(f.id, f.attempt(2), "could not read the audio", true, "gpu-a"));
+    failed = System.nanoTime();
+    RunJob third = f.awaitRun(3);
+    waited = (System.nanoTime() - failed) / 1_000_000;
+    assertTrue(waited >= 1200, "attempt 3 sent " + waited + " ms after the failure: three times the backoff");
+    // a lost node is the cluster's trouble, not the job's: its attempt is retried at once
+    third.replyTo().tell(new JobAccepted(f.id, f.attempt(3), "gpu-b"));
+    f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running on gpu-b");
+    f.unreachable.add("gpu-b");
+    long lost = System.nanoTime();
+    f.awaitRun(4);
+    waited = (System.nanoTime() - lost) / 1_000_000;
+    assertTrue(waited < 9 * backoff.toMillis(), "attempt 4 sent " + waited + " ms after its node was lost");
+  }
+
   @Test
   void supersededAttemptsAreCancelledAndTheirFailuresDecideNothing() throws Exception {
     Fixture f = new Fixture();
@@ -484,7 +515,7 @@ class MeetingTest {
 
   @Test
   void recoveryResumesTheCurrentAttempt() throws Exception {
-    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(30), 3, Duration.ofSeconds(60), 0.1, 10, null));
+    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(30), 3, Duration.ofSeconds(60), 0.1, 10, null, Duration.ZERO));
     RunJob before = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running");
     drain(f.workers, Duration.ofMillis(50));

@@ -50,6 +50,7 @@ public final class TestNode implements AutoCloseable {
         "parley.meeting.heartbeat-timeout = 3s",
         "parley.meeting.passivate-after = 2s",
         "parley.meeting.max-attempts = 3",
+        "parley.meeting.retry-backoff = 200ms",
         "parley.read-side.min-backoff = 200ms",
         "jdbc-read-journal.refresh-interval = 100ms",
         "jdbc-read-journal.journal-sequence-retrieval.query-delay = 100ms",

@@ -236,6 +236,27 @@ class GpuPoolClusterTest {
     assertEquals(200, api.get("/meetings").status());
   }
 
+  /** A review: a gpu node still trying to reach its seeds said 503 "removed" (its own member's status before any join). */
+  @Test
+  void aGpuNodeStillTryingToJoinIsHealthy() throws Exception {
+    TestCluster.Node gpu = cluster.startGpu("127.0.0.1:" + TestCluster.freePort(), new SleepyDiarizer(Duration.ZERO), "");
+    try {
+      Api.Response health = null;
+      for (long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos(); health == null; ) {
+        try {
+          health = new Api(gpu.httpPort()).get("/healthz"); // once the endpoint is bound
+        } catch (AssertionError notBoundYet) {
+          if (System.nanoTime() > deadline) throw notBoundYet;
+          TestCluster.sleep(200);
+        }
+      }
+      assertEquals(MemberStatus.removed(), Cluster.get(gpu.node().system()).selfMember().status(), "not joined yet");
+      assertEquals(200, health.status(), health.body());
+    } finally {
+      gpu.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
   @Test
   void aMeetingWaitsForAGpuNodeAndStartsWithin5sOfItsJoin() throws Exception {
     String id = api.upload(Api.toneWav(2.0, 440), "waits");

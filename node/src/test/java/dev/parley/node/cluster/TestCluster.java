@@ -65,6 +65,7 @@ final class TestCluster implements AutoCloseable {
           blob.store = postgres
           meeting.resend-interval = 300ms
           meeting.heartbeat-timeout = 4s
+          meeting.retry-backoff = 200ms
           gpu.progress-interval = 300ms
           gpu.idle-timeout = 60s
           gpu.result-linger = 10s
