@@ -557,7 +557,9 @@ class HttpRoutesPostgresTest {
     JsonNode m = api.awaitStatus(id, token, "failed", WAIT);
     assertTrue(m.get("error").get("reason").asText().contains("not decodable"), m.toString());
     assertFalse(m.get("error").get("retryable").asBoolean());
-    assertError(api.get("/meetings/" + id + "/rttm", token), 409, "not_ready");
+    Res rttm = api.get("/meetings/" + id + "/rttm", token);
+    assertError(rttm, 409, "meeting_failed"); // not "not_ready": it never will be
+    assertTrue(rttm.json().get("message").asText().contains("not decodable"), rttm.text());
     // one attempt only: no retry loop for bad input
     assertEquals(1, worker.runs.stream().filter(r -> r.meetingId().equals(id)).map(r -> r.attemptId()).distinct().count());
     // the list's error is the detail's {reason, retryable}, not a bare string

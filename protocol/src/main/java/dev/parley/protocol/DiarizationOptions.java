@@ -13,6 +13,9 @@ public record DiarizationOptions(Integer numSpeakers, Integer minSpeakers, Integ
 
   public static final DiarizationOptions NONE = new DiarizationOptions(null, null, null);
 
+  /** The most speakers a request may name (the API and the command line check it). */
+  public static final int MAX_SPEAKERS = 1000;
+
   /** Why a request with these options is refused, or {@code null} when it is fine. */
   public String problem() {
     if (numSpeakers != null && numSpeakers < 1) return "numSpeakers must be >= 1";

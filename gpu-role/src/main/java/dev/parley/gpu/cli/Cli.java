@@ -132,20 +132,6 @@ public final class Cli {
         + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB)";
   }
 
-  /**
-   * What a caller asked of the speaker count and did not get, or null: a recording has at most one
-   * speaker per 1.5 s window of speech, and a cluster that is given no turn is no speaker.
-   */
-  static String unmetCount(DiarizationOptions asked, int found) {
-    if (asked.numSpeakers() != null && found != asked.numSpeakers()) {
-      return asked.numSpeakers() + " speakers asked for, " + found + " found";
-    }
-    if (asked.minSpeakers() != null && found < asked.minSpeakers()) {
-      return "at least " + asked.minSpeakers() + " speakers asked for, " + found + " found";
-    }
-    return null;
-  }
-
   /** Why {@code p}, which is no regular file, cannot be read as a recording. */
   static String notAFile(Path p) {
     if (Files.isDirectory(p)) return "a directory, not an audio file: " + p;
@@ -182,9 +168,9 @@ public final class Cli {
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
         switch (a) {
-          case "--num-speakers" -> num = positive(a, value(args, ++i, a));
-          case "--min-speakers" -> min = positive(a, value(args, ++i, a));
-          case "--max-speakers" -> max = positive(a, value(args, ++i, a));
+          case "--num-speakers" -> num = speakers(a, value(args, ++i, a));
+          case "--min-speakers" -> min = speakers(a, value(args, ++i, a));
+          case "--max-speakers" -> max = speakers(a, value(args, ++i, a));
           case "--rttm" -> rttm = Path.of(value(args, ++i, a));
           case "--ref" -> ref = Path.of(value(args, ++i, a));
           case "--uem" -> uem = Path.of(value(args, ++i, a));
@@ -228,9 +214,9 @@ public final class Cli {
       } catch (IllegalArgumentException e) {
         throw new UsageException(e.getMessage());
       }
+      if (command.equals("bench") && inputs.size() != 1) throw new UsageException("bench takes exactly one FILE");
       if (inputs.isEmpty()) throw new UsageException(command + " needs at least one " + (command.equals("eval") ? "directory or file" : "FILE"));
       if (command.equals("eval") && ref == null) throw new UsageException("eval needs --ref REF.rttm");
-      if (command.equals("bench") && inputs.size() != 1) throw new UsageException("bench takes exactly one FILE");
       if (!command.equals("eval") && (ref != null || uem != null || oracleCount)) {
         throw new UsageException("--ref, --uem and --oracle-count belong to eval");
       }
@@ -250,6 +236,15 @@ public final class Cli {
     private static String value(String[] args, int i, String opt) throws UsageException {
       if (i >= args.length) throw new UsageException(opt + " needs a value");
       return args[i];
+    }
+
+    /** A speaker count: 1 to {@link DiarizationOptions#MAX_SPEAKERS}, as the API takes. */
+    private static int speakers(String opt, String v) throws UsageException {
+      int n = positive(opt, v);
+      if (n > DiarizationOptions.MAX_SPEAKERS) {
+        throw new UsageException(opt + " must be between 1 and " + DiarizationOptions.MAX_SPEAKERS + ", got " + v);
+      }
+      return n;
     }
 
     private static int positive(String opt, String v) throws UsageException {
@@ -275,12 +270,12 @@ public final class Cli {
   }
 
   /** Two inputs with one file id would be indistinguishable in the RTTM: refused before any work. */
-  static void checkDistinctIds(List<Path> files) {
+  static void checkDistinctIds(List<Path> files) throws UsageException {
     Map<String, Path> seen = new java.util.HashMap<>();
     for (Path f : files) {
       Path other = seen.putIfAbsent(fileId(f), f);
       if (other != null) {
-        throw new IllegalArgumentException("inputs " + other + " and " + f + " share the file id " + fileId(f)
+        throw new UsageException("inputs " + other + " and " + f + " share the file id " + fileId(f)
             + "; rename one");
       }
     }
@@ -297,7 +292,8 @@ public final class Cli {
     }
   }
 
-  private static int diarize(Options o, PrintStream out, PrintStream err, PipelineFactory factory) throws IOException {
+  private static int diarize(Options o, PrintStream out, PrintStream err, PipelineFactory factory)
+      throws IOException, UsageException {
     for (String in : o.inputs()) {
       if (!Files.isRegularFile(Path.of(in))) {
         err.println("error: " + notAFile(Path.of(in)));
@@ -320,8 +316,6 @@ public final class Cli {
               file, r.timing().audioSeconds(), r.speakers().size(), r.speakers().size() == 1 ? "" : "s", r.segments().size(),
               r.timing().processingSeconds(), r.timing().realTimeFactor(), r.timing().device());
           for (String w : r.warnings()) err.println("warning: " + file + ": " + w);
-          String unmet = unmetCount(o.speakers(), r.speakers().size());
-          if (unmet != null) err.println("note: " + file + ": " + unmet);
         } catch (DiarizationException e) {
           err.println("error: " + file + ": " + e.getMessage());
           failures++;
@@ -332,7 +326,8 @@ public final class Cli {
     return failures == 0 ? 0 : 1;
   }
 
-  private static int eval(Options o, PrintStream out, PrintStream err, PipelineFactory factory) throws IOException {
+  private static int eval(Options o, PrintStream out, PrintStream err, PipelineFactory factory)
+      throws IOException, UsageException {
     Map<String, List<Turn>> ref = Rttm.read(o.ref());
     Map<String, List<Uem.Region>> uem = o.uem() != null ? Uem.read(o.uem()) : Map.of();
     List<Path> files = new ArrayList<>();

@@ -336,6 +336,11 @@ public final class EvaluateEmbedding {
     } catch (IllegalArgumentException e) {
       return Flags.refused("evaluate-embedding", e, USAGE);
     }
+    if (!Files.isDirectory(data)) {
+      System.err.println("evaluate-embedding: no LibriSpeech speakers at " + data.toAbsolutePath().normalize()
+          + ": give their directory with --data DIR (the default is ../shared/data/librispeech-speakers)");
+      return 1;
+    }
     try (Fbank fbank = new Fbank((Device) null);
         SpeakerEmbeddingModel m = EmbeddingModels.load(model, null)) {
       List<Segment> libri = librispeechSegments(data, heldOutSpeakers());
@@ -343,6 +348,9 @@ public final class EvaluateEmbedding {
       System.out.println("model=" + m.id() + " version=" + m.version());
       evaluate(m::embed, fbank, libri, amiSegs).print(System.out);
       return 0;
+    } catch (java.nio.file.NoSuchFileException e) {
+      System.err.println("evaluate-embedding: no such file: " + e.getMessage());
+      return 1;
     } catch (IOException | AudioDecodeException | RuntimeException e) {
       System.err.println("evaluate-embedding: " + e.getMessage());
       return 1;

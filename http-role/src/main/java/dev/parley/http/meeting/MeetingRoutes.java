@@ -255,8 +255,12 @@ public final class MeetingRoutes {
 
   // ---------------------------------------------------------------- rttm and audio
 
-  /** The RTTM of a done meeting, with a weak ETag like the meeting's; 409 before it is done. */
+  /** The RTTM of a done meeting, with a weak ETag like the meeting's; 409 before it is done, and once it failed. */
   private static Route rttm(String id, Meeting.State s) {
+    if (s.status() == Meeting.Status.FAILED) {
+      return complete(ApiError.response(StatusCodes.CONFLICT, "meeting_failed", "meeting " + id
+          + " failed and has no RTTM: " + (s.failure() != null ? s.failure().reason() : "no reason recorded")));
+    }
     if (s.status() != Meeting.Status.DONE || s.result() == null) {
       return complete(ApiError.response(StatusCodes.CONFLICT, "not_ready",
           "meeting " + id + " is " + s.apiStatus() + "; RTTM exists once it is done"));

@@ -53,7 +53,7 @@ public final class MeetingService {
   private static final Logger log = LoggerFactory.getLogger(MeetingService.class);
   private static final Pattern ID = Pattern.compile("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
   private static final int MAX_FIELD_BYTES = 4096;
-  private static final int MAX_SPEAKERS = 1000;
+  private static final int MAX_SPEAKERS = DiarizationOptions.MAX_SPEAKERS;
   /** How many times to ask whether a meeting whose create timed out exists, before giving up on its upload. */
   static final int ORPHAN_CHECKS = 3;
 
