@@ -37,7 +37,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  *
  * <p>Sharding stops it with {@link HandOff} (passivation, a shard moved to a gpu node that joined,
  * a graceful leave). A worker whose job is running stops only once the job is done and its outcome
- * sent, so moving a shard never throws work away; it skips the linger then.
+ * sent, so moving a shard never throws work away; it skips the linger then. On a node that is
+ * leaving, it stops the job and itself at once: the meeting sees the node go and runs the job again.
  */
 public final class InferenceWorker {
 
@@ -137,6 +138,14 @@ public final class InferenceWorker {
         })
         .onMessageEquals(LingerOver.INSTANCE, Behaviors::same)
         .onMessageEquals(HandOff.INSTANCE, () -> {
+          if (leaving.getAsBoolean()) {
+            // the node exits: waiting for the job would only hold its leave up to the hand-off's
+            // timeout, and the job's result would reach the meeting after it has run it again
+            ctx.getLog().info("meeting {} attempt {} on {}: this node is leaving; the job stops and its meeting"
+                + " runs it again elsewhere", job.meetingId(), attemptId, node);
+            runner.tell(new JobRunner.Cancel(attemptId, "this gpu node is leaving the cluster"));
+            return Behaviors.stopped();
+          }
           ctx.getLog().info("meeting {} attempt {} on {}: shard handed off; stopping once the job is done",
               job.meetingId(), attemptId, node);
           handingOff = true;

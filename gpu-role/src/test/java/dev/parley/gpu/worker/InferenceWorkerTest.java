@@ -136,6 +136,32 @@ class InferenceWorkerTest {
     kit.createTestProbe().expectTerminated(worker, Duration.ofSeconds(3));
   }
 
+  /**
+   * A review: a gpu node told to stop mid-job logged "stopping once the job is done" and held its
+   * leave for the hand-off's 10 s, although its meeting runs the job again elsewhere.
+   */
+  @Test
+  void aWorkerOnANodeThatIsLeavingStopsItsJobAtHandOff() throws IOException {
+    store("g1.wav", "x".repeat(170));
+    TestProbe<JobUpdate> meeting = kit.createTestProbe();
+    java.util.concurrent.atomic.AtomicBoolean leaving = new java.util.concurrent.atomic.AtomicBoolean(false);
+    org.apache.pekko.actor.typed.ActorRef<InferenceProtocol.WorkerCommand> worker =
+        kit.spawn(InferenceWorker.create("m-g-1", role.runner(), role.settings(), role.node(), null, leaving::get));
+    worker.tell(new RunJob("m-g", "m-g-1", 1, "g1.wav", DiarizationOptions.NONE, meeting.ref()));
+    meeting.expectMessageClass(JobAccepted.class, Duration.ofSeconds(10));
+    expectSkippingProgressOfStage(meeting, "vad"); // running, held at its gate: never released by the test
+    leaving.set(true); // SIGTERM: coordinated shutdown runs
+    worker.tell(InferenceWorker.HandOff.INSTANCE);
+    kit.createTestProbe().expectTerminated(worker, Duration.ofSeconds(3));
+    TestProbe<JobRunner.Status> status = kit.createTestProbe();
+    status.awaitAssert(Duration.ofSeconds(5), () -> {
+      role.runner().tell(new JobRunner.GetStatus(status.ref()));
+      JobRunner.Status st = status.receiveMessage();
+      assertFalse(st.running().contains("m-g-1"), "still running: " + st);
+      return null;
+    });
+  }
+
   private static void cancel(String meetingId, String attemptId) {
     ClusterSharding.get(kit.system()).entityRefFor(InferenceProtocol.WORKER, attemptId)
         .tell(new CancelJob(meetingId, attemptId, "the meeting was deleted"));
