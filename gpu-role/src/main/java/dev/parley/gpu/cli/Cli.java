@@ -139,13 +139,16 @@ public final class Cli {
     return "no such file: " + p;
   }
 
-  /** One input of a batch: its failure, running out of memory included, is its own and not the batch's. */
+  /** One input of a batch: its failure, running out of memory or a defect included, is its own and not the batch's. */
   private static DiarizationResult diarizeOne(DiarizationPipeline p, Path file, DiarizationOptions options)
       throws DiarizationException {
     try {
       return p.diarize(file, options, null);
     } catch (OutOfMemoryError e) {
       throw new DiarizationException(outOfMemory(e), true, e);
+    } catch (RuntimeException e) {
+      // a defect, not the input's fault: said for this file, and the batch goes on
+      throw new DiarizationException("internal error: " + e, true, e);
     }
   }
 

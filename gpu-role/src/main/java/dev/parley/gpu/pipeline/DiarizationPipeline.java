@@ -173,7 +173,7 @@ public final class DiarizationPipeline implements Diarizer {
     try {
       decoded = AudioDecoder.read(audio);
     } catch (AudioDecodeException e) {
-      throw new DiarizationException(e.getMessage(), false, e);
+      throw new DiarizationException(e.getMessage(), e.retryable(), e);
     }
     return diarize(decoded.samples(), options, progress, t0).withWarnings(decoded.warnings());
   }
@@ -297,13 +297,14 @@ public final class DiarizationPipeline implements Diarizer {
 
   /**
    * Segments cut at the end of the audio: the last 10 ms frame may reach past it (a 30.00006 s file
-   * has 3001 frames).
+   * has 3001 frames). A turn left shorter than half a frame by the cut is dropped: RTTM would print
+   * it with a duration of 0.000.
    */
   static List<Segment> withinAudio(List<Segment> segments, double audioSeconds) {
     List<Segment> out = new ArrayList<>(segments.size());
     for (Segment s : segments) {
       if (s.end() <= audioSeconds) out.add(s);
-      else if (s.start() < audioSeconds) out.add(new Segment(s.start(), audioSeconds, s.speaker()));
+      else if (audioSeconds - s.start() >= 0.005) out.add(new Segment(s.start(), audioSeconds, s.speaker()));
     }
     return out;
   }

@@ -3,6 +3,7 @@ package dev.parley.gpu.pipeline;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -50,38 +51,68 @@ public final class Parallel {
 
   /**
    * Runs the tasks (the first on the calling thread) and returns their results in order; the
-   * first failure is rethrown after all have finished.
+   * first failure (an {@link Error} as it is) is rethrown after all have finished. When the calling
+   * thread is interrupted (its job was cancelled), the other tasks are interrupted too and waited
+   * for before the interrupt is rethrown, so no work of the job outlives it; a task that loops
+   * should stop at {@link #checkInterrupted}.
    */
   public static <T> List<T> run(List<Task<T>> tasks) throws Exception {
+    CountDownLatch others = new CountDownLatch(Math.max(0, tasks.size() - 1));
     List<Future<T>> futures = new ArrayList<>();
     for (int i = 1; i < tasks.size(); i++) {
       Task<T> t = tasks.get(i);
-      Callable<T> c = t::call;
+      Callable<T> c = () -> {
+        try {
+          return t.call();
+        } finally {
+          others.countDown();
+        }
+      };
       futures.add(POOL.submit(c));
     }
     List<T> out = new ArrayList<>();
-    Exception first = null;
-    if (!tasks.isEmpty()) {
-      try {
-        out.add(tasks.get(0).call());
-      } catch (Exception e) {
-        first = e;
-        out.add(null);
+    Throwable first = null;
+    try {
+      if (!tasks.isEmpty()) {
+        try {
+          out.add(tasks.get(0).call());
+        } catch (InterruptedException e) {
+          throw e;
+        } catch (Exception | Error e) {
+          first = e;
+          out.add(null);
+        }
       }
-    }
-    for (Future<T> f : futures) {
-      try {
-        out.add(f.get());
-      } catch (ExecutionException e) {
-        if (first == null) first = e.getCause() instanceof Exception x ? x : new RuntimeException(e.getCause());
-        out.add(null);
-      } catch (InterruptedException e) {
-        for (Future<T> g : futures) g.cancel(true);
-        Thread.currentThread().interrupt();
-        throw e;
+      for (Future<T> f : futures) {
+        try {
+          out.add(f.get());
+        } catch (ExecutionException e) {
+          if (first == null) first = e.getCause();
+          out.add(null);
+        }
       }
+    } catch (InterruptedException e) {
+      for (Future<T> g : futures) g.cancel(true);
+      boolean interrupted = true;
+      while (true) {
+        try {
+          others.await();
+          break;
+        } catch (InterruptedException again) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) Thread.currentThread().interrupt();
+      throw e;
     }
-    if (first != null) throw first;
+    if (first instanceof Exception x) throw x;
+    if (first instanceof Error err) throw err;
+    if (first != null) throw new RuntimeException(first);
     return out;
+  }
+
+  /** For a task's loop: stops it once its job was cancelled (its thread interrupted). */
+  public static void checkInterrupted() throws InterruptedException {
+    if (Thread.currentThread().isInterrupted()) throw new InterruptedException("the job was cancelled");
   }
 }

@@ -61,7 +61,13 @@ public final class JobExecution {
     try {
       progress.progress(STAGE_FETCH, 0.0);
       Files.createDirectories(scratch);
-      Path audio = blobs.materialize(audioKey, scratch);
+      Path audio;
+      try {
+        audio = blobs.materialize(audioKey, scratch);
+      } catch (IllegalArgumentException e) {
+        // an invalid blob key: the job itself is malformed (one from inside the pipeline is a worker error)
+        return new JobOutcome.Failed("invalid job: " + e.getMessage(), false);
+      }
       DiarizationResult result =
           diarizer.diarize(audio, options == null ? DiarizationOptions.NONE : options, progress);
       if (result == null) return new JobOutcome.Failed("the pipeline returned no result", true);
@@ -74,9 +80,6 @@ public final class JobExecution {
     } catch (IOException e) {
       log.warn("meeting {} attempt {}: reading audio {} failed", meetingId, attemptId, audioKey, e);
       return new JobOutcome.Failed("could not read the audio: " + e.getMessage(), true);
-    } catch (IllegalArgumentException e) {
-      // e.g. an invalid blob key: the job itself is malformed
-      return new JobOutcome.Failed("invalid job: " + e.getMessage(), false);
     } catch (Cancellation.Cancelled e) {
       return new JobOutcome.Failed("cancelled: " + e.getMessage(), true);
     } catch (OutOfMemoryError e) {

@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
 public final class ScratchSpace implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ScratchSpace.class);
   private static final String PREFIX = "node-";
+  private static final String CLAIMING = ".claiming-";
   private static final String LOCK = ".lock";
 
   private final Path dir;
@@ -46,7 +47,7 @@ public final class ScratchSpace implements AutoCloseable {
     if (removed > 0) log.info("removed {} scratch director{} left by gpu processes that died", removed, removed == 1 ? "y" : "ies");
     // locked before it gets its name, so a gpu node starting at the same moment never sees it unlocked
     String id = UUID.randomUUID().toString();
-    Path claiming = Files.createDirectory(root.resolve(".claiming-" + id));
+    Path claiming = Files.createDirectory(root.resolve(CLAIMING + id));
     FileChannel channel = FileChannel.open(claiming.resolve(LOCK), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     try {
       FileLock lock = channel.lock();
@@ -67,7 +68,8 @@ public final class ScratchSpace implements AutoCloseable {
   static int removeAbandoned(Path root) throws IOException {
     List<Path> candidates;
     try (Stream<Path> s = Files.list(root)) {
-      candidates = s.filter(p -> p.getFileName().toString().startsWith(PREFIX) && Files.isDirectory(p)).toList();
+      candidates = s.filter(p -> Files.isDirectory(p) && (p.getFileName().toString().startsWith(PREFIX)
+          || (p.getFileName().toString().startsWith(CLAIMING) && olderThanAMinute(p)))).toList();
     }
     int removed = 0;
     for (Path d : candidates) {
@@ -76,6 +78,18 @@ public final class ScratchSpace implements AutoCloseable {
       removed++;
     }
     return removed;
+  }
+
+  /**
+   * A claim a process died in the middle of (it takes milliseconds; a younger one may be another
+   * process's, still making its lock file).
+   */
+  private static boolean olderThanAMinute(Path d) {
+    try {
+      return Files.getLastModifiedTime(d).toInstant().isBefore(java.time.Instant.now().minusSeconds(60));
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static boolean ownerAlive(Path d) {

@@ -96,6 +96,9 @@ class DiarizationPipelineTest {
     assertEquals(List.of(new Segment(1, 2, "A")),
         DiarizationPipeline.withinAudio(List.of(new Segment(1, 2, "A"), new Segment(2.5, 3, "B")), 2.5));
     assertEquals(List.of(new Segment(1, 2.2, "A")), DiarizationPipeline.withinAudio(List.of(new Segment(1, 2.3, "A")), 2.2));
+    // a turn that began in the last partial frame would be an RTTM line of duration 0.000
+    assertEquals(List.of(new Segment(1, 30, "A")), DiarizationPipeline.withinAudio(
+        List.of(new Segment(1, 30, "A"), new Segment(30, 30.01, "B")), 30.00006));
   }
 
   @Test

@@ -72,4 +72,17 @@ class ScratchSpaceTest {
       live.destroyForcibly();
     }
   }
+
+  /** A review: a process killed in the milliseconds between its claim's two steps left a .claiming- directory for good. */
+  @Test
+  void aClaimCutOffHalfWayIsRemovedOnceItIsAMinuteOld(@TempDir Path root) throws Exception {
+    Path cut = Files.createDirectories(root.resolve(".claiming-cut").resolve("job-1"));
+    Files.setLastModifiedTime(cut.getParent(), java.nio.file.attribute.FileTime.from(
+        java.time.Instant.now().minusSeconds(120)));
+    Path young = Files.createDirectory(root.resolve(".claiming-young")); // another process, still claiming
+    try (ScratchSpace mine = ScratchSpace.claim(root)) {
+      assertFalse(Files.exists(cut.getParent()));
+      assertTrue(Files.exists(young));
+    }
+  }
 }

@@ -107,14 +107,14 @@ public final class AudioDecoder {
     try {
       fileBytes = Files.size(file);
     } catch (IOException e) {
-      throw new AudioDecodeException("cannot read " + file + ": " + e.getMessage(), e);
+      throw new AudioDecodeException("cannot read " + file + ": " + e.getMessage(), true, e);
     }
     long byHeader = Math.max(60L * SAMPLE_RATE, fileBytes * MAX_EXPANSION / Float.BYTES); // a minute for tiny files
     Path raw;
     try {
       raw = Files.createTempFile(TEMP_PREFIX + "decode", ".f32");
     } catch (IOException e) {
-      throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), e);
+      throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), true, e);
     }
     try {
       DecoderLog log = runFfmpeg(file, 4 * Math.min(max, byHeader) + 4, filter, raw.toAbsolutePath().toString());
@@ -153,7 +153,7 @@ public final class AudioDecoder {
       sanitize(out, n);
       return new DecodedAudio(out, log.warnings(n / (double) SAMPLE_RATE));
     } catch (IOException e) {
-      throw new AudioDecodeException("decoding failed: " + e.getMessage(), e);
+      throw new AudioDecodeException("decoding failed: " + e.getMessage(), true, e);
     } finally {
       try {
         Files.deleteIfExists(raw);
@@ -176,7 +176,7 @@ public final class AudioDecoder {
       }
       if (Files.size(file) == 0) throw new AudioDecodeException("the file is empty");
     } catch (IOException e) {
-      throw new AudioDecodeException("cannot read " + file + ": " + e.getMessage(), e);
+      throw new AudioDecodeException("cannot read " + file + ": " + e.getMessage(), true, e);
     }
   }
 
@@ -201,7 +201,7 @@ public final class AudioDecoder {
     try {
       errLog = Files.createTempFile(TEMP_PREFIX + "ffmpeg", ".log");
     } catch (IOException e) {
-      throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), e);
+      throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), true, e);
     }
     pb.redirectError(errLog.toFile());
     Process proc = null;
@@ -213,13 +213,18 @@ public final class AudioDecoder {
         throw new AudioDecodeException("the decoder did not finish within " + DECODE_TIMEOUT_MINUTES + " minutes");
       }
       DecoderLog log = DecoderLog.parse(readHead(errLog));
-      if (proc.exitValue() != 0) throw new AudioDecodeException("not decodable audio: " + log.reason());
+      int exit = proc.exitValue();
+      if (exit > 128) {
+        // killed by a signal (128 + its number): the OOM killer, a file-size limit; the node's trouble
+        throw new AudioDecodeException("the decoder was killed by signal " + (exit - 128) + " on this node", true, null);
+      }
+      if (exit != 0) throw new AudioDecodeException("not decodable audio: " + log.reason());
       return log;
     } catch (IOException e) {
-      throw new AudioDecodeException("decoding failed: " + e.getMessage(), e);
+      throw new AudioDecodeException("decoding failed: " + e.getMessage(), true, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new AudioDecodeException("decoding was interrupted", e);
+      throw new AudioDecodeException("decoding was interrupted", true, e);
     } finally {
       if (proc != null && proc.isAlive()) proc.destroyForcibly();
       try {

@@ -81,7 +81,8 @@ public final class SpeakerClusterer {
     double[] w = reduced.weights();
     int m = items.length;
     int lo = minSpeakers != null ? minSpeakers : 1;
-    int hi = maxSpeakers != null ? maxSpeakers : params.maxSpeakers();
+    // the default ceiling gives way to a floor asked for above it (minSpeakers 25 without maxSpeakers)
+    int hi = maxSpeakers != null ? maxSpeakers : Math.max(params.maxSpeakers(), lo);
     int[] labels;
     boolean spectral = params.method().equals("spectral");
     boolean auto = params.method().equals("auto");

@@ -89,22 +89,22 @@ public final class FrameLabeler {
     }
     double[] acc = new double[k];
     for (int c = 0; c < k; c++) acc[c] = score[from][c];
-    byte[][] back = new byte[len][];
+    short[][] back = new short[len][]; // counts reach DiarizationOptions.MAX_SPEAKERS (1000): no byte
     double[] next = new double[k];
     for (int t = 1; t < len; t++) {
       int bestPrev = 0;
       for (int c = 1; c < k; c++) if (acc[c] > acc[bestPrev]) bestPrev = c;
-      byte[] bp = new byte[k];
+      short[] bp = new short[k];
       float[] sc = score[from + t];
       for (int c = 0; c < k; c++) {
         double stay = acc[c];
         double move = acc[bestPrev] - penalty;
         if (bestPrev != c && move > stay) {
           next[c] = move + sc[c];
-          bp[c] = (byte) bestPrev;
+          bp[c] = (short) bestPrev;
         } else {
           next[c] = stay + sc[c];
-          bp[c] = (byte) c;
+          bp[c] = (short) c;
         }
       }
       back[t] = bp;

@@ -58,13 +58,14 @@ public final class NeuralVad implements VoiceActivityDetector {
     this.params = params;
     this.version = ModelVersion.of(weights);
     this.manager = NDManager.newBaseManager(device);
+    this.fbank = new Fbank(device);
     try {
-      this.fbank = new Fbank(device);
       this.net = new VadNet(Integer.parseInt(properties.getProperty("channels")));
       net.initialize(manager, DataType.FLOAT32, new Shape(1, 100, VadNet.INPUT));
       net.loadParameters(manager, new DataInputStream(new ByteArrayInputStream(weights)));
       net.freezeParameters(true);
     } catch (IOException | MalformedModelException | RuntimeException e) {
+      fbank.close();
       manager.close();
       throw e;
     }

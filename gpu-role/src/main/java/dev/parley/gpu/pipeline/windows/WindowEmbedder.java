@@ -68,6 +68,7 @@ public final class WindowEmbedder {
       final int worker = w;
       tasks.add(() -> {
         for (int b = worker; b < blocks.size(); b += workers) {
+          Parallel.checkInterrupted();
           int[] blk = blocks.get(b);
           embedRange(samples, windows, blk[0], blk[1], out, manager);
           if (worker == 0) progress.accept((double) blk[1] / n);

@@ -100,6 +100,33 @@ class AudioDecoderTest {
     assertTrue(e.getMessage().startsWith("not decodable audio"), e.getMessage());
   }
 
+  /**
+   * A review: a decoder the node lost (the OOM killer, a file-size limit) was reported as a file
+   * that is not audio, and its meeting failed for good. A decoder killed by a signal is the node's
+   * trouble: retryable. ffmpeg stands in here as a script that kills itself.
+   */
+  @Test
+  void aDecoderKilledByASignalIsTheNodesTroubleNotTheFiles() throws Exception {
+    Path wav = make("killed.wav", 16000, 1, "-c:a", "pcm_s16le");
+    assertEquals(32_000, AudioDecoder.decode(wav).length, 800, "the real decoder takes it");
+    Path fake = Files.writeString(dir.resolve("ffmpeg-killed.sh"), "#!/bin/sh\nkill -9 $$\n");
+    fake.toFile().setExecutable(true);
+    java.lang.reflect.Field f = AudioDecoder.class.getDeclaredField("ffmpeg");
+    f.setAccessible(true);
+    String real = AudioDecoder.ffmpegPath();
+    f.set(null, fake.toString());
+    try {
+      AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(wav));
+      assertEquals("the decoder was killed by signal 9 on this node", e.getMessage());
+      assertTrue(e.retryable());
+    } finally {
+      f.set(null, real);
+    }
+    AudioDecodeException text = assertThrows(AudioDecodeException.class,
+        () -> AudioDecoder.decode(Files.writeString(dir.resolve("words.txt"), "no sound here\n")));
+    assertTrue(!text.retryable(), "a file that is not audio stays the file's trouble");
+  }
+
   @Test
   void anImageIsAFileWithoutSound() throws IOException {
     Path f = dir.resolve("slide.png");

@@ -183,4 +183,25 @@ class SpeakerClustererTest {
     int[] cut = AgglomerativeClustering.cut(n, merges, 3);
     assertEquals(1.0, purity(cut, SpeakerClusterer.dense(lab)), 1e-9);
   }
+
+  /** A review: minSpeakers above the default ceiling (20) was honoured, then undone by the spectral step capped at 20. */
+  @Test
+  void aFloorAboveTheDefaultCeilingIsHonoured() {
+    int speakers = 30;
+    int per = 20;
+    int dim = 64;
+    Random r = new Random(1);
+    float[][] centres = new float[speakers][dim];
+    for (float[] c : centres) for (int j = 0; j < dim; j++) c[j] = (float) r.nextGaussian();
+    float[][] e = new float[speakers * per][];
+    double[] w = new double[e.length];
+    for (int i = 0; i < e.length; i++) {
+      float[] v = new float[dim];
+      for (int j = 0; j < dim; j++) v[j] = centres[i / per][j] + 0.1f * (float) r.nextGaussian();
+      e[i] = Similarity.normalize(v);
+      w[i] = 0.75;
+    }
+    Clustering c = new SpeakerClusterer(PipelineParams.Clustering.defaults()).cluster(e, w, null, 25, null);
+    assertTrue(c.count() >= 25, "minSpeakers 25 gave " + c.count() + " speakers");
+  }
 }

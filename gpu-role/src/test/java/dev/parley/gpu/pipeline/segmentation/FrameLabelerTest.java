@@ -123,4 +123,16 @@ class FrameLabelerTest {
     int[] alone = FrameLabeler.secondSpeaker(new int[] {0, 0, 0}, new SpeechMask(new boolean[] {true, true, true}), 1);
     assertEquals(List.of(-1, -1, -1), java.util.Arrays.stream(alone).boxed().toList(), "one speaker: nobody to add");
   }
+
+  /** A review: the Viterbi pass kept back-pointers in bytes, and speaker 128 and up (numSpeakers to 1000) crashed it. */
+  @Test
+  void theViterbiPassTakesSpeakersPast127() {
+    int k = 200;
+    int n = 10;
+    float[][] score = new float[n][k];
+    for (int f = 0; f < n; f++) score[f][f < 5 ? 150 : 199] = 1f; // speaker 150, then speaker 199
+    int[] label = new int[n];
+    FrameLabeler.viterbi(score, 0, n, k, 0.1, label);
+    assertEquals(List.of(150, 150, 150, 150, 150, 199, 199, 199, 199, 199), Arrays.stream(label).boxed().toList());
+  }
 }

@@ -2,6 +2,7 @@ package dev.parley.gpu.pipeline.windows;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -48,5 +49,50 @@ class WindowEmbedderTest {
   void aModelGivingNaNFailsTheCallInsteadOfClusteringGarbage() {
     IllegalStateException e = assertThrows(IllegalStateException.class, () -> embed(Float.NaN));
     assertEquals("the speaker model gave a non-finite embedding", e.getMessage());
+  }
+
+  /** A slow model (busy, like a native forward that ignores interrupts) that counts its calls. */
+  static final class Slow implements SpeakerEmbeddingModel {
+    final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    public NDArray embed(NDArray features) {
+      long until = System.nanoTime() + 40_000_000L;
+      while (System.nanoTime() < until) Thread.onSpinWait();
+      calls.incrementAndGet();
+      return features.getManager().zeros(new Shape(features.getShape().get(0), 4));
+    }
+
+    @Override public int dimension() { return 4; }
+    @Override public String id() { return "slow"; }
+    @Override public String version() { return "0"; }
+    @Override public void close() {}
+  }
+
+  /**
+   * A review: a job cancelled while it embedded returned and gave up its slot while the other
+   * threads embedded every block they owned (32 more model calls in the next 2 s).
+   */
+  @Test
+  void aCancelledJobsOtherThreadsStopBeforeItReturns() throws Exception {
+    float[] samples = new float[16_000 * 300]; // 5 minutes
+    for (int i = 0; i < samples.length; i++) samples[i] = (float) Math.sin(i * 0.05) * 0.1f;
+    List<Window> windows = new java.util.ArrayList<>();
+    for (int start = 0; start + 150 <= samples.length / 160; start += 75) windows.add(new Window(start, start + 150, 1));
+    Slow model = new Slow();
+    try (Fbank fbank = new Fbank(Device.cpu()); NDManager m = NDManager.newBaseManager(Device.cpu())) {
+      PipelineParams.Embedding p = new PipelineParams.Embedding(1.5, 0.75, 0.3, 8, 10);
+      WindowEmbedder e = new WindowEmbedder(fbank, model, p, 2);
+      assertThrows(Exception.class, () -> e.embed(samples, windows, m, f -> {
+        // what JobExecution does on a cancel: interrupt the job's thread, then throw from its progress report
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("cancelled");
+      }));
+      Thread.interrupted();
+      int atReturn = model.calls.get();
+      Thread.sleep(1000);
+      assertEquals(atReturn, model.calls.get(), "the cancelled job's embedding went on after it returned");
+      assertTrue(atReturn < windows.size() / 8, atReturn + " of " + windows.size() / 8 + " blocks embedded");
+    }
   }
 }
