@@ -284,6 +284,18 @@ public final class Cli {
     }
   }
 
+  /** Writes the RTTM file; its failure says why (a file system's exception alone names only the path). */
+  private static void writeRttm(Path rttm, CharSequence text) throws IOException {
+    try {
+      Files.writeString(rttm, text, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      String why = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason()
+          : e.toString();
+      throw new IOException("cannot write the RTTM to " + rttm + ": " + why, e);
+    }
+  }
+
   /** Fails before any diarization when {@code rttm} could not be written afterwards. */
   static void checkWritable(Path rttm) {
     if (rttm == null) return;
@@ -325,7 +337,7 @@ public final class Cli {
         }
       }
     }
-    if (o.rttm() != null) Files.writeString(o.rttm(), rttm.toString(), StandardCharsets.UTF_8);
+    if (o.rttm() != null) writeRttm(o.rttm(), rttm);
     return failures == 0 ? 0 : 1;
   }
 
@@ -421,7 +433,7 @@ public final class Cli {
       out.printf(Locale.ROOT, "audio %.1f s, processing %.1f s, RTF %.4f%n", audio, processing,
           audio > 0 ? processing / audio : 0);
     }
-    if (o.rttm() != null) Files.writeString(o.rttm(), hypRttm.toString(), StandardCharsets.UTF_8);
+    if (o.rttm() != null) writeRttm(o.rttm(), hypRttm);
     return failures == 0 ? 0 : 1;
   }
 

@@ -86,14 +86,35 @@ public final class AudioDecoder {
   /** {@link #read(Path)} that refuses recordings of more than {@code max} samples. */
   static DecodedAudio read(Path file, long max) throws AudioDecodeException {
     checkInput(file);
-    DecodedAudio mixed = decodeOnce(file, max, null);
+    Decoded track0 = decodeOnce(file, max, 0, null);
+    DecodedAudio heard = withOneChannelIfTheyCancel(file, max, 0, track0.audio());
+    if (rms(heard.samples()) >= QUIET_RMS || track0.log().audioStreams() < 2) return heard;
+    // a recording with several tracks (OBS, a camera, a call recorder) whose first is silent
+    for (int track = 1; track < track0.log().audioStreams(); track++) {
+      DecodedAudio other = withOneChannelIfTheyCancel(file, max, track, decodeOnce(file, max, track, null).audio());
+      if (rms(other.samples()) >= QUIET_RMS) {
+        List<String> warnings = new java.util.ArrayList<>(other.warnings());
+        warnings.add("the first audio track is silent: track " + (track + 1) + " of " + track0.log().audioStreams()
+            + " was diarized");
+        return new DecodedAudio(other.samples(), warnings);
+      }
+    }
+    return heard;
+  }
+
+  /**
+   * {@code mixed}, the mono mix of {@code track}; or, when its channels cancel each other in that
+   * mix (a microphone wired in opposite phase), the track's first channel alone, with a warning.
+   */
+  private static DecodedAudio withOneChannelIfTheyCancel(Path file, long max, int track, DecodedAudio mixed)
+      throws AudioDecodeException {
     double mixedRms = rms(mixed.samples());
     if (mixedRms >= QUIET_RMS) return mixed;
     boolean bothFit = 2L * mixed.samples().length <= max;
     if (!bothFit) mixed = null; // decoded again below if it is kept
-    DecodedAudio first = decodeOnce(file, max, "pan=mono|c0=c0");
+    DecodedAudio first = decodeOnce(file, max, track, "pan=mono|c0=c0").audio();
     if (rms(first.samples()) < Math.max(QUIET_RMS, 10 * mixedRms)) { // silence, or one channel anyway
-      return bothFit ? mixed : decodeOnce(file, max, null);
+      return bothFit ? mixed : decodeOnce(file, max, track, null).audio();
     }
     List<String> warnings = new java.util.ArrayList<>(first.warnings());
     warnings.add("the channels cancel each other when mixed to mono (one is in opposite phase):"
@@ -101,8 +122,14 @@ public final class AudioDecoder {
     return new DecodedAudio(first.samples(), warnings);
   }
 
-  /** One ffmpeg run to 16 kHz mono, through the audio filter {@code filter} first when it is not null. */
-  private static DecodedAudio decodeOnce(Path file, long max, String filter) throws AudioDecodeException {
+  /** One decode and what the decoder logged of the input (its tracks among it). */
+  private record Decoded(DecodedAudio audio, DecoderLog log) {}
+
+  /**
+   * One ffmpeg run of audio track {@code track} (0 the first) to 16 kHz mono, through the audio
+   * filter {@code filter} first when it is not null.
+   */
+  private static Decoded decodeOnce(Path file, long max, int track, String filter) throws AudioDecodeException {
     long fileBytes;
     try {
       fileBytes = Files.size(file);
@@ -117,7 +144,7 @@ public final class AudioDecoder {
       throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), true, e);
     }
     try {
-      DecoderLog log = runFfmpeg(file, 4 * Math.min(max, byHeader) + 4, filter, raw.toAbsolutePath().toString());
+      DecoderLog log = runFfmpeg(file, 4 * Math.min(max, byHeader) + 4, track, filter, raw.toAbsolutePath().toString());
       Double wavSeconds = wavDeclaredSeconds(file);
       if (wavSeconds != null) log = log.declaring(wavSeconds);
       long bytes = Files.size(raw);
@@ -151,7 +178,13 @@ public final class AudioDecoder {
         }
       }
       sanitize(out, n);
-      return new DecodedAudio(out, log.warnings(n / (double) SAMPLE_RATE));
+      List<String> warnings = new java.util.ArrayList<>(log.warnings(n / (double) SAMPLE_RATE));
+      float peak = toFullScale(out);
+      if (peak > 2) {
+        warnings.add(String.format(java.util.Locale.ROOT, "the samples reach %.0f times full scale (a float file"
+            + " written in integer units?): the recording was scaled down to full scale", peak));
+      }
+      return new Decoded(new DecodedAudio(out, warnings), log);
     } catch (IOException e) {
       throw new AudioDecodeException("decoding failed: " + e.getMessage(), true, e);
     } finally {
@@ -185,13 +218,15 @@ public final class AudioDecoder {
    * null), writing at most about {@code maxBytes}, and fails with
    * ffmpeg's reason when it does; otherwise returns what it logged.
    */
-  private static DecoderLog runFfmpeg(Path file, long maxBytes, String filter, String target)
+  private static DecoderLog runFfmpeg(Path file, long maxBytes, int track, String filter, String target)
       throws AudioDecodeException {
     List<String> cmd = new java.util.ArrayList<>(List.of(
         ffmpegPath(), "-nostdin", "-nostats", "-hide_banner", "-loglevel", "level+info", "-y",
         "-i", file.toAbsolutePath().toString(),
-        "-vn", "-sn", "-dn", "-map", "0:a:0"));
-    if (filter != null) cmd.addAll(List.of("-af", filter));
+        "-vn", "-sn", "-dn", "-map", "0:a:" + track));
+    // async: where the decoder skipped damaged frames of a container with timestamps (MP4, WebM,
+    // Ogg), silence fills their time, so the turns after the damage stay where they are heard
+    cmd.addAll(List.of("-af", "aresample=async=1" + (filter != null ? "," + filter : "")));
     cmd.addAll(List.of("-ac", "1", "-ar", String.valueOf(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le",
         "-fs", String.valueOf(maxBytes), target));
     ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -260,6 +295,20 @@ public final class AudioDecoder {
    * written in 16-bit units reach 32768), and its square overflows the features' float sums.
    */
   static final float MAX_MAGNITUDE = 1e6f;
+
+  /**
+   * Scales {@code s} down to full scale (a peak of 1) when it reaches beyond: a float file written in
+   * integer units peaks at 32768, far outside any level the detectors learned. Returns the peak before.
+   */
+  static float toFullScale(float[] s) {
+    float peak = 0;
+    for (float v : s) peak = Math.max(peak, Math.abs(v));
+    if (peak > 1) {
+      float k = 1 / peak;
+      for (int i = 0; i < s.length; i++) s[i] *= k;
+    }
+    return peak;
+  }
 
   /**
    * NaN/Inf in float WAVs would poison every later stage: they become silence; absurdly large

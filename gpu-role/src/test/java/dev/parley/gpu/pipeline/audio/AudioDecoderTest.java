@@ -127,6 +127,49 @@ class AudioDecoderTest {
     assertTrue(!text.retryable(), "a file that is not audio stays the file's trouble");
   }
 
+  /** A review: a float WAV at 32768 times full scale turned its pauses into speech and invented overlaps. */
+  @Test
+  void aFloatFileBeyondFullScaleIsScaledDown() throws Exception {
+    Path loud = make("loud.wav", 16000, 1, "-af", "volume=32768", "-c:a", "pcm_f32le");
+    DecodedAudio a = AudioDecoder.read(loud);
+    float peak = 0;
+    for (float v : a.samples()) peak = Math.max(peak, Math.abs(v));
+    assertEquals(1.0, peak, 1e-6);
+    assertEquals(440, frequency(a.samples()), 10);
+    assertTrue(a.warnings().get(0).startsWith("the samples reach "), a.warnings().toString());
+    assertEquals(List.of(), AudioDecoder.read(make("plain.wav", 16000, 1, "-c:a", "pcm_f32le")).warnings());
+  }
+
+  /** A review: a recording whose first track is silent (OBS, a camera) gave 0 speakers and no word why. */
+  @Test
+  void aSilentFirstTrackGivesWayToOneWithSound() throws Exception {
+    Path f = dir.resolve("tracks.m4a");
+    Process p = new ProcessBuilder(AudioDecoder.ffmpegPath(), "-nostdin", "-v", "error", "-y",
+        "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo:d=2", "-f", "lavfi", "-i", "sine=frequency=440:d=2",
+        "-map", "0:a", "-map", "1:a", "-c:a", "aac", f.toString()).redirectErrorStream(true).start();
+    String log = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), log);
+    DecodedAudio a = AudioDecoder.read(f);
+    assertEquals(440, frequency(a.samples()), 10);
+    assertEquals(List.of("the first audio track is silent: track 2 of 2 was diarized"), a.warnings());
+  }
+
+  /**
+   * A review: damage inside an M4A shortened the decode by what the decoder skipped, and every
+   * turn after it came early. Its timestamps now keep the time, filled with silence.
+   */
+  @Test
+  void damageInsideAnM4aKeepsTheLaterAudioInPlace() throws Exception {
+    Path good = make("tone10.m4a", 16000, 1, 10, "-c:a", "aac", "-b:a", "128k");
+    byte[] b = Files.readAllBytes(good);
+    Arrays.fill(b, b.length / 2, b.length / 2 + b.length / 8, (byte) 0x55);
+    Path damaged = Files.write(dir.resolve("damaged10.m4a"), b);
+    DecodedAudio a = AudioDecoder.read(damaged);
+    assertEquals(10.0, a.samples().length / (double) AudioDecoder.SAMPLE_RATE, 0.1, "duration");
+    assertTrue(a.warnings().get(0).startsWith("the decoder skipped damaged data"), a.warnings().toString());
+  }
+
   @Test
   void anImageIsAFileWithoutSound() throws IOException {
     Path f = dir.resolve("slide.png");
