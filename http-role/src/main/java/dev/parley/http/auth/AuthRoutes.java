@@ -148,8 +148,11 @@ public final class AuthRoutes {
     }
     String email = normalised(c.email());
     String pw = c.password();
-    return admitted(email, System.nanoTime() + ADMISSION_WAIT.toNanos()).thenCompose(check -> onBlocking(() -> {
-      try (check) {
+    refusedIfHeld(email); // at once, without queueing for the blocking pool
+    return onBlocking(() -> {
+      // begun on the pool, where at most its threads' worth run at once: a burst to one account
+      // waits in the pool's queue, in order, and is counted against the limit as each check starts
+      try (LoginThrottle.Check check = begin(email)) {
         Optional<UserRepository.User> u = pw.length() > MAX_PASSWORD ? Optional.empty() : users.findByEmail(email);
         boolean ok = hasher.verify(pw.length() > MAX_PASSWORD ? "x" : pw, u.map(UserRepository.User::passwordHash).orElse(null));
         if (u.isEmpty() || !ok) {
@@ -162,25 +165,7 @@ public final class AuthRoutes {
         TokenService.Token t = tokens.issue(u.get().id(), u.get().email(), u.get().tokenGeneration());
         return new LoginResponse(t.token(), t.expiresAt(), "Bearer");
       }
-    }));
-  }
-
-  /** How long a login waits for the account's other password checks before it is answered 429. */
-  static final java.time.Duration ADMISSION_WAIT = java.time.Duration.ofSeconds(5);
-
-  /**
-   * A started password check of {@code email} ({@link #begin}). While as many of the account's
-   * checks are running as its failure budget has left, the login waits its turn, every 20 ms until
-   * {@code deadline}: a burst of logins to one account (many workers sharing it) is answered in turn,
-   * and a burst of guesses gets its remaining tries and then 429.
-   */
-  private CompletableFuture<LoginThrottle.Check> admitted(String email, long deadline) {
-    LoginThrottle.Check check = throttle.begin(email);
-    if (check.refusedFor() == LoginThrottle.CHECKS_RUNNING && System.nanoTime() < deadline) {
-      return CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(20, java.util.concurrent.TimeUnit.MILLISECONDS))
-          .thenCompose(x -> admitted(email, deadline));
-    }
-    return CompletableFuture.completedFuture(refusedIfHeld(check));
+    });
   }
 
   /** JDBC work of these routes on their dispatcher; an SQLException fails the future with it (503 when the database is away). */
@@ -215,22 +200,26 @@ public final class AuthRoutes {
 
   /**
    * Starts a password check in {@link LoginThrottle}, or answers 429 while the account's logins are
-   * held back or (a password change) while as many of its checks are running as it has tries left;
-   * the check counts against the limit from now on, so a burst of guesses sent at once is held back
-   * like one sent in turn.
+   * held back or while as many of its checks are running as it has tries left; the check counts
+   * against the limit from now on, so a burst of guesses sent at once is held back like one sent in turn.
    */
   private LoginThrottle.Check begin(String email) {
-    return refusedIfHeld(throttle.begin(email));
+    LoginThrottle.Check check = throttle.begin(email);
+    tooManyAttempts(check.refusedFor());
+    return check;
   }
 
-  private static LoginThrottle.Check refusedIfHeld(LoginThrottle.Check check) {
-    java.time.Duration wait = check.refusedFor();
+  /** 429 while the account's logins are held back, before a login queues for a password check. */
+  private void refusedIfHeld(String email) {
+    tooManyAttempts(throttle.held(email));
+  }
+
+  private static void tooManyAttempts(java.time.Duration wait) {
     if (!wait.isZero()) {
       long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
       throw new ApiException(StatusCodes.TOO_MANY_REQUESTS, "too_many_attempts",
           "too many failed logins for this account; try again in " + seconds + " s", RetryAfter.create(seconds));
     }
-    return check;
   }
 
   /**

@@ -30,7 +30,7 @@ class LoginBurstTest {
       Api api = new Api(node.base);
       api.user("workers@example.com");
       assertEquals(List.of(200), statuses(api, node.base, "workers@example.com", "correct-horse", 16).stream().distinct().toList(),
-          "16 workers sharing an account log in at once: each waits its turn, none is refused");
+          "16 workers sharing an account log in at once: they queue for the auth pool, none is refused");
       api.user("victim@example.com");
       List<Integer> guesses = statuses(api, node.base, "victim@example.com", "wrong-guess", 60);
       assertEquals(List.of(401, 429), guesses.stream().distinct().sorted().toList(), "every answer is 401 or 429");
