@@ -56,7 +56,9 @@ final class EnvironmentVariables {
     for (Variable v : declared()) {
       String value = env.get(v.name());
       if (value == null || v.defaultValue() == null) continue;
-      if (DURATION.matcher(v.defaultValue()).matches() && BARE_NUMBER.matcher(value).matches()) {
+      // 0 is 0 in any unit (the README's "0 = off" for the caches)
+      if (DURATION.matcher(v.defaultValue()).matches() && BARE_NUMBER.matcher(value).matches()
+          && Double.parseDouble(value.strip()) != 0) {
         throw new IllegalArgumentException(v.name() + "=" + value.strip() + " needs a unit, as in its default "
             + v.defaultValue() + ": ms, s, m, h or d (a bare number would be read as milliseconds)");
       }

@@ -43,6 +43,9 @@ class EnvironmentVariablesTest {
         "PARLEY_GPU_IDLE_TIMEOUT", "300s", "PARLEY_TOKEN_TTL", "2 hours", "PARLEY_RESEND_INTERVAL", "500ms",
         // numbers where numbers belong: a count, a port, bytes, and a variable Parley does not read
         "PARLEY_GPU_CONCURRENCY", "2", "PARLEY_HTTP_PORT", "9000", "PARLEY_MAX_UPLOAD", "1000000", "PARLEY_FOO", "5")));
+    // 0 is 0 in any unit: the README's "0 = off" for the caches (a review)
+    assertDoesNotThrow(() -> EnvironmentVariables.check(Map.of("PARLEY_REVOCATION_CACHE_TTL", "0",
+        "PARLEY_LIST_CACHE_TTL", " 0 ", "PARLEY_GPU_RESULT_LINGER", "0.0")));
   }
 
   @Test

@@ -8,6 +8,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -59,9 +60,14 @@ public final class Parallel {
   public static <T> List<T> run(List<Task<T>> tasks) throws Exception {
     CountDownLatch others = new CountDownLatch(Math.max(0, tasks.size() - 1));
     List<Future<T>> futures = new ArrayList<>();
+    // a task claims its start; one that the interrupt path claims first never runs, and is counted there
+    List<AtomicBoolean> claimed = new ArrayList<>();
     for (int i = 1; i < tasks.size(); i++) {
       Task<T> t = tasks.get(i);
+      AtomicBoolean start = new AtomicBoolean();
+      claimed.add(start);
       Callable<T> c = () -> {
+        if (!start.compareAndSet(false, true)) return null;
         try {
           return t.call();
         } finally {
@@ -92,17 +98,19 @@ public final class Parallel {
         }
       }
     } catch (InterruptedException e) {
-      for (Future<T> g : futures) g.cancel(true);
-      boolean interrupted = true;
+      for (AtomicBoolean start : claimed) {
+        if (start.compareAndSet(false, true)) others.countDown(); // not started: it never will
+      }
+      for (Future<T> g : futures) g.cancel(true); // interrupts the ones that run
       while (true) {
         try {
           others.await();
           break;
         } catch (InterruptedException again) {
-          interrupted = true;
+          // a second cancel: the tasks are stopping already
         }
       }
-      if (interrupted) Thread.currentThread().interrupt();
+      Thread.currentThread().interrupt();
       throw e;
     }
     if (first instanceof Exception x) throw x;

@@ -27,8 +27,12 @@ import javax.sql.DataSource;
  * Works on PostgreSQL (BYTEA, stored uncompressed) and on H2 (BLOB).
  */
 public final class JdbcBlobStore implements BlobStore {
-  /** A live upload writes a chunk at least this often (1 MiB at 2 KB/s). */
-  static final java.time.Duration ABANDONED_AFTER = java.time.Duration.ofMinutes(10);
+  /**
+   * A live upload writes a chunk at least this often: 1 MiB an hour is 290 bytes a second, slower
+   * than any upload that would finish. {@link #put} also refuses to complete a blob whose chunks are
+   * not all there, should a slower one lose its first chunks all the same.
+   */
+  static final java.time.Duration ABANDONED_AFTER = java.time.Duration.ofHours(1);
 
   private final DataSource ds;
   private final int chunkSize;
@@ -80,6 +84,11 @@ public final class JdbcBlobStore implements BlobStore {
           if (n < chunkSize) break;
         }
         String hex = HexFormat.of().formatHex(sha.digest());
+        int written = chunkCount(key);
+        if (written != index) {
+          throw new IOException("blob store: " + (index - written) + " of the " + index + " chunks of " + key
+              + " are gone (removed as abandoned while the upload was still running)");
+        }
         try (Connection c = ds.getConnection();
             PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO blob_object (blob_key, size_bytes, sha256, chunk_size, created_at) VALUES (?, ?, ?, ?, ?)")) {
@@ -130,6 +139,17 @@ public final class JdbcBlobStore implements BlobStore {
     }
   }
 
+  private int chunkCount(String key) throws SQLException {
+    try (Connection c = ds.getConnection();
+        PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM blob_chunk WHERE blob_key = ?")) {
+      ps.setString(1, key);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
+  }
+
   /**
    * Deletes the chunks of uploads that never completed (no {@code blob_object} row) and got no chunk
    * for {@link #ABANDONED_AFTER}: a node killed mid-upload leaves them (a failed or cancelled upload
@@ -142,19 +162,25 @@ public final class JdbcBlobStore implements BlobStore {
         PreparedStatement ps = c.prepareStatement("SELECT blob_key FROM blob_chunk c WHERE NOT EXISTS"
             + " (SELECT 1 FROM blob_object o WHERE o.blob_key = c.blob_key)"
             + " GROUP BY blob_key HAVING COALESCE(MAX(written_at), 0) < ?")) {
-      ps.setLong(1, System.currentTimeMillis() - ABANDONED_AFTER.toMillis());
+      long cutoff = System.currentTimeMillis() - ABANDONED_AFTER.toMillis();
+      ps.setLong(1, cutoff);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) keys.add(rs.getString(1));
       }
+      int removed = 0;
       for (String key : keys) {
-        try (PreparedStatement del = c.prepareStatement(
-            "DELETE FROM blob_chunk WHERE blob_key = ? AND NOT EXISTS (SELECT 1 FROM blob_object WHERE blob_key = ?)")) {
+        // the same conditions again: a chunk may have come since the query
+        try (PreparedStatement del = c.prepareStatement("DELETE FROM blob_chunk WHERE blob_key = ?"
+            + " AND NOT EXISTS (SELECT 1 FROM blob_object WHERE blob_key = ?)"
+            + " AND (SELECT COALESCE(MAX(written_at), 0) FROM blob_chunk WHERE blob_key = ?) < ?")) {
           del.setString(1, key);
           del.setString(2, key);
-          del.executeUpdate();
+          del.setString(3, key);
+          del.setLong(4, cutoff);
+          if (del.executeUpdate() > 0) removed++;
         }
       }
-      return keys.size();
+      return removed;
     } catch (SQLException e) {
       throw new IOException("blob store: cannot remove abandoned uploads: " + e.getMessage(), e);
     }

@@ -149,7 +149,7 @@ class BlobStoresTest {
 
   /**
    * A review: the chunks of an upload whose node was killed stayed for good (each commit is its
-   * own, and blob_object, written last, never came). They go once no chunk has come for ten minutes.
+   * own, and blob_object, written last, never came). They go once no chunk has come for an hour.
    */
   @Test
   void databaseStoreRemovesTheChunksOfAnUploadCutOffByACrash() throws Exception {
@@ -159,8 +159,8 @@ class BlobStoresTest {
     try (var c = ds.getConnection(); var ps = c.prepareStatement(
         "INSERT INTO blob_chunk (blob_key, chunk_index, data, written_at) VALUES (?, ?, ?, ?)")) {
       Object[][] chunks = {
-        {"cut", 0, now - 15 * 60_000L}, {"cut", 1, now - 11 * 60_000L}, // the node died 11 minutes ago
-        {"running", 0, now - 30 * 60_000L}, {"running", 1, now - 60_000L}, // a slow upload still going
+        {"cut", 0, now - 75 * 60_000L}, {"cut", 1, now - 61 * 60_000L}, // the node died 61 minutes ago
+        {"running", 0, now - 90 * 60_000L}, {"running", 1, now - 60_000L}, // a slow upload still going
         {"before-written-at", 0, null}, // left by a release that did not keep the time
       };
       for (Object[] chunk : chunks) {
@@ -183,6 +183,33 @@ class BlobStoresTest {
     assertEquals(0, store.removeAbandonedUploads());
     store.delete("running");
     store.delete("complete");
+  }
+
+  /**
+   * A second review: an upload slower than the sweep's hour per chunk would lose its first chunks
+   * and then be completed without them. put refuses to complete a blob whose chunks are not all there.
+   */
+  @Test
+  void databaseStoreRefusesToCompleteABlobWhoseChunksWereRemoved() throws Exception {
+    JdbcBlobStore store = new JdbcBlobStore(ds, 1024);
+    InputStream swept = new InputStream() {
+      int n;
+
+      @Override
+      public int read() throws IOException {
+        if (n == 2500) { // two chunks are in: the sweep takes them as abandoned
+          try (var c = ds.getConnection()) {
+            c.createStatement().execute("DELETE FROM blob_chunk WHERE blob_key = 'swept'");
+          } catch (java.sql.SQLException e) {
+            throw new IOException(e);
+          }
+        }
+        return n++ < 4000 ? 7 : -1;
+      }
+    };
+    IOException e = assertThrows(IOException.class, () -> store.put("swept", swept));
+    assertTrue(e.getMessage().contains("2 of the 4 chunks of swept are gone"), e.getMessage());
+    assertEquals(-1, store.size("swept"), "no blob without its head");
   }
 
   @Test

@@ -179,10 +179,10 @@ public final class AudioDecoder {
       }
       sanitize(out, n);
       List<String> warnings = new java.util.ArrayList<>(log.warnings(n / (double) SAMPLE_RATE));
-      float peak = toFullScale(out);
-      if (peak > 2) {
-        warnings.add(String.format(java.util.Locale.ROOT, "the samples reach %.0f times full scale (a float file"
-            + " written in integer units?): the recording was scaled down to full scale", peak));
+      float scaled = toFullScale(out);
+      if (scaled > 2) {
+        warnings.add(String.format(java.util.Locale.ROOT, "the samples lie at about %.0f times full scale (a float"
+            + " file written in integer units?): the recording was scaled down to full scale", scaled));
       }
       return new Decoded(new DecodedAudio(out, warnings), log);
     } catch (IOException e) {
@@ -297,17 +297,30 @@ public final class AudioDecoder {
   static final float MAX_MAGNITUDE = 1e6f;
 
   /**
-   * Scales {@code s} down to full scale (a peak of 1) when it reaches beyond: a float file written in
-   * integer units peaks at 32768, far outside any level the detectors learned. Returns the peak before.
+   * Brings {@code s} within full scale (±1). A float file written in integer units sits at thousands
+   * of times full scale throughout, far outside any level the detectors learned: it is scaled down
+   * by its 99.9th percentile of magnitude (not its peak, which one glitch would set), and the few
+   * samples still beyond full scale are clipped, as are isolated spikes in a file at a normal level.
+   * Returns the factor it scaled by (1 when it did not).
    */
   static float toFullScale(float[] s) {
-    float peak = 0;
-    for (float v : s) peak = Math.max(peak, Math.abs(v));
-    if (peak > 1) {
-      float k = 1 / peak;
-      for (int i = 0; i < s.length; i++) s[i] *= k;
+    float level = magnitudePercentile(s, 0.999);
+    float k = level > 1 ? 1 / level : 1;
+    for (int i = 0; i < s.length; i++) {
+      float v = s[i] * k;
+      s[i] = v > 1 ? 1 : v < -1 ? -1 : v;
     }
-    return peak;
+    return 1 / k;
+  }
+
+  /** The {@code q} quantile of |s|, from at most about 200,000 evenly spaced samples. */
+  static float magnitudePercentile(float[] s, double q) {
+    if (s.length == 0) return 0;
+    int stride = Math.max(1, s.length / 200_000);
+    float[] a = new float[(s.length + stride - 1) / stride];
+    for (int i = 0, j = 0; i < s.length; i += stride, j++) a[j] = Math.abs(s[i]);
+    java.util.Arrays.sort(a);
+    return a[(int) Math.min(a.length - 1, Math.floor(q * a.length))];
   }
 
   /**

@@ -136,8 +136,19 @@ class AudioDecoderTest {
     for (float v : a.samples()) peak = Math.max(peak, Math.abs(v));
     assertEquals(1.0, peak, 1e-6);
     assertEquals(440, frequency(a.samples()), 10);
-    assertTrue(a.warnings().get(0).startsWith("the samples reach "), a.warnings().toString());
+    assertTrue(a.warnings().get(0).startsWith("the samples lie at about "), a.warnings().toString());
     assertEquals(List.of(), AudioDecoder.read(make("plain.wav", 16000, 1, "-c:a", "pcm_f32le")).warnings());
+  }
+
+  /** A second review: scaled by its peak, one glitch of 500,000 silenced a whole meeting (0 speakers). */
+  @Test
+  void aSpikeIsClippedAndTheRestKeepsItsLevel() {
+    float[] x = new float[160_000];
+    for (int i = 0; i < x.length; i++) x[i] = (float) (0.1 * Math.sin(i * 0.17));
+    x[80_000] = 5e5f;
+    assertEquals(1f, AudioDecoder.toFullScale(x));
+    assertEquals(1f, x[80_000]);
+    assertEquals(0.1, x[1_000] / Math.sin(1_000 * 0.17), 1e-6, "the rest untouched");
   }
 
   /** A review: a recording whose first track is silent (OBS, a camera) gave 0 speakers and no word why. */
