@@ -88,7 +88,7 @@ final class LoginThrottle {
       accounts.computeIfPresent(email, (k, a) -> {
         a.running--;
         outcome.accept(a);
-        return a.failures.isEmpty() && a.running == 0 ? null : a;
+        return keptIfInUse(a);
       });
     }
   }
@@ -99,16 +99,12 @@ final class LoginThrottle {
     Duration[] wait = {Duration.ZERO};
     accounts.compute(email, (k, a) -> {
       Account account = a != null ? a : new Account();
-      long now = clock.getAsLong();
-      expire(account, now);
-      if (account.failures.size() >= maxFailures) {
-        wait[0] = Duration.ofNanos(windowNanos - (now - account.failures.peekFirst()));
-      } else if (account.failures.size() + account.running >= maxFailures) {
-        wait[0] = CHECKS_RUNNING;
-      } else {
-        account.running++;
+      wait[0] = hold(account);
+      if (wait[0].isZero()) {
+        if (account.failures.size() + account.running >= maxFailures) wait[0] = CHECKS_RUNNING;
+        else account.running++;
       }
-      return account.failures.isEmpty() && account.running == 0 ? null : account;
+      return keptIfInUse(account);
     });
     return new Check(email, wait[0]);
   }
@@ -117,24 +113,32 @@ final class LoginThrottle {
   Duration held(String email) {
     Duration[] wait = {Duration.ZERO};
     accounts.computeIfPresent(email, (k, a) -> {
-      long now = clock.getAsLong();
-      expire(a, now);
-      if (a.failures.size() >= maxFailures) wait[0] = Duration.ofNanos(windowNanos - (now - a.failures.peekFirst()));
-      return a;
+      wait[0] = hold(a);
+      return keptIfInUse(a);
     });
     return wait[0];
   }
 
-  private void expire(Account a, long now) {
+  /**
+   * Drops the failures that have left the window; then, with {@code maxFailures} left, how long
+   * until the oldest leaves it too, else {@link Duration#ZERO}.
+   */
+  private Duration hold(Account a) {
+    long now = clock.getAsLong();
     while (!a.failures.isEmpty() && now - a.failures.peekFirst() >= windowNanos) a.failures.pollFirst();
+    return a.failures.size() >= maxFailures ? Duration.ofNanos(windowNanos - (now - a.failures.peekFirst())) : Duration.ZERO;
+  }
+
+  /** The account, or null (the map drops it) when it has no failure and no check running. */
+  private static Account keptIfInUse(Account a) {
+    return a.failures.isEmpty() && a.running == 0 ? null : a;
   }
 
   private void prune() {
-    long now = clock.getAsLong();
     for (String email : accounts.keySet()) {
       accounts.computeIfPresent(email, (k, a) -> {
-        expire(a, now);
-        return a.failures.isEmpty() && a.running == 0 ? null : a;
+        hold(a);
+        return keptIfInUse(a);
       });
     }
   }
