@@ -177,9 +177,8 @@ public final class AudioDecoder {
           pos += k;
         }
       }
-      sanitize(out, n);
+      float scaled = sanitize(out);
       List<String> warnings = new java.util.ArrayList<>(log.warnings(n / (double) SAMPLE_RATE));
-      float scaled = toFullScale(out);
       if (scaled > 2) {
         warnings.add(String.format(java.util.Locale.ROOT, "the samples lie at about %.0f times full scale (a float"
             + " file written in integer units?): the recording was scaled down to full scale", scaled));
@@ -291,19 +290,15 @@ public final class AudioDecoder {
   }
 
   /**
-   * Beyond this magnitude a sample is no sound a microphone made (full scale is 1; float WAVs
-   * written in 16-bit units reach 32768), and its square overflows the features' float sums.
+   * Makes the decoded samples safe for every later stage and brings them within full scale (±1).
+   * NaN and infinities (float WAVs) become silence. A float file written in integer units sits at
+   * thousands of times full scale throughout, far outside any level the detectors learned: it is
+   * scaled down by its 99.9th percentile of magnitude (not its peak, which one glitch would set),
+   * and the few samples still beyond full scale are clipped, as are isolated spikes in a file at a
+   * normal level. Returns the factor it scaled by (1 when it did not).
    */
-  static final float MAX_MAGNITUDE = 1e6f;
-
-  /**
-   * Brings {@code s} within full scale (±1). A float file written in integer units sits at thousands
-   * of times full scale throughout, far outside any level the detectors learned: it is scaled down
-   * by its 99.9th percentile of magnitude (not its peak, which one glitch would set), and the few
-   * samples still beyond full scale are clipped, as are isolated spikes in a file at a normal level.
-   * Returns the factor it scaled by (1 when it did not).
-   */
-  static float toFullScale(float[] s) {
+  static float sanitize(float[] s) {
+    for (int i = 0; i < s.length; i++) if (!Float.isFinite(s[i])) s[i] = 0f;
     float level = magnitudePercentile(s, 0.999);
     float k = level > 1 ? 1 / level : 1;
     for (int i = 0; i < s.length; i++) {
@@ -321,17 +316,6 @@ public final class AudioDecoder {
     for (int i = 0, j = 0; i < s.length; i += stride, j++) a[j] = Math.abs(s[i]);
     java.util.Arrays.sort(a);
     return a[(int) Math.min(a.length - 1, Math.floor(q * a.length))];
-  }
-
-  /**
-   * NaN/Inf in float WAVs would poison every later stage: they become silence; absurdly large
-   * values are clipped to {@link #MAX_MAGNITUDE}.
-   */
-  static void sanitize(float[] s, int n) {
-    for (int i = 0; i < n; i++) {
-      if (!Float.isFinite(s[i])) s[i] = 0f;
-      else if (Math.abs(s[i]) > MAX_MAGNITUDE) s[i] = Math.copySign(MAX_MAGNITUDE, s[i]);
-    }
   }
 
   /**
