@@ -198,9 +198,16 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   public record AudioStored(String key, long size, String sha256, String contentType, String fileName,
       Double durationSeconds) implements Event {}
 
-  /** Attempt {@code attempt} waits for a worker; {@code reason} says why it is a retry (null for the first). */
+  /**
+   * Attempt {@code attempt} waits for a worker; {@code reason} says why it is a retry (null for the
+   * first), and {@code retryAt} when it is sent after a worker's failure (null: at once).
+   */
   @EventName("Queued")
-  public record Queued(int attempt, String attemptId, String reason) implements Event {}
+  public record Queued(int attempt, String attemptId, String reason, Instant retryAt) implements Event {
+    public Queued(int attempt, String attemptId, String reason) {
+      this(attempt, attemptId, reason, null);
+    }
+  }
 
   /** A worker on {@code node} acknowledged the attempt. */
   @EventName("Dispatched")
@@ -265,10 +272,12 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       double progress,
       String retryReason,
       DiarizationResult result,
-      Failure failure) implements CborSerializable {
+      Failure failure,
+      Instant retryAt) implements CborSerializable {
 
     static State empty(String meetingId) {
-      return new State(meetingId, null, null, null, null, null, Status.NEW, 0, null, null, null, 0.0, null, null, null);
+      return new State(meetingId, null, null, null, null, null, Status.NEW, 0, null, null, null, 0.0, null, null, null,
+          null);
     }
 
     @JsonIgnore
@@ -303,30 +312,30 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     State apply(Event e) {
       if (e instanceof Created c) {
         return new State(c.meetingId(), c.owner(), c.title(), c.options(), c.createdAt(), audio, Status.NEW,
-            attempt, attemptId, node, stage, progress, retryReason, result, failure);
+            attempt, attemptId, node, stage, progress, retryReason, result, failure, retryAt);
       } else if (e instanceof AudioStored a) {
         Audio au = new Audio(a.key(), a.size(), a.sha256(), a.contentType(), a.fileName(), a.durationSeconds());
         return new State(meetingId, owner, title, options, createdAt, au, status, attempt, attemptId, node, stage,
-            progress, retryReason, result, failure);
+            progress, retryReason, result, failure, retryAt);
       } else if (e instanceof Queued q) {
         return new State(meetingId, owner, title, options, createdAt, audio, Status.QUEUED, q.attempt(),
-            q.attemptId(), null, null, 0.0, q.reason(), null, null);
+            q.attemptId(), null, null, 0.0, q.reason(), null, null, q.retryAt());
       } else if (e instanceof Dispatched d) {
         return new State(meetingId, owner, title, options, createdAt, audio, Status.PROCESSING, d.attempt(),
-            d.attemptId(), d.node(), stage, progress, retryReason, result, failure);
+            d.attemptId(), d.node(), stage, progress, retryReason, result, failure, null);
       } else if (e instanceof Progress p) {
         return new State(meetingId, owner, title, options, createdAt, audio, Status.PROCESSING, attempt, attemptId,
-            p.node(), p.stage(), p.fraction(), retryReason, result, failure);
+            p.node(), p.stage(), p.fraction(), retryReason, result, failure, null);
       } else if (e instanceof Completed c) {
         return new State(meetingId, owner, title, options, createdAt, audio, Status.DONE, attempt, attemptId,
-            c.node(), "done", 1.0, retryReason, c.result(), null);
+            c.node(), "done", 1.0, retryReason, c.result(), null, null);
       } else if (e instanceof Failed f) {
         return new State(meetingId, owner, title, options, createdAt, audio, Status.FAILED, attempt, attemptId,
-            f.node(), stage, progress, retryReason, null, new Failure(f.reason(), f.retryable()));
+            f.node(), stage, progress, retryReason, null, new Failure(f.reason(), f.retryable()), null);
       } else if (e instanceof Deleted) {
         // keep the identity (owner, audio key) but drop the result
         return new State(meetingId, owner, title, options, createdAt, audio, Status.DELETED, attempt, attemptId,
-            node, stage, progress, retryReason, null, failure);
+            node, stage, progress, retryReason, null, failure, null);
       }
       throw new IllegalArgumentException("unknown event " + e.getClass().getName());
     }
@@ -418,8 +427,17 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   private void onRecovered(State s) {
     switch (s.status()) {
       case QUEUED -> {
-        ctx.getLog().info("meeting {}: recovered queued, sending attempt {}", meetingId, s.attemptId());
-        dispatch(s);
+        java.time.Duration wait = s.retryAt() == null ? java.time.Duration.ZERO
+            : java.time.Duration.between(Instant.now(), s.retryAt());
+        if (wait.isNegative() || wait.isZero()) {
+          ctx.getLog().info("meeting {}: recovered queued, sending attempt {}", meetingId, s.attemptId());
+          dispatch(s);
+        } else {
+          // a retry's backoff goes on where it was, so a restart does not spend attempts faster
+          ctx.getLog().info("meeting {}: recovered queued, sending attempt {} in {} s", meetingId, s.attemptId(),
+              wait.toMillis() / 1000.0);
+          timers.startSingleTimer(RESEND_TIMER, new RetryDue(s.attemptId()), wait);
+        }
       }
       case PROCESSING -> {
         ctx.getLog().info("meeting {}: recovered while attempt {} ran on {}; re-sending it", meetingId,
@@ -606,7 +624,8 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
             backoff.toMillis() / 1000.0);
       }
       String superseded = s.attemptId();
-      return Effect().persist(new Queued(next, nextId, logReason)).thenRun(st -> {
+      Instant retryAt = backoff.isZero() ? null : Instant.now().plus(backoff);
+      return Effect().persist(new Queued(next, nextId, logReason, retryAt)).thenRun(st -> {
         // the old attempt may still be waiting or running on a node that paused: stop it there
         workers.cancel(new CancelJob(meetingId, superseded, "superseded by attempt " + next));
         if (backoff.isZero()) dispatch(st);

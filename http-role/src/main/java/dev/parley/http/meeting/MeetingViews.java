@@ -42,6 +42,7 @@ public final class MeetingViews {
       Processing processing,
       List<String> warnings,
       String retryReason,
+      Instant retryAt,
       ErrorView error) {}
 
   public static MeetingView of(Meeting.State s) {
@@ -75,6 +76,9 @@ public final class MeetingViews {
         processing,
         r == null ? List.of() : r.warnings(),
         s.retryReason(),
+        // when a retry after a worker's failure is sent; null once it is (or when it went at once)
+        s.status() == Meeting.Status.QUEUED && s.retryAt() != null && s.retryAt().isAfter(Instant.now())
+            ? s.retryAt().truncatedTo(java.time.temporal.ChronoUnit.MILLIS) : null,
         s.failure() == null ? null : new ErrorView(s.failure().reason(), s.failure().retryable()));
   }
 

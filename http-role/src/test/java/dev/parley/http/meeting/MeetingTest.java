@@ -545,6 +545,28 @@ class MeetingTest {
     assertEquals(Meeting.Status.QUEUED, f.es.getState().status());
   }
 
+  /** The diff review: a meeting recovered during a retry's backoff (a restart, a rebalance) sent at once, spending attempts faster. */
+  @Test
+  void aRecoveredMeetingWaitsOutWhatIsLeftOfItsBackoff() throws Exception {
+    Duration backoff = Duration.ofMillis(1500);
+    Fixture f = new Fixture(new MeetingSettings(RESEND, HEARTBEAT, 3, Duration.ofSeconds(60), 0.1, 10, null, backoff));
+    f.create();
+    f.awaitRun(1).replyTo().tell(new JobFailed(f.id, f.attempt(1), "could not read the audio", true, "gpu-a"));
+    long failed = System.nanoTime();
+    Meeting.State waiting = f.awaitState(st -> st.attempt() == 2 && st.retryAt() != null, "attempt 2 waits");
+    assertEquals(waiting.retryAt().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), MeetingViews.of(waiting).retryAt(),
+        "GET /meetings/{id} says when the retry goes");
+    drain(f.workers, Duration.ofMillis(50));
+    f.es.restart();
+    RunJob second = f.awaitRun(2);
+    long waited = (System.nanoTime() - failed) / 1_000_000;
+    assertTrue(waited >= 1400, "attempt 2 sent " + waited + " ms after the failure, across a restart");
+    second.replyTo().tell(new JobAccepted(f.id, f.attempt(2), "gpu-b"));
+    Meeting.State running = f.awaitState(st -> st.status() == Meeting.Status.PROCESSING && st.retryAt() == null,
+        "running, nothing pending");
+    assertNull(MeetingViews.of(running).retryAt());
+  }
+
   // ---------------------------------------------------------------- delete
 
   @Test

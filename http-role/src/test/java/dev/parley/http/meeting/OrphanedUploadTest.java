@@ -62,7 +62,7 @@ class OrphanedUploadTest {
   static Meeting.State queued() {
     Meeting.State s = Meeting.State.empty("m-1");
     return new Meeting.State(s.meetingId(), "u-1", "t", null, java.time.Instant.now(), null, Meeting.Status.QUEUED, 0,
-        null, null, null, 0.0, null, null, null);
+        null, null, null, 0.0, null, null, null, null);
   }
 
   /** {@link MeetingService#afterUnansweredCreate} with a Get answering {@code answer} (a State or a Throwable). */
