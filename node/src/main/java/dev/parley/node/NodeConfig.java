@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * The Pekko settings Main derives from the typed Parley settings, laid over the loaded config
  * before the ActorSystem starts: roles, seed nodes, canonical address, the journal's database (and the
- * split-brain resolver strategy that fits it: {@link DbSettings#pekkoConfig()}), the exit behaviour
+ * split-brain resolver strategy that fits it: {@link DbSettings#pekkoConfig()}), the release
+ * ({@link WireProtocol#RELEASE}), the exit behaviour
  * of a standalone process and the wire protocol the cluster's join check compares ({@link ClusterCompatibility}).
  */
 public final class NodeConfig {
@@ -42,6 +43,7 @@ public final class NodeConfig {
         .withValue("pekko.coordinated-shutdown.exit-jvm", ConfigValueFactory.fromAnyRef(standalone ? "on" : "off"))
         .withValue("pekko.coordinated-shutdown.exit-code", ConfigValueFactory.fromAnyRef(0))
         .withValue("parley.wire-protocol", ConfigValueFactory.fromAnyRef(WireProtocol.VERSION))
+        .withValue("pekko.cluster.app-version", ConfigValueFactory.fromAnyRef(WireProtocol.RELEASE))
         .withValue("pekko.cluster.configuration-compatibility-check.checkers.parley",
             ConfigValueFactory.fromAnyRef(ClusterCompatibility.class.getName()));
     if (!node.seedNodes().isEmpty()) {

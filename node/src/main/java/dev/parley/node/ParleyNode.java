@@ -13,6 +13,7 @@ import dev.parley.http.db.Database;
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.db.Schema;
 import dev.parley.http.meeting.MeetingSettings;
+import dev.parley.protocol.WireProtocol;
 import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
 import java.sql.Connection;
@@ -153,8 +154,8 @@ public final class ParleyNode {
       ParleyNode started = new ParleyNode(node, db, system, ds, gpu, http);
       started.closeResourcesOnTermination(diarizer);
       if (ds != null && !db.isPostgres()) closeH2BeforeTermination(system, db);
-      log.info("Parley node started in {} ms: roles {}, {}cluster {} (seeds {}), db {}, blob store {}",
-          (System.nanoTime() - t0) / 1_000_000, node.roles(),
+      log.info("Parley {} node started in {} ms: roles {}, {}cluster {} (seeds {}), db {}, blob store {}",
+          WireProtocol.RELEASE, (System.nanoTime() - t0) / 1_000_000, node.roles(),
           http != null ? "http port " + http.port() + ", " : "",
           self, node.seedNodes().isEmpty() ? "self" : node.seedNodes(),
           ds == null ? "none" : (db.isPostgres() ? "postgres " : "h2 ") + db.safeUrl(), node.blobStore());

@@ -122,6 +122,9 @@ class NodeSettingsTest {
     assertEquals("127.0.0.1", c.getString("pekko.remote.artery.canonical.hostname"));
     assertTrue(c.getBoolean("pekko.coordinated-shutdown.exit-jvm"));
     assertEquals(0, c.getInt("pekko.coordinated-shutdown.exit-code"));
+    assertTrue(dev.parley.protocol.WireProtocol.RELEASE.matches("\\d+\\.\\d+\\.\\d+.*"), dev.parley.protocol.WireProtocol.RELEASE);
+    assertEquals(dev.parley.protocol.WireProtocol.RELEASE, c.getString("pekko.cluster.app-version"),
+        "the release is the cluster's app-version, which sharding prefers during a rolling upgrade");
     String db = "pekko-persistence-jdbc.shared-databases.parley.";
     assertEquals("slick.jdbc.PostgresProfile$", c.getString(db + "profile"));
     assertEquals("jdbc:postgresql://db:5432/parley", c.getString(db + "db.url"));

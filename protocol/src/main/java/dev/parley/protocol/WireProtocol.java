@@ -11,5 +11,24 @@ package dev.parley.protocol;
 public final class WireProtocol {
   public static final int VERSION = 1;
 
+  /**
+   * This build's release ({@code project.version}): the nodes' {@code pekko.cluster.app-version}, so that
+   * during a rolling upgrade sharding starts new shards on the newest release and does not rebalance, and
+   * what {@code GET /cluster} shows per member.
+   */
+  public static final String RELEASE = release();
+
   private WireProtocol() {}
+
+  private static String release() {
+    try (var in = WireProtocol.class.getResourceAsStream("release.properties")) {
+      var p = new java.util.Properties();
+      if (in != null) p.load(in);
+      String v = p.getProperty("version", "");
+      if (v.isBlank() || v.contains("${")) throw new IllegalStateException("release.properties was not filtered by the build");
+      return v;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 }

@@ -51,7 +51,9 @@ public final class ClusterRoutes {
   public record ScaleSignal(long queued, long running, int gpuNodes, int desiredGpuNodes, int maxGpuNodes,
       int jobsPerGpuNode) {}
 
-  public record MemberView(String address, Set<String> roles, String status, boolean reachable, boolean self) {}
+  /** {@code version}: the member's release ({@code pekko.cluster.app-version}), which differs during a rolling upgrade. */
+  public record MemberView(String address, Set<String> roles, String status, String version, boolean reachable,
+      boolean self) {}
 
   public record Jobs(long queued, long running) {}
 
@@ -99,7 +101,7 @@ public final class ClusterRoutes {
         if (up && reachable && roles.contains(InferenceProtocol.HTTP_ROLE)) http++;
         if (up && reachable && roles.contains(InferenceProtocol.GPU_ROLE)) gpu++;
         members.add(new MemberView(m.address().toString(), roles, m.status().toString().toLowerCase(java.util.Locale.ROOT),
-            reachable, m.equals(cluster.selfMember())));
+            m.appVersion().version(), reachable, m.equals(cluster.selfMember())));
       }
       String leader = state.getLeader() == null ? null : state.getLeader().toString();
       return new ClusterView(cluster.selfMember().address().toString(), leader, members, http, gpu,

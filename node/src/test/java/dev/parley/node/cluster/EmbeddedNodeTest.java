@@ -43,6 +43,8 @@ class EmbeddedNodeTest {
       String id = api.upload(Api.toneWav(2.0, 350), "embedded");
       JsonNode done = api.awaitStatus(id, "done", Duration.ofSeconds(30));
       assertEquals(2, done.path("segments").size(), done.toString());
+      JsonNode member = api.get("/cluster").json().path("members").path(0);
+      assertEquals(dev.parley.protocol.WireProtocol.RELEASE, member.path("version").asText(), member.toString());
       assertTrue(Files.exists(dataDir.resolve("db")), "H2 database under the data dir");
       assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
           Files.getPosixFilePermissions(dataDir)), "a data dir the node creates is its user's alone");
