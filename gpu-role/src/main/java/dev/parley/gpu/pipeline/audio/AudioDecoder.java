@@ -201,6 +201,18 @@ public final class AudioDecoder {
     return x.length == 0 ? 0 : Math.sqrt(sum / x.length);
   }
 
+  /**
+   * The containers ffmpeg may open: audio files and the audio/video containers recordings come in.
+   * A playlist or list format (HLS, DASH, concat, SDP, image sequences) names other files, and ffmpeg
+   * would read those from this node's disk: an uploaded playlist pointing at a recording on the node
+   * diarized that recording for whoever uploaded it. Names as {@code ffmpeg -demuxers} lists them.
+   */
+  static final String FORMATS = String.join(",", List.of(
+      "wav", "w64", "aiff", "caf", "au", "nistsphere", "sox", "voc", "flac", "wv", "ape", "tta", "tak", "shn",
+      "mp3", "aac", "loas", "ac3", "eac3", "dts", "truehd", "mlp", "mpc", "mpc8", "oma", "dsf", "xwma",
+      "amr", "amrnb", "amrwb", "gsm", "g722", "qcp", "ilbc", "sln",
+      "ogg", "matroska", "mov", "asf", "avi", "flv", "mpeg", "mpegts", "rm"));
+
   private static void checkInput(Path file) throws AudioDecodeException {
     try {
       if (!Files.isRegularFile(file)) {
@@ -221,7 +233,7 @@ public final class AudioDecoder {
       throws AudioDecodeException {
     List<String> cmd = new java.util.ArrayList<>(List.of(
         ffmpegPath(), "-nostdin", "-nostats", "-hide_banner", "-loglevel", "level+info", "-y",
-        "-i", file.toAbsolutePath().toString(),
+        "-format_whitelist", FORMATS, "-i", file.toAbsolutePath().toString(),
         "-vn", "-sn", "-dn", "-map", "0:a:" + track));
     // async: where the decoder skipped damaged frames of a container with timestamps (MP4, WebM,
     // Ogg), silence fills their time, so the turns after the damage stay where they are heard

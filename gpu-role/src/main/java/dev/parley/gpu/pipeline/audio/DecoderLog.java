@@ -15,10 +15,11 @@ import java.util.regex.Pattern;
  *     when ffmpeg only estimated it from the bit rate (an MP3 without a length header)
  * @param audioStreams how many audio streams (tracks) the input has
  * @param video whether the input has a video stream, whose duration the container's may be
+ * @param refusedFormat the format ffmpeg recognised and was not allowed to open ({@link AudioDecoder#FORMATS}), or null
  */
-record DecoderLog(List<String> errors, Double declaredSeconds, int audioStreams, boolean video) {
+record DecoderLog(List<String> errors, Double declaredSeconds, int audioStreams, boolean video, String refusedFormat) {
   /** "[mp3 @ 0x3c94ed80] [warning] message" or "[error] message" */
-  private static final Pattern LINE = Pattern.compile("^(?:\\[[^\\]]*@ ?0x[0-9a-fA-F]+\\] )?\\[(\\w+)\\] (.*)$");
+  private static final Pattern LINE = Pattern.compile("^(?:\\[([^\\]@]*?) ?@ ?0x[0-9a-fA-F]+\\] )?\\[(\\w+)\\] (.*)$");
   private static final Pattern DURATION = Pattern.compile("^\\s*Duration: (\\d+):(\\d\\d):(\\d\\d(?:\\.\\d+)?)");
   /** "Stream #0:1(eng): Audio: aac ..." of the input (#0), not of the output (#0 too, after "Output #0") */
   private static final Pattern STREAM = Pattern.compile("^Stream #0:\\d+\\S*: (Audio|Video):");
@@ -31,6 +32,7 @@ record DecoderLog(List<String> errors, Double declaredSeconds, int audioStreams,
   static DecoderLog parse(String log) {
     List<String> errors = new ArrayList<>();
     Double declared = null;
+    String refused = null;
     boolean estimated = false;
     int audio = 0;
     boolean video = false;
@@ -38,8 +40,9 @@ record DecoderLog(List<String> errors, Double declaredSeconds, int audioStreams,
     for (String line : log.split("\\R")) {
       Matcher m = LINE.matcher(line);
       if (!m.matches()) continue;
-      String level = m.group(1);
-      String text = m.group(2).strip();
+      String level = m.group(2);
+      String text = m.group(3).strip();
+      if (text.startsWith("Format not on whitelist") && m.group(1) != null) refused = m.group(1);
       if (text.startsWith("Output #")) output = true;
       Matcher stream = STREAM.matcher(text);
       if (level.equals("info") && !output && stream.find()) {
@@ -58,12 +61,12 @@ record DecoderLog(List<String> errors, Double declaredSeconds, int audioStreams,
         }
       }
     }
-    return new DecoderLog(List.copyOf(errors), estimated ? null : declared, audio, video);
+    return new DecoderLog(List.copyOf(errors), estimated ? null : declared, audio, video, refused);
   }
 
   /** This log with the duration a header read elsewhere declares. */
   DecoderLog declaring(double seconds) {
-    return new DecoderLog(errors, seconds, audioStreams, video);
+    return new DecoderLog(errors, seconds, audioStreams, video, refusedFormat);
   }
 
   /** ffmpeg's reason for refusing a file, in words a user can act on: its first error (the later ones follow from it). */
@@ -75,6 +78,10 @@ record DecoderLog(List<String> errors, Double declaredSeconds, int audioStreams,
       // MP4/M4A/MOV keep their index at the end unless written for streaming: a cut file has none
       return "the file's index (its moov atom) is missing: an MP4, M4A or MOV file cut off before its end, which"
           + " cannot be read without it (a recording written for streaming, with its index first, can be)";
+    }
+    if (refusedFormat != null) {
+      return "not an audio or video file: it reads as '" + refusedFormat + "' (a playlist, a list of other files or a"
+          + " picture), which Parley does not decode";
     }
     if (errors.stream().anyMatch(e -> e.contains("no 'data' tag found"))) {
       return "a WAV header without audio data (no 'data' chunk)";

@@ -69,6 +69,10 @@ class AudioDecoderTest {
     "a.ogg, 48000, 2, -c:a libopus -b:a 64k",
     "a.opus, 48000, 1, -c:a libopus -b:a 32k",
     "a.webm, 48000, 2, -c:a libopus -b:a 64k",
+    "a.mka, 48000, 2, -c:a flac",
+    "a.wma, 44100, 2, -c:a wmav2",
+    "a.aiff, 44100, 2, -c:a pcm_s16be",
+    "a.caf, 22050, 1, -c:a pcm_s16le",
   })
   void decodesToSixteenKilohertzMono(String name, int rate, int channels, String codec) throws Exception {
     Path f = make(name, rate, channels, codec.split(" "));
@@ -98,6 +102,27 @@ class AudioDecoderTest {
     Path f = Files.writeString(dir.resolve("notes.txt"), "minutes of the meeting\nnothing to hear here\n");
     AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(f));
     assertTrue(e.getMessage().startsWith("not decodable audio"), e.getMessage());
+  }
+
+  /**
+   * A security review: an uploaded HLS playlist naming a recording on the node's disk was decoded as
+   * that recording. Only the uploaded file itself is audio; a list of files (ffconcat) is not followed either.
+   */
+  @Test
+  void aPlaylistOfOtherFilesIsNotFollowed() throws Exception {
+    Path elsewhere = make("elsewhere.wav", 16000, 1, "-c:a", "pcm_s16le");
+    AudioDecodeException e = notDecoded("playlist.m3u8",
+        "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:2.0,\n" + elsewhere + "\n#EXT-X-ENDLIST\n", elsewhere);
+    assertTrue(e.getMessage().contains("not an audio or video file: it reads as 'hls'"), e.getMessage());
+    notDecoded("list.ffconcat", "ffconcat version 1.0\nfile '" + elsewhere + "'\n", elsewhere);
+  }
+
+  private static AudioDecodeException notDecoded(String name, String content, Path elsewhere) throws IOException {
+    Path f = Files.writeString(dir.resolve(name), content);
+    AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(f));
+    assertTrue(!e.retryable(), "the file, not the node: " + e.getMessage());
+    assertTrue(!e.getMessage().contains(elsewhere.toString()), e.getMessage());
+    return e;
   }
 
   /**
@@ -182,11 +207,12 @@ class AudioDecoderTest {
   }
 
   @Test
-  void anImageIsAFileWithoutSound() throws IOException {
+  void anImageIsNotARecording() throws IOException {
     Path f = dir.resolve("slide.png");
     javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(4, 4, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", f.toFile());
     AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(f));
-    assertEquals("not decodable audio: the file has no audio stream", e.getMessage());
+    assertEquals("not decodable audio: not an audio or video file: it reads as 'png_pipe' (a playlist, a list of"
+        + " other files or a picture), which Parley does not decode", e.getMessage());
   }
 
   @Test
