@@ -44,8 +44,11 @@ public record HttpSettings(
     java.util.List<String> corsOrigins) {
 
   /**
-   * The dispatcher for all blocking work of the http role: JDBC (auth, meeting list, read side,
-   * health probe) and blob store calls (uploads, downloads, deletion), off the default dispatcher.
+   * The dispatcher for the http role's blocking work that has no pool of its own: JDBC of the meeting
+   * list, the read side and token generations, opening audio for download, blob deletion and the
+   * hourly sweeps, off the default dispatcher. Logins,
+   * health probes and uploads have their own ({@link #AUTH_DISPATCHER}, {@link #HEALTH_DISPATCHER},
+   * {@link #UPLOAD_DISPATCHER}), so that none of them waits behind the others.
    */
   public static final String BLOCKING_DISPATCHER = "parley-http-blocking-dispatcher";
   /** Streaming uploads into the blob store, {@code max-concurrent-uploads} threads. */

@@ -114,10 +114,7 @@ public final class Cli {
       err.println("error: " + e.getMessage());
       err.print(USAGE);
       return 2;
-    } catch (IllegalArgumentException | IllegalStateException e) {
-      err.println("error: " + e.getMessage());
-      return 1;
-    } catch (IOException e) {
+    } catch (IllegalArgumentException | IllegalStateException | IOException e) {
       err.println("error: " + e.getMessage());
       return 1;
     } catch (OutOfMemoryError e) {

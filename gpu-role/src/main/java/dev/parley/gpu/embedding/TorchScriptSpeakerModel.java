@@ -1,12 +1,12 @@
 package dev.parley.gpu.embedding;
 
-import dev.parley.gpu.pipeline.ModelVersion;
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.parley.gpu.pipeline.ModelVersion;
 import dev.parley.gpu.pipeline.features.Fbank;
 import java.io.IOException;
 import java.nio.file.Files;

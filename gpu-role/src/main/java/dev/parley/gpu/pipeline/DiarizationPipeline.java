@@ -98,8 +98,8 @@ public final class DiarizationPipeline implements Diarizer {
 
   /**
    * Builds the pipeline from typed settings: the VAD {@code vadModel} names (see {@link #vad};
-   * Parley's own by default), the TorchScript speaker model named by {@code embeddingModel} (Parley's
-   * committed model otherwise), on the requested device. Nothing is downloaded.
+   * Parley's own by default), the speaker model {@code embeddingModel} names (see {@link
+   * dev.parley.gpu.embedding.EmbeddingModels#load}: Parley's committed model by default), on the requested device. Nothing is downloaded.
    *
    * <p>Unless {@code ai.djl.pytorch.num_threads} is set, libtorch's intra-op thread count is set
    * to 1 for the process: the pipeline's ops are small (Silero VAD works on 32 ms chunks) and

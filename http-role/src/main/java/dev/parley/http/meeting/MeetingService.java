@@ -60,9 +60,6 @@ public final class MeetingService {
   /** The optional upload fields (multipart fields or query parameters). */
   public static final List<String> FIELDS = List.of("title", "numSpeakers", "minSpeakers", "maxSpeakers");
 
-  /** The audio of an upload, once it is in the blob store. */
-  public record StoredAudio(String key, long size, String sha256, String contentType, String fileName, Double duration) {}
-
   /** One event of a meeting's history. */
   public record HistoryEntry(long sequenceNr, Instant timestamp, String type, Meeting.Event event) {}
 
@@ -172,7 +169,7 @@ public final class MeetingService {
       if (FIELDS.contains(k)) fields.put(k, v);
     });
     AtomicBoolean sawFile = new AtomicBoolean();
-    CompletionStage<Optional<StoredAudio>> parts = form.getParts()
+    CompletionStage<Optional<Meeting.Audio>> parts = form.getParts()
         .mapAsync(1, part -> {
           String name = part.getName();
           if ("file".equals(name)) {
@@ -190,12 +187,12 @@ public final class MeetingService {
                     "the form field '" + name + "' could not be read (at most " + MAX_FIELD_BYTES + " bytes)");
               }
               fields.put(name, s.getData().utf8String().strip());
-              return Optional.<StoredAudio>empty();
+              return Optional.<Meeting.Audio>empty();
             });
           }
-          return part.getEntity().discardBytes(mat).completionStage().thenApply(d -> Optional.<StoredAudio>empty());
+          return part.getEntity().discardBytes(mat).completionStage().thenApply(d -> Optional.<Meeting.Audio>empty());
         })
-        .runWith(Sink.fold(Optional.<StoredAudio>empty(), (acc, o) -> o.isPresent() ? o : acc), mat);
+        .runWith(Sink.fold(Optional.<Meeting.Audio>empty(), (acc, o) -> o.isPresent() ? o : acc), mat);
     return parts.handleAsync((stored, err) -> { // on blocking: deleteQuietly may be JDBC
       if (err != null) {
         deleteQuietly(id);
@@ -276,7 +273,7 @@ public final class MeetingService {
    * Streams {@code bytes} into the blob store under {@code key} on the upload dispatcher (the
    * body is never whole in memory); 400 for an empty body, 413 when the size limit trips.
    */
-  CompletionStage<StoredAudio> store(String key, Source<ByteString, ?> bytes, String declaredType, String fileName) {
+  CompletionStage<Meeting.Audio> store(String key, Source<ByteString, ?> bytes, String declaredType, String fileName) {
     InputStream in = new ClientBody(bytes.runWith(StreamConverters.asInputStream(settings.uploadStallTimeout()), mat));
     return CompletableFuture.supplyAsync(() -> {
       AudioProbe.HeadCapture head = new AudioProbe.HeadCapture(in);
@@ -287,7 +284,7 @@ public final class MeetingService {
           throw new ApiException(StatusCodes.BAD_REQUEST, "empty_file", "the uploaded file is empty");
         }
         byte[] h = head.head();
-        return new StoredAudio(key, info.size(), info.sha256(), AudioProbe.contentType(declaredType, h, fileName),
+        return new Meeting.Audio(key, info.size(), info.sha256(), AudioProbe.contentType(declaredType, h, fileName),
             fileName, AudioProbe.wavDurationSeconds(h, info.size()));
       } catch (ClientBody.ReadFailed e) {
         deleteQuietly(key);
@@ -350,22 +347,21 @@ public final class MeetingService {
   }
 
   private CompletionStage<Meeting.State> create(AuthUser user, String id, String title, DiarizationOptions options,
-      StoredAudio a) {
-    Meeting.Audio audio = new Meeting.Audio(a.key(), a.size(), a.sha256(), a.contentType(), a.fileName(), a.duration());
+      Meeting.Audio audio) {
     // the entity refuses the Create once this service has answered the client that it timed out
     java.time.Instant answerBy = java.time.Instant.now().plus(settings.askTimeout().multipliedBy(4).dividedBy(5));
     return command(id, r -> new Meeting.Create(user.id(), title, options, audio, answerBy, r))
         .exceptionallyComposeAsync(err -> { // on blocking: deleteQuietly may be JDBC
           if (dev.parley.http.web.ApiErrors.unwrap(err) instanceof ApiException) {
-            deleteQuietly(a.key()); // the entity refused it: nobody owns the audio
+            deleteQuietly(audio.key()); // the entity refused it: nobody owns the audio
             return CompletableFuture.failedStage(err);
           }
           Supplier<CompletionStage<Meeting.State>> get =
               () -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout());
           return afterUnansweredCreate(id, err, get,
-              () -> removeIfOrphaned(id, a.key(),
+              () -> removeIfOrphaned(id, audio.key(),
                   () -> get.get().thenApplyAsync(Meeting.State::exists, blocking), // so the blocking delete runs there
-                  () -> deleteQuietly(a.key()),
+                  () -> deleteQuietly(audio.key()),
                   (delay, check) -> system.scheduler().scheduleOnce(delay, check, system.executionContext()),
                   settings.askTimeout(), ORPHAN_CHECKS));
         }, blocking)
@@ -379,7 +375,7 @@ public final class MeetingService {
             log.warn("meeting {}: list row not written at once ({}); the projection will add it", id, e.getMessage());
           }
           listCache.invalidate(user.id());
-          log.info("meeting {}: uploaded by {} ({} bytes, {})", id, user.id(), a.size(), a.contentType());
+          log.info("meeting {}: uploaded by {} ({} bytes, {})", id, user.id(), audio.size(), audio.contentType());
           return s;
         }, blocking);
   }

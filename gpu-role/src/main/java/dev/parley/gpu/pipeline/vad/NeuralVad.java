@@ -1,6 +1,5 @@
 package dev.parley.gpu.pipeline.vad;
 
-import dev.parley.gpu.pipeline.ModelVersion;
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
@@ -10,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import dev.parley.gpu.pipeline.DiarizationException;
+import dev.parley.gpu.pipeline.ModelVersion;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.pipeline.features.Fbank;
 import java.io.ByteArrayInputStream;

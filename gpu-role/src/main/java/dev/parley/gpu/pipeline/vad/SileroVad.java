@@ -2,7 +2,6 @@ package dev.parley.gpu.pipeline.vad;
 
 import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
 
-import dev.parley.gpu.pipeline.ModelVersion;
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
@@ -14,6 +13,7 @@ import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.parley.gpu.pipeline.DiarizationException;
+import dev.parley.gpu.pipeline.ModelVersion;
 import dev.parley.gpu.pipeline.Parallel;
 import dev.parley.gpu.pipeline.PipelineParams;
 import java.io.IOException;
@@ -136,7 +136,7 @@ public final class SileroVad implements VoiceActivityDetector {
   private float[] run(float[] samples) throws DiarizationException {
     int chunks = Math.max(1, (samples.length + CHUNK - 1) / CHUNK);
     int warm = (int) Math.ceil(params.sileroWarmupSeconds() * SAMPLE_RATE / CHUNK);
-    // at least ~8 s of audio per part so the warm-up stays a small overhead
+    // at least eight warm-ups' worth of audio per part, so the warm-up stays a small overhead
     int parts = Math.max(1, Math.min(params.sileroStreams(), chunks / Math.max(1, 8 * warm)));
     int per = (chunks + parts - 1) / parts;
     int lead = parts > 1 ? warm : 0; // part p reads from p*per - lead; its first lead chunks only warm up
