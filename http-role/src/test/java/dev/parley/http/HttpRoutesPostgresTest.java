@@ -436,6 +436,10 @@ class HttpRoutesPostgresTest {
     String tabbed = api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.2), Map.of("title", "Stand\tup\u0001\u0085\u2028 \r\n"))
         .json().get("id").asText();
     assertEquals("Stand up", api.get("/meetings/" + tabbed, token).json().get("title").asText());
+    // a right-to-left override (U+202E) would show "Minutes", RLO, "fdp.exe" as "Minutesexe.pdf": bidirectional controls go
+    String reordered = api.postRaw("/meetings?title=Minutes%E2%80%AEfdp.exe%E2%81%A6", token, "audio/wav", Api.wav(0.2))
+        .json().get("id").asText();
+    assertEquals("Minutesfdp.exe", api.get("/meetings/" + reordered, token).json().get("title").asText());
     assertEquals("inline", api.get("/meetings/" + ids.get(0) + "/audio", token).header("Content-Disposition"));
   }
 
@@ -449,6 +453,10 @@ class HttpRoutesPostgresTest {
     String quoted = api.postMultipart("/meetings", token, "a\\\"b.wav", "audio/wav", Api.wav(0.1), Map.of()).json().get("id").asText();
     d = api.get("/meetings/" + quoted + "/audio", token).header("Content-Disposition");
     assertEquals("inline; filename=\"a_b.wav\"", d);
+    String reordered = api.postMultipart("/meetings", token, "notes\u202Evaw.exe", "audio/wav", Api.wav(0.1), Map.of())
+        .json().get("id").asText();
+    d = api.get("/meetings/" + reordered + "/audio", token).header("Content-Disposition");
+    assertEquals("inline; filename=\"notesvaw.exe\"", d);
   }
 
   @Test
@@ -514,6 +522,28 @@ class HttpRoutesPostgresTest {
     try (Socket s = Api.stalledUpload(node.http.port(), token)) {
       byte[] head = s.getInputStream().readNBytes(12);
       assertEquals("HTTP/1.1 408", new String(head, StandardCharsets.US_ASCII));
+    }
+    // one that never stalls but sends a byte now and then (it held an upload slot for ever): 408 once a
+    // stall timeout's window brought less than 64 KiB
+    try (Socket s = Api.stalledUpload(node.http.port(), token)) {
+      long t0 = System.nanoTime();
+      String reply = null;
+      s.setSoTimeout(200);
+      while (reply == null && System.nanoTime() - t0 < Duration.ofSeconds(15).toNanos()) {
+        try {
+          s.getOutputStream().write(0);
+          byte[] head = s.getInputStream().readNBytes(12);
+          if (head.length > 0) reply = new String(head, StandardCharsets.US_ASCII);
+        } catch (java.net.SocketTimeoutException e) {
+          // no answer yet: trickle on
+        } catch (java.io.IOException e) {
+          reply = "closed: " + e; // the server answered and closed while this wrote
+          byte[] head = s.getInputStream().readNBytes(12);
+          if (head.length > 0) reply = new String(head, StandardCharsets.US_ASCII);
+        }
+      }
+      assertEquals("HTTP/1.1 408", reply);
+      assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(6).toNanos(), "cut off after the 2 s window, not at the end");
     }
     assertEquals(0, api.get("/meetings", token).json().get("items").size());
     try (var files = Files.list(dataDir.resolve("blobs"))) {

@@ -4,10 +4,13 @@ import at.favre.lib.crypto.bcrypt.BCrypt;
 import at.favre.lib.crypto.bcrypt.LongPasswordStrategies;
 import at.favre.lib.crypto.bcrypt.LongPasswordStrategy;
 import java.nio.charset.StandardCharsets;
+import java.text.Normalizer;
 
 /**
  * bcrypt (at.favre.lib) with a configurable cost. Passwords longer than bcrypt's 72 bytes are
- * pre-hashed with SHA-512 instead of being cut off. CPU-heavy: call on a blocking dispatcher.
+ * pre-hashed with SHA-512 instead of being cut off. Passwords are hashed in Unicode NFKC (NIST SP
+ * 800-63B), so "é" typed as one code point or as "e" and a combining accent, as keyboards and systems
+ * differ, is one password. CPU-heavy: call on a blocking dispatcher.
  */
 public final class PasswordHasher {
   private static final BCrypt.Version VERSION = BCrypt.Version.VERSION_2A;
@@ -36,14 +39,24 @@ public final class PasswordHasher {
 
   public String hash(String password) {
     if (!representable(password)) throw new IllegalArgumentException("password has a NUL or an unpaired surrogate");
-    return hasher.hashToString(cost, password.toCharArray());
+    return hasher.hashToString(cost, normalised(password).toCharArray());
   }
 
+  /**
+   * Whether {@code password} is the one {@code hash} was made of. A password that NFKC changes is
+   * also tried as typed: releases before 2026-12-02 hashed passwords as typed.
+   */
   public boolean verify(String password, String hash) {
     if (hash == null || !representable(password)) {
       verifyer.verify(password.toCharArray(), dummyHash);
       return false;
     }
-    return verifyer.verify(password.toCharArray(), hash).verified;
+    String n = normalised(password);
+    return verifyer.verify(n.toCharArray(), hash).verified
+        || (!n.equals(password) && verifyer.verify(password.toCharArray(), hash).verified);
+  }
+
+  private static String normalised(String password) {
+    return Normalizer.normalize(password, Normalizer.Form.NFKC);
   }
 }

@@ -346,13 +346,15 @@ public final class MeetingRoutes {
   }
 
   /**
-   * Shown in the page, saved under its original name: control characters become '_' and Pekko adds
-   * an RFC 5987 {@code filename*} for a name that is not ASCII.
+   * Shown in the page, saved under its original name: control characters become '_', bidirectional
+   * controls go ({@link Meeting#BIDI_CONTROLS}) and Pekko adds an RFC 5987 {@code filename*} for a name
+   * that is not ASCII.
    */
   static ContentDisposition disposition(Meeting.Audio a) {
     String name = MeetingService.baseName(a.fileName());
     return ContentDisposition.create(ContentDispositionTypes.INLINE,
-        name == null ? Map.of() : Map.of("filename", name.replaceAll("[\\p{Cntrl}\"\\\\]", "_")));
+        name == null ? Map.of() : Map.of("filename",
+            name.replaceAll(Meeting.BIDI_CONTROLS, "").replaceAll("[\\p{Cntrl}\"\\\\]", "_")));
   }
 
   /** The one byte range of a {@code Range: bytes=...} header; null for none or several (then 200, full). */

@@ -274,7 +274,8 @@ public final class MeetingService {
    * body is never whole in memory); 400 for an empty body, 413 when the size limit trips.
    */
   CompletionStage<Meeting.Audio> store(String key, Source<ByteString, ?> bytes, String declaredType, String fileName) {
-    InputStream in = new ClientBody(bytes.runWith(StreamConverters.asInputStream(settings.uploadStallTimeout()), mat));
+    InputStream in = new ClientBody(bytes.runWith(StreamConverters.asInputStream(settings.uploadStallTimeout()), mat),
+        settings.uploadStallTimeout());
     return CompletableFuture.supplyAsync(() -> {
       AudioProbe.HeadCapture head = new AudioProbe.HeadCapture(in);
       try (head) {
@@ -286,6 +287,11 @@ public final class MeetingService {
         byte[] h = head.head();
         return new Meeting.Audio(key, info.size(), info.sha256(), AudioProbe.contentType(declaredType, h, fileName),
             fileName, AudioProbe.wavDurationSeconds(h, info.size()));
+      } catch (ClientBody.TooSlow e) {
+        deleteQuietly(key);
+        log.info("upload {} too slow: {}", key, e.getMessage());
+        throw new ApiException(StatusCodes.REQUEST_TIMEOUT, "request_timeout", "the upload is too slow: "
+            + e.getMessage() + ", less than " + ClientBody.MIN_BYTES_PER_WINDOW / 1024 + " KiB in that time");
       } catch (ClientBody.ReadFailed e) {
         deleteQuietly(key);
         if (e.getCause().getCause() != null) throw new CompletionException(e.getCause().getCause()); // the stream's own failure
@@ -315,25 +321,60 @@ public final class MeetingService {
       }
     }
 
-    ClientBody(InputStream in) {
+    /** Fewer bytes than {@link #MIN_BYTES_PER_WINDOW} came in a whole window. */
+    static final class TooSlow extends IOException {
+      TooSlow(long bytes, Duration window) {
+        super(bytes + " bytes in " + window.toSeconds() + " s");
+      }
+    }
+
+    /**
+     * What a client must send per stall timeout to keep its upload slot: 64 KiB a minute is 1 KiB/s,
+     * far below any real link. A client that sends a byte now and then never stalls, and a few of them
+     * held every upload slot of a node (a security review).
+     */
+    static final long MIN_BYTES_PER_WINDOW = 64 * 1024;
+
+    private final Duration window;
+    private long windowStart = System.nanoTime();
+    private long windowBytes;
+
+    ClientBody(InputStream in, Duration window) {
       super(in);
+      this.window = window;
     }
 
     @Override
     public int read() throws IOException {
+      int b;
       try {
-        return super.read();
+        b = super.read();
       } catch (IOException e) {
         throw new ReadFailed(e);
       }
+      if (b >= 0) counted(1);
+      return b;
     }
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
+      int n;
       try {
-        return super.read(b, off, len);
+        n = super.read(b, off, len);
       } catch (IOException e) {
         throw new ReadFailed(e);
+      }
+      if (n > 0) counted(n);
+      return n;
+    }
+
+    private void counted(int n) throws TooSlow {
+      windowBytes += n;
+      long now = System.nanoTime();
+      if (now - windowStart >= window.toNanos()) {
+        if (windowBytes < MIN_BYTES_PER_WINDOW) throw new TooSlow(windowBytes, window);
+        windowStart = now;
+        windowBytes = 0;
       }
     }
   }

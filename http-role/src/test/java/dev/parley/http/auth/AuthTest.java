@@ -39,6 +39,24 @@ class AuthTest {
     assertFalse(h.verify("x".repeat(199) + "y", l), "no truncation at 72 bytes");
   }
 
+  /** A security review: "café" typed with a combining accent did not log in to an account registered with "é". */
+  @Test
+  void aPasswordIsTheSameInEveryUnicodeSpelling() {
+    PasswordHasher h = new PasswordHasher(4);
+    String composed = "caf\u00e9-password";
+    String decomposed = "cafe\u0301-password";
+    assertTrue(h.verify(decomposed, h.hash(composed)));
+    assertTrue(h.verify(composed, h.hash(decomposed)));
+    assertTrue(h.verify("\uff41bcdefgh", h.hash("abcdefgh")), "full-width letters are NFKC's compatibility forms");
+    assertFalse(h.verify("cafe-password", h.hash(composed)));
+    // a hash an earlier release made of the password as typed still verifies
+    String asTyped = at.favre.lib.crypto.bcrypt.BCrypt.with(at.favre.lib.crypto.bcrypt.BCrypt.Version.VERSION_2A,
+        at.favre.lib.crypto.bcrypt.LongPasswordStrategies.hashSha512(at.favre.lib.crypto.bcrypt.BCrypt.Version.VERSION_2A))
+        .hashToString(4, decomposed.toCharArray());
+    assertTrue(h.verify(decomposed, asTyped));
+    assertFalse(h.verify("cafe\u0301-passwore", asTyped));
+  }
+
   @Test
   void tokensVerifyAndExpire() {
     TokenService tokens = new TokenService(SECRET, Duration.ofHours(1));
