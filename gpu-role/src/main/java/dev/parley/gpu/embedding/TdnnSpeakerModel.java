@@ -4,16 +4,10 @@ import ai.djl.Device;
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.parley.gpu.pipeline.ModelVersion;
+import dev.parley.gpu.pipeline.ModelWeights;
 import dev.parley.gpu.pipeline.features.Fbank;
-import java.io.ByteArrayInputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.StringReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
@@ -33,22 +27,19 @@ import java.util.Properties;
 public final class TdnnSpeakerModel implements SpeakerEmbeddingModel {
   public static final String RESOURCE_DIR = "models/parley-embed/";
   public static final String PARAMS_FILE = "parley-embed.params";
-  public static final String PROPERTIES_FILE = "model.properties";
+  public static final String PROPERTIES_FILE = ModelWeights.PROPERTIES_FILE;
   public static final String ID = "parley-tdnn";
 
   private final NDManager manager;
   private final SpeakerTdnn block;
   private final String version;
 
-  private TdnnSpeakerModel(byte[] params, Properties properties, Device device)
-      throws IOException, MalformedModelException {
-    this.version = ModelVersion.of(params);
+  private TdnnSpeakerModel(ModelWeights weights, Device device) throws IOException, MalformedModelException {
+    this.version = weights.version();
     this.manager = NDManager.newBaseManager(device);
     try {
-      this.block = new SpeakerTdnn(SpeakerTdnn.Config.from(properties));
-      block.initialize(manager, DataType.FLOAT32, new Shape(1, 200, Fbank.NUM_BINS));
-      block.loadParameters(manager, new DataInputStream(new ByteArrayInputStream(params)));
-      block.freezeParameters(true);
+      this.block = new SpeakerTdnn(SpeakerTdnn.Config.from(weights.properties()));
+      weights.loadInto(block, manager, new Shape(1, 200, Fbank.NUM_BINS));
     } catch (IOException | MalformedModelException | RuntimeException e) {
       manager.close();
       throw e;
@@ -57,19 +48,10 @@ public final class TdnnSpeakerModel implements SpeakerEmbeddingModel {
 
   /** Loads the committed default weights (classpath) onto {@code device} (null: DJL default). */
   public static TdnnSpeakerModel load(Device device) {
-    ClassLoader cl = TdnnSpeakerModel.class.getClassLoader();
-    try (InputStream params = cl.getResourceAsStream(RESOURCE_DIR + PARAMS_FILE);
-        InputStream props = cl.getResourceAsStream(RESOURCE_DIR + PROPERTIES_FILE)) {
-      if (params == null || props == null) {
-        throw new IllegalStateException(
-            "no default speaker embedding weights on the classpath ("
-                + RESOURCE_DIR
-                + PARAMS_FILE
-                + "); train them with `train-embedding` or set PARLEY_EMBEDDING_MODEL");
-      }
-      Properties p = new Properties();
-      p.load(new StringReader(new String(props.readAllBytes(), StandardCharsets.UTF_8)));
-      return new TdnnSpeakerModel(params.readAllBytes(), p, device);
+    ModelWeights w = ModelWeights.resource(RESOURCE_DIR, PARAMS_FILE, "no default speaker embedding weights on the"
+        + " classpath (" + RESOURCE_DIR + PARAMS_FILE + "); train them with `train-embedding` or set PARLEY_EMBEDDING_MODEL");
+    try {
+      return new TdnnSpeakerModel(w, device);
     } catch (IOException | MalformedModelException e) {
       throw new IllegalStateException("cannot load the default speaker embedding weights", e);
     }
@@ -78,27 +60,20 @@ public final class TdnnSpeakerModel implements SpeakerEmbeddingModel {
   /** Loads weights saved by {@code SpeakerTdnn.saveParameters} from a file, with their sizes. */
   public static TdnnSpeakerModel load(Path params, Properties properties, Device device) {
     try {
-      return new TdnnSpeakerModel(Files.readAllBytes(params), properties, device);
+      return new TdnnSpeakerModel(ModelWeights.of(Files.readAllBytes(params), properties), device);
     } catch (IOException | MalformedModelException e) {
-      throw new IllegalStateException("cannot load speaker embedding weights " + params, e);
+      throw new IllegalArgumentException("cannot load speaker embedding weights " + params + ": " + e.getMessage(), e);
     }
   }
 
   /** Loads {@code train-embedding} output: {@code dir/parley-embed.params} with {@code dir/model.properties}. */
   public static TdnnSpeakerModel loadDirectory(Path dir, Device device) {
-    Path params = dir.resolve(PARAMS_FILE);
-    Path props = dir.resolve(PROPERTIES_FILE);
-    if (!Files.isRegularFile(params) || !Files.isRegularFile(props)) {
-      throw new IllegalArgumentException("speaker model directory " + dir + " needs " + PARAMS_FILE + " and "
-          + PROPERTIES_FILE + " (a train-embedding output)");
+    ModelWeights w = ModelWeights.directory(dir, PARAMS_FILE, "a train-embedding output");
+    try {
+      return new TdnnSpeakerModel(w, device);
+    } catch (IOException | MalformedModelException e) {
+      throw new IllegalArgumentException("cannot load the speaker embedding weights in " + dir + ": " + e.getMessage(), e);
     }
-    Properties p = new Properties();
-    try (var in = Files.newBufferedReader(props, StandardCharsets.UTF_8)) {
-      p.load(in);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("cannot read " + props + ": " + e.getMessage(), e);
-    }
-    return load(params, p, device);
   }
 
   @Override

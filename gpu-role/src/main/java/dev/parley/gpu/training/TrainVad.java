@@ -377,7 +377,7 @@ public final class TrainVad {
     p.setProperty("trainingMinutes", String.format(Locale.ROOT, "%.1f", minutes));
     p.setProperty("trainedAt", Instant.now().toString());
     p.setProperty("recipe", o.recipe());
-    try (Writer w = Files.newBufferedWriter(o.out().resolve("model.properties"), StandardCharsets.UTF_8)) {
+    try (Writer w = Files.newBufferedWriter(o.out().resolve(dev.parley.gpu.pipeline.ModelWeights.PROPERTIES_FILE), StandardCharsets.UTF_8)) {
       p.store(w, o.name() + ", written by train-vad");
     }
     say("saved after %d steps, %.1f min", steps, minutes);

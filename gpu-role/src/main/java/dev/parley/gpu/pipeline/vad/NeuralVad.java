@@ -5,20 +5,15 @@ import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import dev.parley.gpu.pipeline.DiarizationException;
-import dev.parley.gpu.pipeline.ModelVersion;
+import dev.parley.gpu.pipeline.ModelWeights;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.pipeline.features.Fbank;
-import java.io.ByteArrayInputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.StringReader;
-import java.nio.charset.StandardCharsets;
-import java.util.Properties;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * The default VAD: Parley's own {@link VadNet}, trained by {@code train-vad} and shipped in the
@@ -52,18 +47,16 @@ public final class NeuralVad implements VoiceActivityDetector {
   private final String version;
   private final String id;
 
-  private NeuralVad(String id, byte[] weights, Properties properties, PipelineParams.Vad params, Device device)
+  private NeuralVad(String id, ModelWeights weights, PipelineParams.Vad params, Device device)
       throws IOException, MalformedModelException {
     this.id = id;
     this.params = params;
-    this.version = ModelVersion.of(weights);
+    this.version = weights.version();
     this.manager = NDManager.newBaseManager(device);
     this.fbank = new Fbank(device);
     try {
-      this.net = new VadNet(Integer.parseInt(properties.getProperty("channels")));
-      net.initialize(manager, DataType.FLOAT32, new Shape(1, 100, VadNet.INPUT));
-      net.loadParameters(manager, new DataInputStream(new ByteArrayInputStream(weights)));
-      net.freezeParameters(true);
+      this.net = new VadNet(Integer.parseInt(weights.properties().getProperty("channels")));
+      weights.loadInto(net, manager, new Shape(1, 100, VadNet.INPUT));
     } catch (IOException | MalformedModelException | RuntimeException e) {
       fbank.close();
       manager.close();
@@ -78,28 +71,22 @@ public final class NeuralVad implements VoiceActivityDetector {
 
   /** Committed weights {@code models/ID/ID.params} from the classpath ({@link #ID} or {@link #OVERLAP_ID}). */
   public static NeuralVad loadResource(String id, PipelineParams.Vad params, Device device) {
-    ClassLoader cl = NeuralVad.class.getClassLoader();
-    String dir = "models/" + id + "/";
-    try (InputStream w = cl.getResourceAsStream(dir + id + ".params");
-        InputStream p = cl.getResourceAsStream(dir + "model.properties")) {
-      if (w == null || p == null) throw new IllegalStateException("the " + id + " weights are not on the classpath");
-      Properties props = new Properties();
-      props.load(new StringReader(new String(p.readAllBytes(), StandardCharsets.UTF_8)));
-      return new NeuralVad(id, w.readAllBytes(), props, params, device);
+    ModelWeights w = ModelWeights.resource("models/" + id + "/", id + ".params", "the " + id + " weights are not on the classpath");
+    try {
+      return new NeuralVad(id, w, params, device);
     } catch (IOException | MalformedModelException e) {
       throw new IllegalStateException("cannot load the " + id + " weights", e);
     }
   }
 
   /** Weights a {@code train-vad} run wrote into {@code dir} (for trying a freshly trained model). */
-  public static NeuralVad loadDirectory(java.nio.file.Path dir, PipelineParams.Vad params, Device device) {
-    String id = java.nio.file.Files.exists(dir.resolve(OVERLAP_ID + ".params")) ? OVERLAP_ID : ID;
+  public static NeuralVad loadDirectory(Path dir, PipelineParams.Vad params, Device device) {
+    String id = Files.exists(dir.resolve(OVERLAP_ID + ".params")) ? OVERLAP_ID : ID;
+    ModelWeights w = ModelWeights.directory(dir, id + ".params", "a train-vad output");
     try {
-      Properties props = new Properties();
-      props.load(new StringReader(java.nio.file.Files.readString(dir.resolve("model.properties"))));
-      return new NeuralVad(id, java.nio.file.Files.readAllBytes(dir.resolve(id + ".params")), props, params, device);
+      return new NeuralVad(id, w, params, device);
     } catch (IOException | MalformedModelException e) {
-      throw new IllegalStateException("cannot load VAD weights from " + dir, e);
+      throw new IllegalArgumentException("cannot load the VAD weights in " + dir + ": " + e.getMessage(), e);
     }
   }
 
