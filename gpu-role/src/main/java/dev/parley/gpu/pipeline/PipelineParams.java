@@ -155,7 +155,30 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
     }
 
     public static Vad defaults() {
-      return new Vad(0.55, 0.4, 5, 99, 25, 30, -80, 0.6, 0.3, 0.5, 0.3, 0.5, 0.2, 0.3, 0.1, 64, 1.0, 0.25, 0.5, 0.1, 0, 0.1, 0.1);
+      return new Vad(
+          /* energyOnset */ 0.55,
+          /* energyOffset */ 0.4,
+          /* energyFloorPercentile */ 5,
+          /* energyPeakPercentile */ 99,
+          /* energyMinRangeDb */ 25,
+          /* energyWindowSeconds */ 30,
+          /* energyAbsoluteFloorDb */ -80,
+          /* energyVoicedThreshold */ 0.6,
+          /* energyMinVoicedFraction */ 0.3,
+          /* neuralOnset */ 0.5,
+          /* neuralOffset */ 0.3,
+          /* neuralVoicedThreshold */ 0.5,
+          /* neuralMinVoicedFraction */ 0.2,
+          /* sileroOnset */ 0.3,
+          /* sileroOffset */ 0.1,
+          /* sileroStreams */ 64,
+          /* sileroWarmupSeconds */ 1.0,
+          /* minSpeechSeconds */ 0.25,
+          /* minSilenceSeconds */ 0.5,
+          /* padSeconds */ 0.1,
+          /* neuralTurnPadSeconds */ 0,
+          /* sileroTurnPadSeconds */ 0.1,
+          /* energyTurnPadSeconds */ 0.1);
     }
   }
 
@@ -180,7 +203,12 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
     }
 
     public static Embedding defaults() {
-      return new Embedding(1.5, 0.75, 0.3, 32, 120);
+      return new Embedding(
+          /* windowSeconds */ 1.5,
+          /* hopSeconds */ 0.75,
+          /* minSpeechSeconds */ 0.3,
+          /* batchSize */ 32,
+          /* blockSeconds */ 120);
     }
   }
 
@@ -231,7 +259,15 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
     }
 
     public static Clustering defaults() {
-      return new Clustering("auto", 0.2, 20, 2.0, 2.0, 0.2, 3, 4000);
+      return new Clustering(
+          /* method */ "auto",
+          /* threshold */ 0.2,
+          /* maxSpeakers */ 20,
+          /* minClusterSeconds */ 2.0,
+          /* centroidThreshold */ 2.0,
+          /* pruneFraction */ 0.2,
+          /* spectralFrom */ 3,
+          /* maxItems */ 4000);
     }
   }
 
@@ -274,7 +310,16 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
     }
 
     public static Segmentation defaults() {
-      return new Segmentation(0.3, 1.0, 0.0, 0.0, 0.9, 0.7, 0.1, 0.1, 0.0);
+      return new Segmentation(
+          /* minTurnSeconds */ 0.3,
+          /* minAudioSeconds */ 1.0,
+          /* changeOverlapSeconds */ 0.0,
+          /* switchPenalty */ 0.0,
+          /* overlapOnset */ 0.9,
+          /* overlapOffset */ 0.7,
+          /* minOverlapSeconds */ 0.1,
+          /* overlapMinSilenceSeconds */ 0.1,
+          /* overlapPadSeconds */ 0.0);
     }
   }
 

@@ -14,6 +14,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
 import dev.parley.http.web.ApiError;
 import dev.parley.http.web.ApiException;
+import dev.parley.http.web.Blocking;
 import dev.parley.http.web.Json;
 import java.text.Normalizer;
 import java.time.Instant;
@@ -169,19 +170,8 @@ public final class AuthRoutes {
   }
 
   /** JDBC work of these routes on their dispatcher; an SQLException fails the future with it (503 when the database is away). */
-  private <T> CompletableFuture<T> onBlocking(SqlWork<T> work) {
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        return work.run();
-      } catch (java.sql.SQLException e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    }, blocking);
-  }
-
-  @FunctionalInterface
-  private interface SqlWork<T> {
-    T run() throws java.sql.SQLException;
+  private <T> CompletableFuture<T> onBlocking(Blocking.Work<T> work) {
+    return Blocking.supply(work, blocking);
   }
 
   /**

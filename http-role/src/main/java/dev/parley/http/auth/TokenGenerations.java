@@ -2,6 +2,7 @@ package dev.parley.http.auth;
 
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.parley.http.web.Blocking;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.OptionalLong;
@@ -70,13 +71,7 @@ public final class TokenGenerations {
   public CompletableFuture<Long> current(String userId) {
     try {
       if (cache != null) return cache.get(userId);
-      return CompletableFuture.supplyAsync(() -> {
-        try {
-          return loader.load(userId);
-        } catch (SQLException e) {
-          throw new java.util.concurrent.CompletionException(e);
-        }
-      }, executor);
+      return Blocking.supply(() -> loader.load(userId), executor);
     } catch (RuntimeException e) { // the read could not start (the node is stopping): this request fails
       return CompletableFuture.failedFuture(e);
     }

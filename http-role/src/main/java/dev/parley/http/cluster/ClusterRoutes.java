@@ -6,14 +6,13 @@ import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 
 import dev.parley.http.meeting.list.MeetingListRepository;
+import dev.parley.http.web.Blocking;
 import dev.parley.http.web.Json;
 import dev.parley.protocol.worker.InferenceProtocol;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -80,13 +79,8 @@ public final class ClusterRoutes {
   }
 
   CompletionStage<ClusterView> view() {
-    return CompletableFuture.supplyAsync(() -> {
-      MeetingListRepository.ActiveCounts counts;
-      try {
-        counts = list.activeCounts();
-      } catch (java.sql.SQLException e) {
-        throw new CompletionException(e);
-      }
+    return Blocking.supply(() -> {
+      MeetingListRepository.ActiveCounts counts = list.activeCounts();
       Cluster cluster = Cluster.get(system);
       ClusterEvent.CurrentClusterState state = cluster.state();
       Set<Member> unreachable = state.getUnreachable();

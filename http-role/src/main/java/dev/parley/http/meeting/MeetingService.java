@@ -7,6 +7,7 @@ import dev.parley.http.meeting.list.ListCache;
 import dev.parley.http.meeting.list.MeetingListRepository;
 import dev.parley.http.meeting.list.MeetingRow;
 import dev.parley.http.web.ApiException;
+import dev.parley.http.web.Blocking;
 import dev.parley.http.web.Json;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.blob.BlobStore;
@@ -556,13 +557,8 @@ public final class MeetingService {
 
   /** A page of the user's meetings as JSON ({@link MeetingViews.ListPage}), through the list cache. */
   public CompletionStage<byte[]> list(AuthUser user, int limit, Cursor after) {
-    return listCache.get(user.id(), limit, after == null ? null : after.encode(), () -> CompletableFuture.supplyAsync(() -> {
-      try {
-        return Json.MAPPER.writeValueAsBytes(MeetingViews.of(list.page(user.id(), limit, after)));
-      } catch (java.sql.SQLException | com.fasterxml.jackson.core.JsonProcessingException e) {
-        throw new CompletionException(e);
-      }
-    }, blocking));
+    return listCache.get(user.id(), limit, after == null ? null : after.encode(), () -> Blocking.supply(
+        () -> Json.MAPPER.writeValueAsBytes(MeetingViews.of(list.page(user.id(), limit, after))), blocking));
   }
 
   /**
@@ -571,17 +567,13 @@ public final class MeetingService {
    */
   private CompletionStage<MeetingListRepository.Ref> access(String owner, String id, boolean allowDeleted) {
     if (!ID.matcher(id).matches()) return CompletableFuture.failedFuture(notFound(id));
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        Optional<MeetingListRepository.Ref> ref = list.ref(id);
-        if (ref.isEmpty() || (owner != null && !owner.equals(ref.get().ownerId()))
-            || (!allowDeleted && MeetingListRepository.DELETED.equals(ref.get().status()))) {
-          throw notFound(id);
-        }
-        return ref.get();
-      } catch (java.sql.SQLException e) {
-        throw new CompletionException(e);
+    return Blocking.supply(() -> {
+      Optional<MeetingListRepository.Ref> ref = list.ref(id);
+      if (ref.isEmpty() || (owner != null && !owner.equals(ref.get().ownerId()))
+          || (!allowDeleted && MeetingListRepository.DELETED.equals(ref.get().status()))) {
+        throw notFound(id);
       }
+      return ref.get();
     }, blocking);
   }
 

@@ -94,7 +94,7 @@ public final class SpeechMask {
   }
 
   /** Gap filling, short-run removal and padding, in that order. */
-  public static SpeechMask smooth(boolean[] mask, double minSpeechSeconds, double minSilenceSeconds, double padSeconds) {
+  private static SpeechMask smooth(boolean[] mask, double minSpeechSeconds, double minSilenceSeconds, double padSeconds) {
     boolean[] m = mask.clone();
     int minSil = (int) Math.round(minSilenceSeconds / FRAME_SECONDS);
     int minSp = (int) Math.round(minSpeechSeconds / FRAME_SECONDS);

@@ -3,10 +3,10 @@ package dev.parley.http.meeting.list;
 import com.typesafe.config.Config;
 import dev.parley.http.HttpSettings;
 import dev.parley.http.meeting.Meeting;
+import dev.parley.http.web.Blocking;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
@@ -70,14 +70,14 @@ public final class MeetingListProjection {
           .withLogSettings(RestartSettings.createLogSettings(org.apache.pekko.event.Logging.DebugLevel()));
       Source<Done, NotUsed> run = RestartSource.onFailuresWithBackoff(restart, () ->
           Source.completionStageSource(
-                  CompletableFuture.supplyAsync(() -> call(() -> repo.readOffset(MeetingListRepository.PROJECTION)), blocking)
+                  Blocking.supply(() -> repo.readOffset(MeetingListRepository.PROJECTION), blocking)
                       .thenApply(offset -> {
                         log.info("meeting-list projection starts after journal offset {}", offset);
                         return journal.eventsByTag(Meeting.TAG, Offset.sequence(offset));
                       }))
               .groupedWithin(settings.batchSize(), settings.batchWindow())
               .mapAsync(1, batch -> CompletableFuture.supplyAsync(() -> {
-                call(() -> {
+                Blocking.get(() -> {
                   repo.apply(MeetingListRepository.PROJECTION, (List<EventEnvelope>) batch);
                   return null;
                 });
@@ -105,17 +105,4 @@ public final class MeetingListProjection {
     });
   }
 
-  private interface SqlCall<T> {
-    T call() throws Exception;
-  }
-
-  private static <T> T call(SqlCall<T> c) {
-    try {
-      return c.call();
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new CompletionException(e);
-    }
-  }
 }
