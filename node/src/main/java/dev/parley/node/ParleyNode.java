@@ -79,47 +79,9 @@ public final class ParleyNode {
     Config parley = loaded.getConfig("parley");
     NodeSettings node = NodeSettings.fromConfig(parley);
     DbSettings db = DbSettings.fromConfig(parley);
-    // every setting of the node's roles is read before anything starts: a mistyped one stops the
-    // node at once (exit 2), not after it has joined the cluster
-    if (node.isHttp()) {
-      HttpSettings.fromConfig(parley);
-      MeetingSettings.fromConfig(parley);
-    }
-    if (node.isGpu()) {
-      GpuSettings.fromConfig(parley);
-      PipelineSettings.fromConfig(parley);
-    }
-    Duration stableAfter = loaded.getDuration("pekko.cluster.split-brain-resolver.stable-after");
-    if (stableAfter.isNegative() || stableAfter.isZero()) {
-      throw new IllegalArgumentException("PARLEY_SBR_STABLE_AFTER must be positive, not "
-          + stableAfter.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
-    }
+    checkSettings(loaded, parley, node, db);
+    createDataDir(node);
     boolean postgresBlobs = node.blobStore() == BlobStores.Kind.DATABASE;
-    if (postgresBlobs && !db.isPostgres()) {
-      throw new IllegalArgumentException("PARLEY_BLOB_STORE=postgres needs PARLEY_DB_URL=jdbc:postgresql://...");
-    }
-    if (!node.isHttp() && node.seedNodes().isEmpty()) {
-      log.warn("gpu-only node without PARLEY_SEED_NODES: it forms a cluster of its own and no http node will find it");
-    }
-    if (!node.isHttp() && !postgresBlobs) {
-      log.warn("gpu-only node with the file blob store: it must share {} with the http nodes", node.dataDir());
-    }
-    if (!node.isHttp() && !db.isPostgres()) {
-      log.warn("gpu-only node without a PostgreSQL PARLEY_DB_URL: its split-brain resolver is keep-majority. If the "
-          + "http nodes run on PostgreSQL (lease-majority), give this node the same PARLEY_DB_URL: any node, a gpu "
-          + "node too, may be the leader that takes a downing decision, and that needs the lease in the database");
-    }
-    try {
-      boolean fresh = Files.notExists(node.dataDir());
-      Files.createDirectories(node.dataDir());
-      // it holds the database, every recording and the token secret: only this user may read it
-      // (a directory that already exists is the operator's to set, a shared mount for one)
-      if (fresh && node.dataDir().getFileSystem().supportedFileAttributeViews().contains("posix")) {
-        Files.setPosixFilePermissions(node.dataDir(), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot create data directory " + node.dataDir(), e);
-    }
 
     // a gpu node loads its models while the database, actor system and cluster join get ready
     CompletableFuture<Diarizer> loading = node.isGpu() ? loadInBackground(diarizers, parley) : null;
@@ -174,6 +136,57 @@ public final class ParleyNode {
       }
       if (ds != null) ds.close();
       throw e;
+    }
+  }
+
+  /**
+   * Reads every setting of the node's roles before anything starts, so that a mistyped one stops the
+   * node at once (exit 2), not after it has joined the cluster; warns of combinations that start but
+   * cannot work as meant.
+   */
+  private static void checkSettings(Config loaded, Config parley, NodeSettings node, DbSettings db) {
+    if (node.isHttp()) {
+      HttpSettings.fromConfig(parley);
+      MeetingSettings.fromConfig(parley);
+    }
+    if (node.isGpu()) {
+      GpuSettings.fromConfig(parley);
+      PipelineSettings.fromConfig(parley);
+    }
+    Duration stableAfter = loaded.getDuration("pekko.cluster.split-brain-resolver.stable-after");
+    if (stableAfter.isNegative() || stableAfter.isZero()) {
+      throw new IllegalArgumentException("PARLEY_SBR_STABLE_AFTER must be positive, not "
+          + stableAfter.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+    }
+    boolean postgresBlobs = node.blobStore() == BlobStores.Kind.DATABASE;
+    if (postgresBlobs && !db.isPostgres()) {
+      throw new IllegalArgumentException("PARLEY_BLOB_STORE=postgres needs PARLEY_DB_URL=jdbc:postgresql://...");
+    }
+    if (!node.isHttp() && node.seedNodes().isEmpty()) {
+      log.warn("gpu-only node without PARLEY_SEED_NODES: it forms a cluster of its own and no http node will find it");
+    }
+    if (!node.isHttp() && !postgresBlobs) {
+      log.warn("gpu-only node with the file blob store: it must share {} with the http nodes", node.dataDir());
+    }
+    if (!node.isHttp() && !db.isPostgres()) {
+      log.warn("gpu-only node without a PostgreSQL PARLEY_DB_URL: its split-brain resolver is keep-majority. If the "
+          + "http nodes run on PostgreSQL (lease-majority), give this node the same PARLEY_DB_URL: any node, a gpu "
+          + "node too, may be the leader that takes a downing decision, and that needs the lease in the database");
+    }
+  }
+
+  /** The data directory, created readable by this user alone when the node creates it. */
+  private static void createDataDir(NodeSettings node) {
+    try {
+      boolean fresh = Files.notExists(node.dataDir());
+      Files.createDirectories(node.dataDir());
+      // it holds the database, every recording and the token secret: only this user may read it
+      // (a directory that already exists is the operator's to set, a shared mount for one)
+      if (fresh && node.dataDir().getFileSystem().supportedFileAttributeViews().contains("posix")) {
+        Files.setPosixFilePermissions(node.dataDir(), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot create data directory " + node.dataDir(), e);
     }
   }
 
