@@ -146,7 +146,7 @@ public final class NeuralVad implements VoiceActivityDetector {
   public SpeechMask detect(float[] samples) throws DiarizationException {
     SpeechMask mask = SpeechMask.fromScores(probabilities(samples), params.neuralOnset(), params.neuralOffset(),
         params.minSpeechSeconds(), params.minSilenceSeconds());
-    return EnergyVad.voicedOnly(samples, mask, params.neuralVoicedThreshold(), params.neuralMinVoicedFraction(),
+    return Voicing.voicedOnly(samples, mask, params.neuralVoicedThreshold(), params.neuralMinVoicedFraction(),
         params.padSeconds());
   }
 

@@ -69,18 +69,18 @@ class EnergyVadTest {
 
   @Test
   void voicingIsHighForPitchAndLowForNoise() {
-    float[] voiced = EnergyVad.decimate(Signals.voice(1, 110, 700, 1200, 0.1, 1));
-    float[] noise = EnergyVad.decimate(Signals.noise(1, 0.1, 2));
+    float[] voiced = Voicing.decimate(Signals.voice(1, 110, 700, 1200, 0.1, 1));
+    float[] noise = Voicing.decimate(Signals.noise(1, 0.1, 2));
     double v = 0;
     double n = 0;
     for (int f = 10; f < 90; f++) {
-      v += EnergyVad.voicing(voiced, f) / 80;
-      n += EnergyVad.voicing(noise, f) / 80;
+      v += Voicing.voicing(voiced, f) / 80;
+      n += Voicing.voicing(noise, f) / 80;
     }
     assertTrue(v > 0.8, "voiced " + v);
     assertTrue(n < 0.45, "noise " + n);
-    assertEquals(0, EnergyVad.voicing(EnergyVad.decimate(Signals.silence(1)), 50));
-    assertEquals(0, EnergyVad.voicing(voiced, 0), "no full window at the edge");
+    assertEquals(0, Voicing.voicing(Voicing.decimate(Signals.silence(1)), 50));
+    assertEquals(0, Voicing.voicing(voiced, 0), "no full window at the edge");
   }
 
   @Test
