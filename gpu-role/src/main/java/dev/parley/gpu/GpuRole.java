@@ -2,6 +2,7 @@ package dev.parley.gpu;
 
 import dev.parley.gpu.pipeline.Diarizer;
 import dev.parley.gpu.pipeline.audio.AudioDecoder;
+import dev.parley.gpu.worker.GpuPlacement;
 import dev.parley.gpu.worker.GpuSettings;
 import dev.parley.gpu.worker.IdleWatcher;
 import dev.parley.gpu.worker.InferenceWorker;
@@ -55,6 +56,9 @@ public final class GpuRole {
    * keeps its thread: exit code 70, so a supervisor restarts it with its slots free.
    */
   public enum Wedged implements CoordinatedShutdown.Reason { INSTANCE }
+
+  /** How long job placement waits for a gpu node to say how many jobs it holds. */
+  static final Duration PLACEMENT_ASK_TIMEOUT = Duration.ofSeconds(2);
 
   private final GpuSettings settings;
   private final ActorRef<JobRunner.Command> runner;
@@ -126,7 +130,7 @@ public final class GpuRole {
                 CoordinatedShutdown.get(system).run(Wedged.INSTANCE);
               }
             }),
-        "parley-gpu-job-runner", Props.empty());
+        JobRunner.NAME, Props.empty());
 
     if (!cluster.selfMember().hasRole(InferenceProtocol.HTTP_ROLE)) {
       system.systemActorOf(OrphanWatcher.create(settings.orphanTimeout(), () -> {
@@ -136,6 +140,7 @@ public final class GpuRole {
       }, node), "parley-gpu-orphan-watcher", Props.empty());
     }
 
+    ClusterShardingSettings sharding = ClusterShardingSettings.create(system);
     ClusterSharding.get(system).init(
         Entity.of(InferenceProtocol.WORKER,
                 ctx -> InferenceWorker.create(ctx.getEntityId(), runner, settings, node, ctx.getShard(),
@@ -143,10 +148,12 @@ public final class GpuRole {
                     () -> !cluster.selfMember().status().equals(MemberStatus.up())
                         || CoordinatedShutdown.get(system).getShutdownReason().isPresent()))
             .withRole(InferenceProtocol.GPU_ROLE)
+            // jobs go where slots are free, and waiting ones move there (Pekko's default counts shards)
+            .withAllocationStrategy(new GpuPlacement(system, sharding.numberOfShards(), PLACEMENT_ASK_TIMEOUT))
             // a worker asked to stop for a hand-off first finishes its running job (InferenceWorker.HandOff)
             .withStopMessage(InferenceWorker.HandOff.INSTANCE)
             // the worker passivates itself when done; a long job receives no messages and must not be passivated
-            .withSettings(withHandOffTimeout(ClusterShardingSettings.create(system).withNoPassivationStrategy()
+            .withSettings(withHandOffTimeout(sharding.withNoPassivationStrategy()
                 .withRememberEntities(false), settings.handOffTimeout())));
     log.info("gpu role started on {}: concurrency {}, progress every {}, idle leave {}", node,
         settings.concurrency(), settings.progressInterval(),

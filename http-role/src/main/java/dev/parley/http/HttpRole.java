@@ -37,6 +37,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -193,8 +194,13 @@ public final class HttpRole {
     HealthCheck health = new HealthCheck(system, ds, settings.healthCheckInterval(),
         system.dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.HEALTH_DISPATCHER)), () -> {
       org.apache.pekko.cluster.MemberStatus s = cluster.selfMember().status();
-      return s == org.apache.pekko.cluster.MemberStatus.up() || s == org.apache.pekko.cluster.MemberStatus.weaklyUp()
-          ? blobs.unwritable() : "this node is not an Up cluster member (" + s + ")";
+      if (s == org.apache.pekko.cluster.MemberStatus.up() || s == org.apache.pekko.cluster.MemberStatus.weaklyUp()) {
+        return blobs.unwritable();
+      }
+      // a node's own status reads Removed before its first join as after its last
+      return s == org.apache.pekko.cluster.MemberStatus.removed() && !system.getWhenTerminated().toCompletableFuture().isDone()
+          && CoordinatedShutdown.get(system).getShutdownReason().isEmpty()
+          ? "this node has not joined its cluster yet" : "this node is not an Up cluster member (" + s + ")";
     });
     Route routes = routes(settings.corsOrigins(), health, auth,
         new MeetingRoutes(meetings, auth, new AudioUrls(secret, settings.audioUrlTtl()), blocking),

@@ -35,9 +35,11 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * no job: the meeting keeps re-sending, and a re-send after the shard has moved reaches a worker on
  * another node. Accepting would bind the job to a node about to exit without it.
  *
- * <p>Sharding stops it with {@link HandOff} (passivation, a shard moved to a gpu node that joined,
- * a graceful leave). A worker whose job is running stops only once the job is done and its outcome
- * sent, so moving a shard never throws work away; it skips the linger then. On a node that is
+ * <p>Sharding stops it with {@link HandOff} (passivation, a shard moved by {@link GpuPlacement}, a
+ * graceful leave). A worker whose job waits for a slot drops it and stops at once: its meeting keeps
+ * sending a waiting job, and the next send starts it on the shard's new node. A worker whose job is
+ * running stops only once the job is done and its outcome sent, so moving a shard never throws work
+ * away; it skips the linger then. On a node that is
  * leaving, it stops the job and itself at once: the meeting sees the node go and runs the job again.
  */
 public final class InferenceWorker {
@@ -144,6 +146,14 @@ public final class InferenceWorker {
             ctx.getLog().info("meeting {} attempt {} on {}: this node is leaving; the job stops and its meeting"
                 + " runs it again elsewhere", job.meetingId(), attemptId, node);
             runner.tell(new JobRunner.Cancel(attemptId, "this gpu node is leaving the cluster"));
+            return Behaviors.stopped();
+          }
+          if (InferenceProtocol.STAGE_WAITING.equals(stage)) {
+            // moved to a node with a free slot (GpuPlacement): its meeting keeps sending a waiting
+            // job, and the next send starts it there
+            ctx.getLog().info("meeting {} attempt {} on {}: handed off while waiting for a slot; it runs on the"
+                + " shard's new node", job.meetingId(), attemptId, node);
+            runner.tell(new JobRunner.Cancel(attemptId, "moved to another gpu node"));
             return Behaviors.stopped();
           }
           ctx.getLog().info("meeting {} attempt {} on {}: shard handed off; stopping once the job is done",

@@ -1,5 +1,6 @@
 package dev.parley.gpu.worker;
 
+import dev.parley.protocol.CborSerializable;
 import dev.parley.protocol.DiarizationOptions;
 import java.time.Duration;
 import java.util.HashMap;
@@ -46,10 +47,17 @@ public final class JobRunner {
   /** Stop every job of this node, waiting or running, as {@link Cancel} does one. */
   public record CancelAll(String reason) implements Command {}
 
-  /** Current jobs of this node, by attempt id (for tests; the cluster view counts jobs from the meeting list). */
-  public record GetStatus(ActorRef<Status> replyTo) implements Command {}
+  /**
+   * The runner's name under {@code /system} on every gpu node, where {@link GpuPlacement} asks it for
+   * its {@link Status} to place jobs where slots are free.
+   */
+  public static final String NAME = "parley-gpu-job-runner";
 
-  public record Status(List<String> running, List<String> waiting) {}
+  /** Current jobs of this node, by attempt id: asked across the cluster by {@link GpuPlacement}. */
+  public record GetStatus(ActorRef<Status> replyTo) implements Command, CborSerializable {}
+
+  /** @param concurrency how many jobs this node runs at once */
+  public record Status(List<String> running, List<String> waiting, int concurrency) implements CborSerializable {}
 
   /** What the runner tells a worker. */
   public interface Event {}
@@ -154,7 +162,7 @@ public final class JobRunner {
           return Behaviors.same();
         })
         .onMessage(GetStatus.class, g -> {
-          g.replyTo().tell(new Status(List.copyOf(running.keySet()), List.copyOf(waiting.keySet())));
+          g.replyTo().tell(new Status(List.copyOf(running.keySet()), List.copyOf(waiting.keySet()), concurrency));
           return Behaviors.same();
         })
         .build();

@@ -7,6 +7,7 @@ import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.JsonSerializable;
 import dev.parley.protocol.blob.BlobStore;
+import dev.parley.protocol.worker.InferenceProtocol;
 import dev.parley.protocol.worker.InferenceProtocol.CancelJob;
 import dev.parley.protocol.worker.InferenceProtocol.JobAccepted;
 import dev.parley.protocol.worker.InferenceProtocol.JobCompleted;
@@ -44,8 +45,9 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  *
  * <p>It owns the delivery of its diarization job to the gpu pool ({@link
  * dev.parley.protocol.worker.InferenceProtocol}): it sends {@link RunJob} for the current attempt
- * ({@code <meetingId>-<n>}) every {@code resend-interval} until the worker acknowledges; once an
- * attempt runs, a silence of {@code heartbeat-timeout} (no progress: the gpu node crashed or left)
+ * ({@code <meetingId>-<n>}) every {@code resend-interval} until the worker acknowledges it, and on while
+ * the worker reports it waiting for a slot (the gpu pool may move a waiting job to a node with a free
+ * one, where the next send starts it); once an attempt runs, a silence of {@code heartbeat-timeout} (no progress: the gpu node crashed or left)
  * starts a new attempt, and so does the attempt's node becoming unreachable or leaving the cluster (checked every
  * {@code resend-interval}), so a crashed node's job is re-dispatched before the timeout. While the
  * meeting is not final it accepts exactly one outcome: the first result of any attempt, or a
@@ -245,7 +247,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
    */
   public static String apiStatus(Status status, String stage) {
     if (status == Status.PROCESSING
-        && (stage == null || dev.parley.protocol.worker.InferenceProtocol.STAGE_WAITING.equals(stage))) {
+        && (stage == null || InferenceProtocol.STAGE_WAITING.equals(stage))) {
       return Status.QUEUED.api();
     }
     return status.api();
@@ -586,7 +588,15 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
 
   /** Progress of the current attempt (also its heartbeat): persisted per stage and per {@code progress-step}. */
   private Effect<Event, State> onProgress(State s, JobProgress p) {
-    timers.cancel(RESEND_TIMER);
+    if (InferenceProtocol.STAGE_WAITING.equals(p.stage())) {
+      // accepted, but waiting for a slot on its node: keep sending, so that once the gpu pool moves
+      // the waiting job to a node with a free slot (GpuPlacement), the next send starts it there
+      if (!timers.isTimerActive(RESEND_TIMER)) {
+        timers.startTimerWithFixedDelay(RESEND_TIMER, new Resend(s.attemptId()), settings.resendInterval());
+      }
+    } else {
+      timers.cancel(RESEND_TIMER);
+    }
     restartHeartbeat(s);
     List<Event> events = new ArrayList<>(2);
     if (s.status() == Status.QUEUED || !Objects.equals(s.node(), p.node())) {

@@ -171,6 +171,88 @@ class GpuPoolClusterTest {
   }
 
   /**
+   * Scaling out must take part of a queue: a gpu node that joins while another holds jobs waiting
+   * for its only slot takes some of them (a chaos review: the newcomer got none of eight, idled and
+   * left). A waiting job moves; the running one stays where it is.
+   */
+  @Test
+  void aGpuNodeJoiningTakesJobsWaitingForASlot() throws Exception {
+    String conf = "pekko.cluster.sharding.rebalance-interval = 500ms";
+    SleepyDiarizer d1 = new SleepyDiarizer(Duration.ofSeconds(6));
+    TestCluster.Node gpu1 = cluster.startGpu(http.seed(), d1, conf);
+    TestCluster.Node gpu2 = null;
+    try {
+      TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu1);
+      List<String> ids = new ArrayList<>();
+      for (int i = 0; i < 4; i++) ids.add(api.upload(Api.toneWav(1.0, 220), "queue-" + i));
+      for (String id : ids) {
+        api.awaitMeeting(id, Duration.ofSeconds(15), m -> m.path("processing").path("node").isTextual(), "accepted");
+      }
+      assertEquals(1, d1.started.get(), "one slot on the first gpu node");
+      SleepyDiarizer d2 = new SleepyDiarizer(Duration.ofSeconds(6));
+      gpu2 = cluster.startGpu(http.seed(), d2, conf);
+      TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu1, gpu2);
+      long t0 = System.nanoTime();
+      assertTrue(d2.firstStarted.await(15, TimeUnit.SECONDS), "the new gpu node took none of the waiting jobs");
+      System.out.printf("a waiting job started on the new gpu node %d ms after it was Up%n", (System.nanoTime() - t0) / 1_000_000);
+      for (String id : ids) {
+        api.awaitStatus(id, "done", Duration.ofSeconds(60));
+        assertOneCompletion(id, null);
+      }
+      assertEquals(4, d1.finished.get() + d2.finished.get(), "each job ran to its end once");
+      assertEquals(4, d1.started.get() + d2.started.get(), "no job started twice");
+    } finally {
+      if (gpu2 != null) gpu2.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      gpu1.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * New jobs go where a slot is free: a gpu node that has served many jobs holds many (empty)
+   * shards, and Pekko's default placement, which evens out shard counts, sent every new job to the
+   * other node, where they queued while this one idled (a chaos review).
+   */
+  @Test
+  void newJobsGoToTheGpuNodeWithAFreeSlot() throws Exception {
+    String conf = "pekko.cluster.sharding.rebalance-interval = 60s"; // placement alone, no moves
+    SleepyDiarizer quick = new SleepyDiarizer(Duration.ofMillis(50));
+    SleepyDiarizer slow1 = new SleepyDiarizer(Duration.ofSeconds(5));
+    java.util.concurrent.atomic.AtomicBoolean warm = new java.util.concurrent.atomic.AtomicBoolean();
+    Diarizer d1 = new Diarizer() {
+      @Override
+      public DiarizationResult diarize(java.nio.file.Path audio, DiarizationOptions options, ProgressListener progress)
+          throws dev.parley.gpu.pipeline.DiarizationException {
+        return (warm.get() ? slow1 : quick).diarize(audio, options, progress);
+      }
+
+      @Override
+      public void close() {}
+    };
+    TestCluster.Node gpu1 = cluster.startGpu(http.seed(), d1, conf);
+    TestCluster.Node gpu2 = null;
+    try {
+      TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu1);
+      List<String> served = new ArrayList<>();
+      for (int i = 0; i < 6; i++) served.add(api.upload(Api.toneWav(1.0, 220), "served-" + i));
+      for (String id : served) api.awaitStatus(id, "done", Duration.ofSeconds(30));
+      SleepyDiarizer slow2 = new SleepyDiarizer(Duration.ofSeconds(5));
+      gpu2 = cluster.startGpu(http.seed(), slow2, conf);
+      TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu1, gpu2);
+      awaitWorkerRegions(gpu1, 2, Duration.ofSeconds(20)); // placement sees the new node once its region has registered
+      warm.set(true);
+      List<String> ids = List.of(api.upload(Api.toneWav(1.0, 220), "next-a"), api.upload(Api.toneWav(1.0, 220), "next-b"));
+      long deadline = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+      while ((slow1.started.get() < 1 || slow2.started.get() < 1) && System.nanoTime() < deadline) TestCluster.sleep(100);
+      assertEquals(1, slow1.started.get(), "jobs started on the node that had served many");
+      assertEquals(1, slow2.started.get(), "jobs started on the new node");
+      for (String id : ids) api.awaitStatus(id, "done", Duration.ofSeconds(30));
+    } finally {
+      if (gpu2 != null) gpu2.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      gpu1.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
    * A long recording's result crosses the cluster whole: ten hours of meeting give about 9,000
    * turns (the pipeline gives 898 for an hour of ami-dev) and up to 20 speakers with 192-float
    * centroids, far more than Artery's default 256 KiB frame.
@@ -293,6 +375,25 @@ class GpuPoolClusterTest {
     } finally {
       gpu.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
+  }
+
+  /** Waits until the gpu pool's coordinator knows {@code count} worker regions (asked through {@code gpu}'s). */
+  static void awaitWorkerRegions(TestCluster.Node gpu, int count, Duration timeout) throws Exception {
+    var system = gpu.node().system();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    int seen = 0;
+    while (System.nanoTime() < deadline) {
+      var stats = org.apache.pekko.actor.typed.javadsl.AskPattern.<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery,
+          org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats>ask(
+              org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system).shardState(),
+              r -> new org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats(
+                  dev.parley.protocol.worker.InferenceProtocol.WORKER, Duration.ofSeconds(2), r),
+              Duration.ofSeconds(3), system.scheduler()).toCompletableFuture().get(5, TimeUnit.SECONDS);
+      seen = stats.getRegions().size();
+      if (seen >= count) return;
+      TestCluster.sleep(200);
+    }
+    throw new AssertionError("the gpu pool knows " + seen + " worker regions, expected " + count);
   }
 
   /** Waits until the http node sees {@code gpu} Up; returns System.nanoTime() at that moment. */
