@@ -20,10 +20,12 @@ import java.time.Duration;
  * @param stallTimeout a running job that reports no progress for this long is abandoned and its
  *     meeting retried; its thread, if it does not return, is written off a minute later and a
  *     gpu-only node shuts down (exit 70)
+ * @param placementInterval how often {@link GpuPlacement} moves jobs waiting for a slot to gpu nodes
+ *     with a free one
  */
 public record GpuSettings(
     int concurrency, Duration idleTimeout, Duration progressInterval, Duration resultLinger, Path scratchDir,
-    Duration handOffTimeout, Duration orphanTimeout, Duration stallTimeout) {
+    Duration handOffTimeout, Duration orphanTimeout, Duration stallTimeout, Duration placementInterval) {
 
   public GpuSettings {
     if (concurrency < 1) throw new IllegalArgumentException("parley.gpu.concurrency must be >= 1, got " + concurrency);
@@ -39,6 +41,8 @@ public record GpuSettings(
       throw new IllegalArgumentException("parley.gpu.orphan-timeout must be positive, got " + orphanTimeout);
     if (stallTimeout.isNegative() || stallTimeout.isZero())
       throw new IllegalArgumentException("parley.gpu.stall-timeout must be positive, got " + stallTimeout);
+    if (placementInterval.isNegative() || placementInterval.isZero())
+      throw new IllegalArgumentException("parley.gpu.placement-interval must be positive, got " + placementInterval);
   }
 
   /** Reads {@code parley.gpu.*} (and {@code parley.data-dir} for the default scratch directory). */
@@ -54,6 +58,7 @@ public record GpuSettings(
         scratchDir,
         gpu.getDuration("hand-off-timeout"),
         gpu.getDuration("orphan-timeout"),
-        gpu.getDuration("stall-timeout"));
+        gpu.getDuration("stall-timeout"),
+        gpu.getDuration("placement-interval"));
   }
 }

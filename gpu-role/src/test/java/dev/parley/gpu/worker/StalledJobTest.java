@@ -79,7 +79,7 @@ class StalledJobTest {
     FileBlobStore blobs = new FileBlobStore(dir.resolve("blobs"));
     blobs.put("m1", new ByteArrayInputStream(new byte[] {1, 2, 3}));
     GpuSettings settings = new GpuSettings(1, Duration.ofMinutes(5), Duration.ofMillis(200), Duration.ofSeconds(5),
-        dir.resolve("scratch"), Duration.ofMinutes(30), Duration.ofSeconds(30), Duration.ofSeconds(1));
+        dir.resolve("scratch"), Duration.ofMinutes(30), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofSeconds(2));
     ActorRef<JobRunner.Command> runner = kit.spawn(JobRunner.create(
         new JobExecution(blobs, hung, dir.resolve("scratch")), executor, 1, null, "gpu-a:1",
         settings.stallTimeout(), Duration.ofSeconds(2), wedged::incrementAndGet));

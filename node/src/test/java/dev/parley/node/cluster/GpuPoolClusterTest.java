@@ -142,7 +142,7 @@ class GpuPoolClusterTest {
    */
   @Test
   void aGpuNodeJoiningWhileJobsRunTakesNoneOfThem() throws Exception {
-    String busy = "parley.gpu.concurrency = 16\npekko.cluster.sharding.rebalance-interval = 500ms";
+    String busy = "parley.gpu.concurrency = 16\nparley.gpu.placement-interval = 500ms";
     SleepyDiarizer d1 = new SleepyDiarizer(Duration.ofSeconds(8));
     TestCluster.Node gpu1 = cluster.startGpu(http.seed(), d1, busy);
     TestCluster.Node gpu2 = null;
@@ -177,7 +177,7 @@ class GpuPoolClusterTest {
    */
   @Test
   void aGpuNodeJoiningTakesJobsWaitingForASlot() throws Exception {
-    String conf = "pekko.cluster.sharding.rebalance-interval = 500ms";
+    String conf = "parley.gpu.placement-interval = 500ms";
     SleepyDiarizer d1 = new SleepyDiarizer(Duration.ofSeconds(6));
     TestCluster.Node gpu1 = cluster.startGpu(http.seed(), d1, conf);
     TestCluster.Node gpu2 = null;
@@ -214,7 +214,7 @@ class GpuPoolClusterTest {
    */
   @Test
   void newJobsGoToTheGpuNodeWithAFreeSlot() throws Exception {
-    String conf = "pekko.cluster.sharding.rebalance-interval = 60s"; // placement alone, no moves
+    String conf = "parley.gpu.placement-interval = 60s"; // placement alone, no moves
     SleepyDiarizer quick = new SleepyDiarizer(Duration.ofMillis(50));
     SleepyDiarizer slow1 = new SleepyDiarizer(Duration.ofSeconds(5));
     java.util.concurrent.atomic.AtomicBoolean warm = new java.util.concurrent.atomic.AtomicBoolean();
