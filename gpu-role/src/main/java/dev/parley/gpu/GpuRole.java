@@ -57,8 +57,8 @@ public final class GpuRole {
    */
   public enum Wedged implements CoordinatedShutdown.Reason { INSTANCE }
 
-  /** How long job placement waits for a gpu node to say how many jobs it holds. */
-  static final Duration PLACEMENT_ASK_TIMEOUT = Duration.ofSeconds(2);
+  /** How long job placement waits for a gpu node to say how many jobs it holds (below sharding's 2 s retry). */
+  static final Duration PLACEMENT_ASK_TIMEOUT = Duration.ofSeconds(1);
 
 
   private final GpuSettings settings;
@@ -125,6 +125,7 @@ public final class GpuRole {
     JobExecution execution = new JobExecution(blobs, diarizer, scratch.dir());
     ActorRef<JobRunner.Command> runner = system.systemActorOf(
         JobRunner.create(execution, executor, settings.concurrency(), idleWatcher, node, settings.stallTimeout(),
+            settings.resultLinger(),
             () -> {
               // a node that also serves http keeps serving, the hung thread written off; its operator has the error
               if (!cluster.selfMember().hasRole(InferenceProtocol.HTTP_ROLE)) {

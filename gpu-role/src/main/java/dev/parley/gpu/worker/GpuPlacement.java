@@ -13,17 +13,19 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.ShardCoordinator;
 import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.util.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.collection.immutable.IndexedSeq;
@@ -34,10 +36,14 @@ import scala.jdk.javaapi.FutureConverters;
  * Where the gpu pool's shards go: by free job slots, not by shard count. A job is a worker entity
  * whose shard follows from its attempt id, so placing a new shard places a job:
  * <ul>
- *   <li>a new shard goes to the Up gpu node with the most free slots (running, waiting and just
- *       placed jobs against its {@code parley.gpu.concurrency}), the one with fewer shards on a tie;
- *   <li>every rebalance round moves the shards of jobs that wait for a slot on one node to nodes with
- *       a free slot, as many as there are free slots; a running job is never moved.
+ *   <li>a new shard goes to the Up gpu node of the newest release with the most free slots (running,
+ *       waiting and just placed jobs against its {@code parley.gpu.concurrency}), the one with fewer
+ *       shards on a tie;
+ *   <li>every placement round ({@code parley.gpu.placement-interval}) moves the jobs last in line for
+ *       a slot on one node to nodes with a free slot, as many as there are free slots, and releases a
+ *       few idle shards (no job, no kept outcome), so that the next job hashed to one is placed afresh
+ *       rather than sent where its shard once went. A running job never moves, nor does a shard whose
+ *       worker keeps an outcome.
  * </ul>
  * Pekko's default strategy balances shard counts, which says nothing about work: a shard stays
  * allocated after its workers have passivated, so a node that had served many jobs got none of the
@@ -46,46 +52,74 @@ import scala.jdk.javaapi.FutureConverters;
  * jobs one by one). A moved waiting job starts on its new node at its meeting's next send
  * ({@link InferenceWorker}, {@code Meeting}).
  *
- * <p>Each gpu node's {@link JobRunner} (found at its fixed path on the region's node) answers
- * {@link JobRunner.GetStatus}; a node that does not
- * answer within the ask timeout (busy, or of an older release during a rolling upgrade) counts as
- * having no free slot. Decisions are taken one at a time, so a burst of jobs sees the ones placed
- * just before it.
+ * <p>Decisions are taken at once from the last loads the nodes reported, which a background ask
+ * refreshes (each gpu node's {@link JobRunner}, at its fixed path, answers {@link JobRunner.GetStatus}),
+ * so a node that does not answer never holds a decision up: it counts as full until it answers (an
+ * older release during a rolling upgrade never does). A node not asked yet (it just joined) counts
+ * as having a free slot. Rounds are skipped, as Pekko's own strategy skips them, while a member is
+ * unreachable or joining or the gpu nodes run different releases.
  */
 public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocationStrategy {
   private static final Logger log = LoggerFactory.getLogger(GpuPlacement.class);
 
   /**
-   * How long a placed shard counts as a job on its node that the node has not reported yet: the RunJob
-   * that asked for the shard waits in its region for the placement and reaches the node within
-   * milliseconds, so this only covers the next decisions of a burst. Once the node reports the job it
-   * counts as running or waiting instead; a short job that ended unreported stops counting after this.
+   * How long a placed shard counts as a job on its node that the node has not reported yet. The job
+   * of a new shard arrives within milliseconds (its RunJob waited in the region for the placement);
+   * a moved one arrives with its meeting's next send (resend-interval, 2 s), and a round (2 s) may
+   * come before the node reports it. Once the node reports the job (running, waiting or finished)
+   * it stops counting as placed.
    */
-  static final Duration PENDING = Duration.ofSeconds(1);
+  static final Duration PENDING = Duration.ofSeconds(5);
 
-  /** One gpu node as placement sees it; {@code concurrency} is -1 when its runner did not answer. */
-  record NodeLoad(ActorRef region, boolean up, int shards, int concurrency, int running, int waiting, int pending,
-      List<String> waitingShards, Set<String> runningShards) {
-    boolean known() {
-      return concurrency >= 0;
+  /** Loads older than this are asked again when a decision is taken. */
+  static final Duration REFRESH_AFTER = Duration.ofMillis(300);
+
+  /** Idle shards released per round: each release is a hand-off every region and proxy acknowledges. */
+  static final int IDLE_RELEASES_PER_ROUND = 10;
+
+  /**
+   * One gpu node as placement sees it.
+   *
+   * @param concurrency -1 when its runner did not answer ({@link #UNKNOWN}), 0 when it was not asked
+   *     yet ({@link #NOT_ASKED})
+   * @param busyShards shards holding a running job or a finished worker's kept outcome: never moved
+   * @param waitingShards shards of jobs waiting for a slot, in the order they would start
+   * @param idleShards allocated here with no job, no outcome and nothing just placed
+   */
+  record NodeLoad(ActorRef region, boolean up, Version version, int shards, int concurrency, int running, int waiting,
+      int pending, List<String> waitingShards, Set<String> busyShards, List<String> idleShards) {
+    static final int UNKNOWN = -1;
+    static final int NOT_ASKED = 0;
+
+    /** Free slots; negative for a queue; {@link Integer#MIN_VALUE} when it did not answer. */
+    int free() {
+      if (concurrency == UNKNOWN) return Integer.MIN_VALUE;
+      if (concurrency == NOT_ASKED) return 1 - pending;
+      return concurrency - running - waiting - pending;
     }
 
-    /** Free slots; negative for a queue; {@link Integer#MIN_VALUE} when unknown. */
-    int free() {
-      return known() ? concurrency - running - waiting - pending : Integer.MIN_VALUE;
+    boolean known() {
+      return concurrency > 0;
     }
   }
 
   private record Placed(Address node, long atNanos) {}
 
+  /** A node's last answer (null: it did not answer) and when it was asked. */
+  private record Report(JobRunner.Status status, long atNanos) {}
+
   private final ActorSystem<?> system;
   private final HashCodeMessageExtractor<Object> shardOf;
   private final Duration askTimeout;
   private final Map<String, Placed> placed = new ConcurrentHashMap<>();
+  private final Map<Address, Report> reports = new ConcurrentHashMap<>();
   private final Map<Address, org.apache.pekko.actor.typed.ActorRef<JobRunner.Command>> runners = new ConcurrentHashMap<>();
-  private CompletableFuture<?> turn = CompletableFuture.completedFuture(null);
+  private final AtomicBoolean refreshing = new AtomicBoolean();
 
-  /** @param numberOfShards the worker entity's, so that attempt ids map to the shards sharding uses */
+  /**
+   * @param numberOfShards the worker entity's, so that attempt ids map to the shards sharding uses
+   * @param askTimeout how long a node has to report its load (below sharding's 2 s retry interval)
+   */
   public GpuPlacement(ActorSystem<?> system, int numberOfShards, Duration askTimeout) {
     this.system = system;
     this.shardOf = new HashCodeMessageExtractor<>(numberOfShards);
@@ -94,41 +128,42 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
 
   @Override
   public Future<ActorRef> allocateShard(ActorRef requester, String shardId, Map<ActorRef, IndexedSeq<String>> current) {
-    return FutureConverters.asScala(inTurn(() -> loads(current).thenApply(nodes -> {
-      ActorRef region = choose(nodes);
-      if (region == null) region = requester; // no Up gpu node known: where it was asked from
-      placed.put(shardId, new Placed(address(region), System.nanoTime()));
-      return region;
-    })));
+    refresh(current);
+    ActorRef region = choose(loads(current));
+    if (region == null) region = requester; // no Up gpu node known: where it was asked from
+    placed.put(shardId, new Placed(address(region), System.nanoTime()));
+    return FutureConverters.asScala(CompletableFuture.completedFuture(region));
   }
 
   @Override
   public Future<Set<String>> rebalance(Map<ActorRef, IndexedSeq<String>> current, Set<String> inProgress) {
-    if (!inProgress.isEmpty()) return FutureConverters.asScala(CompletableFuture.completedFuture(Set.of()));
-    return FutureConverters.asScala(inTurn(() -> loads(current).thenApply(nodes -> {
-      Set<String> moving = toMove(nodes);
-      if (!moving.isEmpty()) {
-        log.info("moving {} job(s) waiting for a slot to gpu nodes with a free one (shards {})", moving.size(), moving);
-      }
-      return moving;
-    })));
+    refresh(current);
+    if (!inProgress.isEmpty() || !isAGoodTimeToMove()) return FutureConverters.asScala(CompletableFuture.completedFuture(Set.of()));
+    List<NodeLoad> loads = loads(current);
+    Set<String> moving = toMove(loads);
+    long jobs = loads.stream().flatMap(n -> n.waitingShards().stream()).filter(moving::contains).count();
+    if (jobs > 0) log.info("moving {} job(s) waiting for a slot to gpu nodes with a free one", jobs);
+    if (moving.size() > jobs) log.debug("releasing {} idle shard(s)", moving.size() - jobs);
+    return FutureConverters.asScala(CompletableFuture.completedFuture(moving));
   }
 
   /**
-   * The region for a new shard: the Up node with the most free slots, fewer shards on a tie; a node
-   * whose load is unknown comes last. Null when no node is Up.
+   * The region for a new shard: among Up nodes of the newest release, the one with the most free
+   * slots, fewer shards on a tie; a node that did not answer comes last. Null when no node is Up.
    */
   static ActorRef choose(List<NodeLoad> nodes) {
+    Version newest = nodes.stream().filter(NodeLoad::up).map(NodeLoad::version).max(Comparator.naturalOrder()).orElse(null);
     return nodes.stream()
-        .filter(NodeLoad::up)
+        .filter(n -> n.up() && n.version().equals(newest))
         .max(Comparator.comparingInt(NodeLoad::free).thenComparing(Comparator.comparingInt(NodeLoad::shards).reversed()))
         .map(NodeLoad::region)
         .orElse(null);
   }
 
   /**
-   * Shards of jobs that wait for a slot while another Up node has a free one, as many as there are
-   * free slots, the longest queue first; never a shard that also holds a running job.
+   * The shards of the jobs last in line on nodes with a queue, as many as other Up nodes have free
+   * slots (the first in line is the next to start where it is), never one holding a running job or
+   * a kept outcome; and up to {@link #IDLE_RELEASES_PER_ROUND} idle shards.
    */
   static Set<String> toMove(List<NodeLoad> nodes) {
     int free = 0;
@@ -137,35 +172,96 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
     List<NodeLoad> queues = new ArrayList<>(nodes);
     queues.sort(Comparator.comparingInt(NodeLoad::waiting).reversed());
     for (NodeLoad n : queues) {
-      for (String shard : n.waitingShards()) {
-        if (moving.size() >= free) return moving;
-        if (!n.runningShards().contains(shard)) moving.add(shard);
+      List<String> line = n.waitingShards();
+      for (int i = line.size() - 1; i >= 0 && moving.size() < free; i--) {
+        if (!n.busyShards().contains(line.get(i))) moving.add(line.get(i));
+      }
+    }
+    int released = 0;
+    for (NodeLoad n : nodes) {
+      for (String shard : n.idleShards()) {
+        if (released++ >= IDLE_RELEASES_PER_ROUND) return moving;
+        moving.add(shard);
       }
     }
     return moving;
   }
 
-  /** Runs one decision after the previous one, so that each sees the shards placed before it. */
-  private synchronized <T> CompletableFuture<T> inTurn(Supplier<CompletionStage<T>> decision) {
-    CompletableFuture<T> next = turn.handle((x, e) -> null).thenCompose(x -> decision.get()).toCompletableFuture();
-    turn = next;
-    return next;
+  /** As Pekko's strategy: not while a member is unreachable or joining, or the gpu nodes run different releases. */
+  private boolean isAGoodTimeToMove() {
+    ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
+    if (!state.getUnreachable().isEmpty()) return false;
+    Set<Version> versions = new HashSet<>();
+    for (Member m : state.getMembers()) {
+      if (m.status().equals(MemberStatus.joining()) || m.status().equals(MemberStatus.weaklyUp())) return false;
+      if (m.hasRole(InferenceProtocol.GPU_ROLE)) versions.add(m.appVersion());
+    }
+    return versions.size() <= 1;
   }
 
-  private CompletionStage<List<NodeLoad>> loads(Map<ActorRef, IndexedSeq<String>> current) {
+  /** The loads as last reported, with the shards placed since. */
+  private List<NodeLoad> loads(Map<ActorRef, IndexedSeq<String>> current) {
     long now = System.nanoTime();
     placed.values().removeIf(p -> now - p.atNanos() > PENDING.toNanos());
-    Set<Address> up = new HashSet<>();
-    for (Member m : Cluster.get(system).state().getMembers()) {
-      if (m.status().equals(MemberStatus.up()) && m.hasRole(InferenceProtocol.GPU_ROLE)) up.add(m.address());
-    }
-    List<CompletableFuture<NodeLoad>> each = new ArrayList<>();
+    Map<Address, Member> members = new HashMap<>();
+    for (Member m : Cluster.get(system).state().getMembers()) members.put(m.address(), m);
+    List<NodeLoad> loads = new ArrayList<>();
     current.forEach((region, shards) -> {
       Address node = address(region);
-      each.add(status(node).thenApply(s -> load(region, node, up.contains(node), shards.size(), s)).toCompletableFuture());
+      Member m = members.get(node);
+      boolean up = m != null && m.status().equals(MemberStatus.up()) && m.hasRole(InferenceProtocol.GPU_ROLE);
+      List<String> allocated = new ArrayList<>(shards.size());
+      shards.foreach(allocated::add);
+      loads.add(load(region, node, up, m == null ? Version.Zero() : m.appVersion(), allocated, reports.get(node)));
     });
-    return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new))
-        .thenApply(done -> each.stream().map(CompletableFuture::join).toList());
+    return loads;
+  }
+
+  private NodeLoad load(ActorRef region, Address node, boolean up, Version version, List<String> allocated, Report r) {
+    Set<String> placedHere = new HashSet<>();
+    for (Map.Entry<String, Placed> p : placed.entrySet()) if (p.getValue().node().equals(node)) placedHere.add(p.getKey());
+    if (r == null || r.status() == null) {
+      int concurrency = r == null ? NodeLoad.NOT_ASKED : NodeLoad.UNKNOWN;
+      return new NodeLoad(region, up, version, allocated.size(), concurrency, 0, 0, placedHere.size(), List.of(),
+          Set.of(), List.of());
+    }
+    JobRunner.Status s = r.status();
+    Set<String> busy = new HashSet<>();
+    for (String attempt : s.running()) busy.add(shardOf.shardId(attempt));
+    for (String attempt : s.finished()) busy.add(shardOf.shardId(attempt));
+    List<String> waiting = new ArrayList<>();
+    for (String attempt : s.waiting()) waiting.add(shardOf.shardId(attempt));
+    int pending = 0;
+    for (String shard : placedHere) {
+      if (busy.contains(shard) || waiting.contains(shard)) placed.remove(shard); // reported: counted as it is
+      else pending++;
+    }
+    List<String> idle = new ArrayList<>();
+    for (String shard : allocated) {
+      if (!busy.contains(shard) && !waiting.contains(shard) && !placedHere.contains(shard)) idle.add(shard);
+    }
+    return new NodeLoad(region, up, version, allocated.size(), s.concurrency(), s.running().size(), s.waiting().size(),
+        pending, waiting, busy, idle);
+  }
+
+  /** Asks every node for its load in the background, unless that was done less than {@link #REFRESH_AFTER} ago. */
+  private void refresh(Map<ActorRef, IndexedSeq<String>> current) {
+    long now = System.nanoTime();
+    boolean stale = false;
+    List<Address> nodes = new ArrayList<>();
+    for (ActorRef region : current.keySet()) {
+      Address node = address(region);
+      nodes.add(node);
+      Report r = reports.get(node);
+      if (r == null || now - r.atNanos() > REFRESH_AFTER.toNanos()) stale = true;
+    }
+    if (!stale || !refreshing.compareAndSet(false, true)) return;
+    reports.keySet().retainAll(nodes);
+    List<CompletableFuture<Void>> asks = new ArrayList<>();
+    for (Address node : nodes) {
+      asks.add(status(node).thenAccept(s -> reports.put(node, new Report(s, System.nanoTime()))).toCompletableFuture());
+    }
+    CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).whenComplete((done, e) -> refreshing.set(false));
   }
 
   /** What the node's runner says it holds; null when it does not answer in time. */
@@ -188,29 +284,8 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
         });
   }
 
-  private NodeLoad load(ActorRef region, Address node, boolean up, int shards, JobRunner.Status s) {
-    if (s == null) return new NodeLoad(region, up, shards, -1, 0, 0, 0, List.of(), Set.of());
-    Set<String> running = new HashSet<>();
-    for (String attempt : s.running()) running.add(shardOf.shardId(attempt));
-    List<String> waiting = new ArrayList<>();
-    for (String attempt : s.waiting()) waiting.add(shardOf.shardId(attempt));
-    int pending = 0;
-    for (var it = placed.entrySet().iterator(); it.hasNext(); ) {
-      Map.Entry<String, Placed> p = it.next();
-      if (!p.getValue().node().equals(node)) continue;
-      if (running.contains(p.getKey()) || waiting.contains(p.getKey())) it.remove(); // reported: counted above
-      else pending++;
-    }
-    return new NodeLoad(region, up, shards, s.concurrency(), s.running().size(), s.waiting().size(), pending, waiting,
-        running);
-  }
-
   private Address address(ActorRef region) {
-    return address(region.path().address());
-  }
-
-  /** A local actor's address has no host: this node's. */
-  private Address address(Address a) {
-    return a.hasGlobalScope() ? a : Cluster.get(system).selfMember().address();
+    Address a = region.path().address();
+    return a.hasGlobalScope() ? a : Cluster.get(system).selfMember().address(); // a local actor's address has no host
   }
 }

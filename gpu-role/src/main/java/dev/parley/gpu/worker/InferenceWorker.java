@@ -36,8 +36,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * another node. Accepting would bind the job to a node about to exit without it.
  *
  * <p>Sharding stops it with {@link HandOff} (passivation, a shard moved by {@link GpuPlacement}, a
- * graceful leave). A worker whose job waits for a slot drops it and stops at once: its meeting keeps
- * sending a waiting job, and the next send starts it on the shard's new node. A worker whose job is
+ * graceful leave). A worker whose job still waits for a slot withdraws it from the runner and stops: its
+ * meeting keeps sending a waiting job, and the next send starts it on the shard's new node. A worker whose job is
  * running stops only once the job is done and its outcome sent, so moving a shard never throws work
  * away; it skips the linger then. On a node that is
  * leaving, it stops the job and itself at once: the meeting sees the node go and runs the job again.
@@ -148,17 +148,15 @@ public final class InferenceWorker {
             runner.tell(new JobRunner.Cancel(attemptId, "this gpu node is leaving the cluster"));
             return Behaviors.stopped();
           }
+          handingOff = true;
           if (InferenceProtocol.STAGE_WAITING.equals(stage)) {
-            // moved to a node with a free slot (GpuPlacement): its meeting keeps sending a waiting
-            // job, and the next send starts it there
-            ctx.getLog().info("meeting {} attempt {} on {}: handed off while waiting for a slot; it runs on the"
-                + " shard's new node", job.meetingId(), attemptId, node);
-            runner.tell(new JobRunner.Cancel(attemptId, "moved to another gpu node"));
-            return Behaviors.stopped();
+            // moved to a node with a free slot (GpuPlacement), unless its slot came meanwhile: the
+            // runner says which (Withdrawn), after the Started it may have sent first
+            runner.tell(new JobRunner.Withdraw(attemptId, ctx.messageAdapter(JobRunner.Event.class, FromRunner::new)));
+            return Behaviors.same();
           }
           ctx.getLog().info("meeting {} attempt {} on {}: shard handed off; stopping once the job is done",
               job.meetingId(), attemptId, node);
-          handingOff = true;
           return Behaviors.same();
         })
         .build();
@@ -193,7 +191,16 @@ public final class InferenceWorker {
 
   private Behavior<WorkerCommand> onRunner(FromRunner m) {
     JobRunner.Event e = m.event();
-    if (e instanceof JobRunner.Started) {
+    if (e instanceof JobRunner.Withdrawn w) {
+      if (w.withdrawn()) {
+        // its meeting keeps sending a waiting job; the next send starts it on the shard's new node
+        ctx.getLog().info("meeting {} attempt {} on {}: handed off while waiting for a slot; it runs on the shard's"
+            + " new node", job.meetingId(), attemptId, node);
+        return Behaviors.stopped();
+      }
+      ctx.getLog().info("meeting {} attempt {} on {}: shard handed off as the job started; stopping once it is done",
+          job.meetingId(), attemptId, node);
+    } else if (e instanceof JobRunner.Started) {
       if (InferenceProtocol.STAGE_WAITING.equals(stage)) stage = "starting";
       sendProgress();
     } else if (e instanceof JobRunner.Progress p) {

@@ -56,8 +56,20 @@ public final class JobRunner {
   /** Current jobs of this node, by attempt id: asked across the cluster by {@link GpuPlacement}. */
   public record GetStatus(ActorRef<Status> replyTo) implements Command, CborSerializable {}
 
-  /** @param concurrency how many jobs this node runs at once */
-  public record Status(List<String> running, List<String> waiting, int concurrency) implements CborSerializable {}
+  /**
+   * @param waiting in the order they would start
+   * @param finished attempts that ended within the result linger: their workers keep the outcome for a repeat
+   * @param concurrency how many jobs this node runs at once
+   */
+  public record Status(List<String> running, List<String> waiting, List<String> finished, int concurrency)
+      implements CborSerializable {}
+
+  /**
+   * Take back a job that still waits for a slot (its shard moves to another node): answered {@link
+   * Withdrawn}, {@code true} when it was waiting and is dropped, {@code false} when it has started
+   * (the {@link Started} came first) or is unknown.
+   */
+  public record Withdraw(String attemptId, ActorRef<Event> replyTo) implements Command {}
 
   /** What the runner tells a worker. */
   public interface Event {}
@@ -68,6 +80,8 @@ public final class JobRunner {
   public record Progress(String stage, double fraction) implements Event {}
 
   public record Finished(JobOutcome outcome) implements Event {}
+
+  public record Withdrawn(boolean withdrawn) implements Event {}
 
   private record JobProgress(String attemptId, String stage, double fraction) implements Command {}
 
@@ -89,7 +103,10 @@ public final class JobRunner {
   private final Duration stallTimeout;
   private final Duration wedgedAfter;
   private final Runnable onWedged;
+  private final Duration linger;
   private final LinkedHashMap<String, Submit> waiting = new LinkedHashMap<>();
+  /** Attempts that ended, with when, for {@code linger}: oldest first. */
+  private final LinkedHashMap<String, Long> finished = new LinkedHashMap<>();
   private final Map<String, Running> running = new HashMap<>();
   private boolean wedged;
 
@@ -114,9 +131,10 @@ public final class JobRunner {
   }
 
   private JobRunner(ActorContext<Command> ctx, JobExecution execution, ExecutorService executor, int concurrency,
-      ActorRef<IdleWatcher.Command> idleWatcher, String node, Duration stallTimeout, Duration wedgedAfter,
-      Runnable onWedged) {
+      ActorRef<IdleWatcher.Command> idleWatcher, String node, Duration stallTimeout, Duration linger,
+      Duration wedgedAfter, Runnable onWedged) {
     this.ctx = ctx;
+    this.linger = linger;
     this.execution = execution;
     this.executor = executor;
     this.concurrency = concurrency;
@@ -129,22 +147,24 @@ public final class JobRunner {
 
   /**
    * @param stallTimeout a running job with no progress report for this long is abandoned
+   * @param linger how long an ended attempt is reported as {@link Status#finished} (the workers' result linger)
    * @param onWedged runs once when an abandoned job's thread has not returned {@link #WEDGED_AFTER} later
    */
   public static Behavior<Command> create(JobExecution execution, ExecutorService executor, int concurrency,
-      ActorRef<IdleWatcher.Command> idleWatcher, String node, Duration stallTimeout, Runnable onWedged) {
-    return create(execution, executor, concurrency, idleWatcher, node, stallTimeout, WEDGED_AFTER, onWedged);
+      ActorRef<IdleWatcher.Command> idleWatcher, String node, Duration stallTimeout, Duration linger,
+      Runnable onWedged) {
+    return create(execution, executor, concurrency, idleWatcher, node, stallTimeout, linger, WEDGED_AFTER, onWedged);
   }
 
   static Behavior<Command> create(JobExecution execution, ExecutorService executor, int concurrency,
-      ActorRef<IdleWatcher.Command> idleWatcher, String node, Duration stallTimeout, Duration wedgedAfter,
-      Runnable onWedged) {
+      ActorRef<IdleWatcher.Command> idleWatcher, String node, Duration stallTimeout, Duration linger,
+      Duration wedgedAfter, Runnable onWedged) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       Duration every = stallTimeout.dividedBy(4);
       if (every.compareTo(Duration.ofSeconds(15)) > 0) every = Duration.ofSeconds(15);
       timers.startTimerWithFixedDelay(CheckStalls.INSTANCE, every);
-      return new JobRunner(ctx, execution, executor, concurrency, idleWatcher, node, stallTimeout, wedgedAfter,
-          onWedged).behavior();
+      return new JobRunner(ctx, execution, executor, concurrency, idleWatcher, node, stallTimeout, linger,
+          wedgedAfter, onWedged).behavior();
     }));
   }
 
@@ -162,9 +182,13 @@ public final class JobRunner {
           return Behaviors.same();
         })
         .onMessage(GetStatus.class, g -> {
-          g.replyTo().tell(new Status(List.copyOf(running.keySet()), List.copyOf(waiting.keySet()), concurrency));
+          long now = System.nanoTime();
+          finished.values().removeIf(at -> now - at > linger.toNanos());
+          g.replyTo().tell(new Status(List.copyOf(running.keySet()), List.copyOf(waiting.keySet()),
+              List.copyOf(finished.keySet()), concurrency));
           return Behaviors.same();
         })
+        .onMessage(Withdraw.class, this::onWithdraw)
         .build();
   }
 
@@ -262,7 +286,20 @@ public final class JobRunner {
     return Behaviors.same();
   }
 
+  private Behavior<Command> onWithdraw(Withdraw w) {
+    Submit queued = waiting.remove(w.attemptId());
+    if (queued != null) {
+      ctx.getLog().info("meeting {} attempt {} on {}: withdrawn while waiting (it moves to another gpu node)",
+          queued.meetingId(), w.attemptId(), node);
+      ctx.unwatch(queued.worker());
+      reportCount();
+    }
+    w.replyTo().tell(new Withdrawn(queued != null));
+    return Behaviors.same();
+  }
+
   private Behavior<Command> onDone(JobDone d) {
+    finished.put(d.attemptId(), System.nanoTime());
     Running r = running.remove(d.attemptId());
     if (r != null && r.isAbandoned()) {
       ctx.getLog().warn("meeting {} attempt {} on {}: the abandoned job's thread returned after {} ms; slot free",

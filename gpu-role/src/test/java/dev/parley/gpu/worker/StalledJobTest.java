@@ -82,7 +82,7 @@ class StalledJobTest {
         dir.resolve("scratch"), Duration.ofMinutes(30), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofSeconds(2));
     ActorRef<JobRunner.Command> runner = kit.spawn(JobRunner.create(
         new JobExecution(blobs, hung, dir.resolve("scratch")), executor, 1, null, "gpu-a:1",
-        settings.stallTimeout(), Duration.ofSeconds(2), wedged::incrementAndGet));
+        settings.stallTimeout(), settings.resultLinger(), Duration.ofSeconds(2), wedged::incrementAndGet));
     var worker = kit.spawn(InferenceWorker.create("m1-1", runner, settings, "gpu-a:1", null, () -> false));
     TestProbe<JobUpdate> meeting = kit.createTestProbe();
     long t0 = System.nanoTime(); // the job cannot be abandoned earlier than a stall timeout after this

@@ -771,16 +771,16 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   }
 
   /**
-   * The title a meeting is shown with: control characters and line or paragraph separators (a
-   * pasted line break, a stray escape code) become spaces, bidirectional embeddings, overrides and
-   * isolates go ({@link #BIDI_CONTROLS}), and the ends are trimmed; none, or only blanks, is "Untitled meeting".
-   */
-  /**
    * U+202A-U+202E and U+2066-U+2069, which reorder the text after them: "report", U+202E, "vaw.exe"
    * shows as "reportexe.wav" (a security review). Left-to-right and right-to-left marks stay; text needs them.
    */
   static final String BIDI_CONTROLS = "[\\x{202A}-\\x{202E}\\x{2066}-\\x{2069}]";
 
+  /**
+   * The title a meeting is shown with: control characters and line or paragraph separators (a
+   * pasted line break, a stray escape code) become spaces, bidirectional embeddings, overrides and
+   * isolates go ({@link #BIDI_CONTROLS}), and the ends are trimmed; none, or only blanks, is "Untitled meeting".
+   */
   static String title(String given) {
     String t = given == null ? "" : given.replaceAll("[\\p{Cc}\\p{Zl}\\p{Zp}]", " ").replaceAll(BIDI_CONTROLS, "").strip();
     return t.isEmpty() ? "Untitled meeting" : t;
