@@ -71,11 +71,17 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
    */
   static final Duration PENDING = Duration.ofSeconds(5);
 
-  /** Loads older than this are asked again when a decision is taken. */
+  /** How often the nodes are asked for their loads while placement is in use. */
   static final Duration REFRESH_AFTER = Duration.ofMillis(300);
+
+  /** Placement stops asking this long after its last decision (rounds come every placement interval). */
+  static final Duration POLL_WHILE_USED = Duration.ofSeconds(30);
 
   /** Idle shards released per round: each release is a hand-off every region and proxy acknowledges. */
   static final int IDLE_RELEASES_PER_ROUND = 10;
+
+  /** Moves under way at once, at most. */
+  static final int MAX_IN_PROGRESS = 20;
 
   /**
    * One gpu node as placement sees it.
@@ -115,6 +121,8 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
   private final Map<Address, Report> reports = new ConcurrentHashMap<>();
   private final Map<Address, org.apache.pekko.actor.typed.ActorRef<JobRunner.Command>> runners = new ConcurrentHashMap<>();
   private final AtomicBoolean refreshing = new AtomicBoolean();
+  private volatile List<Address> nodes = List.of();
+  private volatile long lastUsedNanos;
 
   /**
    * @param numberOfShards the worker entity's, so that attempt ids map to the shards sharding uses
@@ -138,9 +146,15 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
   @Override
   public Future<Set<String>> rebalance(Map<ActorRef, IndexedSeq<String>> current, Set<String> inProgress) {
     refresh(current);
-    if (!inProgress.isEmpty() || !isAGoodTimeToMove()) return FutureConverters.asScala(CompletableFuture.completedFuture(Set.of()));
+    if (inProgress.size() >= MAX_IN_PROGRESS || !isAGoodTimeToMove()) {
+      return FutureConverters.asScala(CompletableFuture.completedFuture(Set.of()));
+    }
     List<NodeLoad> loads = loads(current);
-    Set<String> moving = toMove(loads);
+    // a move still in progress (a shard whose job started as it was asked to leave finishes first) holds up no other
+    Set<String> moving = new LinkedHashSet<>();
+    for (String shard : toMove(loads)) {
+      if (!inProgress.contains(shard) && moving.size() + inProgress.size() < MAX_IN_PROGRESS) moving.add(shard);
+    }
     long jobs = loads.stream().flatMap(n -> n.waitingShards().stream()).filter(moving::contains).count();
     if (jobs > 0) log.info("moving {} job(s) waiting for a slot to gpu nodes with a free one", jobs);
     if (moving.size() > jobs) log.debug("releasing {} idle shard(s)", moving.size() - jobs);
@@ -236,32 +250,43 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
       if (busy.contains(shard) || waiting.contains(shard)) placed.remove(shard); // reported: counted as it is
       else pending++;
     }
+    // idle by a fresh report only: a job sent to an allocated shard reaches its node within milliseconds
     List<String> idle = new ArrayList<>();
+    boolean fresh = System.nanoTime() - r.atNanos() <= REFRESH_AFTER.multipliedBy(3).toNanos();
     for (String shard : allocated) {
-      if (!busy.contains(shard) && !waiting.contains(shard) && !placedHere.contains(shard)) idle.add(shard);
+      if (fresh && !busy.contains(shard) && !waiting.contains(shard) && !placedHere.contains(shard)) idle.add(shard);
     }
     return new NodeLoad(region, up, version, allocated.size(), s.concurrency(), s.running().size(), s.waiting().size(),
         pending, waiting, busy, idle);
   }
 
-  /** Asks every node for its load in the background, unless that was done less than {@link #REFRESH_AFTER} ago. */
+  /**
+   * Keeps the loads fresh: asks every node every {@link #REFRESH_AFTER} in the background for as long
+   * as decisions keep coming ({@link #POLL_WHILE_USED} after the last; rounds come every placement
+   * interval), so a decision reads loads at most that old.
+   */
   private void refresh(Map<ActorRef, IndexedSeq<String>> current) {
-    long now = System.nanoTime();
-    boolean stale = false;
-    List<Address> nodes = new ArrayList<>();
-    for (ActorRef region : current.keySet()) {
-      Address node = address(region);
-      nodes.add(node);
-      Report r = reports.get(node);
-      if (r == null || now - r.atNanos() > REFRESH_AFTER.toNanos()) stale = true;
-    }
-    if (!stale || !refreshing.compareAndSet(false, true)) return;
-    reports.keySet().retainAll(nodes);
+    List<Address> now = new ArrayList<>();
+    for (ActorRef region : current.keySet()) now.add(address(region));
+    nodes = now;
+    lastUsedNanos = System.nanoTime();
+    if (refreshing.compareAndSet(false, true)) poll();
+  }
+
+  private void poll() {
+    List<Address> asked = nodes;
+    reports.keySet().retainAll(asked);
     List<CompletableFuture<Void>> asks = new ArrayList<>();
-    for (Address node : nodes) {
+    for (Address node : asked) {
       asks.add(status(node).thenAccept(s -> reports.put(node, new Report(s, System.nanoTime()))).toCompletableFuture());
     }
-    CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).whenComplete((done, e) -> refreshing.set(false));
+    CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).whenComplete((done, e) -> {
+      if (System.nanoTime() - lastUsedNanos < POLL_WHILE_USED.toNanos()) {
+        system.scheduler().scheduleOnce(REFRESH_AFTER, this::poll, system.executionContext());
+      } else {
+        refreshing.set(false);
+      }
+    });
   }
 
   /** What the node's runner says it holds; null when it does not answer in time. */

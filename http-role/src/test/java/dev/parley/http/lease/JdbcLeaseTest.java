@@ -269,7 +269,11 @@ class JdbcLeaseTest {
       c1.join(c1.selfAddress());
       Cluster.get(second).join(c1.selfAddress());
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (c1.state().members().count(m -> m.status() == MemberStatus.up()) < 2) {
+      // both views: a node asks for the lease by what it sees itself (CI once saw the second node ask
+      // before it saw the first one Up)
+      Cluster c2 = Cluster.get(second);
+      while (c1.state().members().count(m -> m.status() == MemberStatus.up()) < 2
+          || c2.state().members().count(m -> m.status() == MemberStatus.up()) < 2) {
         if (System.nanoTime() > deadline) throw new AssertionError("the two nodes did not form a cluster");
         Thread.sleep(50);
       }
