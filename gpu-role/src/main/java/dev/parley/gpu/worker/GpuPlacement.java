@@ -74,7 +74,11 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
   /** How often the nodes are asked for their loads while placement is in use. */
   static final Duration REFRESH_AFTER = Duration.ofMillis(300);
 
-  /** Placement stops asking this long after its last decision (rounds come every placement interval). */
+  /**
+   * Placement stops asking this long after its last decision. Rounds come every placement interval
+   * while the pool has a node, so the coordinator's node asks all the time; another node whose
+   * instance stops being used (the coordinator moved) stops asking.
+   */
   static final Duration POLL_WHILE_USED = Duration.ofSeconds(30);
 
   /** Idle shards released per round: each release is a hand-off every region and proxy acknowledges. */
@@ -115,6 +119,7 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
   private record Report(JobRunner.Status status, long atNanos) {}
 
   private final ActorSystem<?> system;
+  private final ActorRef ignoreRef;
   private final HashCodeMessageExtractor<Object> shardOf;
   private final Duration askTimeout;
   private final Map<String, Placed> placed = new ConcurrentHashMap<>();
@@ -130,6 +135,7 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
    */
   public GpuPlacement(ActorSystem<?> system, int numberOfShards, Duration askTimeout) {
     this.system = system;
+    this.ignoreRef = ((org.apache.pekko.actor.ExtendedActorSystem) system.classicSystem()).provider().ignoreRef();
     this.shardOf = new HashCodeMessageExtractor<>(numberOfShards);
     this.askTimeout = askTimeout;
   }
@@ -137,6 +143,11 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
   @Override
   public Future<ActorRef> allocateShard(ActorRef requester, String shardId, Map<ActorRef, IndexedSeq<String>> current) {
     refresh(current);
+    if (requester.equals(ignoreRef)) {
+      // the coordinator places a shard again as soon as a move of it is done, with no job to place: an
+      // answer that is none of its regions leaves the shard unplaced until a job comes for it
+      return FutureConverters.asScala(CompletableFuture.completedFuture(requester));
+    }
     ActorRef region = choose(loads(current));
     if (region == null) region = requester; // no Up gpu node known: where it was asked from
     placed.put(shardId, new Placed(address(region), System.nanoTime()));
@@ -217,8 +228,9 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
   private List<NodeLoad> loads(Map<ActorRef, IndexedSeq<String>> current) {
     long now = System.nanoTime();
     placed.values().removeIf(p -> now - p.atNanos() > PENDING.toNanos());
+    ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
     Map<Address, Member> members = new HashMap<>();
-    for (Member m : Cluster.get(system).state().getMembers()) members.put(m.address(), m);
+    for (Member m : state.getMembers()) if (!state.getUnreachable().contains(m)) members.put(m.address(), m);
     List<NodeLoad> loads = new ArrayList<>();
     current.forEach((region, shards) -> {
       Address node = address(region);
@@ -239,15 +251,22 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
       return new NodeLoad(region, up, version, allocated.size(), concurrency, 0, 0, placedHere.size(), List.of(),
           Set.of(), List.of());
     }
+    // a report may be older than a move: only the shards this region holds now are its to move
     JobRunner.Status s = r.status();
+    Set<String> here = new HashSet<>(allocated);
     Set<String> busy = new HashSet<>();
     for (String attempt : s.running()) busy.add(shardOf.shardId(attempt));
     for (String attempt : s.finished()) busy.add(shardOf.shardId(attempt));
     List<String> waiting = new ArrayList<>();
-    for (String attempt : s.waiting()) waiting.add(shardOf.shardId(attempt));
+    for (String attempt : s.waiting()) {
+      String shard = shardOf.shardId(attempt);
+      if (here.contains(shard)) waiting.add(shard);
+    }
+    Set<String> reported = new HashSet<>(busy);
+    for (String attempt : s.waiting()) reported.add(shardOf.shardId(attempt));
     int pending = 0;
     for (String shard : placedHere) {
-      if (busy.contains(shard) || waiting.contains(shard)) placed.remove(shard); // reported: counted as it is
+      if (reported.contains(shard)) placed.remove(shard); // reported: counted as it is
       else pending++;
     }
     // idle by a fresh report only: a job sent to an allocated shard reaches its node within milliseconds
@@ -256,14 +275,15 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
     for (String shard : allocated) {
       if (fresh && !busy.contains(shard) && !waiting.contains(shard) && !placedHere.contains(shard)) idle.add(shard);
     }
+    busy.retainAll(here);
     return new NodeLoad(region, up, version, allocated.size(), s.concurrency(), s.running().size(), s.waiting().size(),
         pending, waiting, busy, idle);
   }
 
   /**
    * Keeps the loads fresh: asks every node every {@link #REFRESH_AFTER} in the background for as long
-   * as decisions keep coming ({@link #POLL_WHILE_USED} after the last; rounds come every placement
-   * interval), so a decision reads loads at most that old.
+   * as decisions keep coming ({@link #POLL_WHILE_USED} after the last), so a decision reads loads
+   * about that old. Three small asks a second per gpu node, on the coordinator's node.
    */
   private void refresh(Map<ActorRef, IndexedSeq<String>> current) {
     List<Address> now = new ArrayList<>();

@@ -275,6 +275,7 @@ public final class JobRunner {
         ctx.getLog().error("gpu node {}: the thread of abandoned attempt {} has not returned {} after it was "
             + "interrupted; its slot goes to the next job and the thread is left hanging", node, e.getKey(), wedgedAfter);
         running.remove(e.getKey());
+        finished.put(e.getKey(), now); // its worker keeps the failure it was told
         if (!wedged) {
           wedged = true;
           onWedged.run();
