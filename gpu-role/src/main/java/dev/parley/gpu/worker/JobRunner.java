@@ -182,8 +182,7 @@ public final class JobRunner {
           return Behaviors.same();
         })
         .onMessage(GetStatus.class, g -> {
-          long now = System.nanoTime();
-          finished.values().removeIf(at -> now - at > linger.toNanos());
+          forgetFinishedBefore(System.nanoTime());
           g.replyTo().tell(new Status(List.copyOf(running.keySet()), List.copyOf(waiting.keySet()),
               List.copyOf(finished.keySet()), concurrency));
           return Behaviors.same();
@@ -299,8 +298,15 @@ public final class JobRunner {
     return Behaviors.same();
   }
 
+  /** Keeps {@link #finished} to the linger, also on a node nobody asks for its status. */
+  private void forgetFinishedBefore(long now) {
+    finished.values().removeIf(at -> now - at > linger.toNanos());
+  }
+
   private Behavior<Command> onDone(JobDone d) {
-    finished.put(d.attemptId(), System.nanoTime());
+    long now = System.nanoTime();
+    forgetFinishedBefore(now);
+    finished.put(d.attemptId(), now);
     Running r = running.remove(d.attemptId());
     if (r != null && r.isAbandoned()) {
       ctx.getLog().warn("meeting {} attempt {} on {}: the abandoned job's thread returned after {} ms; slot free",
