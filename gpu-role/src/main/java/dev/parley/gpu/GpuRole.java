@@ -12,17 +12,25 @@ import dev.parley.gpu.worker.OrphanWatcher;
 import dev.parley.gpu.worker.ScratchSpace;
 import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.worker.InferenceProtocol;
+import dev.parley.protocol.worker.InferenceProtocol.QueueLength;
+import dev.parley.protocol.worker.InferenceProtocol.QueueQuery;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -59,6 +67,9 @@ public final class GpuRole {
 
   /** How long job placement waits for a gpu node to say how many jobs it holds (below sharding's 2 s retry). */
   static final Duration PLACEMENT_ASK_TIMEOUT = Duration.ofSeconds(1);
+
+  /** How long an idle gpu node waits to hear how many meetings queue (a database count on an http node). */
+  static final Duration QUEUE_ASK_TIMEOUT = Duration.ofSeconds(5);
 
 
   private final GpuSettings settings;
@@ -111,7 +122,8 @@ public final class GpuRole {
         }
       };
       idleWatcher = system.systemActorOf(
-          IdleWatcher.create(settings.idleTimeout(), leave, node), "parley-gpu-idle-watcher", Props.empty());
+          IdleWatcher.create(settings.idleTimeout(), queueOf(system), leave, node), "parley-gpu-idle-watcher",
+          Props.empty());
     }
     int stale = AudioDecoder.removeAbandonedTempFiles(Path.of(System.getProperty("java.io.tmpdir")), Duration.ofHours(1));
     if (stale > 0) log.info("removed {} decoder temp file(s) left by processes that died", stale);
@@ -170,6 +182,22 @@ public final class GpuRole {
   private static ClusterShardingSettings tuned(ClusterShardingSettings s, GpuSettings settings) {
     return s.withTuningParameters(s.tuningParameters().withHandOffTimeout(settings.handOffTimeout())
         .withRebalanceInterval(settings.placementInterval()));
+  }
+
+  /**
+   * The cluster's queue as an http node counts it ({@link InferenceProtocol#QUEUE}); 0 when no http
+   * node answers to the key (one of an older release), so the node then leaves as it always did.
+   */
+  private static IdleWatcher.Queue queueOf(ActorSystem<?> system) {
+    return () -> AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+            r -> Receptionist.find(InferenceProtocol.QUEUE, r), QUEUE_ASK_TIMEOUT, system.scheduler())
+        .thenCompose(listing -> {
+          List<ActorRef<QueueQuery>> http = new ArrayList<>(listing.getServiceInstances(InferenceProtocol.QUEUE));
+          if (http.isEmpty()) return CompletableFuture.completedFuture(0L);
+          ActorRef<QueueQuery> one = http.get(ThreadLocalRandom.current().nextInt(http.size()));
+          return AskPattern.<QueueQuery, QueueLength>ask(one, QueueQuery::new, QUEUE_ASK_TIMEOUT, system.scheduler())
+              .thenApply(QueueLength::queued);
+        });
   }
 
   private static ThreadFactory jobThreads() {

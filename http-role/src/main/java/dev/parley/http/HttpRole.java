@@ -17,6 +17,7 @@ import dev.parley.http.auth.UserRepository;
 import dev.parley.http.blob.OrphanedBlobs;
 import dev.parley.http.cluster.ClusterRoutes;
 import dev.parley.http.cluster.GpuReaper;
+import dev.parley.http.cluster.QueueReporter;
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.meeting.Meeting;
 import dev.parley.http.meeting.MeetingRoutes;
@@ -40,6 +41,7 @@ import javax.sql.DataSource;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
@@ -114,7 +116,9 @@ public final class HttpRole {
     startSharding(system, meetingSettings, blobs);
     MeetingListRepository list = new MeetingListRepository(ds, db);
     system.systemActorOf(GpuReaper.create(settings.gpuDownUnreachableAfter()), "parley-gpu-reaper",
-        org.apache.pekko.actor.typed.Props.empty());
+        Props.empty());
+    system.systemActorOf(QueueReporter.create(list, blocking), "parley-queue-reporter",
+        Props.empty());
     startReadSide(system, list, MeetingListProjection.Settings.fromConfig(parley));
 
     Api api = buildRoutes(system, settings, ds, blobs, list, blocking);

@@ -4,7 +4,7 @@ package dev.parley.protocol;
  * The version of what Parley nodes send each other and write to the journal. Nodes of different
  * versions refuse to share a cluster: the one that joins is turned away and exits with code 2 (the
  * cluster's join check, {@code parley.wire-protocol}). Raise it with a change that a node of the
- * previous release cannot read correctly: a new message, event or enum value, a field whose meaning
+ * previous release cannot read correctly: a new message it receives, a new event or enum value, a field whose meaning
  * changed, a stricter rule on a field. Such a release is deployed by stopping every node first;
  * releases that keep the version roll node by node (README, "Upgrades").
  */

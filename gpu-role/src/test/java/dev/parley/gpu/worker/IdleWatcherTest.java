@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -48,5 +50,66 @@ class IdleWatcherTest {
     assertTrue(latch.await(5, TimeUnit.SECONDS));
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertTrue(ms >= 350, "fired " + ms + " ms after the last job instead of the full timeout");
+  }
+
+  @Test
+  void staysWhileMeetingsWaitForAGpuAndLeavesOnceNoneDo() throws InterruptedException {
+    AtomicInteger asked = new AtomicInteger();
+    IdleWatcher.Queue queue = () -> CompletableFuture.completedFuture(asked.incrementAndGet() < 3 ? 2L : 0L);
+    CountDownLatch latch = new CountDownLatch(1);
+    long t0 = System.nanoTime();
+    // asks at the idle timeout (800 ms), then every quarter of it: 2, 2, then 0 at about 1,200 ms
+    kit.spawn(IdleWatcher.create(Duration.ofMillis(800), queue, latch::countDown, "test"));
+    assertTrue(latch.await(5, TimeUnit.SECONDS));
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertEquals(3, asked.get(), "asked until the queue was empty");
+    assertTrue(ms >= 1150, "left after " + ms + " ms, while meetings were queued");
+  }
+
+  @Test
+  void leavesAfterTwiceTheIdleTimeoutWhenMeetingsNeverReachIt() throws InterruptedException {
+    AtomicInteger asked = new AtomicInteger();
+    IdleWatcher.Queue queue = () -> {
+      asked.incrementAndGet();
+      return CompletableFuture.completedFuture(5L);
+    };
+    CountDownLatch latch = new CountDownLatch(1);
+    long t0 = System.nanoTime();
+    kit.spawn(IdleWatcher.create(Duration.ofMillis(400), queue, latch::countDown, "test"));
+    assertTrue(latch.await(5, TimeUnit.SECONDS));
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(ms >= 780, "left after " + ms + " ms, before twice the idle timeout");
+    assertTrue(asked.get() >= 2, "asked " + asked.get() + " time(s)");
+  }
+
+  @Test
+  void leavesWhenNobodyCanSayWhatIsQueued() throws InterruptedException {
+    CountDownLatch latch = new CountDownLatch(1);
+    long t0 = System.nanoTime();
+    kit.spawn(IdleWatcher.create(Duration.ofMillis(300),
+        () -> CompletableFuture.failedFuture(new TimeoutException("no http node answered")), latch::countDown, "test"));
+    assertTrue(latch.await(5, TimeUnit.SECONDS));
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(ms < 1000, "left only after " + ms + " ms");
+  }
+
+  @Test
+  void anAnswerAboutAnEarlierIdleSpellIsIgnored() throws InterruptedException {
+    CompletableFuture<Long> late = new CompletableFuture<>();
+    AtomicInteger asked = new AtomicInteger();
+    IdleWatcher.Queue queue = () -> asked.incrementAndGet() == 1 ? late : CompletableFuture.completedFuture(0L);
+    CountDownLatch latch = new CountDownLatch(1);
+    ActorRef<IdleWatcher.Command> w = kit.spawn(IdleWatcher.create(Duration.ofMillis(400), queue, latch::countDown, "test"));
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (asked.get() == 0 && System.nanoTime() < deadline) Thread.sleep(10);
+    assertEquals(1, asked.get());
+    w.tell(new IdleWatcher.JobCount(1)); // a job came and went while the question was out
+    w.tell(new IdleWatcher.JobCount(0));
+    long t0 = System.nanoTime();
+    late.complete(0L);
+    assertTrue(latch.await(5, TimeUnit.SECONDS));
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(ms >= 350, "left " + ms + " ms after the job instead of a full idle timeout");
+    assertEquals(2, asked.get(), "asked again at the end of the new idle spell");
   }
 }

@@ -11,10 +11,14 @@ import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.Segment;
 import dev.parley.protocol.SpeakerSummary;
 import dev.parley.protocol.Timing;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
@@ -316,6 +320,45 @@ class GpuPoolClusterTest {
     assertFalse(http.terminated());
     assertEquals(200, api.get("/healthz").status());
     assertEquals(200, api.get("/meetings").status());
+  }
+
+  /**
+   * An idle gpu node asks the http nodes how many meetings wait for a gpu before it leaves, and stays
+   * while some do (a chaos review: an idle node left while five meetings queued, because sharding was
+   * still recovering from a crash and their jobs could not reach it). The queued meeting here is a
+   * read-side row only, one whose job can never reach the node, so the node leaves at twice its idle
+   * timeout (IdleWatcherTest: it leaves as soon as none waits).
+   */
+  @Test
+  void anIdleGpuNodeStaysWhileMeetingsWaitForAGpu() throws Exception {
+    String stuck = UUID.randomUUID().toString();
+    long now = System.currentTimeMillis();
+    try (Connection c = DriverManager.getConnection(cluster.pg.url(), TestPostgres.USER, "");
+        PreparedStatement ps = c.prepareStatement("INSERT INTO meeting_list (id, owner_id, title, status, created_at,"
+            + " updated_at) VALUES (?, ?, 'waits for a gpu', 'queued', ?, ?)")) {
+      ps.setString(1, stuck);
+      ps.setString(2, UUID.randomUUID().toString());
+      ps.setLong(3, now);
+      ps.setLong(4, now);
+      ps.executeUpdate();
+    }
+    try {
+      long t0 = System.nanoTime();
+      TestCluster.Node gpu = cluster.startGpu(http.seed(), new SleepyDiarizer(Duration.ZERO),
+          "parley.gpu.idle-timeout = 3s");
+      TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu);
+      TestCluster.sleep(4500 - (System.nanoTime() - t0) / 1_000_000);
+      assertTrue(gpu.isUp(), "the idle gpu node left while a meeting waited for a gpu");
+      gpu.awaitTerminated(Duration.ofSeconds(30)); // at twice its idle timeout: the meeting never reaches it
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(ms >= 5500, "left after " + ms + " ms, before twice its idle timeout");
+    } finally {
+      try (Connection c = DriverManager.getConnection(cluster.pg.url(), TestPostgres.USER, "");
+          PreparedStatement ps = c.prepareStatement("DELETE FROM meeting_list WHERE id = ?")) {
+        ps.setString(1, stuck);
+        ps.executeUpdate();
+      }
+    }
   }
 
   /** A review: a gpu node still trying to reach its seeds said 503 "removed" (its own member's status before any join). */

@@ -4,6 +4,7 @@ import dev.parley.protocol.CborSerializable;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
@@ -32,6 +33,18 @@ public final class InferenceProtocol {
   /** Worker entities live only on gpu nodes; http nodes reach them through a sharding proxy. */
   public static final EntityTypeKey<WorkerCommand> WORKER =
       EntityTypeKey.create(WorkerCommand.class, "InferenceWorker");
+
+  /**
+   * Where a gpu node that has had no job for its idle timeout asks how many meetings wait for a gpu
+   * before it leaves: every http node registers an answerer under this key. A node that leaves while
+   * meetings queue only makes the scale signal ask for another one.
+   */
+  public static final ServiceKey<QueueQuery> QUEUE = ServiceKey.create(QueueQuery.class, "parley-queue");
+
+  public record QueueQuery(ActorRef<QueueLength> replyTo) implements CborSerializable {}
+
+  /** {@code queued}: meetings waiting for a gpu, as the meeting list counts them. */
+  public record QueueLength(long queued) implements CborSerializable {}
 
   /** Commands understood by an InferenceWorker entity. */
   public interface WorkerCommand extends CborSerializable {}
