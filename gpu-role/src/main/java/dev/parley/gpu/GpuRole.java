@@ -14,6 +14,7 @@ import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.worker.InferenceProtocol;
 import dev.parley.protocol.worker.InferenceProtocol.QueueLength;
 import dev.parley.protocol.worker.InferenceProtocol.QueueQuery;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,6 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -130,7 +132,7 @@ public final class GpuRole {
     ScratchSpace scratch;
     try {
       scratch = ScratchSpace.claim(settings.scratchDir());
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new IllegalStateException("cannot use the gpu scratch directory " + settings.scratchDir() + ": " + e, e);
     }
     system.getWhenTerminated().whenComplete((done, error) -> scratch.close());
@@ -228,7 +230,7 @@ public final class GpuRole {
    * have returned, so the caller can close the Diarizer safely. {@code false} on timeout.
    */
   public boolean awaitJobThreads(Duration timeout) throws InterruptedException {
-    return executor.awaitTermination(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    return executor.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** host:port of this node, as reported in JobAccepted/JobProgress. */

@@ -35,6 +35,7 @@ import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.cluster.Members;
 import dev.parley.protocol.worker.InferenceProtocol;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
@@ -44,6 +45,8 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -55,6 +58,7 @@ import org.apache.pekko.cluster.typed.SingletonActor;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
@@ -194,15 +198,15 @@ public final class HttpRole {
         system.dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.AUTH_DISPATCHER)),
         settings.maxJsonBody(), settings.loginMaxFailures(), settings.loginFailureWindow());
     MeetingService meetings = new MeetingService(system, blobs, list, journal, settings, blocking);
-    org.apache.pekko.cluster.typed.Cluster cluster = org.apache.pekko.cluster.typed.Cluster.get(system);
+    Cluster cluster = Cluster.get(system);
     HealthCheck health = new HealthCheck(system, ds, settings.healthCheckInterval(),
         system.dispatchers().lookup(DispatcherSelector.fromConfig(HttpSettings.HEALTH_DISPATCHER)), () -> {
-      org.apache.pekko.cluster.MemberStatus s = cluster.selfMember().status();
-      if (s == org.apache.pekko.cluster.MemberStatus.up() || s == org.apache.pekko.cluster.MemberStatus.weaklyUp()) {
+      MemberStatus s = cluster.selfMember().status();
+      if (s == MemberStatus.up() || s == MemberStatus.weaklyUp()) {
         return blobs.unwritable();
       }
       // a node's own status reads Removed before its first join as after its last
-      return s == org.apache.pekko.cluster.MemberStatus.removed() && !system.getWhenTerminated().toCompletableFuture().isDone()
+      return s == MemberStatus.removed() && !system.getWhenTerminated().toCompletableFuture().isDone()
           && CoordinatedShutdown.get(system).getShutdownReason().isEmpty()
           ? "this node has not joined its cluster yet" : "this node is not an Up cluster member (" + s + ")";
     });
@@ -258,8 +262,8 @@ public final class HttpRole {
       }
 
       private boolean gpuUp() {
-        for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
-          if (m.hasRole(InferenceProtocol.GPU_ROLE) && m.status() == org.apache.pekko.cluster.MemberStatus.up()) {
+        for (Member m : cluster.state().getMembers()) {
+          if (m.hasRole(InferenceProtocol.GPU_ROLE) && m.status() == MemberStatus.up()) {
             return true;
           }
         }
@@ -273,7 +277,7 @@ public final class HttpRole {
     };
   }
 
-  static Route routes(java.util.List<String> corsOrigins, HealthCheck health, AuthRoutes auth, MeetingRoutes meetings,
+  static Route routes(List<String> corsOrigins, HealthCheck health, AuthRoutes auth, MeetingRoutes meetings,
       ClusterRoutes cluster) {
     Route all = concat(health.routes(), auth.routes(), meetings.routes(), cluster.routes());
     // built here, once: what a directive's supplier builds, it builds again for every request
@@ -282,6 +286,6 @@ public final class HttpRole {
     // outside the error handling, so that errors and rejections carry the CORS headers too
     Route cors = Cors.wrap(corsOrigins, errors);
     // no response is ever to be read as another type than it says (an uploaded file above all)
-    return respondWithDefaultHeaders(java.util.List.of(org.apache.pekko.http.javadsl.model.headers.RawHeader.create("X-Content-Type-Options", "nosniff")), () -> cors);
+    return respondWithDefaultHeaders(List.of(RawHeader.create("X-Content-Type-Options", "nosniff")), () -> cors);
   }
 }

@@ -1,9 +1,14 @@
 package dev.parley.http;
 
 import com.typesafe.config.Config;
+import dev.parley.http.auth.JwtSecrets;
 import dev.parley.http.cluster.ClusterRoutes;
+import dev.parley.http.web.Cors;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * Typed settings of the http role, read once from the {@code parley} config block.
@@ -41,7 +46,7 @@ public record HttpSettings(
     Duration gpuDownUnreachableAfter,
     ClusterRoutes.ScaleSettings gpuScale,
     Duration audioUrlTtl,
-    java.util.List<String> corsOrigins) {
+    List<String> corsOrigins) {
 
   /**
    * The dispatcher for the http role's blocking work that has no pool of its own: JDBC of the meeting
@@ -60,7 +65,7 @@ public record HttpSettings(
 
   public HttpSettings {
     if (maxUpload < 1) throw new IllegalArgumentException("parley.http.max-upload (PARLEY_MAX_UPLOAD) must be positive");
-    if (!jwtSecret.isBlank()) dev.parley.http.auth.JwtSecrets.check(jwtSecret);
+    if (!jwtSecret.isBlank()) JwtSecrets.check(jwtSecret);
     positive("parley.http.token-ttl (PARLEY_TOKEN_TTL)", tokenTtl);
     positive("parley.http.audio-url-ttl", audioUrlTtl);
     positive("parley.http.ask-timeout", askTimeout);
@@ -69,7 +74,7 @@ public record HttpSettings(
     positive("parley.auth.login-failure-window", loginFailureWindow);
     positive("parley.gpu.down-unreachable-after (PARLEY_GPU_DOWN_AFTER)", gpuDownUnreachableAfter);
     if (listCacheTtl.isNegative()) throw new IllegalArgumentException("parley.http.list-cache-ttl (PARLEY_LIST_CACHE_TTL) must not be negative");
-    dev.parley.http.web.Cors.check(corsOrigins);
+    Cors.check(corsOrigins);
     if (bcryptCost < 4 || bcryptCost > 31) throw new IllegalArgumentException("parley.auth.bcrypt-cost (PARLEY_BCRYPT_COST) must be 4..31");
     if (loginMaxFailures < 1) throw new IllegalArgumentException("parley.auth.login-max-failures must be positive");
     if (revocationCacheTtl.isNegative()) throw new IllegalArgumentException("parley.auth.revocation-cache-ttl (PARLEY_REVOCATION_CACHE_TTL) must not be negative");
@@ -82,7 +87,7 @@ public record HttpSettings(
   private static void positive(String name, Duration d) {
     if (d.isNegative() || d.isZero()) {
       throw new IllegalArgumentException(
-          name + " must be positive, not " + d.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+          name + " must be positive, not " + d.toString().substring(2).toLowerCase(Locale.ROOT));
     }
   }
 
@@ -111,7 +116,7 @@ public record HttpSettings(
         parley.getDuration("gpu.down-unreachable-after"),
         new ClusterRoutes.ScaleSettings(parley.getInt("gpu.concurrency"), parley.getInt("gpu.max-nodes")),
         h.getDuration("audio-url-ttl"),
-        java.util.Arrays.stream(h.getString("cors-origins").split(",")).map(String::strip).filter(o -> !o.isEmpty())
+        Arrays.stream(h.getString("cors-origins").split(",")).map(String::strip).filter(o -> !o.isEmpty())
             .toList());
   }
 }

@@ -6,6 +6,7 @@ import org.apache.pekko.cluster.ConfigValidation;
 import org.apache.pekko.cluster.Invalid;
 import org.apache.pekko.cluster.JoinConfigCompatChecker;
 import org.apache.pekko.cluster.Valid$;
+import scala.collection.immutable.Seq;
 import scala.jdk.javaapi.CollectionConverters;
 
 /**
@@ -23,7 +24,7 @@ public final class ClusterCompatibility extends JoinConfigCompatChecker {
   static final List<String> KEYS = List.of(WIRE_PROTOCOL, "parley.meeting.number-of-shards");
 
   @Override
-  public scala.collection.immutable.Seq<String> requiredKeys() {
+  public Seq<String> requiredKeys() {
     return CollectionConverters.asScala(KEYS).toList();
   }
 

@@ -10,6 +10,8 @@ import dev.parley.http.web.ApiError;
 import dev.parley.http.web.ApiErrors;
 import dev.parley.http.web.HealthCheck;
 import java.time.Duration;
+import java.util.Locale;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -34,7 +36,7 @@ final class GpuHealth {
   static void bind(ActorSystem<?> system, String bindHost, int port) {
     Cluster cluster = Cluster.get(system);
     org.apache.pekko.cluster.Cluster classic = org.apache.pekko.cluster.Cluster.get(system.classicSystem());
-    org.apache.pekko.actor.CoordinatedShutdown shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
     Route health = path("healthz", () -> get(() -> {
       MemberStatus status = cluster.selfMember().status();
       // before its first join a node's own member says Removed: it is still trying to join its seeds
@@ -44,7 +46,7 @@ final class GpuHealth {
           || notJoinedYet;
       if (ok) return complete(HealthCheck.UP);
       return complete(ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-          "the gpu node is " + status.toString().toLowerCase(java.util.Locale.ROOT) + ", not a serving cluster member"));
+          "the gpu node is " + status.toString().toLowerCase(Locale.ROOT) + ", not a serving cluster member"));
     }));
     // any other path gets the API's error shape: {"error":"not_found","message":...}
     Route route = handleExceptions(ApiErrors.exceptionHandler(),

@@ -5,6 +5,9 @@ import com.typesafe.config.ConfigException;
 import dev.parley.gpu.cli.Cli;
 import dev.parley.gpu.pipeline.DiarizationPipeline;
 import dev.parley.gpu.pipeline.PipelineSettings;
+import dev.parley.gpu.training.EvaluateEmbedding;
+import dev.parley.gpu.training.TrainEmbedding;
+import dev.parley.gpu.training.TrainVad;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;
@@ -56,11 +59,11 @@ public final class Main {
     if (Cli.COMMANDS.contains(command)) return Cli.run(command, rest, NodeConfig.load().getConfig("parley"), out, err);
     switch (command) {
       case "train-embedding":
-        return dev.parley.gpu.training.TrainEmbedding.run(rest);
+        return TrainEmbedding.run(rest);
       case "train-vad":
-        return dev.parley.gpu.training.TrainVad.run(rest);
+        return TrainVad.run(rest);
       case "evaluate-embedding":
-        return dev.parley.gpu.training.EvaluateEmbedding.run(rest);
+        return EvaluateEmbedding.run(rest);
       case "help":
       case "--help":
       case "-h":

@@ -1,6 +1,7 @@
 package dev.parley.node;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import dev.parley.http.blob.BlobStores;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -130,7 +131,7 @@ public record NodeSettings(
     int p;
     try {
       p = parley.getInt(path);
-    } catch (com.typesafe.config.ConfigException.WrongType e) {
+    } catch (ConfigException.WrongType e) {
       throw new IllegalArgumentException(name + " must be a port number, got '" + parley.getValue(path).unwrapped() + "'");
     }
     if (p < 0 || p > 65535) {

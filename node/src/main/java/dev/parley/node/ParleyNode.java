@@ -17,11 +17,13 @@ import dev.parley.protocol.WireProtocol;
 import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -156,7 +158,7 @@ public final class ParleyNode {
     Duration stableAfter = loaded.getDuration("pekko.cluster.split-brain-resolver.stable-after");
     if (stableAfter.isNegative() || stableAfter.isZero()) {
       throw new IllegalArgumentException("PARLEY_SBR_STABLE_AFTER must be positive, not "
-          + stableAfter.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+          + stableAfter.toString().substring(2).toLowerCase(Locale.ROOT));
     }
     boolean postgresBlobs = node.blobStore() == BlobStores.Kind.DATABASE;
     if (postgresBlobs && !db.isPostgres()) {
@@ -183,7 +185,7 @@ public final class ParleyNode {
       // it holds the database, every recording and the token secret: only this user may read it
       // (a directory that already exists is the operator's to set, a shared mount for one)
       if (fresh && node.dataDir().getFileSystem().supportedFileAttributeViews().contains("posix")) {
-        Files.setPosixFilePermissions(node.dataDir(), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(node.dataDir(), PosixFilePermissions.fromString("rwx------"));
       }
     } catch (IOException e) {
       throw new IllegalStateException("cannot create data directory " + node.dataDir(), e);

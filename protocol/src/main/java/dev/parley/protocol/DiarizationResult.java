@@ -1,6 +1,8 @@
 package dev.parley.protocol;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -24,7 +26,7 @@ public record DiarizationResult(
   /** This result with {@code more} warnings after its own. */
   public DiarizationResult withWarnings(List<String> more) {
     if (more.isEmpty()) return this;
-    List<String> all = new java.util.ArrayList<>(warnings);
+    List<String> all = new ArrayList<>(warnings);
     all.addAll(more);
     return new DiarizationResult(segments, speakers, models, timing, all);
   }
@@ -33,7 +35,7 @@ public record DiarizationResult(
   public String toRttm(String fileId) {
     StringBuilder sb = new StringBuilder();
     for (Segment s : segments) {
-      sb.append(String.format(java.util.Locale.ROOT, "SPEAKER %s 1 %.3f %.3f <NA> <NA> %s <NA> <NA>%n",
+      sb.append(String.format(Locale.ROOT, "SPEAKER %s 1 %.3f %.3f <NA> <NA> %s <NA> <NA>%n",
           fileId, s.start(), s.end() - s.start(), s.speaker()));
     }
     return sb.toString();

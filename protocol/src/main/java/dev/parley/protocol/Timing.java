@@ -1,5 +1,7 @@
 package dev.parley.protocol;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -12,8 +14,8 @@ public record Timing(double audioSeconds, double processingSeconds, double realT
     Map<String, Double> stageSeconds) implements CborSerializable {
 
   public Timing {
-    stageSeconds = stageSeconds == null ? Map.of() : java.util.Collections.unmodifiableMap(
-        new java.util.LinkedHashMap<>(stageSeconds));
+    stageSeconds = stageSeconds == null ? Map.of() : Collections.unmodifiableMap(
+        new LinkedHashMap<>(stageSeconds));
   }
 
   public Timing(double audioSeconds, double processingSeconds, double realTimeFactor, String device) {

@@ -1,5 +1,9 @@
 package dev.parley.protocol;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Properties;
+
 /**
  * The version of what Parley nodes send each other and write to the journal. Nodes of different
  * versions refuse to share a cluster: the one that joins is turned away and exits with code 2 (the
@@ -22,13 +26,13 @@ public final class WireProtocol {
 
   private static String release() {
     try (var in = WireProtocol.class.getResourceAsStream("release.properties")) {
-      var p = new java.util.Properties();
+      var p = new Properties();
       if (in != null) p.load(in);
       String v = p.getProperty("version", "");
       if (v.isBlank() || v.contains("${")) throw new IllegalStateException("release.properties was not filtered by the build");
       return v;
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 }

@@ -17,13 +17,18 @@ import dev.parley.protocol.Segment;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
@@ -226,7 +231,7 @@ public final class Cli {
       if (rttm != null) {
         Path out = rttm.toAbsolutePath().normalize();
         boolean clobbers = AUDIO_EXTENSIONS.contains(extension(out))
-            || Stream.concat(inputs.stream().map(Path::of), Stream.of(ref, uem).filter(java.util.Objects::nonNull))
+            || Stream.concat(inputs.stream().map(Path::of), Stream.of(ref, uem).filter(Objects::nonNull))
                 .anyMatch(in -> in.toAbsolutePath().normalize().equals(out));
         if (clobbers) throw new UsageException("--rttm " + rttm + " names an input or an audio file; it would be overwritten");
       }
@@ -271,7 +276,7 @@ public final class Cli {
 
   /** Two inputs with one file id would be indistinguishable in the RTTM: refused before any work. */
   static void checkDistinctIds(List<Path> files) throws UsageException {
-    Map<String, Path> seen = new java.util.HashMap<>();
+    Map<String, Path> seen = new HashMap<>();
     for (Path f : files) {
       Path other = seen.putIfAbsent(fileId(f), f);
       if (other != null) {
@@ -286,8 +291,8 @@ public final class Cli {
     try {
       Files.writeString(rttm, text, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      String why = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
-          : e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason()
+      String why = e instanceof AccessDeniedException ? "permission denied"
+          : e instanceof FileSystemException f && f.getReason() != null ? f.getReason()
           : e.toString();
       throw new IOException("cannot write the RTTM to " + rttm + ": " + why, e);
     }
@@ -372,7 +377,7 @@ public final class Cli {
       return 1;
     }
     // the reference's files without an input are not scored (md-eval would count them as missed): say so
-    java.util.Set<String> unheard = new java.util.TreeSet<>(o.uem() != null ? uem.keySet() : ref.keySet());
+    Set<String> unheard = new TreeSet<>(o.uem() != null ? uem.keySet() : ref.keySet());
     unheard.retainAll(ref.keySet());
     files.forEach(f -> unheard.remove(fileId(f)));
     if (!unheard.isEmpty()) {

@@ -11,6 +11,7 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv1d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
+import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.parley.gpu.pipeline.features.Fbank;
@@ -112,7 +113,7 @@ public final class SpeakerTdnn extends AbstractBlock {
     }
     NDArray pooled = statsPool(x);
     if (training && trainingDropout > 0) {
-      pooled = ai.djl.nn.norm.Dropout.dropout(pooled, trainingDropout, true).singletonOrThrow();
+      pooled = Dropout.dropout(pooled, trainingDropout, true).singletonOrThrow();
     }
     return embedding.forward(ps, new NDList(pooled), training);
   }

@@ -1,8 +1,10 @@
 package dev.parley.gpu.eval;
 
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,9 +29,9 @@ public final class Rttm {
     try {
       String s = Files.readString(path, StandardCharsets.UTF_8);
       return s.startsWith("\uFEFF") ? s.substring(1) : s;
-    } catch (java.nio.charset.CharacterCodingException e) {
+    } catch (CharacterCodingException e) {
       throw new IOException(path + " is not UTF-8 text");
-    } catch (java.nio.file.NoSuchFileException e) {
+    } catch (NoSuchFileException e) {
       throw new IOException("no such file: " + path);
     } catch (IOException e) {
       throw new IOException("cannot read " + path + ": " + e.getMessage(), e);

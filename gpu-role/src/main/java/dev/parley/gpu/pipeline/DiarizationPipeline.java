@@ -25,8 +25,10 @@ import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.Segment;
 import dev.parley.protocol.SpeakerSummary;
 import dev.parley.protocol.Timing;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -92,7 +94,7 @@ public final class DiarizationPipeline implements Diarizer {
     if (spec.isEmpty() || spec.equals(NeuralVad.NAME)) return NeuralVad.load(params, device);
     if (spec.equals(EnergyVad.NAME)) return new EnergyVad(params);
     Path path = Path.of(spec);
-    if (java.nio.file.Files.isDirectory(path)) return NeuralVad.loadDirectory(path, params, device);
+    if (Files.isDirectory(path)) return NeuralVad.loadDirectory(path, params, device);
     return SileroVad.load(path, params, threads);
   }
 
@@ -244,7 +246,7 @@ public final class DiarizationPipeline implements Diarizer {
     List<Window> windows = SpeechWindows.plan(mask, params.embedding());
     if (windows.isEmpty()) {
       int[] none = new int[mask.length()];
-      java.util.Arrays.fill(none, -1);
+      Arrays.fill(none, -1);
       return new Labelling(none, new float[0][], 0);
     }
     float[][] emb;
@@ -315,7 +317,7 @@ public final class DiarizationPipeline implements Diarizer {
    */
   static float[][] relabelByFirstTurn(int[] labels, float[][] centroids) {
     int[] map = new int[centroids.length];
-    java.util.Arrays.fill(map, -1);
+    Arrays.fill(map, -1);
     List<float[]> ordered = new ArrayList<>();
     for (int f = 0; f < labels.length; f++) {
       int l = labels[f];

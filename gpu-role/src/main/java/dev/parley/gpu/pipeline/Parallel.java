@@ -1,5 +1,7 @@
 package dev.parley.gpu.pipeline;
 
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -35,8 +37,8 @@ public final class Parallel {
    */
   public static void singleThreadedTorch() {
     if (System.getProperty("ai.djl.pytorch.num_threads") != null) return;
-    ai.djl.engine.Engine.getEngine("PyTorch");
-    if (ai.djl.pytorch.jni.JniUtils.getNumThreads() != 1) ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
+    Engine.getEngine("PyTorch");
+    if (JniUtils.getNumThreads() != 1) JniUtils.setNumThreads(1);
   }
 
   /** Worker threads for {@code requested} (0 or less: one per available processor). */

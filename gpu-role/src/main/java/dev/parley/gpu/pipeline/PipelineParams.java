@@ -1,5 +1,8 @@
 package dev.parley.gpu.pipeline;
 
+import java.lang.reflect.InvocationTargetException;
+import java.util.Locale;
+
 /**
  * Every tunable of the diarization pipeline in one typed place, with defaults ({@link #defaults()}).
  * Durations are in seconds. Stages read their own nested record and nothing else.
@@ -31,7 +34,7 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
         parts[i] = replace(parts[i], name, value);
         return new PipelineParams((Vad) parts[0], (Embedding) parts[1], (Clustering) parts[2], (Segmentation) parts[3]);
       }
-    } catch (java.lang.reflect.InvocationTargetException e) {
+    } catch (InvocationTargetException e) {
       if (e.getCause() instanceof IllegalArgumentException bad) throw bad; // a value out of its range
       throw new IllegalArgumentException("cannot set " + assignment + ": " + e.getCause(), e);
     } catch (ReflectiveOperationException e) {
@@ -60,7 +63,7 @@ public record PipelineParams(Vad vad, Embedding embedding, Clustering clustering
         }
       }
     }
-    if (!found) throw new IllegalArgumentException("unknown parameter: " + rec.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "." + name);
+    if (!found) throw new IllegalArgumentException("unknown parameter: " + rec.getClass().getSimpleName().toLowerCase(Locale.ROOT) + "." + name);
     return rec.getClass().getDeclaredConstructor(types).newInstance(args);
   }
 

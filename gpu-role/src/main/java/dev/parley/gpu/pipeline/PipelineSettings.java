@@ -1,6 +1,7 @@
 package dev.parley.gpu.pipeline;
 
 import com.typesafe.config.Config;
+import java.util.Locale;
 
 /**
  * Which models the pipeline loads and where it runs, as read once from configuration
@@ -23,7 +24,7 @@ public record PipelineSettings(String vadModel, String embeddingModel, String de
   public PipelineSettings {
     vadModel = vadModel == null ? "" : vadModel.trim();
     embeddingModel = embeddingModel == null ? "" : embeddingModel.trim();
-    device = device == null || device.isBlank() ? "auto" : device.trim().toLowerCase(java.util.Locale.ROOT);
+    device = device == null || device.isBlank() ? "auto" : device.trim().toLowerCase(Locale.ROOT);
     if (!device.equals("auto") && !device.equals("cpu") && !device.equals("gpu"))
       throw new IllegalArgumentException("device must be auto, cpu or gpu, not " + device);
     if (threads < 0) throw new IllegalArgumentException("threads must be >= 0");

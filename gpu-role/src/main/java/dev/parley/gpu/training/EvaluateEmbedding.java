@@ -5,9 +5,9 @@ import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.parley.gpu.embedding.TdnnSpeakerModel;
 import dev.parley.gpu.embedding.EmbeddingModels;
 import dev.parley.gpu.embedding.SpeakerEmbeddingModel;
+import dev.parley.gpu.embedding.TdnnSpeakerModel;
 import dev.parley.gpu.eval.Rttm;
 import dev.parley.gpu.eval.Turn;
 import dev.parley.gpu.pipeline.audio.AudioDecodeException;
@@ -20,6 +20,7 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -280,7 +281,7 @@ public final class EvaluateEmbedding {
     System.arraycopy(t, 0, thresholds, 0, t.length);
     System.arraycopy(n, 0, thresholds, t.length, n.length);
     thresholds[thresholds.length - 1] = Double.POSITIVE_INFINITY;
-    java.util.Arrays.sort(thresholds);
+    Arrays.sort(thresholds);
     // accept when score >= threshold: miss = targets below, false alarm = non-targets at/above
     double best = Double.MAX_VALUE;
     double eer = 1;
@@ -348,7 +349,7 @@ public final class EvaluateEmbedding {
       System.out.println("model=" + m.id() + " version=" + m.version());
       evaluate(m::embed, fbank, libri, amiSegs).print(System.out);
       return 0;
-    } catch (java.nio.file.NoSuchFileException e) {
+    } catch (NoSuchFileException e) {
       System.err.println("evaluate-embedding: no such file: " + e.getMessage());
       return 1;
     } catch (IOException | AudioDecodeException | RuntimeException e) {

@@ -3,6 +3,7 @@ package dev.parley.gpu.training;
 import static dev.parley.gpu.pipeline.audio.AudioDecoder.SAMPLE_RATE;
 
 import ai.djl.Device;
+import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -19,8 +20,8 @@ import ai.djl.training.Trainer;
 import ai.djl.training.initializer.XavierInitializer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
-import dev.parley.gpu.embedding.TdnnSpeakerModel;
 import dev.parley.gpu.embedding.SpeakerTdnn;
+import dev.parley.gpu.embedding.TdnnSpeakerModel;
 import dev.parley.gpu.eval.Rttm;
 import dev.parley.gpu.eval.Turn;
 import dev.parley.gpu.pipeline.audio.AudioDecodeException;
@@ -38,6 +39,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -172,7 +174,7 @@ public final class TrainEmbedding {
               + "a random room per reverberant crop instead of the speaker's own p=%.2f; random channel colouring p=%.2f (3 peaking filters, +-8 dB); rooms %s",
           scale, margin, marginRampFraction * 100, (double) peakLr, warmupSteps, finalLrFraction * 100,
           steps > 0 ? steps + " steps" : "time", batch, minFrames, maxFrames,
-          java.util.Arrays.toString(speeds), pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass, pTelephone, pSpecAugment,
+          Arrays.toString(speeds), pReverbLibri, pReverbAmi, pBabble, pNoise, pLowPass, pHighPass, pTelephone, pSpecAugment,
           dropout, amiShare, pRoomPerCrop, pColour,
           shapedRooms ? "shaped (early reflections, faster decay at high frequencies)" : "noise tails");
     }
@@ -250,7 +252,7 @@ public final class TrainEmbedding {
         for (SpeakerRegions.Region r : SpeakerRegions.singleSpeaker(turns, f, x.length, 0.3)) {
           bySpeaker
               .computeIfAbsent(r.speaker(), k -> new ArrayList<>())
-              .add(java.util.Arrays.copyOfRange(x, r.from(), r.to()));
+              .add(Arrays.copyOfRange(x, r.from(), r.to()));
         }
       }
       for (Map.Entry<String, List<float[]>> e : bySpeaker.entrySet()) {
@@ -323,7 +325,7 @@ public final class TrainEmbedding {
       // no draw at 0, here and for the colouring: the default recipe's random stream is unchanged
       if (reverb && o.pRoomPerCrop() > 0 && r.nextDouble() < o.pRoomPerCrop()) {
         float[] dry = Augment.crop(s.clean(), r.nextInt(s.clean().length), len, speed);
-        x = java.util.Arrays.copyOf(Augment.reverberate(dry, roomPool[r.nextInt(roomPool.length)]), len);
+        x = Arrays.copyOf(Augment.reverberate(dry, roomPool[r.nextInt(roomPool.length)]), len);
       } else {
         float[] src = reverb ? s.reverb() : s.clean();
         x = Augment.crop(src, r.nextInt(src.length), len, speed);
@@ -373,7 +375,7 @@ public final class TrainEmbedding {
     if (o.pSpecAugment() <= 0) return null;
     int bins = Fbank.NUM_BINS;
     float[] mask = new float[o.batch() * frames * bins];
-    java.util.Arrays.fill(mask, 1f);
+    Arrays.fill(mask, 1f);
     for (int b = 0; b < o.batch(); b++) {
       if (r.nextDouble() >= o.pSpecAugment()) continue;
       int fw = r.nextInt(11);
@@ -383,9 +385,9 @@ public final class TrainEmbedding {
       for (int t = 0; t < frames; t++) {
         int row = (b * frames + t) * bins;
         if (t >= t0 && t < t0 + tw) {
-          java.util.Arrays.fill(mask, row, row + bins, 0f);
+          Arrays.fill(mask, row, row + bins, 0f);
         } else {
-          java.util.Arrays.fill(mask, row + f0, row + f0 + fw, 0f);
+          Arrays.fill(mask, row + f0, row + f0 + fw, 0f);
         }
       }
     }
@@ -516,7 +518,7 @@ public final class TrainEmbedding {
         trainNet.initialize(model.getNDManager(), DataType.FLOAT32, inputShapes);
         try (InputStream in = Files.newInputStream(ckpt)) {
           trainNet.loadParameters(model.getNDManager(), new DataInputStream(in));
-        } catch (ai.djl.MalformedModelException e) {
+        } catch (MalformedModelException e) {
           throw new IOException("corrupt checkpoint " + ckpt, e);
         }
       }

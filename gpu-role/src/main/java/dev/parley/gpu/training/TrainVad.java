@@ -19,6 +19,7 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import dev.parley.gpu.eval.Rttm;
 import dev.parley.gpu.eval.Turn;
+import dev.parley.gpu.pipeline.ModelWeights;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.pipeline.audio.AudioDecodeException;
 import dev.parley.gpu.pipeline.audio.AudioDecoder;
@@ -36,6 +37,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -149,7 +151,7 @@ public final class TrainVad {
       float[] x = AudioDecoder.decode(f);
       float[] rir = Augment.syntheticRir(0.2 + 0.6 * rnd.nextDouble(), -5 + 15 * rnd.nextDouble(), rnd);
       float[] room = Augment.reverberate(x, rir);
-      out.add(new Utterance(x, java.util.Arrays.copyOf(room, x.length), 
+      out.add(new Utterance(x, Arrays.copyOf(room, x.length), 
           labeller.detect(x).padded(vad.padSeconds()).toArray())); // labelled as the committed parley-vad was
     }
     return out;
@@ -231,7 +233,7 @@ public final class TrainVad {
         if (hi > lo) dstFrame = lo + r.nextInt(hi - lo);
       }
       float[] src = sharedRoom ? u.clean() : r.nextBoolean() ? u.room() : u.clean();
-      float[] piece = java.util.Arrays.copyOfRange(src, srcFrame * 160, (srcFrame + frames) * 160);
+      float[] piece = Arrays.copyOfRange(src, srcFrame * 160, (srcFrame + frames) * 160);
       scaleTo(piece, o.overlap() ? level + uniform(r, -8, 4) : uniform(r, -45, -15));
       for (int i = 0; i < piece.length; i++) speech[dstFrame * 160 + i] += piece[i];
       for (int f = 0; f < frames; f++) if (u.speech()[srcFrame + f]) talkers[dstFrame + f]++;
@@ -333,7 +335,7 @@ public final class TrainVad {
             float[] in = new float[o.batch() * frames * VadNet.INPUT];
             float[] lab = new float[o.batch() * frames];
             for (int i = 0; i < o.batch(); i++) {
-              float[] one = java.util.Arrays.copyOfRange(mel, i * frames * Fbank.NUM_BINS, (i + 1) * frames * Fbank.NUM_BINS);
+              float[] one = Arrays.copyOfRange(mel, i * frames * Fbank.NUM_BINS, (i + 1) * frames * Fbank.NUM_BINS);
               System.arraycopy(VadNet.features(one, frames), 0, in, i * frames * VadNet.INPUT, frames * VadNet.INPUT);
               System.arraycopy(b.labels()[i], 0, lab, i * frames, frames);
             }
@@ -377,7 +379,7 @@ public final class TrainVad {
     p.setProperty("trainingMinutes", String.format(Locale.ROOT, "%.1f", minutes));
     p.setProperty("trainedAt", Instant.now().toString());
     p.setProperty("recipe", o.recipe());
-    try (Writer w = Files.newBufferedWriter(o.out().resolve(dev.parley.gpu.pipeline.ModelWeights.PROPERTIES_FILE), StandardCharsets.UTF_8)) {
+    try (Writer w = Files.newBufferedWriter(o.out().resolve(ModelWeights.PROPERTIES_FILE), StandardCharsets.UTF_8)) {
       p.store(w, o.name() + ", written by train-vad");
     }
     say("saved after %d steps, %.1f min", steps, minutes);

@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -135,7 +136,7 @@ public final class GpuPlacement extends ShardCoordinator.AbstractShardAllocation
    */
   public GpuPlacement(ActorSystem<?> system, int numberOfShards, Duration askTimeout) {
     this.system = system;
-    this.ignoreRef = ((org.apache.pekko.actor.ExtendedActorSystem) system.classicSystem()).provider().ignoreRef();
+    this.ignoreRef = ((ExtendedActorSystem) system.classicSystem()).provider().ignoreRef();
     this.shardOf = new HashCodeMessageExtractor<>(numberOfShards);
     this.askTimeout = askTimeout;
   }

@@ -9,6 +9,7 @@ import dev.parley.protocol.worker.InferenceProtocol.JobProgress;
 import dev.parley.protocol.worker.InferenceProtocol.JobUpdate;
 import dev.parley.protocol.worker.InferenceProtocol.RunJob;
 import dev.parley.protocol.worker.InferenceProtocol.WorkerCommand;
+import java.util.function.BooleanSupplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -62,7 +63,7 @@ public final class InferenceWorker {
   private final GpuSettings settings;
   private final String node;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
-  private final java.util.function.BooleanSupplier leaving;
+  private final BooleanSupplier leaving;
 
   private RunJob job;
   private ActorRef<JobUpdate> replyTo;
@@ -73,7 +74,7 @@ public final class InferenceWorker {
 
   private InferenceWorker(ActorContext<WorkerCommand> ctx, TimerScheduler<WorkerCommand> timers, String attemptId,
       ActorRef<JobRunner.Command> runner, GpuSettings settings, String node,
-      ActorRef<ClusterSharding.ShardCommand> shard, java.util.function.BooleanSupplier leaving) {
+      ActorRef<ClusterSharding.ShardCommand> shard, BooleanSupplier leaving) {
     this.ctx = ctx;
     this.timers = timers;
     this.attemptId = attemptId;
@@ -91,7 +92,7 @@ public final class InferenceWorker {
    */
   public static Behavior<WorkerCommand> create(String attemptId, ActorRef<JobRunner.Command> runner,
       GpuSettings settings, String node, ActorRef<ClusterSharding.ShardCommand> shard,
-      java.util.function.BooleanSupplier leaving) {
+      BooleanSupplier leaving) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
         new InferenceWorker(ctx, timers, attemptId, runner, settings, node, shard, leaving).idle()));
   }

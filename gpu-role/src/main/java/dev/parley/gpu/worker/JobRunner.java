@@ -3,6 +3,7 @@ package dev.parley.gpu.worker;
 import dev.parley.protocol.CborSerializable;
 import dev.parley.protocol.DiarizationOptions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -177,7 +178,7 @@ public final class JobRunner {
         .onMessage(Cancel.class, this::onCancel)
         .onMessageEquals(CheckStalls.INSTANCE, this::checkStalls)
         .onMessage(CancelAll.class, all -> {
-          for (String attemptId : new java.util.ArrayList<>(waiting.keySet())) onCancel(new Cancel(attemptId, all.reason()));
+          for (String attemptId : new ArrayList<>(waiting.keySet())) onCancel(new Cancel(attemptId, all.reason()));
           for (String attemptId : running.keySet()) onCancel(new Cancel(attemptId, all.reason()));
           return Behaviors.same();
         })
@@ -257,7 +258,7 @@ public final class JobRunner {
 
   private Behavior<Command> checkStalls() {
     long now = System.nanoTime();
-    for (Map.Entry<String, Running> e : new java.util.ArrayList<>(running.entrySet())) {
+    for (Map.Entry<String, Running> e : new ArrayList<>(running.entrySet())) {
       Running r = e.getValue();
       Submit s = r.submit;
       if (!r.isAbandoned() && now - r.lastProgressNanos > stallTimeout.toNanos()) {

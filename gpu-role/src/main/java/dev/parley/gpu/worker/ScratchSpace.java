@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
@@ -86,7 +87,7 @@ public final class ScratchSpace implements AutoCloseable {
    */
   private static boolean olderThanAMinute(Path d) {
     try {
-      return Files.getLastModifiedTime(d).toInstant().isBefore(java.time.Instant.now().minusSeconds(60));
+      return Files.getLastModifiedTime(d).toInstant().isBefore(Instant.now().minusSeconds(60));
     } catch (IOException e) {
       return false;
     }

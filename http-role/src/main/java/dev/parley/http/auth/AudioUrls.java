@@ -6,6 +6,7 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.Optional;
 import javax.crypto.Mac;
@@ -38,7 +39,7 @@ public final class AudioUrls {
 
   /** A URL of the audio of {@code meetingId}, valid while its owner's token generation is {@code generation}. */
   public Signed sign(String meetingId, long generation) {
-    Instant exp = clock.instant().plus(ttl).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    Instant exp = clock.instant().plus(ttl).truncatedTo(ChronoUnit.SECONDS);
     return new Signed("/meetings/" + meetingId + "/audio?exp=" + exp.getEpochSecond() + "&gen=" + generation + "&sig="
         + signature(meetingId, exp.getEpochSecond(), generation), exp);
   }

@@ -17,6 +17,7 @@ import dev.parley.http.web.ApiException;
 import dev.parley.http.web.Blocking;
 import dev.parley.http.web.Json;
 import java.text.Normalizer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Optional;
@@ -68,7 +69,7 @@ public final class AuthRoutes {
 
   /** {@code blocking} runs bcrypt and the JDBC of these routes; {@code generations} has its own executor. */
   public AuthRoutes(UserRepository users, PasswordHasher hasher, TokenService tokens, TokenGenerations generations,
-      Executor blocking, long maxJsonBody, int loginMaxFailures, java.time.Duration loginFailureWindow) {
+      Executor blocking, long maxJsonBody, int loginMaxFailures, Duration loginFailureWindow) {
     this.users = users;
     this.hasher = hasher;
     this.tokens = tokens;
@@ -180,7 +181,7 @@ public final class AuthRoutes {
    */
   private void failedAttempt(LoginThrottle.Check check, String what) {
     check.failed();
-    java.time.Duration held = throttle.held(check.email());
+    Duration held = throttle.held(check.email());
     if (held.isZero()) {
       log.info("{}", what);
     } else {
@@ -204,7 +205,7 @@ public final class AuthRoutes {
     tooManyAttempts(throttle.held(email));
   }
 
-  private static void tooManyAttempts(java.time.Duration wait) {
+  private static void tooManyAttempts(Duration wait) {
     if (!wait.isZero()) {
       long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
       throw new ApiException(StatusCodes.TOO_MANY_REQUESTS, "too_many_attempts",

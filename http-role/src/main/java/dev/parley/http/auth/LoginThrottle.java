@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -82,7 +83,7 @@ final class LoginThrottle {
       end(a -> {});
     }
 
-    private synchronized void end(java.util.function.Consumer<Account> outcome) {
+    private synchronized void end(Consumer<Account> outcome) {
       if (ended) return;
       ended = true;
       accounts.computeIfPresent(email, (k, a) -> {

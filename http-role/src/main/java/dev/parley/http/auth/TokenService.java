@@ -9,6 +9,7 @@ import com.auth0.jwt.interfaces.DecodedJWT;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Optional;
 
 /**
@@ -51,7 +52,7 @@ public final class TokenService {
 
   public Token issue(String userId, String email, long generation) {
     Instant now = clock.instant();
-    Instant exp = now.plus(ttl).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    Instant exp = now.plus(ttl).truncatedTo(ChronoUnit.SECONDS);
     String token = JWT.create()
         .withIssuer(ISSUER)
         .withSubject(userId)

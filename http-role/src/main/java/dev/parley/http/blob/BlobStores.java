@@ -3,6 +3,7 @@ package dev.parley.http.blob;
 import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.blob.FileBlobStore;
 import java.nio.file.Path;
+import java.util.Locale;
 import javax.sql.DataSource;
 
 /** Builds the blob store named by {@code parley.blob.store}: {@code file} or {@code postgres}. */
@@ -24,7 +25,7 @@ public final class BlobStores {
 
     /** {@code file}, {@code postgres} or {@code db} (any case, spaces around allowed); anything else is an error. */
     public static Kind parse(String value) {
-      String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+      String v = value.trim().toLowerCase(Locale.ROOT);
       return switch (v) {
         case "file" -> FILE;
         case "postgres", "db" -> DATABASE;

@@ -13,8 +13,13 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
 import javax.sql.DataSource;
 
 /**
@@ -32,7 +37,7 @@ public final class JdbcBlobStore implements BlobStore {
    * than any upload that would finish. {@link #put} also refuses to complete a blob whose chunks are
    * not all there, should a slower one lose its first chunks all the same.
    */
-  static final java.time.Duration ABANDONED_AFTER = java.time.Duration.ofHours(1);
+  static final Duration ABANDONED_AFTER = Duration.ofHours(1);
 
   private final DataSource ds;
   private final int chunkSize;
@@ -125,11 +130,11 @@ public final class JdbcBlobStore implements BlobStore {
   }
 
   @Override
-  public java.util.List<String> keysWrittenBefore(java.time.Instant cutoff) throws IOException {
+  public List<String> keysWrittenBefore(Instant cutoff) throws IOException {
     try (Connection c = ds.getConnection();
         PreparedStatement ps = c.prepareStatement("SELECT blob_key FROM blob_object WHERE created_at < ?")) {
       ps.setLong(1, cutoff.toEpochMilli());
-      java.util.List<String> keys = new java.util.ArrayList<>();
+      List<String> keys = new ArrayList<>();
       try (var rs = ps.executeQuery()) {
         while (rs.next()) keys.add(rs.getString(1));
       }
@@ -157,7 +162,7 @@ public final class JdbcBlobStore implements BlobStore {
    */
   @Override
   public int removeAbandonedUploads() throws IOException {
-    java.util.List<String> keys = new java.util.ArrayList<>();
+    List<String> keys = new ArrayList<>();
     try (Connection c = ds.getConnection();
         PreparedStatement ps = c.prepareStatement("SELECT blob_key FROM blob_chunk c WHERE NOT EXISTS"
             + " (SELECT 1 FROM blob_object o WHERE o.blob_key = c.blob_key)"
@@ -298,7 +303,7 @@ public final class JdbcBlobStore implements BlobStore {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-      java.util.Objects.checkFromIndexSize(off, len, b.length);
+      Objects.checkFromIndexSize(off, len, b.length);
       if (len == 0) return 0;
       if (!fill()) return -1;
       int inBuf = (int) (pos - bufStart);

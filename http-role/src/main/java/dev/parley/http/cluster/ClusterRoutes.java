@@ -11,6 +11,7 @@ import dev.parley.http.web.Json;
 import dev.parley.protocol.worker.InferenceProtocol;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletionStage;
@@ -94,7 +95,7 @@ public final class ClusterRoutes {
         boolean up = m.status() == MemberStatus.up();
         if (up && reachable && roles.contains(InferenceProtocol.HTTP_ROLE)) http++;
         if (up && reachable && roles.contains(InferenceProtocol.GPU_ROLE)) gpu++;
-        members.add(new MemberView(m.address().toString(), roles, m.status().toString().toLowerCase(java.util.Locale.ROOT),
+        members.add(new MemberView(m.address().toString(), roles, m.status().toString().toLowerCase(Locale.ROOT),
             m.appVersion().version(), reachable, m.equals(cluster.selfMember())));
       }
       String leader = state.getLeader() == null ? null : state.getLeader().toString();

@@ -6,6 +6,7 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 
@@ -91,7 +92,7 @@ public final class AudioProbe {
     }
 
     public byte[] head() {
-      return java.util.Arrays.copyOf(head, n);
+      return Arrays.copyOf(head, n);
     }
 
     @Override

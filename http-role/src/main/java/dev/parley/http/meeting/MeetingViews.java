@@ -7,6 +7,7 @@ import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.Segment;
 import dev.parley.protocol.SpeakerSummary;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 
@@ -67,7 +68,7 @@ public final class MeetingViews {
         s.apiStatus(),
         s.progress(),
         s.stage(),
-        s.createdAt().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), // as the list has it
+        s.createdAt().truncatedTo(ChronoUnit.MILLIS), // as the list has it
         s.durationSeconds(),
         a == null ? null : new AudioView(a.size(), a.sha256(), a.contentType(), a.fileName()),
         s.options(),
@@ -78,7 +79,7 @@ public final class MeetingViews {
         s.retryReason(),
         // when a retry after a worker's failure is sent; null once it is (or when it went at once)
         s.status() == Meeting.Status.QUEUED && s.retryAt() != null && s.retryAt().isAfter(Instant.now())
-            ? s.retryAt().truncatedTo(java.time.temporal.ChronoUnit.MILLIS) : null,
+            ? s.retryAt().truncatedTo(ChronoUnit.MILLIS) : null,
         s.failure() == null ? null : new ErrorView(s.failure().reason(), s.failure().retryable()));
   }
 

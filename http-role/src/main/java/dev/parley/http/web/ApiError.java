@@ -1,5 +1,7 @@
 package dev.parley.http.web;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import java.nio.charset.StandardCharsets;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -15,8 +17,8 @@ public record ApiError(String error, String message) {
     byte[] body;
     try {
       body = Json.MAPPER.writeValueAsBytes(new ApiError(error, message));
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      body = ("{\"error\":\"" + error + "\",\"message\":\"\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    } catch (JsonProcessingException e) {
+      body = ("{\"error\":\"" + error + "\",\"message\":\"\"}").getBytes(StandardCharsets.UTF_8);
     }
     return HttpResponse.create().withStatus(status).withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body));
   }

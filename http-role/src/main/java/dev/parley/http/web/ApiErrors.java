@@ -2,8 +2,18 @@ package dev.parley.http.web;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.UndeclaredThrowableException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientConnectionException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
@@ -79,7 +89,7 @@ public final class ApiErrors {
       return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
           "the service did not answer in time, try again").addHeader(RetryAfter.create(1L));
     }
-    if (c instanceof java.util.concurrent.RejectedExecutionException) {
+    if (c instanceof RejectedExecutionException) {
       // a dispatcher refused the work: the node is stopping (coordinated shutdown); another node can answer
       log.info("request refused, the node is stopping: {}", c.toString());
       return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
@@ -115,9 +125,9 @@ public final class ApiErrors {
    */
   static boolean databaseUnreachable(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-      if (c instanceof java.sql.SQLTransientConnectionException || c instanceof java.sql.SQLNonTransientConnectionException
-          || c instanceof java.sql.SQLRecoverableException) return true;
-      if (c instanceof java.sql.SQLException e && e.getSQLState() != null
+      if (c instanceof SQLTransientConnectionException || c instanceof SQLNonTransientConnectionException
+          || c instanceof SQLRecoverableException) return true;
+      if (c instanceof SQLException e && e.getSQLState() != null
           && (e.getSQLState().startsWith("08") || e.getSQLState().matches("57P0[123]"))) return true;
     }
     return false;
@@ -129,7 +139,7 @@ public final class ApiErrors {
    */
   static boolean storageFull(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-      if (c instanceof java.sql.SQLException e && "53100".equals(e.getSQLState())) return true;
+      if (c instanceof SQLException e && "53100".equals(e.getSQLState())) return true;
       String m = c.getMessage();
       if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) return true;
     }
@@ -139,8 +149,8 @@ public final class ApiErrors {
   /** Whether {@code t} or a cause is the file system refusing a write: read-only, or permission denied. */
   static boolean storageNotWritable(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-      if (c instanceof java.nio.file.AccessDeniedException) return true;
-      if (c instanceof java.nio.file.FileSystemException f && f.getReason() != null
+      if (c instanceof AccessDeniedException) return true;
+      if (c instanceof FileSystemException f && f.getReason() != null
           && f.getReason().contains("Read-only file system")) return true;
     }
     return false;
@@ -153,8 +163,8 @@ public final class ApiErrors {
       if (c instanceof ApiException || c instanceof EntityStreamSizeException || c instanceof IllegalRequestException) return c;
       Throwable next = c.getCause();
       boolean wrapper = c instanceof CompletionException || c instanceof ExecutionException
-          || c instanceof java.io.UncheckedIOException || c instanceof java.io.IOException
-          || c instanceof java.lang.reflect.UndeclaredThrowableException;
+          || c instanceof UncheckedIOException || c instanceof IOException
+          || c instanceof UndeclaredThrowableException;
       if (next == null || next == c) break;
       if (!wrapper && findSizeOrApi(next) == null) break;
       c = next;

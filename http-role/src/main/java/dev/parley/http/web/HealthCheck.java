@@ -5,10 +5,13 @@ import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 
 import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
@@ -17,6 +20,7 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.concurrent.ExecutionContextExecutor;
 
 /**
  * {@code GET /healthz}: 200 while the background probe found the node serving recently (the
@@ -33,9 +37,9 @@ public final class HealthCheck {
   private record Probe(long atNanos, String error) {}
 
   private final DataSource ds;
-  private final java.util.function.Supplier<String> notServing;
+  private final Supplier<String> notServing;
   private final Duration interval;
-  private final org.apache.pekko.actor.CoordinatedShutdown shutdown;
+  private final CoordinatedShutdown shutdown;
   private final AtomicReference<Probe> last = new AtomicReference<>(new Probe(System.nanoTime() - Long.MAX_VALUE / 4, "not probed yet"));
   private final Cancellable task;
 
@@ -44,11 +48,11 @@ public final class HealthCheck {
    *     yet, or no longer, an Up cluster member), or null when it can; asked with every probe
    */
   public HealthCheck(ActorSystem<?> system, DataSource ds, Duration interval,
-      scala.concurrent.ExecutionContextExecutor blocking, java.util.function.Supplier<String> notServing) {
+      ExecutionContextExecutor blocking, Supplier<String> notServing) {
     this.ds = ds;
     this.notServing = notServing;
     this.interval = interval;
-    this.shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
+    this.shutdown = CoordinatedShutdown.get(system);
     probe(); // on the caller (the role's start): the first /healthz answers from a real probe, not "not probed yet"
     this.task = system.classicSystem().scheduler().scheduleWithFixedDelay(interval, interval, this::probe, blocking);
   }
@@ -59,7 +63,7 @@ public final class HealthCheck {
     try (Connection c = ds.getConnection()) {
       // a query, not Connection.isValid: H2 answers isValid with true after it has closed the
       // database itself (a full disk), while every statement fails
-      try (java.sql.Statement s = c.createStatement()) {
+      try (Statement s = c.createStatement()) {
         s.setQueryTimeout(2);
         s.execute("SELECT 1");
       }

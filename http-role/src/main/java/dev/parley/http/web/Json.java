@@ -1,15 +1,25 @@
 package dev.parley.http.web;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import com.fasterxml.jackson.module.paramnames.ParameterNamesModule;
+import dev.parley.protocol.SpeakerSummary;
+import java.io.IOException;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
 import org.apache.pekko.http.javadsl.marshallers.jackson.Jackson;
 import org.apache.pekko.http.javadsl.marshalling.Marshaller;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
@@ -41,9 +51,9 @@ public final class Json {
         .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
         // {"password":"a"}{"password":"b"} or a key given twice is a malformed request, not a guess
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+        .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
         // a speaker's centroid embedding is a voiceprint: kept in the journal, never served (the history shows events)
-        .addMixIn(dev.parley.protocol.SpeakerSummary.class, NoVoiceprint.class);
+        .addMixIn(SpeakerSummary.class, NoVoiceprint.class);
     // a number or true where a string belongs is a mistake too ({"password":12345678})
     m.coercionConfigFor(LogicalType.Textual)
         .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
@@ -52,7 +62,7 @@ public final class Json {
     return m;
   }
 
-  @com.fasterxml.jackson.annotation.JsonIgnoreProperties("centroid")
+  @JsonIgnoreProperties("centroid")
   private abstract static class NoVoiceprint {}
 
   private static final Marshaller<Object, RequestEntity> MARSHALLER = Jackson.marshaller(MAPPER);
@@ -67,10 +77,10 @@ public final class Json {
    * JSON out gets 406 before {@code inner} runs, not after its work is done (when marshalling the
    * answer would fail).
    */
-  public static Route answering(java.util.function.Supplier<Route> inner) {
+  public static Route answering(Supplier<Route> inner) {
     return Directives.extractRequest(req -> {
       boolean refused = req.getHeader(Accept.class)
-          .map(a -> java.util.stream.StreamSupport.stream(a.getMediaRanges().spliterator(), false)
+          .map(a -> StreamSupport.stream(a.getMediaRanges().spliterator(), false)
               .noneMatch((MediaRange r) -> r.matches(MediaTypes.APPLICATION_JSON)))
           .orElse(false);
       return refused
@@ -91,7 +101,7 @@ public final class Json {
         .thenApply(bytes -> {
           try {
             return reader.<T>readValue(bytes.toArray());
-          } catch (java.io.IOException e) {
+          } catch (IOException e) {
             throw new IllegalArgumentException(describe(e), e);
           }
         });
@@ -101,20 +111,20 @@ public final class Json {
    * What is wrong with a JSON body, in the client's terms: Jackson's own messages name Parley's
    * classes ("Cannot construct instance of `dev.parley...`") and its limits' settings.
    */
-  static String describe(java.io.IOException e) {
-    if (e instanceof com.fasterxml.jackson.core.exc.StreamConstraintsException) {
+  static String describe(IOException e) {
+    if (e instanceof StreamConstraintsException) {
       return "the JSON body nests too deep or holds a value too long";
     }
-    if (e instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException u) {
+    if (e instanceof UnrecognizedPropertyException u) {
       return "unknown field '" + u.getPropertyName() + "'";
     }
-    if (e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()) {
+    if (e instanceof JsonMappingException m && !m.getPath().isEmpty()) {
       String field = m.getPath().stream()
           .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
-          .collect(java.util.stream.Collectors.joining("."));
+          .collect(Collectors.joining("."));
       return "field '" + field + "' has the wrong type or value";
     }
-    if (e instanceof com.fasterxml.jackson.databind.JsonMappingException) return "the JSON body has the wrong shape";
+    if (e instanceof JsonMappingException) return "the JSON body has the wrong shape";
     return "the body is not valid JSON";
   }
 }

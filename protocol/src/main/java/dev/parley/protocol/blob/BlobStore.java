@@ -3,6 +3,8 @@ package dev.parley.protocol.blob;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
 
 /**
  * Where uploaded audio lives. Both roles see the same store: the http role writes an upload once,
@@ -34,7 +36,7 @@ public interface BlobStore {
   }
 
   /** The keys of the complete blobs written before {@code cutoff} (partial uploads are not blobs yet). */
-  java.util.List<String> keysWrittenBefore(java.time.Instant cutoff) throws IOException;
+  List<String> keysWrittenBefore(Instant cutoff) throws IOException;
 
   /**
    * Removes what uploads cut off by a crash left behind (they are never blobs); returns how many.

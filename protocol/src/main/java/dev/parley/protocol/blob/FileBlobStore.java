@@ -14,7 +14,10 @@ import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.UUID;
 
 /** Blob store on a local (or shared, mounted) directory: the embedded default, {@code ./data/blobs}. */
@@ -137,9 +140,9 @@ public final class FileBlobStore implements BlobStore {
   }
 
   @Override
-  public java.util.List<String> keysWrittenBefore(java.time.Instant cutoff) throws IOException {
+  public List<String> keysWrittenBefore(Instant cutoff) throws IOException {
     try (var files = Files.list(root)) {
-      java.util.List<String> keys = new java.util.ArrayList<>();
+      List<String> keys = new ArrayList<>();
       for (Path f : (Iterable<Path>) files::iterator) {
         String name = f.getFileName().toString();
         if (name.startsWith(".") || !Files.isRegularFile(f)) continue; // partial uploads are .tmp- files

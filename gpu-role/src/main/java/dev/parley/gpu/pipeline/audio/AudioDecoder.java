@@ -6,10 +6,15 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import ws.schild.jave.process.ffmpeg.DefaultFFMPEGLocator;
 
@@ -93,7 +98,7 @@ public final class AudioDecoder {
     for (int track = 1; track < track0.log().audioStreams(); track++) {
       DecodedAudio other = withOneChannelIfTheyCancel(file, max, track, decodeOnce(file, max, track, null).audio());
       if (rms(other.samples()) >= QUIET_RMS) {
-        List<String> warnings = new java.util.ArrayList<>(other.warnings());
+        List<String> warnings = new ArrayList<>(other.warnings());
         warnings.add("the first audio track is silent: track " + (track + 1) + " of " + track0.log().audioStreams()
             + " was diarized");
         return new DecodedAudio(other.samples(), warnings);
@@ -116,7 +121,7 @@ public final class AudioDecoder {
     if (rms(first.samples()) < Math.max(QUIET_RMS, 10 * mixedRms)) { // silence, or one channel anyway
       return bothFit ? mixed : decodeOnce(file, max, track, null).audio();
     }
-    List<String> warnings = new java.util.ArrayList<>(first.warnings());
+    List<String> warnings = new ArrayList<>(first.warnings());
     warnings.add("the channels cancel each other when mixed to mono (one is in opposite phase):"
         + " the first channel alone was diarized");
     return new DecodedAudio(first.samples(), warnings);
@@ -149,12 +154,12 @@ public final class AudioDecoder {
       if (wavSeconds != null) log = log.declaring(wavSeconds);
       long bytes = Files.size(raw);
       if (bytes / 4 > byHeader && byHeader < max) {
-        throw new AudioDecodeException(String.format(java.util.Locale.ROOT,
+        throw new AudioDecodeException(String.format(Locale.ROOT,
             "the file decodes to more audio than its %d bytes can hold (over %.1f hours): its header is wrong",
             fileBytes, byHeader / (SAMPLE_RATE * 3600.0)));
       }
       if (bytes / 4 > max) {
-        throw new AudioDecodeException(String.format(java.util.Locale.ROOT,
+        throw new AudioDecodeException(String.format(Locale.ROOT,
             "the recording is too long for this process: over %.1f hours, and its samples take %d MB an hour"
                 + " (the heap holds at most %d MB; give the JVM more with -Xmx)",
             max / (SAMPLE_RATE * 3600.0), MB_PER_AUDIO_HOUR, Runtime.getRuntime().maxMemory() / (1024 * 1024)));
@@ -178,9 +183,9 @@ public final class AudioDecoder {
         }
       }
       float scaled = sanitize(out);
-      List<String> warnings = new java.util.ArrayList<>(log.warnings(n / (double) SAMPLE_RATE));
+      List<String> warnings = new ArrayList<>(log.warnings(n / (double) SAMPLE_RATE));
       if (scaled > 2) {
-        warnings.add(String.format(java.util.Locale.ROOT, "the samples lie at about %.0f times full scale (a float"
+        warnings.add(String.format(Locale.ROOT, "the samples lie at about %.0f times full scale (a float"
             + " file written in integer units?): the recording was scaled down to full scale", scaled));
       }
       return new Decoded(new DecodedAudio(out, warnings), log);
@@ -231,7 +236,7 @@ public final class AudioDecoder {
    */
   private static DecoderLog runFfmpeg(Path file, long maxBytes, int track, String filter, String target)
       throws AudioDecodeException {
-    List<String> cmd = new java.util.ArrayList<>(List.of(
+    List<String> cmd = new ArrayList<>(List.of(
         ffmpegPath(), "-nostdin", "-nostats", "-hide_banner", "-loglevel", "level+info", "-y",
         "-format_whitelist", FORMATS, "-i", file.toAbsolutePath().toString(),
         "-vn", "-sn", "-dn", "-map", "0:a:" + track));
@@ -297,7 +302,7 @@ public final class AudioDecoder {
   /** The first 256 KB of the decoder's log: a file corrupt throughout logs an error per frame. */
   private static String readHead(Path log) throws IOException {
     try (var in = Files.newInputStream(log)) {
-      return new String(in.readNBytes(256 * 1024), java.nio.charset.StandardCharsets.UTF_8);
+      return new String(in.readNBytes(256 * 1024), StandardCharsets.UTF_8);
     }
   }
 
@@ -326,7 +331,7 @@ public final class AudioDecoder {
     int stride = Math.max(1, s.length / 200_000);
     float[] a = new float[(s.length + stride - 1) / stride];
     for (int i = 0, j = 0; i < s.length; i += stride, j++) a[j] = Math.abs(s[i]);
-    java.util.Arrays.sort(a);
+    Arrays.sort(a);
     return a[(int) Math.min(a.length - 1, Math.floor(q * a.length))];
   }
 
@@ -337,7 +342,7 @@ public final class AudioDecoder {
    *
    * @return how many were deleted
    */
-  public static int removeAbandonedTempFiles(Path dir, java.time.Duration age) {
+  public static int removeAbandonedTempFiles(Path dir, Duration age) {
     return AbandonedFiles.delete(dir, name -> name.startsWith(TEMP_PREFIX + "decode") && name.endsWith(".f32")
         || name.startsWith(TEMP_PREFIX + "ffmpeg") && name.endsWith(".log"), age);
   }

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 
 /**
  * Kaldi-compatible log-mel filterbank ({@code compute-fbank-feats} defaults as used by WeSpeaker):
@@ -245,8 +246,8 @@ public final class Fbank implements AutoCloseable {
     double[] re = new double[SPEC_BINS];
     double[] im = new double[SPEC_BINS];
     for (int i = 0; i < n; i++) {
-      java.util.Arrays.fill(re, 0);
-      java.util.Arrays.fill(im, 0);
+      Arrays.fill(re, 0);
+      Arrays.fill(im, 0);
       for (int j = 0; j < n; j++) {
         double pji = p[j][i];
         if (pji == 0) {

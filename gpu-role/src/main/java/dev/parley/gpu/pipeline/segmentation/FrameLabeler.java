@@ -6,6 +6,7 @@ import dev.parley.gpu.pipeline.vad.SpeechMask;
 import dev.parley.gpu.pipeline.windows.Window;
 import dev.parley.protocol.Segment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -33,7 +34,7 @@ public final class FrameLabeler {
     int n = mask.length();
     int k = centroids.length;
     int[] label = new int[n];
-    java.util.Arrays.fill(label, -1);
+    Arrays.fill(label, -1);
     if (k == 0) return label;
     float[][] score = new float[n][];
     float[] weight = new float[n];
@@ -202,7 +203,7 @@ public final class FrameLabeler {
     int[] before = nearestOther(label, speakers, false);
     int[] after = nearestOther(label, speakers, true);
     int[] second = new int[label.length];
-    java.util.Arrays.fill(second, -1);
+    Arrays.fill(second, -1);
     for (int f = 0; f < label.length && f < overlapped.length(); f++) {
       if (label[f] < 0 || !overlapped.isSpeech(f)) continue;
       boolean useBefore = before[f] >= 0 && (after[f] < 0 || f - before[f] <= after[f] - f);
@@ -219,7 +220,7 @@ public final class FrameLabeler {
   static int[] nearestOther(int[] label, int speakers, boolean after) {
     int n = label.length;
     int[] seen = new int[speakers];
-    java.util.Arrays.fill(seen, -1);
+    Arrays.fill(seen, -1);
     int[] out = new int[n];
     for (int i = 0; i < n; i++) {
       int f = after ? n - 1 - i : i;

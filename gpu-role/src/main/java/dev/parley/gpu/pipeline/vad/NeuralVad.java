@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 import ai.djl.training.ParameterStore;
 import dev.parley.gpu.pipeline.DiarizationException;
 import dev.parley.gpu.pipeline.ModelWeights;
@@ -122,7 +123,7 @@ public final class NeuralVad implements VoiceActivityDetector {
           int n = c1 - c0;
           NDArray in = block.create(VadNet.features(mel, n), new Shape(1, n, VadNet.INPUT));
           NDArray logits = net.forward(new ParameterStore(block, false), new NDList(in), false).singletonOrThrow();
-          float[] p = ai.djl.nn.Activation.sigmoid(logits).toFloatArray();
+          float[] p = Activation.sigmoid(logits).toFloatArray();
           for (float v : p) {
             // NaN would read as "no speech" and go unnoticed; fail the attempt so the job is retried
             if (Float.isNaN(v)) throw new DiarizationException(id() + " gave NaN scores", true);

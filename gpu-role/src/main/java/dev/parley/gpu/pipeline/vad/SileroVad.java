@@ -8,6 +8,7 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
@@ -23,6 +24,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Silero VAD (v5 and later, TorchScript, MIT) run through DJL's PyTorch engine: {@code
@@ -39,7 +42,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * Parallel#singleThreadedTorch}).
  */
 public final class SileroVad implements VoiceActivityDetector {
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SileroVad.class);
+  private static final Logger log = LoggerFactory.getLogger(SileroVad.class);
 
   static final int CHUNK = 512;
 
@@ -215,7 +218,7 @@ public final class SileroVad implements VoiceActivityDetector {
       PtNDArray x = (PtNDArray) call.create(part, new Shape(1, part.length));
       float[] out;
       try (IValue in = IValue.from(x); IValue res = IValueUtils.runMethod(block, "audio_forward", in, sr)) {
-        out = res.toTensor((ai.djl.pytorch.engine.PtNDManager) call).toFloatArray();
+        out = res.toTensor((PtNDManager) call).toFloatArray();
       }
       for (float o : out) if (Float.isNaN(o)) return null;
       return out;

@@ -14,6 +14,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.event.Logging;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Offset;
@@ -26,6 +27,8 @@ import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.RestartSource;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps {@code meeting_list} up to date from the journal: {@code eventsByTag("meeting")} of the JDBC
@@ -37,7 +40,7 @@ import org.apache.pekko.stream.javadsl.Source;
  * whole journal.
  */
 public final class MeetingListProjection {
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MeetingListProjection.class);
+  private static final Logger log = LoggerFactory.getLogger(MeetingListProjection.class);
   private MeetingListProjection() {}
 
   public static final String NAME = "meeting-list-projection";
@@ -66,8 +69,8 @@ public final class MeetingListProjection {
       // until a minute passes without a failure; by default it fell back to min-backoff whenever a
       // failing attempt itself took longer than that (a connection timeout does)
       RestartSettings restart = RestartSettings.create(settings.minBackoff(), settings.maxBackoff(), 0.2)
-          .withMaxRestarts(Integer.MAX_VALUE, java.time.Duration.ofMinutes(1))
-          .withLogSettings(RestartSettings.createLogSettings(org.apache.pekko.event.Logging.DebugLevel()));
+          .withMaxRestarts(Integer.MAX_VALUE, Duration.ofMinutes(1))
+          .withLogSettings(RestartSettings.createLogSettings(Logging.DebugLevel()));
       Source<Done, NotUsed> run = RestartSource.onFailuresWithBackoff(restart, () ->
           Source.completionStageSource(
                   Blocking.supply(() -> repo.readOffset(MeetingListRepository.PROJECTION), blocking)
