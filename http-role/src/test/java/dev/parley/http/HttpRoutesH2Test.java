@@ -8,15 +8,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
 import dev.parley.http.db.DbSettings;
+import dev.parley.http.meeting.list.DeletedMeetings;
 import dev.parley.http.testutil.Api;
 import dev.parley.http.testutil.FakeWorker;
 import dev.parley.http.testutil.TestNode;
+import dev.parley.http.web.Cors;
 import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -53,7 +57,7 @@ class HttpRoutesH2Test {
       assertArrayEquals(wav, api.get("/meetings/" + a + "/audio", token).body());
       var range = api.send(api.req("/meetings/" + a + "/audio", token).header("Range", "bytes=100-199").GET().build());
       assertEquals(206, range.status());
-      assertArrayEquals(java.util.Arrays.copyOfRange(wav, 100, 200), range.body());
+      assertArrayEquals(Arrays.copyOfRange(wav, 100, 200), range.body());
       assertEquals(6, api.get("/meetings/" + a + "/history", token).json().size());
 
       assertEquals(204, api.delete("/meetings/" + a, token).status());
@@ -66,7 +70,7 @@ class HttpRoutesH2Test {
       long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
       int erased = 0;
       while (erased == 0 && System.nanoTime() < deadline) {
-        erased = dev.parley.http.meeting.list.DeletedMeetings.erase(node.ds, java.time.Instant.now().plusSeconds(60));
+        erased = DeletedMeetings.erase(node.ds, Instant.now().plusSeconds(60));
         if (erased == 0) Thread.sleep(100);
       }
       assertEquals(1, erased);
@@ -134,20 +138,20 @@ class HttpRoutesH2Test {
   @Test
   void corsOriginsMustBeOrigins() {
     for (String bad : List.of("not an origin", "https://app.example.com/")) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> dev.parley.http.HttpSettings.fromConfig(
-          com.typesafe.config.ConfigFactory.parseString("parley.http.cors-origins = \"" + bad + "\"")
-              .withFallback(com.typesafe.config.ConfigFactory.load()).getConfig("parley")));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HttpSettings.fromConfig(
+          ConfigFactory.parseString("parley.http.cors-origins = \"" + bad + "\"")
+              .withFallback(ConfigFactory.load()).getConfig("parley")));
       assertTrue(e.getMessage().contains("PARLEY_CORS_ORIGINS"), e.getMessage());
     }
-    dev.parley.http.web.Cors.check(List.of("*"));
+    Cors.check(List.of("*"));
   }
 
   /** A token lifetime that is not positive, or a short JWT secret, stops the start instead of handing out dead tokens. */
   @Test
   void tokenSettingsAreChecked() {
     for (String bad : List.of("parley.http.token-ttl = -5s", "parley.http.token-ttl = 0s", "parley.http.jwt-secret = short")) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> dev.parley.http.HttpSettings.fromConfig(
-          com.typesafe.config.ConfigFactory.parseString(bad).withFallback(com.typesafe.config.ConfigFactory.load()).getConfig("parley")));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HttpSettings.fromConfig(
+          ConfigFactory.parseString(bad).withFallback(ConfigFactory.load()).getConfig("parley")));
       assertTrue(e.getMessage().contains(bad.contains("ttl") ? "PARLEY_TOKEN_TTL" : "PARLEY_JWT_SECRET"), e.getMessage());
     }
   }

@@ -14,31 +14,40 @@ import dev.parley.http.auth.AudioUrls;
 import dev.parley.http.auth.TokenService;
 import dev.parley.http.cluster.ClusterRoutes;
 import dev.parley.http.meeting.Meeting;
+import dev.parley.http.meeting.list.DeletedMeetings;
 import dev.parley.http.testutil.Api;
 import dev.parley.http.testutil.Api.Res;
 import dev.parley.http.testutil.FakeWorker;
 import dev.parley.http.testutil.Postgres;
 import dev.parley.http.testutil.TestNode;
-import dev.parley.http.meeting.list.DeletedMeetings;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.Collectors;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.PersistenceQuery;
@@ -124,7 +133,7 @@ class HttpRoutesPostgresTest {
   @Test
   void unknownRoutesAndMethodsAreJsonErrors() {
     assertError(api.get("/nope", null), 404, "not_found");
-    assertError(api.send(api.req("/auth/login", null).PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build()),
+    assertError(api.send(api.req("/auth/login", null).PUT(HttpRequest.BodyPublishers.ofString("{}")).build()),
         405, "method_not_allowed");
     // the fixed names under /meetings are not meeting ids
     String token = api.user("methods@example.com");
@@ -190,7 +199,7 @@ class HttpRoutesPostgresTest {
     assertError(api.postJson("/auth/register", null, "{\"email\": \"b@example.com\", "), 400, "bad_request");
     assertError(api.postJson("/auth/register", null, "[1,2]"), 400, "bad_request");
     // JSON is UTF-8: a malformed byte is refused, not read as U+FFFD (two bodies would name one account)
-    byte[] badUtf8 = "{\"email\":\"bad\u00ff@example.com\",\"password\":\"long-enough\"}".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    byte[] badUtf8 = "{\"email\":\"bad\u00ff@example.com\",\"password\":\"long-enough\"}".getBytes(StandardCharsets.ISO_8859_1);
     assertError(api.postRaw("/auth/register", null, "application/json", badUtf8), 400, "bad_request");
     assertError(api.postJson("/auth/register", null, "{\"email\":\"n@example.com\",\"password\":12345678}"), 400, "bad_request");
     assertError(api.postJson("/auth/register", null, "{\"email\":\"n@example.com\",\"password\":true}"), 400, "bad_request");
@@ -230,7 +239,7 @@ class HttpRoutesPostgresTest {
   void aRegistrationRefusedForItsAcceptHeaderCreatesNoAccount() {
     String body = "{\"email\":\"accept@example.com\",\"password\":\"long-enough\"}";
     Res refused = api.send(api.req("/auth/register", null).header("Content-Type", "application/json")
-        .header("Accept", "text/plain").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build());
+        .header("Accept", "text/plain").POST(HttpRequest.BodyPublishers.ofString(body)).build());
     assertError(refused, 406, "not_acceptable");
     assertEquals(201, api.postJson("/auth/register", null, body).status(), "the refused request created nothing");
   }
@@ -287,7 +296,7 @@ class HttpRoutesPostgresTest {
     assertEquals(2, m.get("options").get("numSpeakers").asInt());
     assertEquals("audio/wav", m.get("audio").get("contentType").asText());
     assertEquals(wav.length, m.get("audio").get("size").asLong());
-    assertEquals(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(wav)),
+    assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(wav)),
         m.get("audio").get("sha256").asText());
     assertEquals(2, m.get("segments").size());
     JsonNode seg = m.get("segments").get(0);
@@ -479,7 +488,7 @@ class HttpRoutesPostgresTest {
   @Test
   void badUploadsAreRejected() throws Exception {
     String token = api.user("bad@example.com");
-    java.util.Set<String> blobsBefore = blobNames();
+    Set<String> blobsBefore = blobNames();
     assertError(api.postRaw("/meetings?numSpeakers=zero", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
     assertError(api.postRaw("/meetings?numSpeakers=%D9%A3", token, "audio/wav", Api.wav(0.1)), 400, "bad_request"); // Arabic-Indic 3
     assertError(api.postRaw("/meetings?minSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
@@ -495,14 +504,14 @@ class HttpRoutesPostgresTest {
     assertError(api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("maxSpeakers", "-1")), 400, "bad_request");
     // nothing of these became a meeting, and no blob was left behind
     assertEquals(0, api.get("/meetings", token).json().get("items").size());
-    java.util.Set<String> left = blobNames();
+    Set<String> left = blobNames();
     left.removeAll(blobsBefore);
-    assertEquals(java.util.Set.of(), left, "blobs the rejected uploads left");
+    assertEquals(Set.of(), left, "blobs the rejected uploads left");
   }
 
-  private java.util.Set<String> blobNames() throws java.io.IOException {
+  private Set<String> blobNames() throws IOException {
     try (var files = Files.list(dataDir.resolve("blobs"))) {
-      return files.map(f -> f.getFileName().toString()).collect(java.util.stream.Collectors.toCollection(java.util.HashSet::new));
+      return files.map(f -> f.getFileName().toString()).collect(Collectors.toCollection(HashSet::new));
     }
   }
 
@@ -534,9 +543,9 @@ class HttpRoutesPostgresTest {
           s.getOutputStream().write(0);
           byte[] head = s.getInputStream().readNBytes(12);
           if (head.length > 0) reply = new String(head, StandardCharsets.US_ASCII);
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
           // no answer yet: trickle on
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
           reply = "closed: " + e; // the server answered and closed while this wrote
           byte[] head = s.getInputStream().readNBytes(12);
           if (head.length > 0) reply = new String(head, StandardCharsets.US_ASCII);
@@ -560,7 +569,7 @@ class HttpRoutesPostgresTest {
   void aUserHoldsAtMostEightUploadsAtOnce() throws Exception {
     String slow = api.user("slow@example.com");
     String other = api.user("other-uploader@example.com");
-    List<Socket> stalled = new java.util.ArrayList<>();
+    List<Socket> stalled = new ArrayList<>();
     try {
       for (int i = 0; i < 8; i++) stalled.add(Api.stalledUpload(node.http.port(), slow));
       // the eight are in their slots (they time out after 2 s in tests): an upload of this user's sent
@@ -621,7 +630,7 @@ class HttpRoutesPostgresTest {
 
     // chunked body (no Content-Length) that grows past the limit
     Res chunked = api.send(api.req("/meetings", token).header("Content-Type", "audio/wav")
-        .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build());
+        .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build());
     assertError(chunked, 413, "payload_too_large");
     assertEquals(0, api.get("/meetings", token).json().get("items").size());
     try (var files = Files.list(dataDir.resolve("blobs"))) {
@@ -644,7 +653,7 @@ class HttpRoutesPostgresTest {
     Res part = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=10-19").GET().build());
     assertEquals(206, part.status());
     assertEquals("bytes 10-19/" + wav.length, part.header("Content-Range"));
-    assertArrayEquals(java.util.Arrays.copyOfRange(wav, 10, 20), part.body());
+    assertArrayEquals(Arrays.copyOfRange(wav, 10, 20), part.body());
 
     // validated by the stored checksum and the upload time
     String etag = full.header("ETag");
@@ -656,7 +665,7 @@ class HttpRoutesPostgresTest {
     Res resumed = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=10-19")
         .header("If-Range", etag).GET().build());
     assertEquals(206, resumed.status());
-    assertArrayEquals(java.util.Arrays.copyOfRange(wav, 10, 20), resumed.body());
+    assertArrayEquals(Arrays.copyOfRange(wav, 10, 20), resumed.body());
     Res changed = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=10-19")
         .header("If-Range", "\"another-file\"").GET().build());
     assertEquals(200, changed.status(), "a Range for another version gets the whole file");
@@ -664,7 +673,7 @@ class HttpRoutesPostgresTest {
 
     Res tail = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=-100").GET().build());
     assertEquals(206, tail.status());
-    assertArrayEquals(java.util.Arrays.copyOfRange(wav, wav.length - 100, wav.length), tail.body());
+    assertArrayEquals(Arrays.copyOfRange(wav, wav.length - 100, wav.length), tail.body());
 
     Res from = api.send(api.req("/meetings/" + id + "/audio", token).header("Range", "bytes=" + (wav.length - 5) + "-").GET().build());
     assertEquals(206, from.status());
@@ -676,7 +685,7 @@ class HttpRoutesPostgresTest {
 
     // media players ask with HEAD first: the GET's headers, no body
     Res head = api.send(api.req("/meetings/" + id + "/audio", token)
-        .method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody()).build());
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
     assertEquals(200, head.status());
     assertEquals(String.valueOf(wav.length), head.header("Content-Length"));
     assertEquals("bytes", head.header("Accept-Ranges"));
@@ -702,7 +711,7 @@ class HttpRoutesPostgresTest {
     assertArrayEquals(wav, api.get(url, null).body());
     Res part = api.send(api.req(url, null).header("Range", "bytes=10-19").GET().build());
     assertEquals(206, part.status(), part.text());
-    assertArrayEquals(java.util.Arrays.copyOfRange(wav, 10, 20), part.body());
+    assertArrayEquals(Arrays.copyOfRange(wav, 10, 20), part.body());
 
     String query = url.substring(url.indexOf('?'));
     String sig = query.substring(query.indexOf("sig=") + 4);
@@ -765,9 +774,9 @@ class HttpRoutesPostgresTest {
     }
     assertError(api.delete("/meetings/" + id, other), 404, "not_found");
     assertEquals(0, api.get("/meetings", other).json().get("items").size());
-    assertError(api.get("/meetings/" + java.util.UUID.randomUUID(), owner), 404, "not_found");
+    assertError(api.get("/meetings/" + UUID.randomUUID(), owner), 404, "not_found");
     assertError(api.get("/meetings/not-a-meeting-id", owner), 404, "not_found");
-    assertError(api.get("/meetings/" + java.util.UUID.randomUUID() + "/history", owner), 404, "not_found");
+    assertError(api.get("/meetings/" + UUID.randomUUID() + "/history", owner), 404, "not_found");
     assertEquals(200, api.get("/meetings/" + id, owner).status());
   }
 
@@ -797,7 +806,7 @@ class HttpRoutesPostgresTest {
     } while (cursor != null);
     assertEquals(3, pages);
     List<String> newestFirst = new ArrayList<>(ids);
-    java.util.Collections.reverse(newestFirst);
+    Collections.reverse(newestFirst);
     assertEquals(newestFirst, seen);
 
     assertError(api.get("/meetings?limit=0", token), 400, "bad_request");
@@ -862,7 +871,7 @@ class HttpRoutesPostgresTest {
       ps.setString(1, pending); // deleted in the list, its events not yet applied there: not to be erased yet
       ps.executeUpdate();
     }
-    assertTrue(DeletedMeetings.erase(node.ds, java.time.Instant.now().plusSeconds(60)) >= 1);
+    assertTrue(DeletedMeetings.erase(node.ds, Instant.now().plusSeconds(60)) >= 1);
     assertEquals(0, journalSize(id));
     assertError(api.get("/meetings/" + id + "/history", token), 404, "not_found");
     try (var c = node.ds.getConnection(); var st = c.createStatement()) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.http.db.Database;
 import dev.parley.http.meeting.list.MeetingListRepository;
 import dev.parley.http.testutil.Api;
 import dev.parley.http.testutil.FakeWorker;
@@ -47,7 +48,7 @@ class MeetingRecoveryPostgresTest {
       }
 
       // wipe the read side: the projection must rebuild it from the events
-      try (var ds = dev.parley.http.db.Database.create(pg.db)) {
+      try (var ds = Database.create(pg.db)) {
         new MeetingListRepository(ds, pg.db).reset(MeetingListRepository.PROJECTION);
       }
 

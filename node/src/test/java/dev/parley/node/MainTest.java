@@ -5,8 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class MainTest {
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -59,14 +65,14 @@ class MainTest {
    * start and used to exit 0 before Main could exit 1).
    */
   @Test
-  void aNodeWhosePortIsTakenExitsOne(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+  void aNodeWhosePortIsTakenExitsOne(@TempDir Path dir) throws Exception {
     for (String taken : new String[] {"PARLEY_CLUSTER_PORT", "PARLEY_HTTP_PORT"}) {
-      try (java.net.ServerSocket busy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
-          java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      try (ServerSocket busy = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
+          ServerSocket free = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
         int freePort = free.getLocalPort();
         free.close();
         ProcessBuilder pb = new ProcessBuilder(
-                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName())
             .redirectErrorStream(true)
             .redirectOutput(dir.resolve(taken + ".log").toFile());
@@ -77,8 +83,8 @@ class MainTest {
         pb.environment().put("PARLEY_HTTP_PORT", "" + (taken.equals("PARLEY_HTTP_PORT") ? busy.getLocalPort() : freePort));
         Process p = pb.start();
         try {
-          assertTrue(p.waitFor(90, java.util.concurrent.TimeUnit.SECONDS), taken + ": the node did not exit");
-          String log = java.nio.file.Files.readString(dir.resolve(taken + ".log"));
+          assertTrue(p.waitFor(90, TimeUnit.SECONDS), taken + ": the node did not exit");
+          String log = Files.readString(dir.resolve(taken + ".log"));
           assertEquals(1, p.exitValue(), taken + " taken; the node said:\n" + log);
           // Pekko logs the bind failure itself; Main's "could not start" may lose the race with the exit
           assertTrue(log.contains("Address already in use"), log);

@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.parley.http.blob.BlobStores;
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.lease.JdbcLease;
+import dev.parley.protocol.WireProtocol;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -122,8 +123,8 @@ class NodeSettingsTest {
     assertEquals("127.0.0.1", c.getString("pekko.remote.artery.canonical.hostname"));
     assertTrue(c.getBoolean("pekko.coordinated-shutdown.exit-jvm"));
     assertEquals(0, c.getInt("pekko.coordinated-shutdown.exit-code"));
-    assertTrue(dev.parley.protocol.WireProtocol.RELEASE.matches("\\d+\\.\\d+\\.\\d+.*"), dev.parley.protocol.WireProtocol.RELEASE);
-    assertEquals(dev.parley.protocol.WireProtocol.RELEASE, c.getString("pekko.cluster.app-version"),
+    assertTrue(WireProtocol.RELEASE.matches("\\d+\\.\\d+\\.\\d+.*"), WireProtocol.RELEASE);
+    assertEquals(WireProtocol.RELEASE, c.getString("pekko.cluster.app-version"),
         "the release is the cluster's app-version, which sharding prefers during a rolling upgrade");
     String db = "pekko-persistence-jdbc.shared-databases.parley.";
     assertEquals("slick.jdbc.PostgresProfile$", c.getString(db + "profile"));

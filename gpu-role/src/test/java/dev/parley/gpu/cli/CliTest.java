@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigResolveOptions;
 import dev.parley.gpu.eval.Rttm;
 import dev.parley.gpu.eval.Turn;
 import dev.parley.gpu.pipeline.DiarizationPipeline;
@@ -20,8 +21,11 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -86,7 +90,7 @@ class CliTest {
       {"eval", "--ref", "r.rttm", "--oracle-count", "--num-speakers", "2", "x.wav"},
     };
     for (String[] args : bad) {
-      Object[] r = run(args[0], java.util.Arrays.copyOfRange(args, 1, args.length));
+      Object[] r = run(args[0], Arrays.copyOfRange(args, 1, args.length));
       assertEquals(2, r[0], String.join(" ", args) + " -> " + r[2]);
       assertTrue(((String) r[2]).contains("usage:"), String.join(" ", args));
       assertTrue(((String) r[2]).startsWith("error: "), String.join(" ", args));
@@ -124,7 +128,7 @@ class CliTest {
   @Test
   void pipelineSettingsComeFromConfigurationUnlessOptionsOverrideThem() throws Exception {
     PipelineSettings shipped = PipelineSettings.fromConfig(ConfigFactory.parseResources("application.conf")
-        .resolve(com.typesafe.config.ConfigResolveOptions.noSystem())
+        .resolve(ConfigResolveOptions.noSystem())
         .getConfig("parley"));
     assertEquals(new PipelineSettings("", "", "auto", 0), shipped);
     PipelineSettings configured = PipelineSettings.fromConfig(pipeline("threads = 3, device = cpu, vad-model = energy"));
@@ -145,7 +149,7 @@ class CliTest {
         err.toString(StandardCharsets.UTF_8).strip());
     assertEquals(0, PipelineSettings.fromConfig(pipeline("threads = \"\"")).threads()); // PARLEY_PIPELINE_THREADS=
     for (String bad : new String[] {"threads = -1", "threads = 1.5", "threads = \" x\""}) {
-      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+      IllegalArgumentException e = Assertions.assertThrows(IllegalArgumentException.class,
           () -> PipelineSettings.fromConfig(pipeline(bad)), bad);
       assertTrue(e.getMessage().contains("PARLEY_PIPELINE_THREADS"), e.getMessage());
     }
@@ -183,7 +187,7 @@ class CliTest {
     Path spaced = Files.copy(conv, Files.createDirectories(dir.resolve("ids/sp")).resolve("weekly sync 2.wav"));
     Object[] r = run("diarize", spaced.toString());
     assertEquals(0, r[0], (String) r[2]);
-    assertEquals(java.util.Set.of("weekly_sync_2"), Rttm.parse((String) r[1], "stdout").keySet());
+    assertEquals(Set.of("weekly_sync_2"), Rttm.parse((String) r[1], "stdout").keySet());
   }
 
   @Test

@@ -7,14 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
 import java.io.DataOutputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
@@ -51,15 +54,15 @@ class SpeakerModelTest {
       SpeakerTdnn net = new SpeakerTdnn(SMALL);
       net.initialize(m, DataType.FLOAT32, new Shape(1, 100, 80));
       NDArray x = m.randomNormal(new Shape(2, 120, 80));
-      ai.djl.training.ParameterStore ps = new ai.djl.training.ParameterStore(m, false);
-      float[] plain = net.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().toFloatArray();
+      ParameterStore ps = new ParameterStore(m, false);
+      float[] plain = net.forward(ps, new NDList(x), false).singletonOrThrow().toFloatArray();
       net.withTrainingDropout(0.5);
-      assertArrayEquals(plain, net.forward(ps, new ai.djl.ndarray.NDList(x), false).singletonOrThrow().toFloatArray());
+      assertArrayEquals(plain, net.forward(ps, new NDList(x), false).singletonOrThrow().toFloatArray());
       // training passes (batch statistics, so comparable with each other): dropout changes them
-      float[] trained = net.forward(ps, new ai.djl.ndarray.NDList(x), true).singletonOrThrow().toFloatArray();
+      float[] trained = net.forward(ps, new NDList(x), true).singletonOrThrow().toFloatArray();
       net.withTrainingDropout(0);
-      float[] trainedPlain = net.forward(ps, new ai.djl.ndarray.NDList(x), true).singletonOrThrow().toFloatArray();
-      assertNotEquals(java.util.Arrays.toString(trainedPlain), java.util.Arrays.toString(trained));
+      float[] trainedPlain = net.forward(ps, new NDList(x), true).singletonOrThrow().toFloatArray();
+      assertNotEquals(Arrays.toString(trainedPlain), Arrays.toString(trained));
       assertThrows(IllegalArgumentException.class, () -> net.withTrainingDropout(1.0));
     }
   }
@@ -231,7 +234,7 @@ class SpeakerModelTest {
       }
       // the members differ, so the ensemble is not one of them twice
       assertNotEquals(first.version(), second.version());
-      assertNotEquals(java.util.Arrays.toString(ea), java.util.Arrays.toString(eb));
+      assertNotEquals(Arrays.toString(ea), Arrays.toString(eb));
     }
   }
 

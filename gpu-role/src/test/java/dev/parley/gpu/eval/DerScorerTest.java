@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.Segment;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -19,7 +20,7 @@ class DerScorerTest {
   }
 
   private static String line(double start, double dur, String spk) {
-    return String.format(java.util.Locale.ROOT, "SPEAKER f 1 %.3f %.3f <NA> <NA> %s <NA> <NA>%n", start, dur, spk);
+    return String.format(Locale.ROOT, "SPEAKER f 1 %.3f %.3f <NA> <NA> %s <NA> <NA>%n", start, dur, spk);
   }
 
   @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import ai.djl.engine.Engine;
 import dev.parley.gpu.eval.DerResult;
 import dev.parley.gpu.eval.DerScorer;
 import dev.parley.gpu.eval.Turn;
@@ -74,7 +75,7 @@ class DiarizationPipelineTest {
   @Test
   void askingForAGpuWhereThereIsNoneIsAClearError() {
     PipelineSettings gpu = new PipelineSettings("energy", "", "gpu", 1);
-    if (ai.djl.engine.Engine.getEngine("PyTorch").getGpuCount() == 0) {
+    if (Engine.getEngine("PyTorch").getGpuCount() == 0) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DiarizationPipeline.create(gpu));
       assertTrue(e.getMessage().contains("no CUDA GPU"), e.getMessage());
     } else {

@@ -1,5 +1,10 @@
 package dev.parley.gpu.testutil;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Random;
 
 /** Test signals at 16 kHz: speech-like voices, noise, silence. */
@@ -80,14 +85,14 @@ public final class Signals {
   }
 
   /** Writes 16-bit PCM mono WAV at 16 kHz. */
-  public static java.nio.file.Path writeWav(java.nio.file.Path file, float[] x) throws java.io.IOException {
-    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(44 + 2 * x.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+  public static Path writeWav(Path file, float[] x) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(44 + 2 * x.length).order(ByteOrder.LITTLE_ENDIAN);
     b.put("RIFF".getBytes()).putInt(36 + 2 * x.length).put("WAVE".getBytes());
     b.put("fmt ".getBytes()).putInt(16).putShort((short) 1).putShort((short) 1).putInt(RATE).putInt(RATE * 2)
         .putShort((short) 2).putShort((short) 16);
     b.put("data".getBytes()).putInt(2 * x.length);
     for (float v : x) b.putShort((short) Math.max(-32768, Math.min(32767, Math.round(v * 32767))));
-    return java.nio.file.Files.write(file, b.array());
+    return Files.write(file, b.array());
   }
 
   public static float[] silence(double seconds) {

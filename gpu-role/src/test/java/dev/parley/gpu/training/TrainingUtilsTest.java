@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.parley.gpu.eval.Rttm;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -175,15 +176,15 @@ class TrainingUtilsTest {
     Random r = new Random(3);
     float[] voice = sine(1000, 16000);
     Augment.telephone(voice, r);
-    double inBand = Augment.rms(java.util.Arrays.copyOfRange(voice, 1600, 16000));
+    double inBand = Augment.rms(Arrays.copyOfRange(voice, 1600, 16000));
     assertEquals(Math.sqrt(0.5), inBand, 0.15 * Math.sqrt(0.5), "1 kHz passes at about its level");
     float[] high = sine(6000, 16000);
     Augment.telephone(high, r);
-    assertTrue(Augment.rms(java.util.Arrays.copyOfRange(high, 1600, 16000)) < 0.01 * Math.sqrt(0.5),
+    assertTrue(Augment.rms(Arrays.copyOfRange(high, 1600, 16000)) < 0.01 * Math.sqrt(0.5),
         "6 kHz is gone (below -40 dB)");
     float[] low = sine(60, 16000);
     Augment.telephone(low, r);
-    assertTrue(Augment.rms(java.util.Arrays.copyOfRange(low, 1600, 16000)) < 0.15 * Math.sqrt(0.5), "mains hum is cut");
+    assertTrue(Augment.rms(Arrays.copyOfRange(low, 1600, 16000)) < 0.15 * Math.sqrt(0.5), "mains hum is cut");
     assertEquals(0.2, TrainEmbedding.Options.parse(new String[] {"--telephone", "0.2"}).pTelephone());
     assertThrows(IllegalArgumentException.class, () -> TrainEmbedding.Options.parse(new String[] {"--telephone", "2"}));
   }
@@ -217,7 +218,7 @@ class TrainingUtilsTest {
   }
 
   private static double rms(float[] x, int from) {
-    return Augment.rms(java.util.Arrays.copyOfRange(x, from, x.length));
+    return Augment.rms(Arrays.copyOfRange(x, from, x.length));
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.parley.gpu.worker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import com.typesafe.config.ConfigFactory;
 import dev.parley.gpu.worker.GpuPlacement.NodeLoad;
 import java.util.List;
 import java.util.Set;
@@ -24,7 +25,7 @@ class GpuPlacementTest {
 
   @BeforeAll
   static void start() {
-    system = ActorSystem.create("placement", com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
+    system = ActorSystem.create("placement", ConfigFactory.parseString("pekko.actor.provider = local"));
     a = TestProbe.apply(system).ref();
     b = TestProbe.apply(system).ref();
     c = TestProbe.apply(system).ref();

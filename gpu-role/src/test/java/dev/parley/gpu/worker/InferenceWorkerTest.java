@@ -23,8 +23,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -106,7 +111,7 @@ class InferenceWorkerTest {
     // the node went idle and left, or was told to stop: a job taken now would leave with it
     store("l1.wav", "x".repeat(160));
     TestProbe<JobUpdate> meeting = kit.createTestProbe();
-    org.apache.pekko.actor.typed.ActorRef<InferenceProtocol.WorkerCommand> worker =
+    ActorRef<InferenceProtocol.WorkerCommand> worker =
         kit.spawn(InferenceWorker.create("m-l-1", role.runner(), role.settings(), role.node(), null, () -> true));
     worker.tell(new RunJob("m-l", "m-l-1", 1, "l1.wav", DiarizationOptions.NONE, meeting.ref()));
     worker.tell(new RunJob("m-l", "m-l-1", 1, "l1.wav", DiarizationOptions.NONE, meeting.ref())); // a re-send
@@ -122,7 +127,7 @@ class InferenceWorkerTest {
   void aWorkerHandedOffMidJobFinishesItAndSendsTheOutcomeBeforeItStops() throws IOException {
     store("h1.wav", "x".repeat(150));
     TestProbe<JobUpdate> meeting = kit.createTestProbe();
-    org.apache.pekko.actor.typed.ActorRef<InferenceProtocol.WorkerCommand> worker =
+    ActorRef<InferenceProtocol.WorkerCommand> worker =
         kit.spawn(InferenceWorker.create("m-h-1", role.runner(), role.settings(), role.node(), null, () -> false));
     worker.tell(new RunJob("m-h", "m-h-1", 1, "h1.wav", DiarizationOptions.NONE, meeting.ref()));
     meeting.expectMessageClass(JobAccepted.class, Duration.ofSeconds(10));
@@ -144,8 +149,8 @@ class InferenceWorkerTest {
   void aWorkerOnANodeThatIsLeavingStopsItsJobAtHandOff() throws IOException {
     store("g1.wav", "x".repeat(170));
     TestProbe<JobUpdate> meeting = kit.createTestProbe();
-    java.util.concurrent.atomic.AtomicBoolean leaving = new java.util.concurrent.atomic.AtomicBoolean(false);
-    org.apache.pekko.actor.typed.ActorRef<InferenceProtocol.WorkerCommand> worker =
+    AtomicBoolean leaving = new AtomicBoolean(false);
+    ActorRef<InferenceProtocol.WorkerCommand> worker =
         kit.spawn(InferenceWorker.create("m-g-1", role.runner(), role.settings(), role.node(), null, leaving::get));
     worker.tell(new RunJob("m-g", "m-g-1", 1, "g1.wav", DiarizationOptions.NONE, meeting.ref()));
     meeting.expectMessageClass(JobAccepted.class, Duration.ofSeconds(10));
@@ -259,7 +264,7 @@ class InferenceWorkerTest {
     long t0 = System.nanoTime();
     for (int i = 0; i < 4; i++) {
       JobProgress p = second.expectMessageClass(JobProgress.class, Duration.ofSeconds(2));
-      assertEquals(dev.parley.protocol.worker.InferenceProtocol.STAGE_WAITING, p.stage());
+      assertEquals(InferenceProtocol.STAGE_WAITING, p.stage());
     }
     long elapsedMs = (System.nanoTime() - t0) / 1_000_000;
     assertTrue(elapsedMs < 1500, "4 heartbeats at 200 ms took " + elapsedMs + " ms");
@@ -354,7 +359,7 @@ class InferenceWorkerTest {
       assertTrue(r.leavesWhenIdle());
       long t0 = System.nanoTime();
       // leave -> removed -> coordinated shutdown terminates the actor system (exit-jvm is off in tests)
-      gpu.system().getWhenTerminated().toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS);
+      gpu.system().getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
       long ms = (System.nanoTime() - t0) / 1_000_000;
       assertTrue(ms >= 900, "left after only " + ms + " ms");
     } catch (Exception e) {
@@ -374,10 +379,10 @@ class InferenceWorkerTest {
     try {
       // no seed node and no join: the node is not a member of any cluster
       GpuRole.start(gpu.system(), new FileBlobStore(d.resolve("blobs")), new ScriptedDiarizer(false));
-      gpu.system().getWhenTerminated().toCompletableFuture().get(20, java.util.concurrent.TimeUnit.SECONDS);
+      gpu.system().getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
       // a failure, not scale-in: Pekko's reason-overrides turn this reason into exit code -1
-      assertEquals(java.util.Optional.of(org.apache.pekko.actor.CoordinatedShutdown.clusterJoinUnsuccessfulReason()),
-          org.apache.pekko.actor.CoordinatedShutdown.get(gpu.system()).getShutdownReason());
+      assertEquals(Optional.of(CoordinatedShutdown.clusterJoinUnsuccessfulReason()),
+          CoordinatedShutdown.get(gpu.system()).getShutdownReason());
       assertEquals(-1, gpu.system().settings().config().getInt("pekko.coordinated-shutdown.reason-overrides."
           + "\"org.apache.pekko.actor.CoordinatedShutdown$ClusterJoinUnsuccessfulReason$\".exit-code"));
     } catch (Exception e) {

@@ -9,6 +9,8 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,8 +79,8 @@ class ScratchSpaceTest {
   @Test
   void aClaimCutOffHalfWayIsRemovedOnceItIsAMinuteOld(@TempDir Path root) throws Exception {
     Path cut = Files.createDirectories(root.resolve(".claiming-cut").resolve("job-1"));
-    Files.setLastModifiedTime(cut.getParent(), java.nio.file.attribute.FileTime.from(
-        java.time.Instant.now().minusSeconds(120)));
+    Files.setLastModifiedTime(cut.getParent(), FileTime.from(
+        Instant.now().minusSeconds(120)));
     Path young = Files.createDirectory(root.resolve(".claiming-young")); // another process, still claiming
     try (ScratchSpace mine = ScratchSpace.claim(root)) {
       assertFalse(Files.exists(cut.getParent()));

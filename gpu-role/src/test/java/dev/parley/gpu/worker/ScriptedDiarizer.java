@@ -7,6 +7,7 @@ import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.Segment;
 import dev.parley.protocol.SpeakerSummary;
 import dev.parley.protocol.Timing;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -62,7 +63,7 @@ final class ScriptedDiarizer implements Diarizer {
               new SpeakerSummary("SPEAKER_01", 1.0, new float[] {0f, 1f})),
           Map.of("embedding", "scripted@1"),
           new Timing(len + 1.0, 0.01, 0.01, "cpu"));
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new DiarizationException("cannot read " + audio, true, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

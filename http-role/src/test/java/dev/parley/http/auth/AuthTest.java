@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.auth0.jwt.JWT;
 import com.auth0.jwt.JWTCreator;
 import com.auth0.jwt.algorithms.Algorithm;
+import dev.parley.http.web.ApiException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -94,7 +96,7 @@ class AuthTest {
     assertEquals(new AuthUser("user-1", "a@example.com"), tokens.verify(legacy).orElseThrow());
 
     // a generation that is not a whole number at least 0 is no generation Parley wrote
-    for (JWTCreator.Builder odd : java.util.List.of(
+    for (JWTCreator.Builder odd : List.of(
         JWT.create().withClaim(TokenService.GENERATION_CLAIM, "1"),
         JWT.create().withClaim(TokenService.GENERATION_CLAIM, -1L),
         JWT.create().withClaim(TokenService.GENERATION_CLAIM, 1.5))) {
@@ -107,7 +109,7 @@ class AuthTest {
   void aNewPasswordIsCheckedByTheRulesOfRegistrationUnderItsFieldsName() {
     AuthRoutes.checkNewPassword("long-enough", "newPassword");
     for (String weak : new String[] {null, "short", "        ", "\u200b".repeat(8), "\0".repeat(8), "x".repeat(AuthRoutes.MAX_PASSWORD + 1)}) {
-      dev.parley.http.web.ApiException e = assertThrows(dev.parley.http.web.ApiException.class,
+      ApiException e = assertThrows(ApiException.class,
           () -> AuthRoutes.checkNewPassword(weak, "newPassword"));
       assertEquals("invalid_password", e.error());
       assertTrue(e.getMessage().startsWith("newPassword "), e.getMessage());
@@ -136,7 +138,7 @@ class AuthTest {
         // control and invisible characters: look-alikes of real addresses
         "ada\u0000@example.com", "ada\u0007x@example.com", "ada\u200b@example.com", "ada@exa\u00a0mple.com",
         "ada@example.com\u2028x"}) {
-      assertThrows(dev.parley.http.web.ApiException.class, () -> AuthRoutes.email(new AuthRoutes.Credentials(bad, "x")), bad);
+      assertThrows(ApiException.class, () -> AuthRoutes.email(new AuthRoutes.Credentials(bad, "x")), bad);
     }
   }
 }

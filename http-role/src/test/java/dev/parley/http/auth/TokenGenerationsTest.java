@@ -8,10 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.http.testutil.Api;
 import dev.parley.http.web.ApiErrors;
+import java.net.http.HttpRequest;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -182,7 +184,7 @@ class TokenGenerationsTest {
     c.setInitializationFailTimeout(-1);
     c.setMaximumPoolSize(2);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "revocation-outage",
-        com.typesafe.config.ConfigFactory.parseString("pekko.loglevel = WARNING"));
+        ConfigFactory.parseString("pekko.loglevel = WARNING"));
     try (HikariDataSource down = new HikariDataSource(c)) {
       UserRepository users = new UserRepository(down);
       TokenService tokens = new TokenService(AuthTest.SECRET, Duration.ofHours(1));
@@ -204,7 +206,7 @@ class TokenGenerationsTest {
           assertEquals("database_unavailable", r.json().get("error").asText(), r.text());
           assertEquals("5", r.header("Retry-After"));
         }
-        Api.Res logout = api.send(api.req("/auth/logout", token).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build());
+        Api.Res logout = api.send(api.req("/auth/logout", token).POST(HttpRequest.BodyPublishers.noBody()).build());
         assertEquals(503, logout.status(), logout.text());
       } finally {
         clients.shutdownNow();

@@ -14,12 +14,14 @@ import dev.parley.http.testutil.Api;
 import dev.parley.http.testutil.Api.Res;
 import dev.parley.http.testutil.Postgres;
 import dev.parley.http.testutil.TestNode;
+import java.net.http.HttpRequest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -69,7 +71,7 @@ class TokenRevocationTest {
   }
 
   Res logout(String token) {
-    return api.send(api.req("/auth/logout", token).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build());
+    return api.send(api.req("/auth/logout", token).POST(HttpRequest.BodyPublishers.noBody()).build());
   }
 
   @Test
@@ -235,7 +237,7 @@ class TokenRevocationTest {
     String fresh = login("audio-url@example.com", PASSWORD);
     String again = api.get("/meetings/" + id + "/audio-url", fresh).json().get("url").asText();
     assertTrue(again.contains("&gen=1&"), again);
-    org.junit.jupiter.api.Assertions.assertArrayEquals(wav, api.get(again, null).body());
+    Assertions.assertArrayEquals(wav, api.get(again, null).body());
   }
 
   @Test

@@ -9,6 +9,7 @@ import dev.parley.http.db.Database;
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.db.Schema;
 import dev.parley.http.testutil.Postgres;
+import dev.parley.http.testutil.TestNode;
 import java.nio.file.Path;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,7 @@ class UserRepositoryTest {
 
   @Test
   void onH2(@TempDir Path dir) throws Exception {
-    DbSettings db = dev.parley.http.testutil.TestNode.embeddedH2(dir);
+    DbSettings db = TestNode.embeddedH2(dir);
     try (HikariDataSource ds = Database.create(db)) {
       Schema.migrate(db);
       exercise(new UserRepository(ds));

@@ -8,17 +8,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.ConfigFactory;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.http.testutil.Postgres;
+import dev.parley.http.testutil.TestNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +41,7 @@ class SchemaTest {
   static Set<String> tables(Connection c, String schema) throws SQLException {
     Set<String> names = new TreeSet<>();
     try (ResultSet rs = c.getMetaData().getTables(null, schema, "%", new String[] {"TABLE"})) {
-      while (rs.next()) names.add(rs.getString("TABLE_NAME").toLowerCase(java.util.Locale.ROOT));
+      while (rs.next()) names.add(rs.getString("TABLE_NAME").toLowerCase(Locale.ROOT));
     }
     return names;
   }
@@ -116,12 +127,12 @@ class SchemaTest {
     }
     migrate.run();
     migrate.run();
-    java.util.Map<String, Object> flags = new java.util.TreeMap<>();
+    Map<String, Object> flags = new TreeMap<>();
     try (Connection c = ds.getConnection();
         ResultSet rs = c.createStatement().executeQuery("SELECT id, error_retryable FROM meeting_list")) {
       while (rs.next()) flags.put(rs.getString(1), rs.getObject(2));
     }
-    java.util.Map<String, Object> expected = new java.util.TreeMap<>();
+    Map<String, Object> expected = new TreeMap<>();
     expected.put("gave-up", true);
     expected.put("bad-input", false);
     expected.put("no-reason", false);
@@ -139,7 +150,7 @@ class SchemaTest {
 
   @Test
   void h2BackfillsTheListsRetryableFlag(@TempDir Path dir) throws Exception {
-    DbSettings db = dev.parley.http.testutil.TestNode.embeddedH2(dir);
+    DbSettings db = TestNode.embeddedH2(dir);
     try (HikariDataSource ds = Database.create(db)) {
       Schema.migrate(db);
       checkRetryableBackfill(ds, () -> Schema.migrate(db));
@@ -175,7 +186,7 @@ class SchemaTest {
 
   /** Flyway's history: Pekko's tables, then every parley-NNN file in order, each applied once. */
   static void historyHasEveryMigrationOnce(Connection c, boolean baselined) throws SQLException {
-    List<String> versions = new java.util.ArrayList<>();
+    List<String> versions = new ArrayList<>();
     try (ResultSet rs = c.createStatement().executeQuery(
         "SELECT \"version\", \"success\", \"type\" FROM \"flyway_schema_history\" ORDER BY \"installed_rank\"")) {
       while (rs.next()) {
@@ -183,7 +194,7 @@ class SchemaTest {
         if (!rs.getString(3).equals("TABLE")) versions.add(rs.getString(1)); // H2 also records the table's creation
       }
     }
-    List<String> expected = new java.util.ArrayList<>(List.of("000.1", "001", "002", "003", "004", "005", "006", "007"));
+    List<String> expected = new ArrayList<>(List.of("000.1", "001", "002", "003", "004", "005", "006", "007"));
     if (baselined) expected.add(0, "0");
     assertEquals(expected, versions);
   }
@@ -201,7 +212,7 @@ class SchemaTest {
 
   @Test
   void h2MigrationIsIdempotent(@TempDir Path dir) throws Exception {
-    DbSettings db = dev.parley.http.testutil.TestNode.embeddedH2(dir);
+    DbSettings db = TestNode.embeddedH2(dir);
     assertFalse(db.isPostgres());
     assertTrue(db.url().startsWith("jdbc:h2:file:" + dir.toAbsolutePath()), db.url());
     try (HikariDataSource ds = Database.create(db)) {
@@ -250,9 +261,9 @@ class SchemaTest {
   static Set<String> columns(Connection c, String table) throws SQLException {
     Set<String> names = new TreeSet<>();
     String schema = c.getSchema();
-    for (String t : List.of(table, table.toUpperCase(java.util.Locale.ROOT))) {
+    for (String t : List.of(table, table.toUpperCase(Locale.ROOT))) {
       try (ResultSet rs = c.getMetaData().getColumns(null, schema, t, "%")) {
-        while (rs.next()) names.add(rs.getString("COLUMN_NAME").toLowerCase(java.util.Locale.ROOT));
+        while (rs.next()) names.add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
       }
     }
     return names;
@@ -267,7 +278,7 @@ class SchemaTest {
 
   @Test
   void h2AddsTheTokenGenerationToAnOlderDatabase(@TempDir Path dir) throws Exception {
-    DbSettings db = dev.parley.http.testutil.TestNode.embeddedH2(dir);
+    DbSettings db = TestNode.embeddedH2(dir);
     try (HikariDataSource ds = Database.create(db)) {
       tokenGenerationIsAddedToExistingUsers(ds, db);
     }
@@ -283,11 +294,11 @@ class SchemaTest {
     for (String dialect : List.of("postgres", "h2")) {
       String jar = resource("schema/" + dialect + "/" + dialect + "-create-schema.sql");
       String frozen = resource("schema/" + dialect + "/parley-000.1-pekko-journal.sql");
-      String withoutHeader = frozen.lines().dropWhile(l -> l.startsWith("--")).collect(java.util.stream.Collectors.joining("\n"));
+      String withoutHeader = frozen.lines().dropWhile(l -> l.startsWith("--")).collect(Collectors.joining("\n"));
       assertEquals(idempotent(jar).strip(), withoutHeader.strip(), dialect + ": Pekko's table definitions changed");
     }
     String fixed = resource("schema/postgres/parley-000.1-pekko-journal.sql").lines().dropWhile(l -> l.startsWith("--"))
-        .collect(java.util.stream.Collectors.joining("\n"));
+        .collect(Collectors.joining("\n"));
     assertTrue(fixed.contains("CREATE UNIQUE INDEX IF NOT EXISTS event_journal_ordering_idx ON event_journal"), fixed);
     assertFalse(fixed.toLowerCase().contains("public."), fixed);
     assertFalse(fixed.contains("CONCURRENTLY"), fixed);
@@ -336,7 +347,7 @@ class SchemaTest {
 
   /** Statements of a file without DO blocks: ';' ends one at the end of a line; '--' lines dropped. */
   static List<String> statements(String sql) {
-    List<String> out = new java.util.ArrayList<>();
+    List<String> out = new ArrayList<>();
     StringBuilder cur = new StringBuilder();
     for (String line : sql.split("\\R")) {
       if (line.strip().startsWith("--") || line.isBlank()) continue;
@@ -351,11 +362,11 @@ class SchemaTest {
   }
 
   static String resource(String name) {
-    try (java.io.InputStream in = SchemaTest.class.getClassLoader().getResourceAsStream(name)) {
+    try (InputStream in = SchemaTest.class.getClassLoader().getResourceAsStream(name)) {
       assertTrue(in != null, "missing from the classpath: " + name);
-      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
@@ -380,7 +391,7 @@ class SchemaTest {
     DbSettings h2 = DbSettings.fromConfig(ConfigFactory.parseString(
         "data-dir = x\ndb { url = \"\", user = \"\", password = \"\", pool-size = 3 }"));
     assertEquals("keep-majority", h2.pekkoConfig().getString(strategy));
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> DbSettings.fromConfig(
+    Assertions.assertThrows(IllegalArgumentException.class, () -> DbSettings.fromConfig(
         ConfigFactory.parseString("data-dir = x\ndb { url = \"jdbc:mysql://h/p\", user = u, password = pw, pool-size = 3 }")));
   }
 }

@@ -3,14 +3,20 @@ package dev.parley.http.testutil;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.http.web.Json;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
+import org.junit.jupiter.api.Assertions;
 
 /** A small JSON/HTTP client for the route tests (JDK HttpClient, HTTP/1.1). */
 public final class Api {
@@ -57,14 +63,14 @@ public final class Api {
 
   /** {@code r} is the API's one error shape, {@code {"error": code, "message": ...}}, with {@code status}; {@code code} null: any. */
   public static void assertError(Res r, int status, String code) {
-    org.junit.jupiter.api.Assertions.assertEquals(status, r.status(), () -> "status, body: " + r.text());
-    org.junit.jupiter.api.Assertions.assertTrue(r.header("Content-Type").startsWith("application/json"),
+    Assertions.assertEquals(status, r.status(), () -> "status, body: " + r.text());
+    Assertions.assertTrue(r.header("Content-Type").startsWith("application/json"),
         () -> "content type " + r.header("Content-Type"));
     JsonNode j = r.json();
-    org.junit.jupiter.api.Assertions.assertEquals(2, j.size(), () -> "error shape: " + r.text());
-    org.junit.jupiter.api.Assertions.assertNotNull(j.get("message"), r.text());
-    org.junit.jupiter.api.Assertions.assertFalse(j.get("message").asText().isBlank(), r.text());
-    if (code != null) org.junit.jupiter.api.Assertions.assertEquals(code, j.get("error").asText(), r.text());
+    Assertions.assertEquals(2, j.size(), () -> "error shape: " + r.text());
+    Assertions.assertNotNull(j.get("message"), r.text());
+    Assertions.assertFalse(j.get("message").asText().isBlank(), r.text());
+    if (code != null) Assertions.assertEquals(code, j.get("error").asText(), r.text());
   }
 
   public Res get(String path, String token) {
@@ -100,7 +106,7 @@ public final class Api {
         out.write("\r\n".getBytes(StandardCharsets.UTF_8));
       }
       out.write(("--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new AssertionError(e);
     }
     return send(req(path, token).header("Content-Type", "multipart/form-data; boundary=" + boundary)
@@ -140,7 +146,7 @@ public final class Api {
   public static byte[] wav(double seconds) {
     int rate = 16000;
     int n = (int) Math.round(seconds * rate);
-    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(44 + 2 * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b = ByteBuffer.allocate(44 + 2 * n).order(ByteOrder.LITTLE_ENDIAN);
     b.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(36 + 2 * n).put("WAVE".getBytes(StandardCharsets.US_ASCII));
     b.put("fmt ".getBytes(StandardCharsets.US_ASCII)).putInt(16).putShort((short) 1).putShort((short) 1)
         .putInt(rate).putInt(rate * 2).putShort((short) 2).putShort((short) 16);
@@ -153,10 +159,10 @@ public final class Api {
    * A raw connection that starts an upload declaring 5,000 bytes, sends 1,000 and goes quiet, as a
    * stalled or vanished client does; read the server's answer from the returned socket (15 s read timeout).
    */
-  public static java.net.Socket stalledUpload(int port, String token) throws java.io.IOException {
-    java.net.Socket s = new java.net.Socket("127.0.0.1", port);
+  public static Socket stalledUpload(int port, String token) throws IOException {
+    Socket s = new Socket("127.0.0.1", port);
     s.setSoTimeout(15_000);
-    java.io.OutputStream out = s.getOutputStream();
+    OutputStream out = s.getOutputStream();
     out.write(("POST /meetings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
         + "\r\nContent-Type: audio/wav\r\nContent-Length: 5000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
     out.write(new byte[1000]);

@@ -2,6 +2,7 @@ package dev.parley.http.testutil;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.http.HttpRole;
 import dev.parley.http.blob.BlobStores;
 import dev.parley.http.db.Database;
@@ -12,6 +13,8 @@ import dev.parley.protocol.worker.InferenceProtocol;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
@@ -19,7 +22,6 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import com.zaxxer.hikari.HikariDataSource;
 
 /**
  * A one-node cluster running the http role as Main would: real config (config/application.conf)
@@ -73,7 +75,7 @@ public final class TestNode implements AutoCloseable {
         .withFallback(ConfigFactory.parseString(testOverrides(dataDir)))
         .withFallback(ConfigFactory.parseString("pekko.cluster.roles = [" + String.join(",", roles) + "]"))
         // as Main has it: the split-brain resolver's lease (PostgreSQL) reads the database from parley.db
-        .withFallback(ConfigFactory.parseMap(java.util.Map.of(
+        .withFallback(ConfigFactory.parseMap(Map.of(
             "parley.db.url", db.url(), "parley.db.user", db.user(), "parley.db.password", db.password())))
         .withFallback(db.pekkoConfig());
     return ConfigFactory.load(overrides.withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
@@ -127,7 +129,7 @@ public final class TestNode implements AutoCloseable {
     http.stop(Duration.ofSeconds(2));
     system.terminate();
     try {
-      system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       System.err.println("test node did not terminate: " + e);
     }

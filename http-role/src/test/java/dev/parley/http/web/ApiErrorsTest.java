@@ -3,9 +3,14 @@ package dev.parley.http.web;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.junit.jupiter.api.Test;
@@ -40,30 +45,30 @@ class ApiErrorsTest {
   @Test
   void aFullDiskIs507() {
     // the file blob store's write, as the upload's future fails with it
-    HttpResponse file = ApiErrors.toResponse(new CompletionException(new java.io.IOException("No space left on device")));
+    HttpResponse file = ApiErrors.toResponse(new CompletionException(new IOException("No space left on device")));
     assertEquals(507, file.status().intValue());
     assertTrue(body(file).contains("\"insufficient_storage\""), body(file));
     // PostgreSQL's disk_full, under the driver's wrapping
-    HttpResponse pg = ApiErrors.toResponse(new java.io.UncheckedIOException(
-        new java.io.IOException("writing a blob failed", new SQLException("could not extend file", "53100"))));
+    HttpResponse pg = ApiErrors.toResponse(new UncheckedIOException(
+        new IOException("writing a blob failed", new SQLException("could not extend file", "53100"))));
     assertEquals(507, pg.status().intValue());
   }
 
   @Test
   void aBlobDirectoryThatRefusesWritesIs503() {
     // what FileBlobStore.put meets on a read-only mount (a failing disk remounted read-only)
-    HttpResponse ro = ApiErrors.toResponse(new CompletionException(new java.nio.file.FileSystemException(
+    HttpResponse ro = ApiErrors.toResponse(new CompletionException(new FileSystemException(
         "/data/blobs/.tmp-1", null, "Read-only file system")));
     assertEquals(503, ro.status().intValue());
     assertTrue(body(ro).contains("\"storage_unavailable\""), body(ro));
-    assertEquals(503, ApiErrors.toResponse(new java.nio.file.AccessDeniedException("/data/blobs/.tmp-2")).status().intValue());
+    assertEquals(503, ApiErrors.toResponse(new AccessDeniedException("/data/blobs/.tmp-2")).status().intValue());
   }
 
   @Test
   void aNodeThatIsStoppingIs503() {
     // a dispatcher shut down by coordinated shutdown refuses the route's work
     HttpResponse r = ApiErrors.toResponse(new CompletionException(
-        new java.util.concurrent.RejectedExecutionException("Task rejected: the dispatcher is shut down")));
+        new RejectedExecutionException("Task rejected: the dispatcher is shut down")));
     assertEquals(503, r.status().intValue());
     assertTrue(body(r).contains("\"unavailable\""), body(r));
     assertEquals("1", r.getHeader("Retry-After").orElseThrow().value());

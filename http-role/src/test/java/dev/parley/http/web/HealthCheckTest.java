@@ -3,11 +3,16 @@ package dev.parley.http.web;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.ConfigFactory;
 import java.lang.reflect.Proxy;
+import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -18,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class HealthCheckTest {
   @Test
   void followsTheDatabase() {
-    ActorTestKit kit = ActorTestKit.create("health", com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local"));
+    ActorTestKit kit = ActorTestKit.create("health", ConfigFactory.parseString("pekko.actor.provider = local"));
     try {
       AtomicBoolean down = new AtomicBoolean(false);
       AtomicBoolean closed = new AtomicBoolean(false);
@@ -26,18 +31,18 @@ class HealthCheckTest {
           (p, m, args) -> {
             if (m.getName().equals("getConnection")) {
               if (down.get()) throw new SQLException("Connection to db.internal:5432 refused for user parley_admin");
-              java.sql.Connection c = DriverManager.getConnection("jdbc:h2:mem:health");
+              Connection c = DriverManager.getConnection("jdbc:h2:mem:health");
               return closed.get() ? closedDatabase(c) : c;
             }
             throw new UnsupportedOperationException(m.getName());
           });
-      java.util.concurrent.atomic.AtomicReference<String> notServing = new java.util.concurrent.atomic.AtomicReference<>();
+      AtomicReference<String> notServing = new AtomicReference<>();
       HealthCheck h = new HealthCheck(kit.system(), ds, Duration.ofMillis(100),
           kit.system().dispatchers().lookup(DispatcherSelector.fromConfig("parley-http-blocking-dispatcher")),
           notServing::get);
       assertTrue(h.healthy(), "probed once before the constructor returns");
       TestProbe<Object> probe = kit.createTestProbe();
-      java.util.function.Consumer<Boolean> becomes = healthy -> probe.awaitAssert(Duration.ofSeconds(3), () -> {
+      Consumer<Boolean> becomes = healthy -> probe.awaitAssert(Duration.ofSeconds(3), () -> {
         assertEquals(healthy, h.healthy());
         return null;
       });
@@ -64,12 +69,12 @@ class HealthCheckTest {
   }
 
   /** A connection as H2 hands it out once it has closed its database: isValid true, every statement failing. */
-  static java.sql.Connection closedDatabase(java.sql.Connection real) {
-    return (java.sql.Connection) Proxy.newProxyInstance(HealthCheckTest.class.getClassLoader(),
-        new Class<?>[] {java.sql.Connection.class}, (p, m, args) -> switch (m.getName()) {
+  static Connection closedDatabase(Connection real) {
+    return (Connection) Proxy.newProxyInstance(HealthCheckTest.class.getClassLoader(),
+        new Class<?>[] {Connection.class}, (p, m, args) -> switch (m.getName()) {
           case "isValid" -> true;
           case "createStatement" -> Proxy.newProxyInstance(HealthCheckTest.class.getClassLoader(),
-              new Class<?>[] {java.sql.Statement.class}, (sp, sm, sargs) -> {
+              new Class<?>[] {Statement.class}, (sp, sm, sargs) -> {
                 if (sm.getName().startsWith("execute")) throw new SQLException("The database has been closed", "90098");
                 if (sm.getName().equals("close") || sm.getName().equals("setQueryTimeout")) return null;
                 throw new UnsupportedOperationException(sm.getName());

@@ -3,6 +3,7 @@ package dev.parley.http.web;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.parley.protocol.SpeakerSummary;
 import java.io.IOException;
 import org.junit.jupiter.api.Test;
 
@@ -28,7 +29,7 @@ class JsonTest {
   /** GET /meetings/{id}/history served each speaker's 192-float centroid: a voiceprint, never to leave the server. */
   @Test
   void speakersAreServedWithoutTheirVoiceprints() throws Exception {
-    String json = Json.MAPPER.writeValueAsString(new dev.parley.protocol.SpeakerSummary("SPEAKER_00", 1.5, new float[] {0.6f, 0.8f}));
+    String json = Json.MAPPER.writeValueAsString(new SpeakerSummary("SPEAKER_00", 1.5, new float[] {0.6f, 0.8f}));
     assertEquals("{\"label\":\"SPEAKER_00\",\"talkTime\":1.5}", json);
   }
 }

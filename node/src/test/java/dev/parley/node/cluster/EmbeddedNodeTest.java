@@ -10,11 +10,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
 import dev.parley.node.NodeConfig;
 import dev.parley.node.ParleyNode;
+import dev.parley.protocol.WireProtocol;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -44,9 +46,9 @@ class EmbeddedNodeTest {
       JsonNode done = api.awaitStatus(id, "done", Duration.ofSeconds(30));
       assertEquals(2, done.path("segments").size(), done.toString());
       JsonNode member = api.get("/cluster").json().path("members").path(0);
-      assertEquals(dev.parley.protocol.WireProtocol.RELEASE, member.path("version").asText(), member.toString());
+      assertEquals(WireProtocol.RELEASE, member.path("version").asText(), member.toString());
       assertTrue(Files.exists(dataDir.resolve("db")), "H2 database under the data dir");
-      assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+      assertEquals("rwx------", PosixFilePermissions.toString(
           Files.getPosixFilePermissions(dataDir)), "a data dir the node creates is its user's alone");
       try (var blobs = Files.list(dataDir.resolve("blobs"))) {
         assertTrue(blobs.findAny().isPresent(), "the upload is stored under data-dir/blobs");

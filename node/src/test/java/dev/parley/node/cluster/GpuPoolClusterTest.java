@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.gpu.pipeline.DiarizationException;
 import dev.parley.gpu.pipeline.Diarizer;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.Segment;
 import dev.parley.protocol.SpeakerSummary;
 import dev.parley.protocol.Timing;
+import dev.parley.protocol.worker.InferenceProtocol;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -20,8 +23,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
+import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -221,11 +230,11 @@ class GpuPoolClusterTest {
     String conf = "parley.gpu.placement-interval = 60s"; // placement alone, no moves
     SleepyDiarizer quick = new SleepyDiarizer(Duration.ofMillis(50));
     SleepyDiarizer slow1 = new SleepyDiarizer(Duration.ofSeconds(5));
-    java.util.concurrent.atomic.AtomicBoolean warm = new java.util.concurrent.atomic.AtomicBoolean();
+    AtomicBoolean warm = new AtomicBoolean();
     Diarizer d1 = new Diarizer() {
       @Override
-      public DiarizationResult diarize(java.nio.file.Path audio, DiarizationOptions options, ProgressListener progress)
-          throws dev.parley.gpu.pipeline.DiarizationException {
+      public DiarizationResult diarize(Path audio, DiarizationOptions options, ProgressListener progress)
+          throws DiarizationException {
         return (warm.get() ? slow1 : quick).diarize(audio, options, progress);
       }
 
@@ -278,7 +287,7 @@ class GpuPoolClusterTest {
         new Timing(36_000, 60, 60 / 36_000.0, "cpu"));
     Diarizer diarizer = new Diarizer() {
       @Override
-      public DiarizationResult diarize(java.nio.file.Path audio, DiarizationOptions options, ProgressListener progress) {
+      public DiarizationResult diarize(Path audio, DiarizationOptions options, ProgressListener progress) {
         return big;
       }
 
@@ -426,11 +435,11 @@ class GpuPoolClusterTest {
     long deadline = System.nanoTime() + timeout.toNanos();
     int seen = 0;
     while (System.nanoTime() < deadline) {
-      var stats = org.apache.pekko.actor.typed.javadsl.AskPattern.<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery,
-          org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats>ask(
-              org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system).shardState(),
-              r -> new org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats(
-                  dev.parley.protocol.worker.InferenceProtocol.WORKER, Duration.ofSeconds(2), r),
+      var stats = AskPattern.<ClusterShardingQuery,
+          ShardRegion.ClusterShardingStats>ask(
+              ClusterSharding.get(system).shardState(),
+              r -> new GetClusterShardingStats(
+                  InferenceProtocol.WORKER, Duration.ofSeconds(2), r),
               Duration.ofSeconds(3), system.scheduler()).toCompletableFuture().get(5, TimeUnit.SECONDS);
       seen = stats.getRegions().size();
       if (seen >= count) return;

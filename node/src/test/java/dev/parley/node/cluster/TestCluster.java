@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.cluster.MemberStatus;
@@ -173,7 +174,7 @@ final class TestCluster implements AutoCloseable {
     pg.close();
     // the nodes' blob stores and scratch files; a file some node still holds open only stays behind
     try (var paths = Files.walk(dataRoot)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
       System.err.println("could not remove " + dataRoot + ": " + e);
     }

@@ -4,14 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.lang.reflect.Field;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -136,7 +144,7 @@ class AudioDecoderTest {
     assertEquals(32_000, AudioDecoder.decode(wav).length, 800, "the real decoder takes it");
     Path fake = Files.writeString(dir.resolve("ffmpeg-killed.sh"), "#!/bin/sh\nkill -9 $$\n");
     fake.toFile().setExecutable(true);
-    java.lang.reflect.Field f = AudioDecoder.class.getDeclaredField("ffmpeg");
+    Field f = AudioDecoder.class.getDeclaredField("ffmpeg");
     f.setAccessible(true);
     String real = AudioDecoder.ffmpegPath();
     f.set(null, fake.toString());
@@ -209,7 +217,7 @@ class AudioDecoderTest {
   @Test
   void anImageIsNotARecording() throws IOException {
     Path f = dir.resolve("slide.png");
-    javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(4, 4, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", f.toFile());
+    ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB), "png", f.toFile());
     AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(f));
     assertEquals("not decodable audio: not an audio or video file: it reads as 'png_pipe' (a playlist, a list of"
         + " other files or a picture), which Parley does not decode", e.getMessage());
@@ -289,7 +297,7 @@ class AudioDecoderTest {
     AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.read(two, 31999));
     assertTrue(e.getMessage().contains("too long") && e.getMessage().contains("-Xmx"), e.getMessage());
     // a 280 KB file whose header claims 1 Hz: 140,000 samples are 39 hours once resampled to 16 kHz
-    java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(44 + 280_000).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer h = ByteBuffer.allocate(44 + 280_000).order(ByteOrder.LITTLE_ENDIAN);
     h.put("RIFF".getBytes()).putInt(36 + 280_000).put("WAVEfmt ".getBytes()).putInt(16).putShort((short) 1)
         .putShort((short) 1).putInt(1).putInt(2).putShort((short) 2).putShort((short) 16)
         .put("data".getBytes()).putInt(280_000);
@@ -321,13 +329,13 @@ class AudioDecoderTest {
   /** Temp files of a decode killed midway are reclaimed once an hour old; fresh ones and other files stay. */
   @Test
   void abandonedDecoderTempFilesAreRemoved(@TempDir Path tmp) throws IOException {
-    java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.from(
-        java.time.Instant.now().minus(java.time.Duration.ofHours(2)));
+    FileTime old = FileTime.from(
+        Instant.now().minus(Duration.ofHours(2)));
     Path raw = Files.setLastModifiedTime(Files.write(tmp.resolve("parley-decode123.f32"), new byte[64]), old);
     Path log = Files.setLastModifiedTime(Files.write(tmp.resolve("parley-ffmpeg456.log"), new byte[8]), old);
     Path fresh = Files.write(tmp.resolve("parley-decode789.f32"), new byte[64]);
     Path other = Files.setLastModifiedTime(Files.write(tmp.resolve("someone-else.f32"), new byte[8]), old);
-    assertEquals(2, AudioDecoder.removeAbandonedTempFiles(tmp, java.time.Duration.ofHours(1)));
+    assertEquals(2, AudioDecoder.removeAbandonedTempFiles(tmp, Duration.ofHours(1)));
     assertTrue(Files.notExists(raw) && Files.notExists(log));
     assertTrue(Files.exists(fresh) && Files.exists(other));
   }

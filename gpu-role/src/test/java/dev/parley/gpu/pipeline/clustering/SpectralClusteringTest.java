@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.parley.gpu.pipeline.PipelineParams;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -133,7 +134,7 @@ class SpectralClusteringTest {
       float[][] x = new float[n][8];
       for (int i = 0; i < n; i++) x[i][i] = 1; // n windows, each its own speaker
       double[] w = new double[n];
-      java.util.Arrays.fill(w, 5.0);
+      Arrays.fill(w, 5.0);
       Clustering res = c.cluster(x, w, null, null, null);
       assertEquals(n, res.count(), "n=" + n + " windows, each its own speaker");
       assertEquals(n, res.labels().length);

@@ -103,10 +103,10 @@ class FrameLabelerTest {
   void overlappedFramesGetTheOtherSpeakerWhoseTurnIsNearestAsSecond() {
     // speaker 0 talks 60 frames, speaker 1 30, speaker 2 10; frames 40..49 and 70..79 overlap
     int[] label = new int[110];
-    java.util.Arrays.fill(label, 0, 60, 0);
-    java.util.Arrays.fill(label, 60, 90, 1);
-    java.util.Arrays.fill(label, 90, 100, 2);
-    java.util.Arrays.fill(label, 100, 110, -1);
+    Arrays.fill(label, 0, 60, 0);
+    Arrays.fill(label, 60, 90, 1);
+    Arrays.fill(label, 90, 100, 2);
+    Arrays.fill(label, 100, 110, -1);
     boolean[] ov = new boolean[110];
     for (int f = 40; f < 50; f++) ov[f] = true;
     for (int f = 70; f < 80; f++) ov[f] = true;
@@ -121,7 +121,7 @@ class FrameLabelerTest {
     assertEquals(List.of(new Segment(0.4, 0.5, "S1"), new Segment(0.7, 0.75, "S0"), new Segment(0.75, 0.8, "S2")),
         FrameLabeler.segments(second, List.of("S0", "S1", "S2")));
     int[] alone = FrameLabeler.secondSpeaker(new int[] {0, 0, 0}, new SpeechMask(new boolean[] {true, true, true}), 1);
-    assertEquals(List.of(-1, -1, -1), java.util.Arrays.stream(alone).boxed().toList(), "one speaker: nobody to add");
+    assertEquals(List.of(-1, -1, -1), Arrays.stream(alone).boxed().toList(), "one speaker: nobody to add");
   }
 
   /** A review: the Viterbi pass kept back-pointers in bytes, and speaker 128 and up (numSpeakers to 1000) crashed it. */

@@ -10,6 +10,7 @@ import dev.parley.gpu.pipeline.DiarizationException;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.testutil.Signals;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,7 +50,7 @@ class NeuralVadTest {
   void hissAndClicksWithoutPitchAreNotSpeech() throws Exception {
     float[] hiss = Signals.noise(60, 0.1, 11);
     float[] clicks = Signals.silence(60);
-    java.util.Random r = new java.util.Random(12);
+    Random r = new Random(12);
     for (int c = 0; c < 40; c++) {
       int at = r.nextInt(clicks.length - 80);
       for (int i = 0; i < 80; i++) clicks[at + i] = (float) ((r.nextDouble() - 0.5) * Math.exp(-i / 15.0));

@@ -3,28 +3,43 @@ package dev.parley.gpu.pipeline.vad;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
 import dev.parley.gpu.eval.DerResult;
 import dev.parley.gpu.eval.DerScorer;
 import dev.parley.gpu.eval.Rttm;
 import dev.parley.gpu.eval.Turn;
 import dev.parley.gpu.eval.Uem;
+import dev.parley.gpu.pipeline.DiarizationException;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.pipeline.audio.AudioDecoder;
 import dev.parley.gpu.testutil.SharedData;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Both VADs on ami-dev, scored by the missed-speech and false-alarm parts of DER. */
 class VadSharedDataTest {
   private static Map<String, List<Turn>> ref;
   private static Map<String, List<Uem.Region>> uem;
-  private static Map<String, float[]> audio = new java.util.LinkedHashMap<>();
+  private static Map<String, float[]> audio = new LinkedHashMap<>();
   private static SileroVad silero;
 
   @BeforeAll
@@ -47,7 +62,7 @@ class VadSharedDataTest {
   }
 
   /** The same over {@code files} only. */
-  static DerResult score(VoiceActivityDetector vad, java.util.Collection<String> files) throws Exception {
+  static DerResult score(VoiceActivityDetector vad, Collection<String> files) throws Exception {
     DerResult total = DerResult.ZERO;
     for (var e : audio.entrySet()) {
       if (!files.contains(e.getKey())) continue;
@@ -77,7 +92,7 @@ class VadSharedDataTest {
 
   @Test
   void parleyVadFindsHeldOutMeetingSpeechBetterThanEnergy() throws Exception {
-    try (NeuralVad parley = NeuralVad.load(PipelineParams.Vad.defaults(), ai.djl.Device.cpu())) {
+    try (NeuralVad parley = NeuralVad.load(PipelineParams.Vad.defaults(), Device.cpu())) {
       DerResult r = score(parley, HELD_OUT);
       DerResult energy = score(new EnergyVad(PipelineParams.Vad.defaults()), HELD_OUT);
       // model card: missed 29.6%, false alarm 3.6% (25.4% of the missed is overlap)
@@ -98,7 +113,7 @@ class VadSharedDataTest {
   void overlapDetectorRanksHeldOutOverlapAboveSingleSpeech() throws Exception {
     List<Float> overlapped = new ArrayList<>();
     List<Float> single = new ArrayList<>();
-    try (NeuralVad osd = NeuralVad.loadResource(NeuralVad.OVERLAP_ID, PipelineParams.Vad.defaults(), ai.djl.Device.cpu())) {
+    try (NeuralVad osd = NeuralVad.loadResource(NeuralVad.OVERLAP_ID, PipelineParams.Vad.defaults(), Device.cpu())) {
       for (String id : HELD_OUT) {
         float[] p = osd.probabilities(audio.get(id));
         for (int f = 0; f < p.length; f++) {
@@ -171,7 +186,7 @@ class VadSharedDataTest {
    */
   @Test
   void sileroScoresAreFiniteOnFreshModulesWithSeveralParts() throws Exception {
-    float[] x = java.util.Arrays.copyOf(audio.get("trn03"), 16_000 * 20);
+    float[] x = Arrays.copyOf(audio.get("trn03"), 16_000 * 20);
     PipelineParams.Vad four = PipelineParams.defaults().with("vad.sileroStreams=4").with("vad.sileroWarmupSeconds=0.5").vad();
     for (int i = 0; i < 15; i++) {
       try (SileroVad v = SileroVad.load(SharedData.sileroModel(), four, 1)) {
@@ -184,9 +199,9 @@ class VadSharedDataTest {
   @Test
   void sileroStopsBetweenPartsWhenItsThreadIsInterrupted() throws Exception {
     float[] x = new float[16_000 * 600];
-    java.util.Random r = new java.util.Random(1);
+    Random r = new Random(1);
     for (int i = 0; i < x.length; i++) x[i] = (float) (0.05 * r.nextGaussian());
-    java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+    AtomicReference<Throwable> thrown = new AtomicReference<>();
     Thread t = new Thread(() -> {
       try {
         silero.chunkProbabilities(x);
@@ -198,29 +213,29 @@ class VadSharedDataTest {
     Thread.sleep(300);
     t.interrupt();
     t.join(60_000);
-    assertTrue(thrown.get() instanceof dev.parley.gpu.pipeline.DiarizationException, "finished instead: " + thrown.get());
+    assertTrue(thrown.get() instanceof DiarizationException, "finished instead: " + thrown.get());
     assertTrue(thrown.get().getMessage().contains("interrupted"), thrown.get().getMessage());
   }
 
   /** Another TorchScript module (here Silero with audio_forward renamed) fails at load, not at every job. */
   @Test
-  void aTorchScriptFileThatIsNotSileroFailsAtLoadWithTheReason(@org.junit.jupiter.api.io.TempDir Path dir)
+  void aTorchScriptFileThatIsNotSileroFailsAtLoadWithTheReason(@TempDir Path dir)
       throws Exception {
     Path other = dir.resolve("not-silero.jit");
-    try (var in = new java.util.zip.ZipFile(SharedData.sileroModel().toFile());
-        var out = new java.util.zip.ZipOutputStream(java.nio.file.Files.newOutputStream(other))) {
-      for (java.util.zip.ZipEntry e : java.util.Collections.list(in.entries())) {
+    try (var in = new ZipFile(SharedData.sileroModel().toFile());
+        var out = new ZipOutputStream(Files.newOutputStream(other))) {
+      for (ZipEntry e : Collections.list(in.entries())) {
         byte[] b = in.getInputStream(e).readAllBytes();
         if (e.getName().contains("/code/")) {
-          b = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1).replace("audio_forward", "audio_forwarX")
-              .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+          b = new String(b, StandardCharsets.ISO_8859_1).replace("audio_forward", "audio_forwarX")
+              .getBytes(StandardCharsets.ISO_8859_1);
         }
-        out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+        out.putNextEntry(new ZipEntry(e.getName()));
         out.write(b);
         out.closeEntry();
       }
     }
-    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+    IllegalArgumentException e = Assertions.assertThrows(IllegalArgumentException.class,
         () -> SileroVad.load(other, PipelineParams.Vad.defaults()));
     assertTrue(e.getMessage().contains("is not a Silero VAD") && e.getMessage().contains("audio_forward"), e.getMessage());
   }

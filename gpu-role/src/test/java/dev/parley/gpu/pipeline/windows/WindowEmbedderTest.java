@@ -11,7 +11,9 @@ import ai.djl.ndarray.types.Shape;
 import dev.parley.gpu.embedding.SpeakerEmbeddingModel;
 import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.pipeline.features.Fbank;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class WindowEmbedderTest {
@@ -53,7 +55,7 @@ class WindowEmbedderTest {
 
   /** A slow model (busy, like a native forward that ignores interrupts) that counts its calls. */
   static final class Slow implements SpeakerEmbeddingModel {
-    final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    final AtomicInteger calls = new AtomicInteger();
 
     @Override
     public NDArray embed(NDArray features) {
@@ -77,7 +79,7 @@ class WindowEmbedderTest {
   void aCancelledJobsOtherThreadsStopBeforeItReturns() throws Exception {
     float[] samples = new float[16_000 * 300]; // 5 minutes
     for (int i = 0; i < samples.length; i++) samples[i] = (float) Math.sin(i * 0.05) * 0.1f;
-    List<Window> windows = new java.util.ArrayList<>();
+    List<Window> windows = new ArrayList<>();
     for (int start = 0; start + 150 <= samples.length / 160; start += 75) windows.add(new Window(start, start + 150, 1));
     Slow model = new Slow();
     try (Fbank fbank = new Fbank(Device.cpu()); NDManager m = NDManager.newBaseManager(Device.cpu())) {
