@@ -48,6 +48,7 @@ import java.util.concurrent.Executor;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.DateTime;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpMethod;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
@@ -66,6 +67,7 @@ import org.apache.pekko.http.javadsl.model.headers.EntityTag;
 import org.apache.pekko.http.javadsl.model.headers.Location;
 import org.apache.pekko.http.javadsl.model.headers.Range;
 import org.apache.pekko.http.javadsl.model.headers.RangeUnits;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
@@ -199,6 +201,11 @@ public final class MeetingRoutes {
   // ---------------------------------------------------------------- upload
 
   private Route upload(AuthUser user) {
+    return optionalHeaderValueByName(UploadIds.IDEMPOTENCY_KEY, key -> upload(user, key.orElse(null)));
+  }
+
+  /** {@code idempotencyKey}: the request's Idempotency-Key, null for none. */
+  private Route upload(AuthUser user, String idempotencyKey) {
     // no request timeout (application.conf: off), so an upload of any length is read to its end
     return extractRequestEntity(raw -> {
       OptionalLong declared = raw.getContentLengthOption();
@@ -218,7 +225,7 @@ public final class MeetingRoutes {
                 "use multipart/form-data with a 'file' field, or send the audio itself as the body"));
           }
           return parameterMap(params -> entity(Unmarshaller.entityToMultipartFormData(), form ->
-              onSuccess(service.uploadMultipart(user, form, params), this::accepted)));
+              onSuccess(service.uploadMultipart(user, form, params, idempotencyKey), this::accepted)));
         }
         if (!isAudioBody(media)) {
           return complete(ApiError.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
@@ -226,8 +233,8 @@ public final class MeetingRoutes {
                   + media));
         }
         return parameterMap(params -> extractRequestEntity(limited ->
-            onSuccess(service.uploadRaw(user, limited.getDataBytes(), limited.getContentType().toString(), params),
-                this::accepted)));
+            onSuccess(service.uploadRaw(user, limited.getDataBytes(), limited.getContentType().toString(), params,
+                idempotencyKey), this::accepted)));
       });
     });
   }
@@ -238,12 +245,17 @@ public final class MeetingRoutes {
         || (main.equals("application") && m.subType().equalsIgnoreCase("octet-stream"));
   }
 
-  private Route accepted(Meeting.State s) {
-    return complete(HttpResponse.create()
+  /** 202 with the meeting's id and status, for a new upload and a repeated one alike; the repeat says so. */
+  private Route accepted(MeetingService.Uploaded u) {
+    Meeting.State s = u.state();
+    HttpResponse response = HttpResponse.create()
         .withStatus(StatusCodes.ACCEPTED)
         .addHeader(Location.create("/meetings/" + s.meetingId()))
-        .withEntity(ContentTypes.APPLICATION_JSON, json(new MeetingViews.Accepted(s.meetingId(), s.apiStatus()))));
+        .withEntity(ContentTypes.APPLICATION_JSON, json(new MeetingViews.Accepted(s.meetingId(), s.apiStatus())));
+    return complete(u.replayed() ? response.addHeader(REPLAYED) : response);
   }
+
+  private static final HttpHeader REPLAYED = RawHeader.create(UploadIds.REPLAYED, "true");
 
   private static byte[] json(Object o) {
     try {

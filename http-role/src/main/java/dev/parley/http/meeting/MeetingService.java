@@ -19,7 +19,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -64,6 +63,12 @@ public final class MeetingService {
   /** One event of a meeting's history. */
   public record HistoryEntry(long sequenceNr, Instant timestamp, String type, Meeting.Event event) {}
 
+  /**
+   * The answer to an upload: its meeting; {@code replayed} when an earlier try with the same
+   * Idempotency-Key made it.
+   */
+  public record Uploaded(Meeting.State state, boolean replayed) {}
+
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final BlobStore blobs;
@@ -102,19 +107,18 @@ public final class MeetingService {
     return settings;
   }
 
-  static String newId() {
-    return UUID.randomUUID().toString();
-  }
-
   // ---------------------------------------------------------------- uploads
 
-  /** A raw audio body: fields come from the query string. */
-  public CompletionStage<Meeting.State> uploadRaw(AuthUser user, Source<ByteString, ?> body, String contentType,
-      Map<String, String> params) {
+  /**
+   * A raw audio body: fields come from the query string. {@code idempotencyKey}: the request's
+   * Idempotency-Key, null for none ({@link UploadIds}).
+   */
+  public CompletionStage<Uploaded> uploadRaw(AuthUser user, Source<ByteString, ?> body, String contentType,
+      Map<String, String> params, String idempotencyKey) {
     DiarizationOptions options = options(params); // fail before reading the body
-    String id = newId();
-    return inUploadSlot(user,
-        () -> store(id, body, contentType, null).thenCompose(a -> create(user, id, params.get("title"), options, a)));
+    UploadIds.Target target = UploadIds.target(user.id(), idempotencyKey);
+    return inUploadSlot(user, () -> store(target.blobKey(), body, contentType, null)
+        .thenCompose(a -> create(user, target, params.get("title"), options, a)));
   }
 
   /**
@@ -159,12 +163,15 @@ public final class MeetingService {
    * A multipart form: a {@code file} part and optional field parts, in any order. Fields may also
    * come in the query string, as for a raw upload; a form field wins over a query parameter.
    */
-  public CompletionStage<Meeting.State> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query) {
-    return inUploadSlot(user, () -> uploadMultipart(user, form, query, newId()));
+  public CompletionStage<Uploaded> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query,
+      String idempotencyKey) {
+    UploadIds.Target target = UploadIds.target(user.id(), idempotencyKey); // fail before reading the body
+    return inUploadSlot(user, () -> uploadMultipart(user, form, query, target));
   }
 
-  private CompletionStage<Meeting.State> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query,
-      String id) {
+  private CompletionStage<Uploaded> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query,
+      UploadIds.Target target) {
+    String key = target.blobKey();
     Map<String, String> fields = new HashMap<>();
     query.forEach((k, v) -> {
       if (FIELDS.contains(k)) fields.put(k, v);
@@ -178,7 +185,7 @@ public final class MeetingService {
               part.getEntity().discardBytes(mat);
               throw new ApiException(StatusCodes.BAD_REQUEST, "only one 'file' field is allowed");
             }
-            return store(id, part.getEntity().getDataBytes(), part.getEntity().getContentType().toString(),
+            return store(key, part.getEntity().getDataBytes(), part.getEntity().getContentType().toString(),
                 part.getFilename().orElse(null)).thenApply(Optional::of);
           }
           if (FIELDS.contains(name)) {
@@ -196,7 +203,7 @@ public final class MeetingService {
         .runWith(Sink.fold(Optional.<Meeting.Audio>empty(), (acc, o) -> o.isPresent() ? o : acc), mat);
     return parts.handleAsync((stored, err) -> { // on blocking: deleteQuietly may be JDBC
       if (err != null) {
-        deleteQuietly(id);
+        deleteQuietly(key);
         throw err instanceof CompletionException ce ? ce : new CompletionException(err);
       }
       if (stored.isEmpty()) throw new ApiException(StatusCodes.BAD_REQUEST, "missing_file", "the form has no 'file' field");
@@ -204,12 +211,12 @@ public final class MeetingService {
       try {
         options = options(fields);
       } catch (ApiException e) {
-        deleteQuietly(id);
+        deleteQuietly(key);
         throw e;
       }
       String title = fields.get("title");
       if (title == null || title.isBlank()) title = titleFrom(stored.get().fileName());
-      return create(user, id, title, options, stored.get());
+      return create(user, target, title, options, stored.get());
     }, blocking).thenCompose(s -> s);
   }
 
@@ -391,38 +398,102 @@ public final class MeetingService {
     }
   }
 
-  private CompletionStage<Meeting.State> create(AuthUser user, String id, String title, DiarizationOptions options,
-      Meeting.Audio audio) {
+  /**
+   * Creates the upload's meeting for its stored {@code audio}. Every way it can go (the entity's
+   * answer, or its state after an unanswered ask) becomes a {@link Meeting.Reply} first, so that a
+   * refused Create removes the try's audio and a keyed upload whose meeting exists is replayed, in one place.
+   */
+  private CompletionStage<Uploaded> create(AuthUser user, UploadIds.Target target, String title,
+      DiarizationOptions options, Meeting.Audio audio) {
+    String id = target.meetingId();
     // the entity refuses the Create once this service has answered the client that it timed out
-    java.time.Instant answerBy = java.time.Instant.now().plus(settings.askTimeout().multipliedBy(4).dividedBy(5));
-    return command(id, r -> new Meeting.Create(user.id(), title, options, audio, answerBy, r))
-        .exceptionallyComposeAsync(err -> { // on blocking: deleteQuietly may be JDBC
-          if (dev.parley.http.web.ApiErrors.unwrap(err) instanceof ApiException) {
-            deleteQuietly(audio.key()); // the entity refused it: nobody owns the audio
-            return CompletableFuture.failedStage(err);
-          }
-          Supplier<CompletionStage<Meeting.State>> get =
-              () -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout());
-          return afterUnansweredCreate(id, err, get,
-              () -> removeIfOrphaned(id, audio.key(),
-                  () -> get.get().thenApplyAsync(Meeting.State::exists, blocking), // so the blocking delete runs there
-                  () -> deleteQuietly(audio.key()),
-                  (delay, check) -> system.scheduler().scheduleOnce(delay, check, system.executionContext()),
-                  settings.askTimeout(), ORPHAN_CHECKS));
-        }, blocking)
-        .thenApplyAsync(s -> {
-          try {
-            list.insertCreated(new MeetingRow(id, s.owner(), s.title(), s.apiStatus(), 0.0,
-                s.createdAt().toEpochMilli(), s.createdAt().toEpochMilli(), s.durationSeconds(), audio.size(),
-                audio.contentType(), null, null, null));
-          } catch (java.sql.SQLException e) {
-            // the projection adds the row from the Created event shortly
-            log.warn("meeting {}: list row not written at once ({}); the projection will add it", id, e.getMessage());
-          }
-          listCache.invalidate(user.id());
-          log.info("meeting {}: uploaded by {} ({} bytes, {})", id, user.id(), audio.size(), audio.contentType());
-          return s;
+    Instant answerBy = Instant.now().plus(settings.askTimeout().multipliedBy(4).dividedBy(5));
+    return entity(id).<Meeting.Reply>ask(r -> new Meeting.Create(user.id(), title, options, audio, answerBy, r),
+            settings.askTimeout())
+        .exceptionallyComposeAsync(err -> unansweredCreate(id, err, audio), blocking) // deleteQuietly may be JDBC
+        .thenComposeAsync(reply -> uploaded(user, target, audio, reply), blocking)
+        .thenApplyAsync(u -> {
+          if (!u.replayed()) listed(user, u.state(), audio);
+          return u;
         }, blocking);
+  }
+
+  /**
+   * The Create's reply as the upload's answer. A refused Create's audio is nobody's and goes: a
+   * keyed try's blob key is its own, an unkeyed try's id random and new.
+   */
+  private CompletionStage<Uploaded> uploaded(AuthUser user, UploadIds.Target target, Meeting.Audio audio,
+      Meeting.Reply reply) {
+    if (reply instanceof Meeting.Accepted a) return CompletableFuture.completedStage(new Uploaded(a.state(), false));
+    Meeting.Rejected rejected = (Meeting.Rejected) reply;
+    deleteQuietly(audio.key());
+    if (target.keyed() && rejected.kind() == Meeting.Rejection.ALREADY_EXISTS) {
+      return replay(user, target.meetingId(), audio);
+    }
+    throw rejection(target.meetingId(), rejected);
+  }
+
+  /**
+   * An upload whose Idempotency-Key already made meeting {@code id} (an earlier try, perhaps still
+   * under way on another node): answered with that meeting when it holds the same bytes of the same
+   * user; 422 when the key came with other bytes; 409 when the meeting was deleted since.
+   */
+  private CompletionStage<Uploaded> replay(AuthUser user, String id, Meeting.Audio audio) {
+    return entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout()).thenApply(s -> {
+      if (!s.exists()) {
+        throw new ApiException(StatusCodes.CONFLICT, "meeting_deleted", "the meeting this " + UploadIds.IDEMPOTENCY_KEY
+            + " made (" + id + ") has been deleted; upload again with a new key");
+      }
+      if (!sameUpload(s, user, audio)) {
+        throw new ApiException(StatusCodes.UNPROCESSABLE_ENTITY, "idempotency_key_reused", "this "
+            + UploadIds.IDEMPOTENCY_KEY + " was used for another file (meeting " + id + "); send a new key for a new upload");
+      }
+      log.info("meeting {}: upload by {} repeated with its idempotency key; answered with the meeting", id, user.id());
+      return new Uploaded(s, true);
+    });
+  }
+
+  /** Whether meeting {@code s} is {@code user}'s upload of the bytes of {@code audio}. */
+  static boolean sameUpload(Meeting.State s, AuthUser user, Meeting.Audio audio) {
+    return user.id().equals(s.owner()) && s.audio() != null && audio.sha256().equals(s.audio().sha256());
+  }
+
+  /** Whether meeting {@code s} was created with the audio under blob {@code key}. */
+  static boolean usesBlob(Meeting.State s, String key) {
+    return s.audio() != null && key.equals(s.audio().key());
+  }
+
+  /**
+   * A Create with no answer, as a reply: {@link #afterUnansweredCreate} finds the meeting or leaves
+   * the failure standing (and removes the audio once it knows no meeting uses it). A meeting made
+   * with other audio is an earlier keyed try's: this Create was refused as ALREADY_EXISTS.
+   */
+  private CompletionStage<Meeting.Reply> unansweredCreate(String id, Throwable err, Meeting.Audio audio) {
+    Supplier<CompletionStage<Meeting.State>> get =
+        () -> entity(id).<Meeting.State>ask(Meeting.Get::new, settings.askTimeout());
+    return afterUnansweredCreate(id, err, get,
+        () -> removeIfOrphaned(id, audio.key(),
+            () -> get.get().thenApplyAsync(s -> usesBlob(s, audio.key()), blocking), // so the blocking delete runs there
+            () -> deleteQuietly(audio.key()),
+            (delay, check) -> system.scheduler().scheduleOnce(delay, check, system.executionContext()),
+            settings.askTimeout(), ORPHAN_CHECKS))
+        .thenApply(s -> usesBlob(s, audio.key()) ? new Meeting.Accepted(s)
+            : new Meeting.Rejected(Meeting.Rejection.ALREADY_EXISTS, "meeting " + id + " already exists"));
+  }
+
+  /** The new meeting's list row at once (read-your-writes), and its owner's cached pages dropped. */
+  private void listed(AuthUser user, Meeting.State s, Meeting.Audio audio) {
+    String id = s.meetingId();
+    try {
+      list.insertCreated(new MeetingRow(id, s.owner(), s.title(), s.apiStatus(), 0.0,
+          s.createdAt().toEpochMilli(), s.createdAt().toEpochMilli(), s.durationSeconds(), audio.size(),
+          audio.contentType(), null, null, null));
+    } catch (java.sql.SQLException e) {
+      // the projection adds the row from the Created event shortly
+      log.warn("meeting {}: list row not written at once ({}); the projection will add it", id, e.getMessage());
+    }
+    listCache.invalidate(user.id());
+    log.info("meeting {}: uploaded by {} ({} bytes, {})", id, user.id(), audio.size(), audio.contentType());
   }
 
   /**
@@ -430,7 +501,8 @@ public final class MeetingService {
    * {@code get} asks the entity, and reaches it after the Create if that arrives at all (both go
    * through this node's shard region in order, and an entity still writing the Create answers when
    * the write is done). When the meeting exists it is the upload's answer after all, so a client is
-   * never told to retry an upload that was stored (its retry would make a second meeting).
+   * never told to retry an upload that was stored (its retry would make a second meeting); with an
+   * Idempotency-Key it may be an earlier try's meeting, which the caller tells by its audio key.
    * Otherwise the Create's {@code failure} stands and {@code orphanCheck} runs: the entity refuses
    * a Create that comes after its deadline, and the check removes the audio nobody owns.
    */
@@ -588,19 +660,23 @@ public final class MeetingService {
     return sharding.entityRefFor(Meeting.ENTITY_KEY, id);
   }
 
-  /** Sends a Create or Delete; the meeting's state after it, or the API's error for a rejection's kind. */
+  /** Sends a Delete (or another command answered with a Reply); the meeting's state after it, or the API's error. */
   private CompletionStage<Meeting.State> command(String id,
       org.apache.pekko.japi.function.Function<org.apache.pekko.actor.typed.ActorRef<Meeting.Reply>, Meeting.Command> make) {
     return entity(id).<Meeting.Reply>ask(make, settings.askTimeout()).thenApply(r -> {
       if (r instanceof Meeting.Accepted a) return a.state();
-      Meeting.Rejected rejected = (Meeting.Rejected) r;
-      throw switch (rejected.kind()) {
-        case NOT_FOUND -> notFound(id);
-        case ALREADY_EXISTS -> new ApiException(StatusCodes.CONFLICT, rejected.message());
-        case INVALID -> new ApiException(StatusCodes.BAD_REQUEST, rejected.message());
-        case EXPIRED -> new ApiException(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-            "the service did not answer in time, try again");
-      };
+      throw rejection(id, (Meeting.Rejected) r);
     });
+  }
+
+  /** The API's error for a refused command of meeting {@code id}. */
+  private static ApiException rejection(String id, Meeting.Rejected rejected) {
+    return switch (rejected.kind()) {
+      case NOT_FOUND -> notFound(id);
+      case ALREADY_EXISTS -> new ApiException(StatusCodes.CONFLICT, rejected.message());
+      case INVALID -> new ApiException(StatusCodes.BAD_REQUEST, rejected.message());
+      case EXPIRED -> new ApiException(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+          "the service did not answer in time, try again");
+    };
   }
 }

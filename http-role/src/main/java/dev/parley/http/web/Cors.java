@@ -32,7 +32,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 public final class Cors {
   /** Response headers a cross-origin page may read beyond the CORS-safelisted ones. */
   static final List<String> EXPOSED_HEADERS =
-      List.of("Location", "Content-Range", "Accept-Ranges", "Content-Disposition", "Retry-After", "ETag", "WWW-Authenticate");
+      List.of("Location", "Content-Range", "Accept-Ranges", "Content-Disposition", "Retry-After", "ETag", "WWW-Authenticate",
+          "Idempotent-Replayed");
   /** A listed origin's answer differs from another's: a cache must key it by Origin. */
   private static final List<HttpHeader> VARY_ORIGIN = List.of(RawHeader.create("Vary", "Origin"));
   static final List<String> METHODS = List.of("GET", "HEAD", "POST", "DELETE", "OPTIONS");

@@ -92,6 +92,12 @@ public final class Api {
 
   /** multipart/form-data with a {@code file} part (skipped when null) and text fields. */
   public Res postMultipart(String path, String token, String fileName, String fileType, byte[] file, Map<String, String> fields) {
+    return send(multipart(path, token, fileName, fileType, file, fields).build());
+  }
+
+  /** The request {@link #postMultipart} sends, for a test to add headers to. */
+  public HttpRequest.Builder multipart(String path, String token, String fileName, String fileType, byte[] file,
+      Map<String, String> fields) {
     String boundary = "----parley" + UUID.randomUUID();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
@@ -109,8 +115,8 @@ public final class Api {
     } catch (IOException e) {
       throw new AssertionError(e);
     }
-    return send(req(path, token).header("Content-Type", "multipart/form-data; boundary=" + boundary)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray())).build());
+    return req(path, token).header("Content-Type", "multipart/form-data; boundary=" + boundary)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray()));
   }
 
   /** Registers (201) and logs in; returns the token. */
