@@ -1,6 +1,7 @@
 package dev.parley.http.blob;
 
 import dev.parley.http.meeting.Meeting;
+import dev.parley.http.meeting.UploadIds;
 import dev.parley.http.meeting.list.MeetingListRepository;
 import dev.parley.protocol.blob.BlobStore;
 import java.time.Duration;
@@ -9,6 +10,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.slf4j.Logger;
@@ -20,12 +22,16 @@ import org.slf4j.LoggerFactory;
  *   <li>a deleted meeting's, when the store refused the removal at the time (a disk remounted
  *       read-only), since nothing else retries it;
  *   <li>an upload whose meeting was never created: the node died between storing the audio and
- *       creating the meeting, or a create got no answer and the check after it could not tell.
+ *       creating the meeting, or a create got no answer and the check after it could not tell;
+ *   <li>a repeated upload's (same Idempotency-Key) whose meeting an earlier try made, when its
+ *       removal failed at the time: the meeting's journal names other audio, and a meeting's audio
+ *       never changes once it is created.
  * </ul>
  * A blob is left alone until it is an hour old (a meeting is created seconds after its audio is
  * stored), and whenever its meeting's fate is unclear: the meeting list has no row yet but the
- * journal has events (the read side is behind), or either could not be asked. The blob key is the
- * meeting id.
+ * journal has events (the read side is behind), or either could not be asked. The blob key names
+ * the meeting ({@link UploadIds#meetingIdOf}): it is the meeting id for an upload without an
+ * Idempotency-Key, the id, a dot and a suffix of its own for each try of one with a key.
  */
 public final class OrphanedBlobs {
   private static final Logger log = LoggerFactory.getLogger(OrphanedBlobs.class);
@@ -33,7 +39,7 @@ public final class OrphanedBlobs {
   static final Duration MIN_AGE = Duration.ofHours(1);
 
   /** What is known of a blob's meeting. */
-  enum Fate { LIVE, DELETED, NEVER_CREATED, UNCLEAR }
+  enum Fate { LIVE, DELETED, NEVER_CREATED, SUPERSEDED, UNCLEAR }
 
   /** Where a meeting's fate is read; both block. */
   public interface Meetings {
@@ -42,27 +48,38 @@ public final class OrphanedBlobs {
 
     /** Whether the journal holds any event of meeting {@code id}. */
     boolean hasEvents(String id) throws Exception;
+
+    /** The blob key of meeting {@code id}'s audio as its journal records it; empty when it records none. */
+    Optional<String> audioKey(String id) throws Exception;
   }
 
   /** How many blobs one sweep removed and kept. */
-  record Sweep(int deleted, int neverCreated, int unclear, int failed) {}
+  record Sweep(int deleted, int neverCreated, int superseded, int unclear, int failed) {}
 
   private OrphanedBlobs() {}
 
-  static Fate fate(String id, Meetings meetings) {
+  static Fate fate(String key, Meetings meetings) {
+    String id = UploadIds.meetingIdOf(key);
     try {
       Optional<String> status = meetings.listStatus(id);
-      if (status.isPresent()) return MeetingListRepository.DELETED.equals(status.get()) ? Fate.DELETED : Fate.LIVE;
-      return meetings.hasEvents(id) ? Fate.UNCLEAR : Fate.NEVER_CREATED;
+      if (status.isPresent() && MeetingListRepository.DELETED.equals(status.get())) return Fate.DELETED;
+      if (status.isEmpty() && !meetings.hasEvents(id)) return Fate.NEVER_CREATED;
+      // the meeting exists; a keyed try's blob is its audio unless the journal names another (an
+      // unkeyed blob is its meeting's only one: no journal read for it)
+      if (!key.equals(id) && meetings.audioKey(id).filter(k -> !k.equals(key)).isPresent()) return Fate.SUPERSEDED;
+      return status.isPresent() ? Fate.LIVE : Fate.UNCLEAR;
     } catch (Exception e) {
-      log.debug("blob {}: its meeting could not be looked up ({}); kept", id, e.toString());
+      log.debug("blob {}: its meeting could not be looked up ({}); kept", key, e.toString());
       return Fate.UNCLEAR;
     }
   }
 
-  /** One pass over the blobs written before {@code cutoff}; removes those of deleted and never-created meetings. */
+  /**
+   * One pass over the blobs written before {@code cutoff}; removes those of deleted and never-created
+   * meetings, and repeated uploads' that their meeting does not use.
+   */
   static Sweep sweep(BlobStore blobs, Meetings meetings, Instant cutoff) throws java.io.IOException {
-    int deleted = 0, neverCreated = 0, unclear = 0, failed = 0;
+    int deleted = 0, neverCreated = 0, superseded = 0, unclear = 0, failed = 0;
     for (String key : blobs.keysWrittenBefore(cutoff)) {
       Fate f = fate(key, meetings);
       if (f == Fate.LIVE) continue;
@@ -72,15 +89,25 @@ public final class OrphanedBlobs {
       }
       try {
         blobs.delete(key);
-        if (f == Fate.DELETED) deleted++;
-        else neverCreated++;
+        switch (f) {
+          case DELETED -> deleted++;
+          case NEVER_CREATED -> neverCreated++;
+          default -> superseded++;
+        }
       } catch (java.io.IOException | RuntimeException e) {
         failed++;
-        log.warn("blob {} of a {} meeting could not be removed: {}", key,
-            f == Fate.DELETED ? "deleted" : "never created", e.toString());
+        log.warn("blob {} ({}) could not be removed: {}", key, why(f), e.toString());
       }
     }
-    return new Sweep(deleted, neverCreated, unclear, failed);
+    return new Sweep(deleted, neverCreated, superseded, unclear, failed);
+  }
+
+  private static String why(Fate f) {
+    return switch (f) {
+      case DELETED -> "of a deleted meeting";
+      case NEVER_CREATED -> "of a meeting never created";
+      default -> "a repeated upload its meeting does not use";
+    };
   }
 
   /** The fates of meetings as the meeting list and the journal tell them. */
@@ -93,10 +120,24 @@ public final class OrphanedBlobs {
 
       @Override
       public boolean hasEvents(String id) throws Exception {
-        return !journal.currentEventsByPersistenceId(PersistenceId.of(Meeting.ENTITY_KEY.name(), id).id(), 0L, Long.MAX_VALUE)
+        return !journal.currentEventsByPersistenceId(persistenceId(id), 0L, Long.MAX_VALUE)
             .take(1).runWith(Sink.seq(), system).toCompletableFuture().get(30, TimeUnit.SECONDS).isEmpty();
       }
+
+      @Override
+      public Optional<String> audioKey(String id) throws Exception {
+        // a Create writes Created, AudioStored and Queued as a meeting's first three events
+        return journal.currentEventsByPersistenceId(persistenceId(id), 1L, 3L)
+            .map(EventEnvelope::event)
+            .filter(e -> e instanceof Meeting.AudioStored)
+            .map(e -> ((Meeting.AudioStored) e).key())
+            .runWith(Sink.headOption(), system).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
     };
+  }
+
+  private static String persistenceId(String meetingId) {
+    return PersistenceId.of(Meeting.ENTITY_KEY.name(), meetingId).id();
   }
 
   /**
@@ -107,9 +148,10 @@ public final class OrphanedBlobs {
     int abandoned = blobs.removeAbandonedUploads();
     if (abandoned > 0) log.info("removed {} uploads cut off before they were stored (a node stopped mid-upload)", abandoned);
     Sweep s = sweep(blobs, meetings, Instant.now().minus(MIN_AGE));
-    if (s.deleted() + s.neverCreated() + s.failed() > 0) {
-      log.info("orphaned audio: removed {} of deleted meetings and {} of meetings never created; {} could not be"
-          + " removed, {} kept while their meeting is unclear", s.deleted(), s.neverCreated(), s.failed(), s.unclear());
+    if (s.deleted() + s.neverCreated() + s.superseded() + s.failed() > 0) {
+      log.info("orphaned audio: removed {} of deleted meetings, {} of meetings never created and {} of repeated"
+          + " uploads; {} could not be removed, {} kept while their meeting is unclear", s.deleted(), s.neverCreated(),
+          s.superseded(), s.failed(), s.unclear());
     }
   }
 }

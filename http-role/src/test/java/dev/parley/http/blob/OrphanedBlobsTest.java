@@ -20,21 +20,28 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A chaos review deleted a meeting while its blob directory was read-only: DELETE said 204 and the
  * audio stayed for good; a node killed right after storing an upload left audio no meeting points
- * at. The sweep removes both, and nothing whose meeting lives or whose fate it cannot tell.
+ * at. The sweep removes both, and nothing whose meeting lives or whose fate it cannot tell. A
+ * repeated upload (same Idempotency-Key) stores its body as {@code <id>.<suffix>}: the sweep removes
+ * the one its meeting's journal does not name, and never the one it names.
  */
 class OrphanedBlobsTest {
   @Test
   void removesTheAudioOfDeletedAndNeverCreatedMeetingsOnly(@TempDir Path dir) throws Exception {
     FileBlobStore blobs = new FileBlobStore(dir);
     Instant old = Instant.now().minus(Duration.ofHours(2));
-    for (String key : List.of("live", "deleted", "never", "behind", "unreadable", "fresh")) {
+    List<String> keys = List.of("live", "deleted", "never", "behind", "unreadable", "fresh",
+        "k.used", "k.repeat", "kb.used", "kb.repeat", "kd.used", "kn.try", "ku.try");
+    for (String key : keys) {
       blobs.put(key, new ByteArrayInputStream(new byte[] {1, 2, 3}));
       if (!key.equals("fresh")) Files.setLastModifiedTime(dir.resolve(key), FileTime.from(old));
     }
     Path partial = Files.setLastModifiedTime(Files.write(dir.resolve(".tmp-upload"), new byte[3]), FileTime.from(old));
 
-    Map<String, String> list = Map.of("live", "done", "deleted", "deleted");
-    Set<String> journal = Set.of("live", "deleted", "behind"); // "behind": created, the list not yet written
+    Map<String, String> list = Map.of("live", "done", "deleted", "deleted", "k", "queued", "kd", "deleted", "ku", "done");
+    // "behind", "kb": created, the list not yet written; "ku": its audio key not readable from the journal
+    Set<String> journal = Set.of("live", "deleted", "behind", "k", "kb", "kd", "ku");
+    Map<String, String> audioKeys = Map.of("live", "live", "deleted", "deleted", "behind", "behind",
+        "k", "k.used", "kb", "kb.used", "kd", "kd.used");
     OrphanedBlobs.Meetings meetings = new OrphanedBlobs.Meetings() {
       @Override
       public Optional<String> listStatus(String id) {
@@ -46,13 +53,21 @@ class OrphanedBlobsTest {
       public boolean hasEvents(String id) {
         return journal.contains(id);
       }
+
+      @Override
+      public Optional<String> audioKey(String id) {
+        return Optional.ofNullable(audioKeys.get(id));
+      }
     };
     OrphanedBlobs.Sweep s = OrphanedBlobs.sweep(blobs, meetings, Instant.now().minus(OrphanedBlobs.MIN_AGE));
 
-    assertEquals(new OrphanedBlobs.Sweep(1, 1, 2, 0), s);
-    assertEquals(-1, blobs.size("deleted"));
-    assertEquals(-1, blobs.size("never"));
-    for (String kept : List.of("live", "behind", "unreadable", "fresh")) assertEquals(3, blobs.size(kept), kept);
+    assertEquals(new OrphanedBlobs.Sweep(2, 2, 2, 3, 0), s);
+    for (String gone : List.of("deleted", "never", "k.repeat", "kb.repeat", "kd.used", "kn.try")) {
+      assertEquals(-1, blobs.size(gone), gone);
+    }
+    for (String kept : List.of("live", "behind", "unreadable", "fresh", "k.used", "kb.used", "ku.try")) {
+      assertEquals(3, blobs.size(kept), kept);
+    }
     assertTrue(Files.exists(partial), "a partial upload is the upload sweep's, not this one's");
   }
 }
