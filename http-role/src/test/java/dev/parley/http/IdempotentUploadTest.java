@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.http.blob.OrphanedBlobs;
+import dev.parley.http.meeting.list.MeetingListRepository;
 import dev.parley.http.testutil.Api;
 import dev.parley.http.testutil.Api.Res;
 import dev.parley.http.testutil.FakeWorker;
@@ -23,12 +25,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Collectors;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -215,6 +220,24 @@ class IdempotentUploadTest {
     assertEquals(1, blobsOf(id).size(), "the losers' audio is removed: " + blobsOf(id));
     api.awaitStatus(id, token, "done", WAIT);
     assertArrayEquals(wav, api.get("/meetings/" + id + "/audio", token).body());
+  }
+
+  /**
+   * A try whose removal failed leaves {@code <id>.<suffix>}; the orphan sweep tells it from the
+   * meeting's audio by the key the journal records, on the real journal.
+   */
+  @Test
+  void theSweepReadsTheMeetingsAudioKeyFromTheJournal() throws Exception {
+    String token = api.user("sweep-key@example.com");
+    String id = raw(token, UUID.randomUUID().toString(), Api.wav(0.5)).json().get("id").asText();
+    List<String> stored = blobsOf(id);
+    assertEquals(1, stored.size(), stored.toString());
+    JdbcReadJournal journal =
+        PersistenceQuery.get(node.system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    OrphanedBlobs.Meetings meetings =
+        OrphanedBlobs.meetings(node.system, new MeetingListRepository(node.ds, pg.db), journal);
+    assertEquals(Optional.of(stored.get(0)), meetings.audioKey(id));
+    assertEquals(Optional.empty(), meetings.audioKey(UUID.randomUUID().toString()));
   }
 
   // ---------------------------------------------------------------- helpers
