@@ -4,6 +4,7 @@ import dev.parley.http.meeting.Meeting;
 import dev.parley.http.meeting.UploadIds;
 import dev.parley.http.meeting.list.MeetingListRepository;
 import dev.parley.protocol.blob.BlobStore;
+import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -78,7 +79,7 @@ public final class OrphanedBlobs {
    * One pass over the blobs written before {@code cutoff}; removes those of deleted and never-created
    * meetings, and repeated uploads' that their meeting does not use.
    */
-  static Sweep sweep(BlobStore blobs, Meetings meetings, Instant cutoff) throws java.io.IOException {
+  static Sweep sweep(BlobStore blobs, Meetings meetings, Instant cutoff) throws IOException {
     int deleted = 0, neverCreated = 0, superseded = 0, unclear = 0, failed = 0;
     for (String key : blobs.keysWrittenBefore(cutoff)) {
       Fate f = fate(key, meetings);
@@ -94,7 +95,7 @@ public final class OrphanedBlobs {
           case NEVER_CREATED -> neverCreated++;
           default -> superseded++;
         }
-      } catch (java.io.IOException | RuntimeException e) {
+      } catch (IOException | RuntimeException e) {
         failed++;
         log.warn("blob {} ({}) could not be removed: {}", key, why(f), e.toString());
       }
@@ -144,7 +145,7 @@ public final class OrphanedBlobs {
    * One sweep over the blobs old enough to judge, and over the uploads that never became blobs
    * ({@link BlobStore#removeAbandonedUploads}), saying what it removed when it removed anything.
    */
-  public static void sweep(BlobStore blobs, Meetings meetings) throws java.io.IOException {
+  public static void sweep(BlobStore blobs, Meetings meetings) throws IOException {
     int abandoned = blobs.removeAbandonedUploads();
     if (abandoned > 0) log.info("removed {} uploads cut off before they were stored (a node stopped mid-upload)", abandoned);
     Sweep s = sweep(blobs, meetings, Instant.now().minus(MIN_AGE));

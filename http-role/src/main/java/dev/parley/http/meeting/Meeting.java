@@ -15,14 +15,26 @@ import dev.parley.protocol.worker.InferenceProtocol.JobFailed;
 import dev.parley.protocol.worker.InferenceProtocol.JobProgress;
 import dev.parley.protocol.worker.InferenceProtocol.JobUpdate;
 import dev.parley.protocol.worker.InferenceProtocol.RunJob;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -163,13 +175,13 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
    * An event type's name outside Parley (the history's {@code type}): it stays when the class is
    * renamed. The journal does not use it (its manifest is the class name, see JournalCompatibilityTest).
    */
-  @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
-  @java.lang.annotation.Target(java.lang.annotation.ElementType.TYPE)
+  @Retention(RetentionPolicy.RUNTIME)
+  @Target(ElementType.TYPE)
   public @interface EventName {
     String value();
   }
 
-  private static final java.util.Map<Class<?>, String> EVENT_NAMES = eventNames(Event.class.getPermittedSubclasses());
+  private static final Map<Class<?>, String> EVENT_NAMES = eventNames(Event.class.getPermittedSubclasses());
 
   /** The {@link EventName} of {@code e}'s type. */
   public static String eventName(Event e) {
@@ -177,9 +189,9 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   }
 
   /** Every event type's {@link EventName}; refuses a type without one and two types with one name. */
-  static java.util.Map<Class<?>, String> eventNames(Class<?>[] types) {
-    java.util.Map<Class<?>, String> names = new java.util.LinkedHashMap<>();
-    java.util.Map<String, Class<?>> taken = new java.util.HashMap<>();
+  static Map<Class<?>, String> eventNames(Class<?>[] types) {
+    Map<Class<?>, String> names = new LinkedHashMap<>();
+    Map<String, Class<?>> taken = new HashMap<>();
     for (Class<?> t : types) {
       EventName n = t.getAnnotation(EventName.class);
       if (n == null || n.value().isBlank()) throw new IllegalStateException("event type " + t.getName() + " has no @Meeting.EventName");
@@ -189,7 +201,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       }
       names.put(t, n.value());
     }
-    return java.util.Collections.unmodifiableMap(names);
+    return Collections.unmodifiableMap(names);
   }
 
   @EventName("Created")
@@ -235,7 +247,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
 
     /** The API's word: queued, processing, done, failed (deleted and new never reach clients). */
     public String api() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT);
     }
   }
 
@@ -429,8 +441,8 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   private void onRecovered(State s) {
     switch (s.status()) {
       case QUEUED -> {
-        java.time.Duration wait = s.retryAt() == null ? java.time.Duration.ZERO
-            : java.time.Duration.between(Instant.now(), s.retryAt());
+        Duration wait = s.retryAt() == null ? Duration.ZERO
+            : Duration.between(Instant.now(), s.retryAt());
         if (wait.isNegative() || wait.isZero()) {
           ctx.getLog().info("meeting {}: recovered queued, sending attempt {}", meetingId, s.attemptId());
           dispatch(s);
@@ -502,8 +514,11 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     String error = validate(c);
     if (error != null) return Effect().reply(c.replyTo(), new Rejected(Rejection.INVALID, error));
     if (c.answerBy() != null && Instant.now().isAfter(c.answerBy())) {
-      ctx.getLog().info("meeting {}: refused a create that arrived after its sender gave up ({})", meetingId,
-          c.answerBy());
+      // the deadline is the sending node's clock: when every upload to this node's meetings ends so,
+      // its clock runs ahead of the sender's by about the "late" figure
+      ctx.getLog().warn("meeting {}: refused a create that arrived {} ms after its sender gave up (at {} by the"
+          + " sender's clock; if every upload fails so, compare the http nodes' clocks)", meetingId,
+          Duration.between(c.answerBy(), Instant.now()).toMillis(), c.answerBy());
       return Effect().reply(c.replyTo(), new Rejected(Rejection.EXPIRED, "the create arrived after its sender gave up"));
     }
     Audio a = c.audio();
@@ -648,7 +663,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   }
 
   /** The ending of a retryable failure's reason: transient failures used up the attempts. */
-  private static final java.util.regex.Pattern GAVE_UP = java.util.regex.Pattern.compile(" \\(gave up after \\d+ attempts\\)$");
+  private static final Pattern GAVE_UP = Pattern.compile(" \\(gave up after \\d+ attempts\\)$");
 
   /**
    * Whether {@code reason} is a Failed reason whose failure was retryable, read from its text: for a
@@ -712,8 +727,8 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     CompletableFuture<Void> f = CompletableFuture.runAsync(() -> {
       try {
         blobs.delete(key);
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException(e);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
       }
     }, blocking);
     ctx.pipeToSelf(f, (ok, err) -> new BlobDeleted(replyTo, err == null ? null : String.valueOf(err.getMessage())));

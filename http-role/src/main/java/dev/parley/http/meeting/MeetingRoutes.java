@@ -25,18 +25,26 @@ import static org.apache.pekko.http.javadsl.server.Directives.reject;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithDefaultHeader;
 import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.parley.http.auth.AudioUrls;
 import dev.parley.http.auth.AuthRoutes;
 import dev.parley.http.auth.AuthUser;
+import dev.parley.http.auth.TokenGenerations;
 import dev.parley.http.meeting.list.Cursor;
 import dev.parley.http.web.ApiError;
 import dev.parley.http.web.ApiException;
 import dev.parley.http.web.Json;
 import dev.parley.protocol.blob.BlobStore;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -45,11 +53,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.DateTime;
-import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpMethod;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -71,7 +80,9 @@ import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.StreamConverters;
+import org.apache.pekko.util.ByteString;
 
 /** The {@code /meetings} routes; every one needs a bearer token, another user's meeting is 404. */
 public final class MeetingRoutes {
@@ -134,14 +145,14 @@ public final class MeetingRoutes {
    */
   private static Route weaklyTagged(HttpResponse response, ContentType type, byte[] body) {
     EntityTag version = EntityTag.create(Base64.getUrlEncoder().withoutPadding().encodeToString(
-        java.util.Arrays.copyOf(sha256(body), 16)), true);
+        Arrays.copyOf(sha256(body), 16)), true);
     return conditionalJson(version, null, () -> complete(response.withEntity(type, body)));
   }
 
   private static byte[] sha256(byte[] b) {
     try {
-      return java.security.MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (java.security.NoSuchAlgorithmException e) {
+      return MessageDigest.getInstance("SHA-256").digest(b);
+    } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
   }
@@ -150,7 +161,7 @@ public final class MeetingRoutes {
    * Pekko's {@code conditional} (304 for If-None-Match and If-Modified-Since, the whole file for an
    * If-Range that no longer matches), with its 412 for If-Match or If-Unmodified-Since in the API's error shape.
    */
-  private static Route conditionalJson(EntityTag tag, DateTime lastModified, java.util.function.Supplier<Route> inner) {
+  private static Route conditionalJson(EntityTag tag, DateTime lastModified, Supplier<Route> inner) {
     Route checked = lastModified == null ? conditional(tag, inner) : conditional(tag, lastModified, inner);
     return mapResponse(r -> r.status().equals(StatusCodes.PRECONDITION_FAILED)
         ? ApiError.response(StatusCodes.PRECONDITION_FAILED, "precondition_failed",
@@ -260,7 +271,7 @@ public final class MeetingRoutes {
   private static byte[] json(Object o) {
     try {
       return Json.MAPPER.writeValueAsBytes(o);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+    } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
   }
@@ -279,7 +290,7 @@ public final class MeetingRoutes {
     }
     return weaklyTagged(HttpResponse.create()
             .addHeader(ContentDisposition.create(ContentDispositionTypes.ATTACHMENT, Map.of("filename", id + ".rttm"))),
-        ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id).getBytes(StandardCharsets.UTF_8));
   }
 
   /**
@@ -289,7 +300,7 @@ public final class MeetingRoutes {
   /** The audio of a validly signed URL, unless its owner has logged out or changed password since it was signed. */
   private Route signedAudio(String id, long generation) {
     return onSuccess(service.getSigned(id).thenCompose(s -> auth.generation(s.owner()).thenApply(current ->
-        dev.parley.http.auth.TokenGenerations.accepts(generation, current) ? s : null)), s -> s == null
+        TokenGenerations.accepts(generation, current) ? s : null)), s -> s == null
         ? invalidSignature("the audio URL was revoked (its owner logged out or changed their password); ask for a new one")
         : audio(CompletableFuture.completedFuture(s)));
   }
@@ -392,11 +403,11 @@ public final class MeetingRoutes {
   }
 
   /** Whatever the bytes are, a browser shows them in a sandbox with nothing to run or load. */
-  private static final java.util.List<org.apache.pekko.http.javadsl.model.HttpHeader> AUDIO_HEADERS = java.util.List.of(
-      org.apache.pekko.http.javadsl.model.headers.RawHeader.create("Content-Security-Policy", "sandbox; default-src 'none'"));
+  private static final List<HttpHeader> AUDIO_HEADERS = List.of(
+      RawHeader.create("Content-Security-Policy", "sandbox; default-src 'none'"));
 
   /** {@code count} bytes of a blob from {@code offset}, read lazily (skip seeks in both stores). */
-  private static org.apache.pekko.stream.javadsl.Source<org.apache.pekko.util.ByteString, ?> source(
+  private static Source<ByteString, ?> source(
       BlobStore blobs, String key, long offset, long count) {
     return StreamConverters.fromInputStream(() -> {
       InputStream in = blobs.open(key);
@@ -411,7 +422,7 @@ public final class MeetingRoutes {
   }
 
   /** At most {@code remaining} bytes of {@code in}. */
-  private static final class Bounded extends java.io.FilterInputStream {
+  private static final class Bounded extends FilterInputStream {
     private long remaining;
 
     Bounded(InputStream in, long remaining) {

@@ -11,8 +11,10 @@ import dev.parley.http.web.Blocking;
 import dev.parley.http.web.Json;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.blob.BlobStore;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -22,18 +24,23 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.http.javadsl.model.Multipart;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
+import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -78,8 +85,8 @@ public final class MeetingService {
   private final Executor blocking;
   /** Where uploads stream into the blob store: threads of their own, as many as {@link #uploadSlots}. */
   private final Executor uploads;
-  private final java.util.concurrent.Semaphore uploadSlots;
-  private final java.util.concurrent.ConcurrentHashMap<String, Integer> uploadsByUser = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Semaphore uploadSlots;
+  private final ConcurrentHashMap<String, Integer> uploadsByUser = new ConcurrentHashMap<>();
   private final Materializer mat;
   private final ListCache listCache;
 
@@ -93,8 +100,8 @@ public final class MeetingService {
     this.settings = settings;
     this.blocking = blocking;
     this.uploads = system.dispatchers().lookup(
-        org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(dev.parley.http.HttpSettings.UPLOAD_DISPATCHER));
-    this.uploadSlots = new java.util.concurrent.Semaphore(settings.maxConcurrentUploads());
+        DispatcherSelector.fromConfig(HttpSettings.UPLOAD_DISPATCHER));
+    this.uploadSlots = new Semaphore(settings.maxConcurrentUploads());
     this.mat = Materializer.matFromSystem(system);
     this.listCache = new ListCache(settings.listCacheTtl(), 10_000);
   }
@@ -126,7 +133,7 @@ public final class MeetingService {
    * of them for one user: 503 when the node has none free, 429 when the user has as many as allowed.
    * Slow clients then hold upload slots only, never the threads the rest of the API runs on.
    */
-  <T> CompletionStage<T> inUploadSlot(AuthUser user, java.util.function.Supplier<CompletionStage<T>> upload) {
+  <T> CompletionStage<T> inUploadSlot(AuthUser user, Supplier<CompletionStage<T>> upload) {
     if (!uploadSlots.tryAcquire()) {
       log.info("upload by {} refused: all {} upload slots are busy", user.id(), settings.maxConcurrentUploads());
       throw new ApiException(StatusCodes.SERVICE_UNAVAILABLE, "busy",
@@ -322,7 +329,7 @@ public final class MeetingService {
    * adapter of {@code StreamConverters.asInputStream} throws a bare IOException when no data came
    * in time, and one caused by the stream's failure otherwise.
    */
-  private static final class ClientBody extends java.io.FilterInputStream {
+  private static final class ClientBody extends FilterInputStream {
     static final class ReadFailed extends IOException {
       ReadFailed(IOException cause) {
         super(cause);
@@ -488,7 +495,7 @@ public final class MeetingService {
       list.insertCreated(new MeetingRow(id, s.owner(), s.title(), s.apiStatus(), 0.0,
           s.createdAt().toEpochMilli(), s.createdAt().toEpochMilli(), s.durationSeconds(), audio.size(),
           audio.contentType(), null, null, null));
-    } catch (java.sql.SQLException e) {
+    } catch (SQLException e) {
       // the projection adds the row from the Created event shortly
       log.warn("meeting {}: list row not written at once ({}); the projection will add it", id, e.getMessage());
     }
@@ -603,7 +610,7 @@ public final class MeetingService {
         .thenApplyAsync(deleted -> {
           try {
             list.markDeleted(id, System.currentTimeMillis());
-          } catch (java.sql.SQLException e) {
+          } catch (SQLException e) {
             log.warn("meeting {}: list row not marked deleted at once ({}); the projection will", id, e.getMessage());
           }
           listCache.invalidate(user.id());
@@ -662,7 +669,7 @@ public final class MeetingService {
 
   /** Sends a Delete (or another command answered with a Reply); the meeting's state after it, or the API's error. */
   private CompletionStage<Meeting.State> command(String id,
-      org.apache.pekko.japi.function.Function<org.apache.pekko.actor.typed.ActorRef<Meeting.Reply>, Meeting.Command> make) {
+      Function<ActorRef<Meeting.Reply>, Meeting.Command> make) {
     return entity(id).<Meeting.Reply>ask(make, settings.askTimeout()).thenApply(r -> {
       if (r instanceof Meeting.Accepted a) return a.state();
       throw rejection(id, (Meeting.Rejected) r);

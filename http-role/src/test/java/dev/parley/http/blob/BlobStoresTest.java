@@ -16,16 +16,23 @@ import dev.parley.protocol.blob.FileBlobStore;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
+import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -167,7 +174,7 @@ class BlobStoresTest {
         ps.setString(1, (String) chunk[0]);
         ps.setInt(2, (Integer) chunk[1]);
         ps.setBytes(3, new byte[1024]);
-        ps.setObject(4, chunk[2], java.sql.Types.BIGINT);
+        ps.setObject(4, chunk[2], Types.BIGINT);
         ps.executeUpdate();
       }
     }
@@ -175,9 +182,9 @@ class BlobStoresTest {
     try (var c = ds.getConnection(); var rs = c.createStatement().executeQuery(
         "SELECT blob_key, COUNT(*) FROM blob_chunk"
             + " WHERE blob_key IN ('complete', 'cut', 'running', 'before-written-at') GROUP BY blob_key")) {
-      java.util.Map<String, Integer> left = new java.util.TreeMap<>();
+      Map<String, Integer> left = new TreeMap<>();
       while (rs.next()) left.put(rs.getString(1), rs.getInt(2));
-      assertEquals(java.util.Map.of("complete", 3, "running", 2), left);
+      assertEquals(Map.of("complete", 3, "running", 2), left);
     }
     assertArrayEquals(random(3000), store.open("complete").readAllBytes());
     assertEquals(0, store.removeAbandonedUploads());
@@ -200,7 +207,7 @@ class BlobStoresTest {
         if (n == 2500) { // two chunks are in: the sweep takes them as abandoned
           try (var c = ds.getConnection()) {
             c.createStatement().execute("DELETE FROM blob_chunk WHERE blob_key = 'swept'");
-          } catch (java.sql.SQLException e) {
+          } catch (SQLException e) {
             throw new IOException(e);
           }
         }
@@ -223,7 +230,7 @@ class BlobStoresTest {
 
   @Test
   void bothStoresListTheirBlobsByAge(@TempDir Path dir) throws Exception {
-    for (BlobStore store : java.util.List.of(new FileBlobStore(dir), new JdbcBlobStore(ds, 1024))) {
+    for (BlobStore store : List.of(new FileBlobStore(dir), new JdbcBlobStore(ds, 1024))) {
       store.put("aged-key", new ByteArrayInputStream(random(10)));
       assertTrue(store.keysWrittenBefore(Instant.now().plusSeconds(5)).contains("aged-key"), store.toString());
       assertFalse(store.keysWrittenBefore(Instant.now().minusSeconds(3600)).contains("aged-key"), store.toString());
@@ -234,11 +241,11 @@ class BlobStoresTest {
   /** A 202 names audio that survives a power cut: the file is forced before the rename, the directory after it. */
   @Test
   void fileStoreForcesTheFileBeforeItAppearsAndTheRenameAfter(@TempDir Path dir) throws Exception {
-    java.util.List<String> steps = new java.util.ArrayList<>();
+    List<String> steps = new ArrayList<>();
     Path root = dir.resolve("blobs");
     BlobStore store = new FileBlobStore(root, new FileBlobStore.Sync() {
       @Override
-      public void file(java.nio.channels.FileChannel channel) throws java.io.IOException {
+      public void file(FileChannel channel) throws IOException {
         steps.add("file " + channel.size() + " bytes, visible " + Files.exists(root.resolve("forced-key")));
         FileBlobStore.Sync.FSYNC.file(channel);
       }
@@ -250,7 +257,7 @@ class BlobStoresTest {
       }
     });
     store.put("forced-key", new ByteArrayInputStream(random(1234)));
-    assertEquals(java.util.List.of("file 1234 bytes, visible false", "directory , visible true"), steps);
+    assertEquals(List.of("file 1234 bytes, visible false", "directory , visible true"), steps);
   }
 
   /** /healthz asks it: a directory that cannot take files (read-only, or gone) is reported. */

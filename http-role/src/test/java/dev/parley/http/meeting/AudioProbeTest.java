@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import dev.parley.http.meeting.list.Cursor;
 import dev.parley.http.testutil.Api;
 import java.io.ByteArrayInputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +18,7 @@ class AudioProbeTest {
   @Test
   void wavDurationFromHeader() {
     byte[] wav = Api.wav(2.5);
-    assertEquals(2.5, AudioProbe.wavDurationSeconds(java.util.Arrays.copyOf(wav, 4096), wav.length), 1e-9);
+    assertEquals(2.5, AudioProbe.wavDurationSeconds(Arrays.copyOf(wav, 4096), wav.length), 1e-9);
     // streaming WAV with an unknown data size: the total size decides
     byte[] streaming = wav.clone();
     streaming[40] = streaming[41] = streaming[42] = streaming[43] = (byte) 0xff;
@@ -28,7 +32,7 @@ class AudioProbeTest {
   /** A review's upload: a chunk claiming nearly 2 GiB overflowed the parser's int position (500, blob left behind). */
   @Test
   void aChunkLargerThanTheHeadIsSkippedNotAnException() {
-    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
     b.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(1000).put("WAVE".getBytes(StandardCharsets.US_ASCII));
     for (int size : new int[] {0x7FFFFFF0, 0xFFFFFFF0}) {
       b.put(12, "LIST".getBytes(StandardCharsets.US_ASCII)).putInt(16, size);
@@ -67,8 +71,8 @@ class AudioProbeTest {
     byte[] data = new byte[200_000];
     for (int i = 0; i < data.length; i++) data[i] = (byte) i;
     AudioProbe.HeadCapture h = new AudioProbe.HeadCapture(new ByteArrayInputStream(data));
-    assertEquals(data.length, h.transferTo(java.io.OutputStream.nullOutputStream()));
-    Assertions.assertArrayEquals(java.util.Arrays.copyOf(data, AudioProbe.HEAD_BYTES), h.head());
+    assertEquals(data.length, h.transferTo(OutputStream.nullOutputStream()));
+    Assertions.assertArrayEquals(Arrays.copyOf(data, AudioProbe.HEAD_BYTES), h.head());
   }
 
   @Test

@@ -11,6 +11,7 @@ import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.Segment;
 import dev.parley.protocol.SpeakerSummary;
 import dev.parley.protocol.Timing;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -29,6 +31,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
@@ -168,14 +171,14 @@ class JournalCompatibilityTest {
   @Test
   void aGzippedEventJournaledBeforeReadsAndEventsAreWrittenPlain() throws Exception {
     Meeting.Completed sample = (Meeting.Completed) samples().get(5);
-    List<Segment> many = new java.util.ArrayList<>();
+    List<Segment> many = new ArrayList<>();
     for (int i = 0; i < 1000; i++) many.add(new Segment(i, i + 0.5, "SPEAKER_0" + (i % 3)));
     DiarizationResult r = sample.result();
     Meeting.Completed big = new Meeting.Completed(1, "m-1-1", "n", new DiarizationResult(many, r.speakers(), r.models(), r.timing(), r.warnings()));
     byte[] plain = serialization.serialize(big).get();
     assertTrue(plain.length > 32 * 1024 && plain[0] == '{', "written as plain JSON: " + plain.length + " bytes");
-    java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
-    try (var out = new java.util.zip.GZIPOutputStream(gz)) {
+    ByteArrayOutputStream gz = new ByteArrayOutputStream();
+    try (var out = new GZIPOutputStream(gz)) {
       out.write(plain);
     }
     Object read = serialization.deserialize(gz.toByteArray(), serialization.findSerializerFor(big).identifier(), manifest(big)).get();

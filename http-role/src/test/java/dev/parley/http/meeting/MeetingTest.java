@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.parley.protocol.DiarizationOptions;
@@ -24,12 +25,22 @@ import dev.parley.protocol.worker.InferenceProtocol.JobFailed;
 import dev.parley.protocol.worker.InferenceProtocol.JobProgress;
 import dev.parley.protocol.worker.InferenceProtocol.RunJob;
 import java.io.ByteArrayInputStream;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.SerializationTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
@@ -74,7 +85,7 @@ class MeetingTest {
     final TestProbe<RunJob> workers = kit.createTestProbe(RunJob.class);
     final TestProbe<CancelJob> cancels = kit.createTestProbe(CancelJob.class);
     /** The nodes the stand-in cluster currently sees as unreachable. */
-    final java.util.Set<String> unreachable = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    final Set<String> unreachable = ConcurrentHashMap.newKeySet();
     final EventSourcedBehaviorTestKit<Meeting.Command, Meeting.Event, Meeting.State> es;
 
     Fixture(MeetingSettings settings) {
@@ -150,7 +161,7 @@ class MeetingTest {
       throw new AssertionError("no RunJob for attempt " + attempt);
     }
 
-    Meeting.State awaitState(java.util.function.Predicate<Meeting.State> p, String what) {
+    Meeting.State awaitState(Predicate<Meeting.State> p, String what) {
       return kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), Duration.ofMillis(20), () -> {
         Meeting.State s = es.getState();
         assertTrue(p.test(s), what + " but state is " + s);
@@ -185,7 +196,7 @@ class MeetingTest {
 
   @Test
   void aResultJournaledBeforeWarningsAndStageTimesExistedHasNone() throws Exception {
-    DiarizationResult old = new com.fasterxml.jackson.databind.ObjectMapper().readValue(
+    DiarizationResult old = new ObjectMapper().readValue(
         "{\"segments\":[],\"speakers\":[],\"models\":{},\"timing\":{\"audioSeconds\":1.0,"
             + "\"processingSeconds\":0.1,\"realTimeFactor\":0.1,\"device\":\"cpu\"}}", DiarizationResult.class);
     assertEquals(List.of(), old.warnings());
@@ -232,7 +243,7 @@ class MeetingTest {
     // held up past the moment its sender answered the client: refused, so the client's retry is the only meeting
     Meeting.Audio audio = f.audio();
     var late = f.es.<Meeting.Reply>runCommand(r -> new Meeting.Create("user-1", "Weekly", null, audio,
-        java.time.Instant.now().minusMillis(1), r));
+        Instant.now().minusMillis(1), r));
     assertEquals(Meeting.Rejection.EXPIRED, assertInstanceOf(Meeting.Rejected.class, late.reply()).kind());
     assertTrue(late.hasNoEvents());
     assertFalse(f.es.getState().exists());
@@ -246,7 +257,7 @@ class MeetingTest {
   @Test
   void repliesCrossNodes() {
     // Create and Delete may be answered on another http node: the replies must serialize
-    var serialization = new org.apache.pekko.actor.testkit.typed.javadsl.SerializationTestKit(kit.system());
+    var serialization = new SerializationTestKit(kit.system());
     serialization.verifySerialization(new Meeting.Rejected(Meeting.Rejection.ALREADY_EXISTS, "meeting m already exists"), true);
     serialization.verifySerialization(new Meeting.Accepted(Meeting.State.empty("m")), true);
   }
@@ -554,7 +565,7 @@ class MeetingTest {
     f.awaitRun(1).replyTo().tell(new JobFailed(f.id, f.attempt(1), "could not read the audio", true, "gpu-a"));
     long failed = System.nanoTime();
     Meeting.State waiting = f.awaitState(st -> st.attempt() == 2 && st.retryAt() != null, "attempt 2 waits");
-    assertEquals(waiting.retryAt().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), MeetingViews.of(waiting).retryAt(),
+    assertEquals(waiting.retryAt().truncatedTo(ChronoUnit.MILLIS), MeetingViews.of(waiting).retryAt(),
         "GET /meetings/{id} says when the retry goes");
     drain(f.workers, Duration.ofMillis(50));
     f.es.restart();
@@ -594,18 +605,18 @@ class MeetingTest {
   /** Sharding stops the entity (a hand-off, passivation) while its audio is being removed: the DELETE still gets its answer. */
   @Test
   void aStopDuringTheBlobDeleteWaitsForIt() throws Exception {
-    java.util.concurrent.CountDownLatch deleting = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    CountDownLatch deleting = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
     // the test's blob store, whose delete waits for the test
-    BlobStore slow = (BlobStore) java.lang.reflect.Proxy.newProxyInstance(BlobStore.class.getClassLoader(),
+    BlobStore slow = (BlobStore) Proxy.newProxyInstance(BlobStore.class.getClassLoader(),
         new Class<?>[] {BlobStore.class}, (proxy, method, args) -> {
           if (method.getName().equals("delete")) {
             deleting.countDown();
-            release.await(5, java.util.concurrent.TimeUnit.SECONDS);
+            release.await(5, TimeUnit.SECONDS);
           }
           try {
             return method.invoke(blobs, args);
-          } catch (java.lang.reflect.InvocationTargetException e) {
+          } catch (InvocationTargetException e) {
             throw e.getCause();
           }
         });
@@ -617,7 +628,7 @@ class MeetingTest {
 
     TestProbe<Meeting.Reply> reply = kit.createTestProbe();
     f.es.runCommand(new Meeting.Delete(reply.ref()));
-    assertTrue(deleting.await(3, java.util.concurrent.TimeUnit.SECONDS), "the blob delete never started");
+    assertTrue(deleting.await(3, TimeUnit.SECONDS), "the blob delete never started");
     f.es.runCommand(Meeting.Stop.INSTANCE);
     release.countDown();
     assertInstanceOf(Meeting.Accepted.class, reply.receiveMessage(Duration.ofSeconds(3)), "the DELETE's answer");
@@ -647,7 +658,7 @@ class MeetingTest {
   @Test
   void stateAfterDeletionIsNotAMeeting() {
     Meeting.State s = Meeting.State.empty("x")
-        .apply(new Meeting.Created("x", "u", "t", DiarizationOptions.NONE, java.time.Instant.now()))
+        .apply(new Meeting.Created("x", "u", "t", DiarizationOptions.NONE, Instant.now()))
         .apply(new Meeting.AudioStored("x", 3, "h", "audio/wav", null, null))
         .apply(new Meeting.Queued(1, "x-1", null))
         .apply(new Meeting.Deleted("x"));

@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,7 +64,7 @@ class OrphanedUploadTest {
 
   static Meeting.State queued() {
     Meeting.State s = Meeting.State.empty("m-1");
-    return new Meeting.State(s.meetingId(), "u-1", "t", null, java.time.Instant.now(), null, Meeting.Status.QUEUED, 0,
+    return new Meeting.State(s.meetingId(), "u-1", "t", null, Instant.now(), null, Meeting.Status.QUEUED, 0,
         null, null, null, 0.0, null, null, null, null);
   }
 
@@ -85,8 +88,8 @@ class OrphanedUploadTest {
   void aCreateNeverWrittenFailsTheUploadAndLeavesTheAudioToTheOrphanCheck() {
     for (Object answer : List.of(Meeting.State.empty("m-1"), new TimeoutException("get timed out too"))) {
       AtomicInteger orphanChecks = new AtomicInteger();
-      java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
-          java.util.concurrent.ExecutionException.class, () -> afterTimeout(answer, orphanChecks).get(5, TimeUnit.SECONDS));
+      ExecutionException e = Assertions.assertThrows(
+          ExecutionException.class, () -> afterTimeout(answer, orphanChecks).get(5, TimeUnit.SECONDS));
       assertEquals("ask timed out", e.getCause().getMessage(), "the create's own failure answers the client (503)");
       assertEquals(1, orphanChecks.get());
     }
