@@ -11,6 +11,7 @@ import dev.parley.gpu.worker.JobRunner;
 import dev.parley.gpu.worker.OrphanWatcher;
 import dev.parley.gpu.worker.ScratchSpace;
 import dev.parley.protocol.blob.BlobStore;
+import dev.parley.protocol.cluster.Members;
 import dev.parley.protocol.worker.InferenceProtocol;
 import dev.parley.protocol.worker.InferenceProtocol.QueueLength;
 import dev.parley.protocol.worker.InferenceProtocol.QueueQuery;
@@ -31,8 +32,10 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -187,19 +190,28 @@ public final class GpuRole {
   }
 
   /**
-   * The cluster's queue as an http node counts it ({@link InferenceProtocol#QUEUE}); 0 when no http
-   * node answers to the key (one of an older release), so the node then leaves as it always did.
+   * The cluster's queue as a reachable http node counts it (its {@link InferenceProtocol#QUEUE_REPORTER}),
+   * asked by address, as placement asks gpu nodes: membership is known the moment this node is Up.
+   * 0 when there is no http node to wait for; a failed future when the one asked does not answer (an
+   * http node of an older release has no such actor), so the node then leaves as it always did.
    */
   private static IdleWatcher.Queue queueOf(ActorSystem<?> system) {
-    return () -> AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
-            r -> Receptionist.find(InferenceProtocol.QUEUE, r), QUEUE_ASK_TIMEOUT, system.scheduler())
-        .thenCompose(listing -> {
-          List<ActorRef<QueueQuery>> http = new ArrayList<>(listing.getServiceInstances(InferenceProtocol.QUEUE));
-          if (http.isEmpty()) return CompletableFuture.completedFuture(0L);
-          ActorRef<QueueQuery> one = http.get(ThreadLocalRandom.current().nextInt(http.size()));
-          return AskPattern.<QueueQuery, QueueLength>ask(one, QueueQuery::new, QUEUE_ASK_TIMEOUT, system.scheduler())
-              .thenApply(QueueLength::queued);
-        });
+    return () -> {
+      ClusterEvent.CurrentClusterState state = Cluster.get(system).state();
+      List<Address> http = new ArrayList<>();
+      for (Member m : state.getMembers()) {
+        if (m.hasRole(InferenceProtocol.HTTP_ROLE) && Members.isServing(m) && !state.getUnreachable().contains(m)) {
+          http.add(m.address());
+        }
+      }
+      if (http.isEmpty()) return CompletableFuture.completedFuture(0L);
+      Address one = http.get(ThreadLocalRandom.current().nextInt(http.size()));
+      return system.classicSystem().actorSelection(one + "/system/" + InferenceProtocol.QUEUE_REPORTER)
+          .resolveOne(QUEUE_ASK_TIMEOUT)
+          .thenCompose(ref -> AskPattern.<QueueQuery, QueueLength>ask(Adapter.toTyped(ref), QueueQuery::new,
+              QUEUE_ASK_TIMEOUT, system.scheduler()))
+          .thenApply(QueueLength::queued);
+    };
   }
 
   private static ThreadFactory jobThreads() {

@@ -121,7 +121,7 @@ public final class HttpRole {
     MeetingListRepository list = new MeetingListRepository(ds, db);
     system.systemActorOf(GpuReaper.create(settings.gpuDownUnreachableAfter()), "parley-gpu-reaper",
         Props.empty());
-    system.systemActorOf(QueueReporter.create(list, blocking), "parley-queue-reporter",
+    system.systemActorOf(QueueReporter.create(list, blocking), InferenceProtocol.QUEUE_REPORTER,
         Props.empty());
     startReadSide(system, list, MeetingListProjection.Settings.fromConfig(parley));
 

@@ -1,6 +1,7 @@
 package dev.parley.gpu.worker;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -107,7 +108,13 @@ public final class IdleWatcher {
     if (active > 0) return Behaviors.same();
     if (queue == null) return leave(0);
     int asked = period;
-    ctx.pipeToSelf(queue.queued(), (n, e) -> new Queued(asked, n == null ? 0 : n, e));
+    CompletionStage<Long> queued;
+    try {
+      queued = queue.queued();
+    } catch (RuntimeException e) { // as a failed answer: this actor must not stop, or the node would never leave
+      queued = CompletableFuture.failedFuture(e);
+    }
+    ctx.pipeToSelf(queued, (n, e) -> new Queued(asked, n == null ? 0 : n, e));
     return Behaviors.same();
   }
 

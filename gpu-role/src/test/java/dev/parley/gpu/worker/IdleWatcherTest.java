@@ -58,12 +58,12 @@ class IdleWatcherTest {
     IdleWatcher.Queue queue = () -> CompletableFuture.completedFuture(asked.incrementAndGet() < 3 ? 2L : 0L);
     CountDownLatch latch = new CountDownLatch(1);
     long t0 = System.nanoTime();
-    // asks at the idle timeout (800 ms), then every quarter of it: 2, 2, then 0 at about 1,200 ms
-    kit.spawn(IdleWatcher.create(Duration.ofMillis(800), queue, latch::countDown, "test"));
-    assertTrue(latch.await(5, TimeUnit.SECONDS));
+    // asks at the idle timeout (2 s), then every quarter of it: 2, 2, then 0 at about 3 s, 1 s before the cap
+    kit.spawn(IdleWatcher.create(Duration.ofSeconds(2), queue, latch::countDown, "test"));
+    assertTrue(latch.await(10, TimeUnit.SECONDS));
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertEquals(3, asked.get(), "asked until the queue was empty");
-    assertTrue(ms >= 1150, "left after " + ms + " ms, while meetings were queued");
+    assertTrue(ms >= 2900, "left after " + ms + " ms, while meetings were queued");
   }
 
   @Test
@@ -94,6 +94,15 @@ class IdleWatcherTest {
     assertTrue(latch.await(5, TimeUnit.SECONDS));
     Thread.sleep(300);
     assertEquals(1, asked.get(), "left at the first failed question, without waiting for the queue");
+  }
+
+  @Test
+  void leavesWhenAskingThrows() throws InterruptedException {
+    CountDownLatch latch = new CountDownLatch(1);
+    kit.spawn(IdleWatcher.create(Duration.ofMillis(300), () -> {
+      throw new IllegalStateException("a bug in asking");
+    }, latch::countDown, "test"));
+    assertTrue(latch.await(5, TimeUnit.SECONDS), "the watcher stopped instead of leaving");
   }
 
   @Test

@@ -354,13 +354,13 @@ class GpuPoolClusterTest {
     try {
       long t0 = System.nanoTime();
       TestCluster.Node gpu = cluster.startGpu(http.seed(), new SleepyDiarizer(Duration.ZERO),
-          "parley.gpu.idle-timeout = 3s");
+          "parley.gpu.idle-timeout = 6s"); // long enough for the node to be Up first on a busy machine
       TestCluster.awaitUp(Duration.ofSeconds(20), http, gpu);
-      TestCluster.sleep(4500 - (System.nanoTime() - t0) / 1_000_000);
+      TestCluster.sleep(8500 - (System.nanoTime() - t0) / 1_000_000);
       assertTrue(gpu.isUp(), "the idle gpu node left while a meeting waited for a gpu");
       gpu.awaitTerminated(Duration.ofSeconds(30)); // at twice its idle timeout: the meeting never reaches it
       long ms = (System.nanoTime() - t0) / 1_000_000;
-      assertTrue(ms >= 5500, "left after " + ms + " ms, before twice its idle timeout");
+      assertTrue(ms >= 11500, "left after " + ms + " ms, before twice its idle timeout");
     } finally {
       try (Connection c = DriverManager.getConnection(cluster.pg.url(), TestPostgres.USER, "");
           PreparedStatement ps = c.prepareStatement("DELETE FROM meeting_list WHERE id = ?")) {

@@ -4,7 +4,6 @@ import dev.parley.protocol.CborSerializable;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
@@ -35,11 +34,11 @@ public final class InferenceProtocol {
       EntityTypeKey.create(WorkerCommand.class, "InferenceWorker");
 
   /**
-   * Where a gpu node that has had no job for its idle timeout asks how many meetings wait for a gpu
-   * before it leaves: every http node registers an answerer under this key. A node that leaves while
-   * meetings queue only makes the scale signal ask for another one.
+   * The name under {@code /system} of the actor on every http node that a gpu node with no job for
+   * its idle timeout asks how many meetings wait for a gpu, before it leaves: a node that leaves
+   * while meetings queue only makes the scale signal ask for another one.
    */
-  public static final ServiceKey<QueueQuery> QUEUE = ServiceKey.create(QueueQuery.class, "parley-queue");
+  public static final String QUEUE_REPORTER = "parley-queue-reporter";
 
   public record QueueQuery(ActorRef<QueueLength> replyTo) implements CborSerializable {}
 
