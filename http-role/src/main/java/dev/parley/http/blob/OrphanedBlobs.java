@@ -7,8 +7,11 @@ import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
@@ -59,15 +62,20 @@ public final class OrphanedBlobs {
 
   private OrphanedBlobs() {}
 
-  static Fate fate(String key, Meetings meetings) {
+  /**
+   * @param shared whether the sweep saw other blobs of the same meeting: only then can this one be a
+   *     repeated try's that the meeting does not use, and only then is the journal read for it (a
+   *     meeting's only blob is its audio; a try that left one beside a newer winner is caught at a
+   *     later sweep, once both are old enough)
+   */
+  static Fate fate(String key, boolean shared, Meetings meetings) {
     String id = UploadIds.meetingIdOf(key);
     try {
       Optional<String> status = meetings.listStatus(id);
       if (status.isPresent() && MeetingListRepository.DELETED.equals(status.get())) return Fate.DELETED;
       if (status.isEmpty() && !meetings.hasEvents(id)) return Fate.NEVER_CREATED;
-      // the meeting exists; a keyed try's blob is its audio unless the journal names another (an
-      // unkeyed blob is its meeting's only one: no journal read for it)
-      if (!key.equals(id) && meetings.audioKey(id).filter(k -> !k.equals(key)).isPresent()) return Fate.SUPERSEDED;
+      // the meeting exists; a keyed try's blob beside others is its audio unless the journal names another
+      if (shared && meetings.audioKey(id).filter(k -> !k.equals(key)).isPresent()) return Fate.SUPERSEDED;
       return status.isPresent() ? Fate.LIVE : Fate.UNCLEAR;
     } catch (Exception e) {
       log.debug("blob {}: its meeting could not be looked up ({}); kept", key, e.toString());
@@ -81,8 +89,10 @@ public final class OrphanedBlobs {
    */
   static Sweep sweep(BlobStore blobs, Meetings meetings, Instant cutoff) throws IOException {
     int deleted = 0, neverCreated = 0, superseded = 0, unclear = 0, failed = 0;
-    for (String key : blobs.keysWrittenBefore(cutoff)) {
-      Fate f = fate(key, meetings);
+    List<String> keys = blobs.keysWrittenBefore(cutoff);
+    Map<String, Long> blobsPerMeeting = keys.stream().collect(Collectors.groupingBy(UploadIds::meetingIdOf, Collectors.counting()));
+    for (String key : keys) {
+      Fate f = fate(key, blobsPerMeeting.get(UploadIds.meetingIdOf(key)) > 1, meetings);
       if (f == Fate.LIVE) continue;
       if (f == Fate.UNCLEAR) {
         unclear++;

@@ -513,12 +513,13 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   private Effect<Event, State> onCreate(State s, Create c) {
     String error = validate(c);
     if (error != null) return Effect().reply(c.replyTo(), new Rejected(Rejection.INVALID, error));
-    if (c.answerBy() != null && Instant.now().isAfter(c.answerBy())) {
-      // the deadline is the sending node's clock: when every upload to this node's meetings ends so,
-      // its clock runs ahead of the sender's by about the "late" figure
+    Instant now = Instant.now();
+    if (c.answerBy() != null && now.isAfter(c.answerBy())) {
+      // late because the journal or a shard's start was slow, or, when every upload to this node's
+      // meetings ends so, because its clock runs ahead of the sender's (the deadline is the sender's clock)
       ctx.getLog().warn("meeting {}: refused a create that arrived {} ms after its sender gave up (at {} by the"
-          + " sender's clock; if every upload fails so, compare the http nodes' clocks)", meetingId,
-          Duration.between(c.answerBy(), Instant.now()).toMillis(), c.answerBy());
+          + " sender's clock): a slow journal or shard start, or clocks that differ if every upload fails so",
+          meetingId, Duration.between(c.answerBy(), now).toMillis(), c.answerBy());
       return Effect().reply(c.replyTo(), new Rejected(Rejection.EXPIRED, "the create arrived after its sender gave up"));
     }
     Audio a = c.audio();

@@ -37,10 +37,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.model.Multipart;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
-import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -123,9 +123,25 @@ public final class MeetingService {
   public CompletionStage<Uploaded> uploadRaw(AuthUser user, Source<ByteString, ?> body, String contentType,
       Map<String, String> params, String idempotencyKey) {
     DiarizationOptions options = options(params); // fail before reading the body
-    UploadIds.Target target = UploadIds.target(user.id(), idempotencyKey);
+    UploadIds.Target target = target(user, idempotencyKey);
     return inUploadSlot(user, () -> store(target.blobKey(), body, contentType, null)
         .thenCompose(a -> create(user, target, params.get("title"), options, a)));
+  }
+
+  /**
+   * The upload's meeting id and blob key; 503 for a keyed upload while an http node of a release
+   * before {@link UploadIds#SINCE} is a member: it would take the keyed blob key for the audio of a
+   * meeting never created, and its orphan sweep would remove it an hour later.
+   */
+  private UploadIds.Target target(AuthUser user, String idempotencyKey) {
+    UploadIds.Target target = UploadIds.target(user.id(), idempotencyKey);
+    if (!target.keyed()) return target;
+    UploadIds.olderHttpRelease(Cluster.get(system).state().getMembers()).ifPresent(older -> {
+      throw new ApiException(StatusCodes.SERVICE_UNAVAILABLE, "upgrade_in_progress", "uploads with an "
+          + UploadIds.IDEMPOTENCY_KEY + " wait until every http node runs release " + UploadIds.SINCE.version()
+          + " or later (one runs " + older.version() + "); try again once the upgrade is done", RetryAfter.create(60L));
+    });
+    return target;
   }
 
   /**
@@ -172,7 +188,7 @@ public final class MeetingService {
    */
   public CompletionStage<Uploaded> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query,
       String idempotencyKey) {
-    UploadIds.Target target = UploadIds.target(user.id(), idempotencyKey); // fail before reading the body
+    UploadIds.Target target = target(user, idempotencyKey); // fail before reading the body
     return inUploadSlot(user, () -> uploadMultipart(user, form, query, target));
   }
 
@@ -533,23 +549,24 @@ public final class MeetingService {
 
   /**
    * The blob {@code key} of an upload whose Create got no answer: after {@code delay}, asks
-   * {@code exists} whether meeting {@code id} exists and runs {@code delete} when it does not. A
+   * {@code usesBlob} whether meeting {@code id} exists with this blob as its audio (a keyed upload's
+   * meeting may have been made by another try, with its own) and runs {@code delete} when not. A
    * check that fails is tried again after the delay, {@code attempts} checks in all; after that
    * the blob stays and a warning names it. Completes with whether the blob was removed; never fails.
    */
-  static CompletionStage<Boolean> removeIfOrphaned(String id, String key, Supplier<CompletionStage<Boolean>> exists,
+  static CompletionStage<Boolean> removeIfOrphaned(String id, String key, Supplier<CompletionStage<Boolean>> usesBlob,
       Runnable delete, BiConsumer<Duration, Runnable> later, Duration delay, int attempts) {
     CompletableFuture<Boolean> removed = new CompletableFuture<>();
-    checkOrphan(id, key, exists, delete, later, delay, attempts, 1, removed);
+    checkOrphan(id, key, usesBlob, delete, later, delay, attempts, 1, removed);
     return removed;
   }
 
-  private static void checkOrphan(String id, String key, Supplier<CompletionStage<Boolean>> exists, Runnable delete,
+  private static void checkOrphan(String id, String key, Supplier<CompletionStage<Boolean>> usesBlob, Runnable delete,
       BiConsumer<Duration, Runnable> later, Duration delay, int attempts, int attempt, CompletableFuture<Boolean> removed) {
     Runnable check = () -> {
       CompletionStage<Boolean> found;
       try {
-        found = exists.get();
+        found = usesBlob.get();
       } catch (RuntimeException e) {
         found = CompletableFuture.failedFuture(e);
       }
@@ -557,13 +574,13 @@ public final class MeetingService {
         try {
           if (err == null && !yes) {
             delete.run();
-            log.info("meeting {}: never created after its create timed out; removed the orphaned upload {}", id, key);
+            log.info("meeting {}: not created with upload {} after its create timed out; removed that upload", id, key);
             removed.complete(true);
           } else if (err == null) {
-            log.debug("meeting {}: created after all; its upload {} stays", id, key);
+            log.debug("meeting {}: created with upload {} after all; it stays", id, key);
             removed.complete(false);
           } else if (attempt < attempts) {
-            checkOrphan(id, key, exists, delete, later, delay, attempts, attempt + 1, removed);
+            checkOrphan(id, key, usesBlob, delete, later, delay, attempts, attempt + 1, removed);
           } else {
             log.warn("meeting {}: could not tell after {} checks whether it exists ({}); blob {} may be orphaned",
                 id, attempts, err.toString(), key);
@@ -669,7 +686,7 @@ public final class MeetingService {
 
   /** Sends a Delete (or another command answered with a Reply); the meeting's state after it, or the API's error. */
   private CompletionStage<Meeting.State> command(String id,
-      Function<ActorRef<Meeting.Reply>, Meeting.Command> make) {
+      org.apache.pekko.japi.function.Function<ActorRef<Meeting.Reply>, Meeting.Command> make) {
     return entity(id).<Meeting.Reply>ask(make, settings.askTimeout()).thenApply(r -> {
       if (r instanceof Meeting.Accepted a) return a.state();
       throw rejection(id, (Meeting.Rejected) r);

@@ -1,14 +1,18 @@
 package dev.parley.http.meeting;
 
 import dev.parley.http.web.ApiException;
+import dev.parley.protocol.worker.InferenceProtocol;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.UUID;
+import org.apache.pekko.cluster.Member;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.util.Version;
 
 /**
  * The meeting id and blob key of an upload. Without an {@code Idempotency-Key} (IETF
@@ -22,6 +26,11 @@ public final class UploadIds {
   public static final String IDEMPOTENCY_KEY = "Idempotency-Key";
   /** Answers an upload repeated with its Idempotency-Key, with the meeting the first try made. */
   public static final String REPLAYED = "Idempotent-Replayed";
+  /**
+   * The first release whose http nodes read keyed blob keys; an earlier one's orphan sweep takes them
+   * for the audio of meetings never created (README, "Upgrades").
+   */
+  public static final Version SINCE = new Version("0.2.0-SNAPSHOT");
   static final int MAX_KEY_CHARS = 255;
   /** Names what the hash is of; a new derivation would take a new prefix, never this one. */
   private static final String NAMESPACE = "parley/upload/idempotency-key/v1\n";
@@ -73,6 +82,17 @@ public final class UploadIds {
     hash[8] = (byte) ((hash[8] & 0x3f) | 0x80); // variant 10
     ByteBuffer b = ByteBuffer.wrap(hash);
     return new UUID(b.getLong(), b.getLong()).toString();
+  }
+
+  /**
+   * The release of an http member older than {@link #SINCE}, if there is one: while it is a member,
+   * keyed uploads wait (its orphan sweep would remove their audio).
+   */
+  public static Optional<Version> olderHttpRelease(Iterable<Member> members) {
+    for (Member m : members) {
+      if (m.hasRole(InferenceProtocol.HTTP_ROLE) && m.appVersion().compareTo(SINCE) < 0) return Optional.of(m.appVersion());
+    }
+    return Optional.empty();
   }
 
   /** The meeting a blob key belongs to: the part before its first dot, the whole key when it has none. */

@@ -1,6 +1,7 @@
 package dev.parley.http.auth;
 
 import static dev.parley.http.testutil.Api.assertError;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -21,7 +22,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -237,7 +237,7 @@ class TokenRevocationTest {
     String fresh = login("audio-url@example.com", PASSWORD);
     String again = api.get("/meetings/" + id + "/audio-url", fresh).json().get("url").asText();
     assertTrue(again.contains("&gen=1&"), again);
-    Assertions.assertArrayEquals(wav, api.get(again, null).body());
+    assertArrayEquals(wav, api.get(again, null).body());
   }
 
   @Test

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -30,18 +31,21 @@ class OrphanedBlobsTest {
     FileBlobStore blobs = new FileBlobStore(dir);
     Instant old = Instant.now().minus(Duration.ofHours(2));
     List<String> keys = List.of("live", "deleted", "never", "behind", "unreadable", "fresh",
-        "k.used", "k.repeat", "kb.used", "kb.repeat", "kd.used", "kn.try", "ku.try");
+        "k.used", "k.repeat", "kb.used", "kb.repeat", "kd.used", "kn.try", "ku.try", "kl.try");
     for (String key : keys) {
       blobs.put(key, new ByteArrayInputStream(new byte[] {1, 2, 3}));
       if (!key.equals("fresh")) Files.setLastModifiedTime(dir.resolve(key), FileTime.from(old));
     }
     Path partial = Files.setLastModifiedTime(Files.write(dir.resolve(".tmp-upload"), new byte[3]), FileTime.from(old));
 
-    Map<String, String> list = Map.of("live", "done", "deleted", "deleted", "k", "queued", "kd", "deleted", "ku", "done");
+    Map<String, String> list = Map.of("live", "done", "deleted", "deleted", "k", "queued", "kd", "deleted", "ku", "done",
+        "kl", "done");
     // "behind", "kb": created, the list not yet written; "ku": its audio key not readable from the journal
-    Set<String> journal = Set.of("live", "deleted", "behind", "k", "kb", "kd", "ku");
+    Set<String> journal = Set.of("live", "deleted", "behind", "k", "kb", "kd", "ku", "kl");
+    // "kl": a meeting's only blob is its audio, whatever a journal would say: the journal is not read for it
     Map<String, String> audioKeys = Map.of("live", "live", "deleted", "deleted", "behind", "behind",
-        "k", "k.used", "kb", "kb.used", "kd", "kd.used");
+        "k", "k.used", "kb", "kb.used", "kd", "kd.used", "kl", "kl.other");
+    Set<String> journalReads = new HashSet<>();
     OrphanedBlobs.Meetings meetings = new OrphanedBlobs.Meetings() {
       @Override
       public Optional<String> listStatus(String id) {
@@ -56,6 +60,7 @@ class OrphanedBlobsTest {
 
       @Override
       public Optional<String> audioKey(String id) {
+        journalReads.add(id);
         return Optional.ofNullable(audioKeys.get(id));
       }
     };
@@ -65,9 +70,10 @@ class OrphanedBlobsTest {
     for (String gone : List.of("deleted", "never", "k.repeat", "kb.repeat", "kd.used", "kn.try")) {
       assertEquals(-1, blobs.size(gone), gone);
     }
-    for (String kept : List.of("live", "behind", "unreadable", "fresh", "k.used", "kb.used", "ku.try")) {
+    for (String kept : List.of("live", "behind", "unreadable", "fresh", "k.used", "kb.used", "ku.try", "kl.try")) {
       assertEquals(3, blobs.size(kept), kept);
     }
+    assertEquals(Set.of("k", "kb"), journalReads, "the journal is read only for meetings with more than one blob");
     assertTrue(Files.exists(partial), "a partial upload is the upload sweep's, not this one's");
   }
 }

@@ -7,8 +7,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.parley.http.web.ApiException;
+import dev.parley.protocol.WireProtocol;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.UniqueAddress;
+import org.apache.pekko.util.Version;
 import org.junit.jupiter.api.Test;
+import scala.jdk.javaapi.CollectionConverters;
 
 /** Every try of one keyed upload names one meeting, and a blob key of its own that still names it. */
 class UploadIdsTest {
@@ -53,5 +63,25 @@ class UploadIdsTest {
       assertEquals(400, e.status().intValue());
       assertEquals("invalid_idempotency_key", e.error());
     }
+  }
+
+  /** An http node of a release before keyed uploads holds them up; gpu nodes and newer releases do not. */
+  @Test
+  void anHttpMemberOfAnEarlierReleaseHoldsKeyedUploadsUp() {
+    Member thisRelease = member(1, "http", WireProtocol.RELEASE);
+    Member olderGpu = member(2, "gpu", "0.1.0-SNAPSHOT");
+    Member newer = member(3, "http", "0.3.0");
+    assertEquals(Optional.empty(), UploadIds.olderHttpRelease(List.of(thisRelease, olderGpu, newer)));
+    Member olderHttp = member(4, "http", "0.1.0-SNAPSHOT");
+    assertEquals(Optional.of(new Version("0.1.0-SNAPSHOT")),
+        UploadIds.olderHttpRelease(List.of(thisRelease, olderHttp, olderGpu)));
+    // a release before nodes announced theirs: Pekko's default
+    assertTrue(UploadIds.olderHttpRelease(List.of(member(5, "http", "0.0.0"))).isPresent());
+    assertTrue(new Version(WireProtocol.RELEASE).compareTo(UploadIds.SINCE) >= 0, "this build is " + WireProtocol.RELEASE);
+  }
+
+  private static Member member(int port, String role, String release) {
+    return new Member(new UniqueAddress(new Address("pekko", "parley", "10.0.0.1", port), port),
+        1, MemberStatus.up(), CollectionConverters.asScala(Set.of(role, "dc-default")).toSet(), new Version(release));
   }
 }

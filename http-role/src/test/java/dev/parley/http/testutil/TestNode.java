@@ -8,6 +8,7 @@ import dev.parley.http.blob.BlobStores;
 import dev.parley.http.db.Database;
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.db.Schema;
+import dev.parley.protocol.WireProtocol;
 import dev.parley.protocol.blob.BlobStore;
 import dev.parley.protocol.worker.InferenceProtocol;
 import java.nio.file.Path;
@@ -76,7 +77,9 @@ public final class TestNode implements AutoCloseable {
         .withFallback(ConfigFactory.parseString("pekko.cluster.roles = [" + String.join(",", roles) + "]"))
         // as Main has it: the split-brain resolver's lease (PostgreSQL) reads the database from parley.db
         .withFallback(ConfigFactory.parseMap(Map.of(
-            "parley.db.url", db.url(), "parley.db.user", db.user(), "parley.db.password", db.password())))
+            "parley.db.url", db.url(), "parley.db.user", db.user(), "parley.db.password", db.password(),
+            // as NodeConfig has it: the release, which keyed uploads check every http member for
+            "pekko.cluster.app-version", WireProtocol.RELEASE)))
         .withFallback(db.pekkoConfig());
     return ConfigFactory.load(overrides.withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }
