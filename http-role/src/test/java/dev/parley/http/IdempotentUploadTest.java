@@ -152,6 +152,9 @@ class IdempotentUploadTest {
     assertTrue(answer.startsWith("HTTP/1.1 400") && answer.contains("invalid_idempotency_key"), answer);
     assertError(send(api.multipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of()), "a\tb"),
         400, "invalid_idempotency_key");
+    // two keys: which one the client meant (a proxy may pass either) is unknowable
+    assertError(send(api.req("/meetings", token).header("Content-Type", "audio/wav").header("Idempotency-Key", "k1")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(Api.wav(0.1))), "k2"), 400, "invalid_idempotency_key");
     assertEquals(List.of(), listedIds(token));
     assertEquals(before, allBlobs());
     // the longest allowed, every visible ASCII character

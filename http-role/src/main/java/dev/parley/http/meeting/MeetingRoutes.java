@@ -8,6 +8,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.conditional;
 import static org.apache.pekko.http.javadsl.server.Directives.delete;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
@@ -41,6 +42,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Iterator;
@@ -212,7 +214,15 @@ public final class MeetingRoutes {
   // ---------------------------------------------------------------- upload
 
   private Route upload(AuthUser user) {
-    return optionalHeaderValueByName(UploadIds.IDEMPOTENCY_KEY, key -> upload(user, key.orElse(null)));
+    return extractRequest(request -> {
+      List<String> keys = new ArrayList<>();
+      for (HttpHeader h : request.getHeaders()) if (h.is(UploadIds.IDEMPOTENCY_KEY.toLowerCase(Locale.ROOT))) keys.add(h.value());
+      if (keys.size() > 1) { // a proxy could pass either: which meeting the client meant is unknowable
+        return complete(ApiError.response(StatusCodes.BAD_REQUEST, "invalid_idempotency_key",
+            "send one " + UploadIds.IDEMPOTENCY_KEY + " header, not " + keys.size()));
+      }
+      return upload(user, keys.isEmpty() ? null : keys.get(0));
+    });
   }
 
   /** {@code idempotencyKey}: the request's Idempotency-Key, null for none. */
