@@ -94,10 +94,7 @@ class IdempotentUploadTest {
     assertEquals("true", form.header("Idempotent-Replayed"));
     assertEquals(id, form.json().get("id").asText());
 
-    assertEquals(List.of(id), listedIds(token));
-    assertEquals(1, blobsOf(id).size(), "the repeats' audio is removed: " + blobsOf(id));
-    api.awaitStatus(id, token, "done", WAIT);
-    assertArrayEquals(wav, api.get("/meetings/" + id + "/audio", token).body());
+    assertTheOnlyMeeting(token, id, wav);
   }
 
   @Test
@@ -219,10 +216,7 @@ class IdempotentUploadTest {
     for (Res r : answers) assertEquals(id, r.json().get("id").asText());
     assertEquals(1, answers.stream().filter(r -> r.header("Idempotent-Replayed") == null).count(),
         "exactly one try made the meeting");
-    assertEquals(List.of(id), listedIds(token));
-    assertEquals(1, blobsOf(id).size(), "the losers' audio is removed: " + blobsOf(id));
-    api.awaitStatus(id, token, "done", WAIT);
-    assertArrayEquals(wav, api.get("/meetings/" + id + "/audio", token).body());
+    assertTheOnlyMeeting(token, id, wav);
   }
 
   /**
@@ -268,6 +262,14 @@ class IdempotentUploadTest {
 
   private Res send(HttpRequest.Builder request, String key) {
     return api.send((key == null ? request : request.header("Idempotency-Key", key)).build());
+  }
+
+  /** {@code id} is the user's only meeting; its one blob (the other tries' were removed) is {@code wav}, and it runs. */
+  private void assertTheOnlyMeeting(String token, String id, byte[] wav) throws Exception {
+    assertEquals(List.of(id), listedIds(token));
+    assertEquals(1, blobsOf(id).size(), "the other tries' audio is removed: " + blobsOf(id));
+    api.awaitStatus(id, token, "done", WAIT);
+    assertArrayEquals(wav, api.get("/meetings/" + id + "/audio", token).body());
   }
 
   private List<String> listedIds(String token) {
