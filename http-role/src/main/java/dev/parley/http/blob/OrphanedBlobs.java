@@ -137,8 +137,9 @@ public final class OrphanedBlobs {
 
       @Override
       public Optional<String> audioKey(String id) throws Exception {
-        // a Create writes Created, AudioStored and Queued as a meeting's first three events
-        return journal.currentEventsByPersistenceId(persistenceId(id), 1L, 3L)
+        // the first AudioStored: a Create writes it second, after Created (later, when an erased meeting's
+        // key made it again while its entity was still awake)
+        return journal.currentEventsByPersistenceId(persistenceId(id), 0L, Long.MAX_VALUE)
             .map(EventEnvelope::event)
             .filter(e -> e instanceof Meeting.AudioStored)
             .map(e -> ((Meeting.AudioStored) e).key())

@@ -35,6 +35,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -130,13 +131,20 @@ public final class MeetingService {
 
   /**
    * The upload's meeting id and blob key; 503 for a keyed upload while an http node of a release
-   * before {@link UploadIds#SINCE} is a member: it would take the keyed blob key for the audio of a
-   * meeting never created, and its orphan sweep would remove it an hour later.
+   * before {@link UploadIds#SINCE} is a member (it would take the keyed blob key for the audio of a
+   * meeting never created, and its orphan sweep would remove it an hour later), or while this node
+   * has not joined and cannot tell.
    */
   private UploadIds.Target target(AuthUser user, String idempotencyKey) {
     UploadIds.Target target = UploadIds.target(user.id(), idempotencyKey);
     if (!target.keyed()) return target;
-    UploadIds.olderHttpRelease(Cluster.get(system).state().getMembers()).ifPresent(older -> {
+    Cluster cluster = Cluster.get(system);
+    MemberStatus self = cluster.selfMember().status();
+    if (self != MemberStatus.up() && self != MemberStatus.weaklyUp()) { // its members are not known yet
+      throw new ApiException(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+          "this node has not joined its cluster yet; try again shortly", RetryAfter.create(5L));
+    }
+    UploadIds.olderHttpRelease(cluster.state().getMembers()).ifPresent(older -> {
       throw new ApiException(StatusCodes.SERVICE_UNAVAILABLE, "upgrade_in_progress", "uploads with an "
           + UploadIds.IDEMPOTENCY_KEY + " wait until every http node runs release " + UploadIds.SINCE.version()
           + " or later (one runs " + older.version() + "); try again once the upgrade is done", RetryAfter.create(60L));
@@ -500,8 +508,16 @@ public final class MeetingService {
             () -> deleteQuietly(audio.key()),
             (delay, check) -> system.scheduler().scheduleOnce(delay, check, system.executionContext()),
             settings.askTimeout(), ORPHAN_CHECKS))
-        .thenApply(s -> usesBlob(s, audio.key()) ? new Meeting.Accepted(s)
-            : new Meeting.Rejected(Meeting.Rejection.ALREADY_EXISTS, "meeting " + id + " already exists"));
+        .thenApply(s -> createReply(s, audio.key()));
+  }
+
+  /**
+   * What a Create with blob {@code key} got, told from the meeting found after it went unanswered:
+   * accepted when the meeting uses that blob, refused as ALREADY_EXISTS when another try's made it.
+   */
+  static Meeting.Reply createReply(Meeting.State s, String key) {
+    return usesBlob(s, key) ? new Meeting.Accepted(s)
+        : new Meeting.Rejected(Meeting.Rejection.ALREADY_EXISTS, "meeting " + s.meetingId() + " already exists");
   }
 
   /** The new meeting's list row at once (read-your-writes), and its owner's cached pages dropped. */

@@ -27,10 +27,11 @@ public final class UploadIds {
   /** Answers an upload repeated with its Idempotency-Key, with the meeting the first try made. */
   public static final String REPLAYED = "Idempotent-Replayed";
   /**
-   * The first release whose http nodes read keyed blob keys; an earlier one's orphan sweep takes them
-   * for the audio of meetings never created (README, "Upgrades").
+   * The first release whose http nodes read keyed blob keys, its snapshots and candidates included;
+   * an earlier one's orphan sweep takes them for the audio of meetings never created (README,
+   * "Upgrades"). Compared by number only ({@link #release}).
    */
-  public static final Version SINCE = new Version("0.2.0-SNAPSHOT");
+  public static final Version SINCE = new Version("0.2.0");
   static final int MAX_KEY_CHARS = 255;
   /** Names what the hash is of; a new derivation would take a new prefix, never this one. */
   private static final String NAMESPACE = "parley/upload/idempotency-key/v1\n";
@@ -90,9 +91,23 @@ public final class UploadIds {
    */
   public static Optional<Version> olderHttpRelease(Iterable<Member> members) {
     for (Member m : members) {
-      if (m.hasRole(InferenceProtocol.HTTP_ROLE) && m.appVersion().compareTo(SINCE) < 0) return Optional.of(m.appVersion());
+      if (m.hasRole(InferenceProtocol.HTTP_ROLE) && release(m.appVersion()).compareTo(SINCE) < 0) {
+        return Optional.of(m.appVersion());
+      }
     }
     return Optional.empty();
+  }
+
+  /**
+   * The numbers of a release, without its qualifier: Pekko's {@link Version} sorts a qualifier by its
+   * text, so 0.2.0 would come before 0.2.0-SNAPSHOT. Anything unreadable counts as the oldest release.
+   */
+  static Version release(Version appVersion) {
+    try {
+      return new Version(appVersion.version().split("[-+]", 2)[0]);
+    } catch (RuntimeException e) {
+      return new Version("0.0.0");
+    }
   }
 
   /** The meeting a blob key belongs to: the part before its first dot, the whole key when it has none. */

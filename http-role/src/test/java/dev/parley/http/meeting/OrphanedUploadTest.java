@@ -2,6 +2,7 @@ package dev.parley.http.meeting;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -131,5 +132,22 @@ class OrphanedUploadTest {
     assertFalse(run(failing, DELAY));
     assertEquals(3, checks.get());
     assertEquals(0, deletes.get());
+  }
+
+  /**
+   * A keyed try whose Create went unanswered while another try made the meeting: the meeting found
+   * after the timeout is not this try's, so its Create counts as refused (answered as a replay, its
+   * blob removed) and the orphan check removes its blob; the try that made it is accepted.
+   */
+  @Test
+  void aMeetingFoundAfterATimeoutIsThisTrysOnlyWhenItUsesThisTrysBlob() {
+    Meeting.State s = Meeting.State.empty("m-1").apply(new Meeting.Created("m-1", "u-1", "t", null, Instant.now()))
+        .apply(new Meeting.AudioStored("m-1.aaaa", 3, "sha", "audio/wav", null, null));
+    assertTrue(MeetingService.usesBlob(s, "m-1.aaaa"));
+    assertFalse(MeetingService.usesBlob(s, "m-1.bbbb"));
+    assertFalse(MeetingService.usesBlob(Meeting.State.empty("m-1"), "m-1"));
+    assertInstanceOf(Meeting.Accepted.class, MeetingService.createReply(s, "m-1.aaaa"));
+    Meeting.Reply other = MeetingService.createReply(s, "m-1.bbbb");
+    assertEquals(Meeting.Rejection.ALREADY_EXISTS, assertInstanceOf(Meeting.Rejected.class, other).kind());
   }
 }

@@ -77,7 +77,15 @@ class UploadIdsTest {
         UploadIds.olderHttpRelease(List.of(thisRelease, olderHttp, olderGpu)));
     // a release before nodes announced theirs: Pekko's default
     assertTrue(UploadIds.olderHttpRelease(List.of(member(5, "http", "0.0.0"))).isPresent());
-    assertTrue(new Version(WireProtocol.RELEASE).compareTo(UploadIds.SINCE) >= 0, "this build is " + WireProtocol.RELEASE);
+    // by number: Pekko's own order puts 0.2.0 before 0.2.0-SNAPSHOT, and cannot read 0.2.0-rc.1
+    for (String same : List.of("0.2.0", "0.2.0-RC1", "0.2.0-SNAPSHOT", "0.2.0-rc.1", "0.2.1", "1.0.0")) {
+      assertEquals(Optional.empty(), UploadIds.olderHttpRelease(List.of(member(6, "http", same))), same);
+    }
+    for (String older : List.of("0.1.9", "0.1.0-SNAPSHOT", "0.1", "not a release")) {
+      assertTrue(UploadIds.olderHttpRelease(List.of(member(7, "http", older))).isPresent(), older);
+    }
+    assertEquals(Optional.empty(), UploadIds.olderHttpRelease(List.of(member(8, "http", WireProtocol.RELEASE))),
+        "this build is " + WireProtocol.RELEASE);
   }
 
   private static Member member(int port, String role, String release) {
