@@ -82,3 +82,15 @@ run "list paced (64 conns)"        -t1 -c64 -d"${DUR}s" -s "$WORK/pace.lua" -H "
 run "upload 50 MB (2 conns)"       -t1 -c2 -d"${DUR}s" --timeout 30s -s "$WORK/upload.lua" "$BASE/meetings"
 { cat "$WORK/upload.lua"; printf 'function delay()\n  return 1000\nend\n'; } > "$WORK/upload-paced.lua"
 run "upload 50 MB paced (1 conn)"  -t1 -c1 -d"$((DUR * 2))s" --timeout 30s -s "$WORK/upload-paced.lua" "$BASE/meetings"
+# the same with a new Idempotency-Key per upload: what naming an upload costs
+{ cat "$WORK/upload-paced.lua"; cat <<'LUA'; } > "$WORK/upload-keyed.lua"
+n = 0
+function request()
+  n = n + 1
+  local h = {}
+  for k, v in pairs(wrk.headers) do h[k] = v end
+  h["Idempotency-Key"] = "bench-" .. os.time() .. "-" .. n
+  return wrk.format(nil, nil, h, nil)
+end
+LUA
+run "upload 50 MB keyed (1 conn)"  -t1 -c1 -d"$((DUR * 2))s" --timeout 30s -s "$WORK/upload-keyed.lua" "$BASE/meetings"
