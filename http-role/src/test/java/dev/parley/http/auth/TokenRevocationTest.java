@@ -3,14 +3,12 @@ package dev.parley.http.auth;
 import static dev.parley.http.testutil.Api.assertError;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.auth0.jwt.JWT;
 import com.auth0.jwt.algorithms.Algorithm;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.http.testutil.Api;
 import dev.parley.http.testutil.Api.Res;
 import dev.parley.http.testutil.Postgres;
