@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
@@ -25,7 +26,7 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 
 /**
- * A one-node cluster running the http role as Main would: real config (config/application.conf)
+ * A one-node cluster (or a node joining another's) running the http role as Main would: real config (config/application.conf)
  * with test overrides, schema migrated, blob store, optionally a fake gpu worker, API on a free port.
  */
 public final class TestNode implements AutoCloseable {
@@ -90,12 +91,21 @@ public final class TestNode implements AutoCloseable {
    */
   public static TestNode start(String name, Path dataDir, DbSettings db, List<String> roles, String extra,
       FakeWorker.Factory worker) {
+    return start(name, dataDir, db, roles, extra, worker, null);
+  }
+
+  /**
+   * As above, joining the cluster of the node at {@code joinTo} (the same {@code name}), or forming
+   * one of its own when null.
+   */
+  public static TestNode start(String name, Path dataDir, DbSettings db, List<String> roles, String extra,
+      FakeWorker.Factory worker, Address joinTo) {
     Config config = config(dataDir, db, roles, extra);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), name, config);
     HikariDataSource ds = null;
     try {
       Cluster cluster = Cluster.get(system);
-      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      cluster.manager().tell(Join.create(joinTo == null ? cluster.selfMember().address() : joinTo));
       long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
       while (cluster.selfMember().status() != MemberStatus.up()) {
         if (System.nanoTime() > deadline) throw new IllegalStateException("node did not come up");
