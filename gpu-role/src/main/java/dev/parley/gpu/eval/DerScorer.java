@@ -11,7 +11,10 @@ import java.util.TreeSet;
  * Diarization error rate as NIST md-eval and pyannote.metrics define it: overlapped speech is
  * scored (each reference speaker counts), hypothesis speakers are mapped one-to-one to reference
  * speakers to maximise their co-occurrence (Hungarian algorithm), and an optional collar of
- * {@code ±collar} seconds around every reference turn boundary is left unscored.
+ * {@code ±collar} seconds around every reference turn boundary is left unscored. With a collar, the
+ * mapping maximises co-occurrence within the scored time, as pyannote.metrics does; md-eval chooses
+ * it over the whole UEM, so with a collar it can give a higher figure when the collar changes which
+ * mapping is best (docs/BENCHMARKS.md, "The scorer against NIST md-eval"). Without one they agree.
  */
 public final class DerScorer {
   private DerScorer() {}
