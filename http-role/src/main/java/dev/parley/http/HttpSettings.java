@@ -22,6 +22,9 @@ import java.util.Locale;
  * @param revocationCacheTtl how long a node trusts the token generation it read for a user
  *     ({@code parley.auth.revocation-cache-ttl}): how long a revoked token may still work on other
  *     http nodes; 0 = read the database on every request
+ * @param uploadProbeTimeout how long an upload waits for its meeting's entity to answer before its
+ *     body is read, asked only while an http node is unreachable ({@code parley.http.upload-probe-timeout};
+ *     {@code MeetingService})
  */
 public record HttpSettings(
     String bindHost,
@@ -32,6 +35,7 @@ public record HttpSettings(
     Path dataDir,
     Duration askTimeout,
     Duration uploadStallTimeout,
+    Duration uploadProbeTimeout,
     int maxConcurrentUploads,
     int maxConcurrentUploadsPerUser,
     int listDefaultLimit,
@@ -70,6 +74,7 @@ public record HttpSettings(
     positive("parley.http.audio-url-ttl", audioUrlTtl);
     positive("parley.http.ask-timeout", askTimeout);
     positive("parley.http.upload-stall-timeout", uploadStallTimeout);
+    positive("parley.http.upload-probe-timeout", uploadProbeTimeout);
     positive("parley.http.health-check-interval", healthCheckInterval);
     positive("parley.auth.login-failure-window", loginFailureWindow);
     positive("parley.gpu.down-unreachable-after (PARLEY_GPU_DOWN_AFTER)", gpuDownUnreachableAfter);
@@ -102,6 +107,7 @@ public record HttpSettings(
         Path.of(parley.getString("data-dir")).toAbsolutePath().normalize(),
         h.getDuration("ask-timeout"),
         h.getDuration("upload-stall-timeout"),
+        h.getDuration("upload-probe-timeout"),
         h.getInt("max-concurrent-uploads"),
         h.getInt("max-concurrent-uploads-per-user"),
         h.getInt("list-default-limit"),

@@ -11,12 +11,14 @@ import dev.parley.http.web.Blocking;
 import dev.parley.http.web.Json;
 import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.blob.BlobStore;
+import dev.parley.protocol.worker.InferenceProtocol;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,13 +30,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -64,6 +69,13 @@ public final class MeetingService {
   private static final int MAX_SPEAKERS = DiarizationOptions.MAX_SPEAKERS;
   /** How many times to ask whether a meeting whose create timed out exists, before giving up on its upload. */
   static final int ORPHAN_CHECKS = 3;
+  /**
+   * How many random meeting ids an unkeyed upload tries while an http node is unreachable: the first
+   * alone, the others at once when it got no answer ({@link #placed}).
+   */
+  static final int PLACEMENT_DRAWS = 4;
+  /** What a client waits before it retries an upload refused while an http node is being replaced. */
+  private static final long REPLACEMENT_RETRY_AFTER_S = 5;
 
   /** The optional upload fields (multipart fields or query parameters). */
   public static final List<String> FIELDS = List.of("title", "numSpeakers", "minSpeakers", "maxSpeakers");
@@ -124,9 +136,78 @@ public final class MeetingService {
   public CompletionStage<Uploaded> uploadRaw(AuthUser user, Source<ByteString, ?> body, String contentType,
       Map<String, String> params, String idempotencyKey) {
     DiarizationOptions options = options(params); // fail before reading the body
-    UploadIds.Target target = target(user, idempotencyKey);
-    return inUploadSlot(user, () -> store(target.blobKey(), body, contentType, null)
-        .thenCompose(a -> create(user, target, params.get("title"), options, a)));
+    return placed(user, target(user, idempotencyKey), target -> inUploadSlot(user,
+        () -> store(target.blobKey(), body, contentType, null)
+            .thenCompose(a -> create(user, target, params.get("title"), options, a))));
+  }
+
+  /**
+   * Runs {@code upload} with a target whose meeting can be created, decided before a byte of the
+   * body is read (a client that sent {@code Expect: 100-continue} is refused before it sends it) and
+   * before an upload slot is taken. While this node sees an http member unreachable (crashed, and not
+   * yet downed: about 12 s), every message to a meeting whose shard that member hosted waits until
+   * the shard is reallocated, and a Create there would time out after the whole body was stored; so
+   * the meeting's entity is asked first ({@link #answers}). A keyed upload's meeting is fixed by its
+   * key: 503 when it does not answer. An unkeyed upload draws other random ids, whose shards are
+   * likely elsewhere, {@link #PLACEMENT_DRAWS} in all: 503 when none answers. The body waits at most
+   * two {@code upload-probe-timeout}s. With no unreachable http member {@code upload} runs at once.
+   */
+  private <T> CompletionStage<T> placed(AuthUser user, UploadIds.Target target,
+      Function<UploadIds.Target, CompletionStage<T>> upload) {
+    if (!httpMemberUnreachable()) return upload.apply(target);
+    return answers(target.meetingId()).thenCompose(yes -> {
+      if (yes) return CompletableFuture.completedStage(target);
+      if (target.keyed()) {
+        log.info("meeting {}: keyed upload by {} refused before its body: the meeting does not answer while an"
+            + " http node is unreachable", target.meetingId(), user.id());
+        throw replacingNode("this upload's meeting is on an http node that stopped answering");
+      }
+      log.info("upload by {}: meeting {} does not answer while an http node is unreachable; trying {} other ids",
+          user.id(), target.meetingId(), PLACEMENT_DRAWS - 1);
+      List<UploadIds.Target> others = new ArrayList<>();
+      for (int i = 1; i < PLACEMENT_DRAWS; i++) others.add(UploadIds.target(user.id(), null));
+      return firstAnswering(user, others);
+    }).thenCompose(upload);
+  }
+
+  /** The first of {@code targets} whose meeting answers, all asked at once; 503 when none does. */
+  private CompletionStage<UploadIds.Target> firstAnswering(AuthUser user, List<UploadIds.Target> targets) {
+    CompletableFuture<UploadIds.Target> first = new CompletableFuture<>();
+    AtomicInteger unanswered = new AtomicInteger(targets.size());
+    for (UploadIds.Target t : targets) {
+      answers(t.meetingId()).thenAccept(yes -> {
+        if (yes) {
+          first.complete(t);
+        } else if (unanswered.decrementAndGet() == 0 && !first.isDone()) {
+          log.info("upload by {} refused before its body: none of {} meeting ids answered while an http node is"
+              + " unreachable", user.id(), PLACEMENT_DRAWS);
+          first.completeExceptionally(replacingNode("no meeting could be placed while an http node is unreachable"));
+        }
+      });
+    }
+    return first;
+  }
+
+  /**
+   * Whether meeting {@code id}'s entity answers a {@link Meeting.Get} within {@code upload-probe-timeout}.
+   * The Get persists no event: a meeting not yet created answers its empty state and passivates once
+   * idle (sharding remembers it meanwhile, as it would for the Create that follows).
+   */
+  private CompletionStage<Boolean> answers(String id) {
+    return entity(id).<Meeting.State>ask(Meeting.Get::new, settings.uploadProbeTimeout()).handle((s, err) -> err == null);
+  }
+
+  /** Whether this node sees an http member unreachable: the only time {@link #placed} asks before an upload. */
+  private boolean httpMemberUnreachable() {
+    for (Member m : Cluster.get(system).state().getUnreachable()) {
+      if (m.hasRole(InferenceProtocol.HTTP_ROLE)) return true;
+    }
+    return false;
+  }
+
+  private static ApiException replacingNode(String why) {
+    return new ApiException(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", why + "; it is being replaced, try again"
+        + " in a few seconds", RetryAfter.create(REPLACEMENT_RETRY_AFTER_S));
   }
 
   /**
@@ -196,8 +277,9 @@ public final class MeetingService {
    */
   public CompletionStage<Uploaded> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query,
       String idempotencyKey) {
-    UploadIds.Target target = target(user, idempotencyKey); // fail before reading the body
-    return inUploadSlot(user, () -> uploadMultipart(user, form, query, target));
+    // fail before reading the body
+    return placed(user, target(user, idempotencyKey), target -> inUploadSlot(user,
+        () -> uploadMultipart(user, form, query, target)));
   }
 
   private CompletionStage<Uploaded> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query,
