@@ -72,8 +72,7 @@ public final class MeetingService {
   /**
    * How many random meeting ids an unkeyed upload tries while an http node is unreachable: the first
    * alone, the others at once when it got no answer ({@link #placed}). With one of n http nodes dead,
-   * all of them fall on its shards once in n^8 uploads (one in 6,561 with three nodes; with four
-   * draws it was one in 81, and one upload of twelve was refused so in a test).
+   * all of them fall on its shards once in n^8 uploads (one in 6,561 with three nodes).
    */
   static final int PLACEMENT_DRAWS = 8;
   /** What a client waits before it retries an upload refused while an http node is being replaced. */
@@ -145,14 +144,15 @@ public final class MeetingService {
 
   /**
    * Runs {@code upload} with a target whose meeting can be created, decided before a byte of the
-   * body is read (a client that sent {@code Expect: 100-continue} is refused before it sends it) and
-   * before an upload slot is taken. While this node sees an http member unreachable (crashed, and not
-   * yet downed: about 12 s), every message to a meeting whose shard that member hosted waits until
-   * the shard is reallocated, and a Create there would time out after the whole body was stored; so
-   * the meeting's entity is asked first ({@link #answers}). A keyed upload's meeting is fixed by its
-   * key: 503 when it does not answer. An unkeyed upload draws other random ids, whose shards are
-   * likely elsewhere, {@link #PLACEMENT_DRAWS} in all: 503 when none answers. The body waits at most
-   * two {@code upload-probe-timeout}s. With no unreachable http member {@code upload} runs at once.
+   * body is read and before an upload slot is taken: a client that sent {@code Expect: 100-continue}
+   * and waits for the answer never sends the body (curl waits 1 s, then sends it; a refusal closes
+   * the connection). While this node sees an http member unreachable (crashed, and not yet downed:
+   * about 12 s), every message to a meeting whose shard that member hosted waits until the shard is
+   * reallocated, and a Create there would time out after the whole body was stored; so the meeting's
+   * entity is asked first ({@link #answers}). A keyed upload's meeting is fixed by its key: 503 when
+   * it does not answer. An unkeyed upload draws other random ids, whose shards are likely elsewhere,
+   * {@link #PLACEMENT_DRAWS} in all: 503 when none answers. The body waits at most two {@code
+   * upload-probe-timeout}s. With no unreachable http member {@code upload} runs at once.
    */
   private <T> CompletionStage<T> placed(AuthUser user, UploadIds.Target target,
       Function<UploadIds.Target, CompletionStage<T>> upload) {
@@ -180,9 +180,9 @@ public final class MeetingService {
       answers(t.meetingId()).thenAccept(yes -> {
         if (yes) {
           first.complete(t);
-        } else if (unanswered.decrementAndGet() == 0 && !first.isDone()) {
+        } else if (unanswered.decrementAndGet() == 0) {
           log.info("upload by {} refused before its body: none of {} meeting ids answered while an http node is"
-              + " unreachable", user.id(), PLACEMENT_DRAWS);
+              + " unreachable", user.id(), targets.size() + 1);
           first.completeExceptionally(replacingNode("no meeting could be placed while an http node is unreachable"));
         }
       });
@@ -192,11 +192,14 @@ public final class MeetingService {
 
   /**
    * Whether meeting {@code id}'s entity answers a {@link Meeting.Get} within {@code upload-probe-timeout}.
-   * The Get persists no event: a meeting not yet created answers its empty state and passivates once
-   * idle (sharding remembers it meanwhile, as it would for the Create that follows).
+   * The Get persists no Meeting event: a meeting not yet created answers its empty state and
+   * passivates once idle. Sharding remembers the entity meanwhile (an entry in its remember-entities
+   * journal when it starts and one when it stops), as it would for the Create that follows; an id an
+   * unkeyed upload drew and did not use costs those two entries.
    */
   private CompletionStage<Boolean> answers(String id) {
-    return entity(id).<Meeting.State>ask(Meeting.Get::new, settings.uploadProbeTimeout()).handle((s, err) -> err == null);
+    return entity(id).<Meeting.State>ask(Meeting.Get::new, settings.uploadProbeTimeout())
+        .handleAsync((s, err) -> err == null, system.executionContext());
   }
 
   /** Whether this node sees an http member unreachable: the only time {@link #placed} asks before an upload. */

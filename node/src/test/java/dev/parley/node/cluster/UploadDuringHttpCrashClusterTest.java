@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +22,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -53,9 +55,10 @@ import org.junit.jupiter.api.Test;
  * hosts the shard coordinator) dies as with kill -9. While the survivors see it unreachable and the
  * resolver has not downed it yet (stable-after 20 s here, about 12 s in production), an upload decides
  * where its meeting lives before it reads the body: unkeyed uploads draw meeting ids whose shards
- * answer and are accepted at once, and a keyed upload whose meeting's shard was on the dead node is
- * refused with 503 before its client sends the body (Expect: 100-continue). Without the check, an upload to the dead node's shards sends its whole
- * body, then waits for the ask timeout (10 s) and gets 503.
+ * answer and are accepted at once, and a keyed upload (raw or a form) whose meeting's shard was on
+ * the dead node is refused with 503 before its client sends the body (Expect: 100-continue). Without
+ * the check, an upload to the dead node's shards sends its whole body, then waits out the ask timeout
+ * (10 s) and the checks that follow an unanswered Create.
  */
 class UploadDuringHttpCrashClusterTest {
   static final String EXTRA = String.join("\n",
@@ -67,6 +70,9 @@ class UploadDuringHttpCrashClusterTest {
   static final int UNKEYED = 12;
   /** Well under the ask timeout (10 s) a Create on the dead node's shard would wait. */
   static final Duration QUICK = Duration.ofSeconds(7);
+  /** How long a keyed upload's client waits for an answer (a refusal comes within two probe timeouts). */
+  static final Duration ANSWER_WITHIN = Duration.ofSeconds(15);
+  static final String BOUNDARY = "parley-form-boundary";
   static final ObjectMapper JSON = new ObjectMapper();
 
   static TestCluster cluster;
@@ -89,8 +95,8 @@ class UploadDuringHttpCrashClusterTest {
     TestCluster.awaitUp(Duration.ofSeconds(30), a, b, doomed);
     Api api = new Api(b.httpPort()).registerAndLogin("crash-upload@example.com", "crash-upload-password-1");
     allocateEveryShard(b);
-    String key = keyHostedOn(doomed, subject(api.token()));
-    String keyedId = UploadIds.target(subject(api.token()), key).meetingId();
+    String user = subject(api.token());
+    List<String> keys = keysHostedOn(doomed, user, 2);
     Address doomedAddress = Cluster.get(doomed.node().system()).selfMember().address();
 
     doomed.node().system().terminate();
@@ -119,15 +125,20 @@ class UploadDuringHttpCrashClusterTest {
       clients.shutdownNow();
     }
 
-    long t0 = System.nanoTime();
-    Answer refused = keyedUpload(b, api.token(), key, wav);
-    Duration took = Duration.ofNanos(System.nanoTime() - t0);
-    assertEquals(503, refused.status(), refused.toString());
-    assertFalse(refused.bodySent(), "the server asked for the body (100 Continue) before it refused the upload");
-    assertEquals("unavailable", JSON.readTree(refused.body()).path("error").asText(), refused.body());
-    assertTrue(refused.headers().containsKey("retry-after"), refused.headers().toString());
-    assertTrue(took.compareTo(QUICK) < 0, "the keyed upload was refused after " + took);
-    assertEquals(0, blobChunks(keyedId), "the refused upload left audio in the blob store");
+    byte[] form = multipart(wav);
+    for (int i = 0; i < keys.size(); i++) {
+      String key = keys.get(i);
+      long t0 = System.nanoTime();
+      Answer refused = i == 0 ? keyedUpload(b, api.token(), key, "audio/wav", wav)
+          : keyedUpload(b, api.token(), key, "multipart/form-data; boundary=" + BOUNDARY, form);
+      Duration took = Duration.ofNanos(System.nanoTime() - t0);
+      assertEquals(503, refused.status(), refused.toString());
+      assertFalse(refused.bodySent(), "the server asked for the body (100 Continue) before it refused the upload");
+      assertEquals("unavailable", JSON.readTree(refused.body()).path("error").asText(), refused.body());
+      assertTrue(refused.headers().containsKey("retry-after"), refused.headers().toString());
+      assertTrue(took.compareTo(QUICK) < 0, "the keyed upload was refused after " + took);
+      assertEquals(0, blobChunks(UploadIds.target(user, key).meetingId()), "the refused upload left audio in the blob store");
+    }
     // all of the above happened while the dead node was unreachable and still a member
     assertTrue(unreachable(b, doomedAddress), "the dead node was downed before the uploads were done ("
         + Duration.ofNanos(System.nanoTime() - window).toMillis() + " ms after it was unreachable)");
@@ -140,24 +151,25 @@ class UploadDuringHttpCrashClusterTest {
   record Answer(int status, Map<String, String> headers, String body, boolean bodySent) {}
 
   /**
-   * A keyed raw upload with {@code Expect: 100-continue}, as curl sends a large one, over a plain
-   * socket (java.net.http of Java 17 waits for ever when the answer to such a request is not 100
-   * Continue): the body goes only after the server asked for it with 100 Continue.
+   * A keyed upload of {@code body} with {@code Expect: 100-continue}, as curl sends a large one, over
+   * a plain socket (java.net.http of Java 17 waits for ever when the answer to such a request is not
+   * 100 Continue): the body goes only after the server asked for it with 100 Continue.
    */
-  static Answer keyedUpload(TestCluster.Node node, String token, String key, byte[] wav) throws IOException {
+  static Answer keyedUpload(TestCluster.Node node, String token, String key, String contentType, byte[] body)
+      throws IOException {
+    boolean bodySent = false;
     try (Socket socket = new Socket("127.0.0.1", node.httpPort())) {
-      socket.setSoTimeout(20_000);
+      socket.setSoTimeout((int) ANSWER_WITHIN.toMillis());
       OutputStream out = socket.getOutputStream();
       out.write(("POST /meetings?title=keyed HTTP/1.1\r\n"
           + "Host: 127.0.0.1:" + node.httpPort() + "\r\n"
           + "Authorization: Bearer " + token + "\r\n"
           + UploadIds.IDEMPOTENCY_KEY + ": " + key + "\r\n"
-          + "Content-Type: audio/wav\r\n"
-          + "Content-Length: " + wav.length + "\r\n"
+          + "Content-Type: " + contentType + "\r\n"
+          + "Content-Length: " + body.length + "\r\n"
           + "Expect: 100-continue\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = new BufferedInputStream(socket.getInputStream());
-      boolean bodySent = false;
       while (true) {
         int status = Integer.parseInt(line(in).split(" ")[1]);
         Map<String, String> headers = new HashMap<>();
@@ -166,15 +178,29 @@ class UploadDuringHttpCrashClusterTest {
           headers.put(h.substring(0, colon).strip().toLowerCase(Locale.ROOT), h.substring(colon + 1).strip());
         }
         if (status == 100) {
-          out.write(wav);
+          out.write(body);
           out.flush();
           bodySent = true;
           continue;
         }
-        byte[] body = in.readNBytes(Integer.parseInt(headers.getOrDefault("content-length", "0")));
-        return new Answer(status, headers, new String(body, StandardCharsets.UTF_8), bodySent);
+        byte[] answer = in.readNBytes(Integer.parseInt(headers.getOrDefault("content-length", "0")));
+        return new Answer(status, headers, new String(answer, StandardCharsets.UTF_8), bodySent);
       }
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("no answer to the keyed upload " + key + " within " + ANSWER_WITHIN
+          + (bodySent ? " after the server asked for its body" : " and no 100 Continue"), e);
     }
+  }
+
+  /** {@code wav} as the {@code file} field of a form. */
+  static byte[] multipart(byte[] wav) {
+    byte[] head = ("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
+        + "Content-Type: audio/wav\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    byte[] tail = ("\r\n--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.US_ASCII);
+    byte[] form = Arrays.copyOf(head, head.length + wav.length + tail.length);
+    System.arraycopy(wav, 0, form, head.length, wav.length);
+    System.arraycopy(tail, 0, form, head.length + wav.length, tail.length);
+    return form;
   }
 
   /** One line of an HTTP head, without its CRLF. */
@@ -209,8 +235,8 @@ class UploadDuringHttpCrashClusterTest {
     for (CompletableFuture<Meeting.State> f : asked) assertFalse(f.get(30, TimeUnit.SECONDS).exists());
   }
 
-  /** An Idempotency-Key of {@code userId} whose meeting's shard {@code host} runs. */
-  static String keyHostedOn(TestCluster.Node host, String userId) throws Exception {
+  /** {@code n} Idempotency-Keys of {@code userId} whose meetings' shards {@code host} runs. */
+  static List<String> keysHostedOn(TestCluster.Node host, String userId, int n) throws Exception {
     ActorSystem<Void> system = host.node().system();
     HashCodeMessageExtractor<Meeting.Command> shards = new HashCodeMessageExtractor<>(
         system.settings().config().getInt("parley.meeting.number-of-shards"));
@@ -220,11 +246,13 @@ class UploadDuringHttpCrashClusterTest {
         .toCompletableFuture().get(10, TimeUnit.SECONDS);
     Set<String> hosted = new HashSet<>();
     for (ShardRegion.ShardState s : state.getShards()) hosted.add(s.shardId());
-    for (int i = 0; i < 10_000; i++) {
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 10_000 && keys.size() < n; i++) {
       String key = "crash-key-" + i;
-      if (hosted.contains(shards.shardId(UploadIds.target(userId, key).meetingId()))) return key;
+      if (hosted.contains(shards.shardId(UploadIds.target(userId, key).meetingId()))) keys.add(key);
     }
-    throw new AssertionError("the node on " + host.clusterPort() + " hosts no Meeting shard: " + hosted);
+    if (keys.size() < n) throw new AssertionError("the node on " + host.clusterPort() + " hosts no Meeting shard: " + hosted);
+    return keys;
   }
 
   /** The user id of a token: its JWT subject. */
