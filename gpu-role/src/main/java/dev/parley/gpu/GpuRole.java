@@ -21,12 +21,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -72,6 +73,12 @@ public final class GpuRole {
 
   /** How long job placement waits for a gpu node to say how many jobs it holds (below sharding's 2 s retry). */
   static final Duration PLACEMENT_ASK_TIMEOUT = Duration.ofSeconds(1);
+  /**
+   * How long shutdown waits for cancelled jobs' threads to return, within the 5 s Pekko gives the
+   * phase before the actor system terminates: a job stops at its next progress report or
+   * interruptible wait, after the native call it is in (milliseconds to a second).
+   */
+  static final Duration JOB_STOP_WAIT = Duration.ofSeconds(4);
 
   /** How long an idle gpu node waits to hear how many meetings queue (a database count on an http node). */
   static final Duration QUEUE_ASK_TIMEOUT = Duration.ofSeconds(5);
@@ -80,11 +87,11 @@ public final class GpuRole {
   private final GpuSettings settings;
   private final ActorRef<JobRunner.Command> runner;
   private final ActorRef<IdleWatcher.Command> idleWatcher;
-  private final ExecutorService executor;
+  private final ThreadPoolExecutor executor;
   private final String node;
 
   private GpuRole(GpuSettings settings, ActorRef<JobRunner.Command> runner, ActorRef<IdleWatcher.Command> idleWatcher,
-      ExecutorService executor, String node) {
+      ThreadPoolExecutor executor, String node) {
     this.settings = settings;
     this.runner = runner;
     this.idleWatcher = idleWatcher;
@@ -107,7 +114,8 @@ public final class GpuRole {
     String node = self.hostPort();
 
     // threads as needed: the JobRunner bounds how many jobs run (a hung job's thread, written off, is not reused)
-    ExecutorService executor = Executors.newCachedThreadPool(jobThreads());
+    ThreadPoolExecutor executor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
+        new SynchronousQueue<>(), jobThreads()); // a cached pool, whose busy threads can be counted
     system.getWhenTerminated().whenComplete((done, error) -> executor.shutdownNow());
 
     // a combined http+gpu node must never leave because its gpu side is idle
@@ -150,6 +158,15 @@ public final class GpuRole {
               }
             }),
         JobRunner.NAME, Props.empty());
+
+    // the JVM exits as soon as the actor system has terminated, and a job thread still inside libtorch
+    // then meets its global destructors: the process died of SIGSEGV when a gpu node was downed
+    // mid-job. So the jobs are cancelled, and their threads waited for, before the system terminates.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "parley-stop-gpu-jobs",
+        () -> {
+          runner.tell(new JobRunner.CancelAll("this gpu node is shutting down"));
+          return CompletableFuture.supplyAsync(() -> awaitNoRunningJob(executor, node));
+        });
 
     if (!cluster.selfMember().hasRole(InferenceProtocol.HTTP_ROLE)) {
       system.systemActorOf(OrphanWatcher.create(settings.orphanTimeout(), () -> {
@@ -212,6 +229,24 @@ public final class GpuRole {
               QUEUE_ASK_TIMEOUT, system.scheduler()))
           .thenApply(QueueLength::queued);
     };
+  }
+
+  /** Waits, {@link #JOB_STOP_WAIT} at most, until no job thread runs. */
+  private static Done awaitNoRunningJob(ThreadPoolExecutor executor, String node) {
+    long deadline = System.nanoTime() + JOB_STOP_WAIT.toNanos();
+    try {
+      while (executor.getActiveCount() > 0) {
+        if (System.nanoTime() > deadline) {
+          log.warn("gpu node {} shuts down with {} job thread(s) still running after {}", node,
+              executor.getActiveCount(), JOB_STOP_WAIT);
+          break;
+        }
+        Thread.sleep(20);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return Done.getInstance();
   }
 
   private static ThreadFactory jobThreads() {
