@@ -18,7 +18,6 @@ import dev.parley.http.blob.OrphanedBlobs;
 import dev.parley.http.cluster.ClusterRoutes;
 import dev.parley.http.cluster.GpuReaper;
 import dev.parley.http.cluster.QueueReporter;
-import dev.parley.http.cluster.ReachablePlacement;
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.meeting.Meeting;
 import dev.parley.http.meeting.MeetingRoutes;
@@ -169,9 +168,6 @@ public final class HttpRole {
         .withStopMessage(Meeting.Stop.INSTANCE)
         // few shards: http nodes are few, and every new shard costs remembered-shard writes
         .withMessageExtractor(new HashCodeMessageExtractor<Meeting.Command>(meetingSettings.numberOfShards()))
-        // a new shard never goes to an http node that stopped answering
-        .withAllocationStrategy(new ReachablePlacement(
-            sharding.defaultShardAllocationStrategy(ClusterShardingSettings.create(system))))
         .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
   }
 
