@@ -74,11 +74,12 @@ public final class GpuRole {
   /** How long job placement waits for a gpu node to say how many jobs it holds (below sharding's 2 s retry). */
   static final Duration PLACEMENT_ASK_TIMEOUT = Duration.ofSeconds(1);
   /**
-   * How long shutdown waits for cancelled jobs' threads to return, within the 5 s Pekko gives the
-   * phase before the actor system terminates: a job stops at its next progress report or
-   * interruptible wait, after the native call it is in (milliseconds to a second).
+   * How long shutdown waits for cancelled jobs' threads to return, within the 10 s the phase before
+   * the actor system terminates has (config/application.conf): a job stops at its next progress
+   * report or interruptible wait, once the native call it is in has returned (one VAD block or batch
+   * of windows, well under a second on a CPU). A thread written off as hung is waited for in vain.
    */
-  static final Duration JOB_STOP_WAIT = Duration.ofSeconds(4);
+  static final Duration JOB_STOP_WAIT = Duration.ofSeconds(8);
 
   /** How long an idle gpu node waits to hear how many meetings queue (a database count on an http node). */
   static final Duration QUEUE_ASK_TIMEOUT = Duration.ofSeconds(5);
