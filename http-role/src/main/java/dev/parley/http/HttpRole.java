@@ -271,8 +271,8 @@ public final class HttpRole {
       }
 
       @Override
-      public boolean unreachable(String node) {
-        return Members.findReachable(cluster.state(), node).isEmpty();
+      public boolean lost(String node) {
+        return Members.findReachable(cluster.state(), node).filter(m -> m.status() == MemberStatus.up()).isEmpty();
       }
     };
   }

@@ -83,11 +83,12 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     void send(RunJob job);
 
     /**
-     * Whether the node a worker reported ({@code host:port} as in JobAccepted) is unreachable or
-     * gone from the cluster (left, or downed and removed). At most one incarnation of a host:port
-     * is a member at a time, so this never mistakes a restarted node for the dead one.
+     * Whether the node a worker reported ({@code host:port} as in JobAccepted) is out of service:
+     * unreachable, leaving (a node that leaves stops its jobs before it exits), or gone from the
+     * cluster (left, or downed and removed). At most one incarnation of a host:port is a member at
+     * a time, so this never mistakes a restarted node for the dead one.
      */
-    default boolean unreachable(String node) {
+    default boolean lost(String node) {
       return false;
     }
 
@@ -587,8 +588,11 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
       return Effect().persist(new Failed(s.attempt(), f.attemptId(), f.node(), f.reason(), false))
           .thenRun(st -> finished());
     }
+    // a node that has left or is lost reports the jobs it stopped on its way out (shutdown cancels
+    // them): that says nothing of the job, so it is sent again at once, as for any lost node
+    Duration backoff = workers.lost(f.node()) ? Duration.ZERO : settings.backoffBefore(s.attempt() + 1);
     return retryOrFail(s, "attempt " + s.attempt() + " failed on " + f.node() + ": " + f.reason(), f.node(),
-        f.reason(), settings.backoffBefore(s.attempt() + 1));
+        f.reason(), backoff);
   }
 
   /** A worker has the current attempt: stop re-sending, watch its heartbeat, record its node. */
@@ -692,8 +696,8 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   }
 
   private Effect<Event, State> onCheckWorkerNode(State s, CheckWorkerNode c) {
-    if (s.status() != Status.PROCESSING || s.node() == null || !workers.unreachable(s.node())) return Effect().none();
-    return retryOrFail(s, s.node() + " is unreachable or gone", s.node(), "the gpu node running the job became unreachable or left");
+    if (s.status() != Status.PROCESSING || s.node() == null || !workers.lost(s.node())) return Effect().none();
+    return retryOrFail(s, s.node() + " is unreachable, leaving or gone", s.node(), "the gpu node running the job became unreachable or left");
   }
 
   private Effect<Event, State> onDelete(State s, Delete d) {

@@ -84,8 +84,8 @@ class MeetingTest {
     final String id = UUID.randomUUID().toString();
     final TestProbe<RunJob> workers = kit.createTestProbe(RunJob.class);
     final TestProbe<CancelJob> cancels = kit.createTestProbe(CancelJob.class);
-    /** The nodes the stand-in cluster currently sees as unreachable. */
-    final Set<String> unreachable = ConcurrentHashMap.newKeySet();
+    /** The nodes the stand-in cluster currently sees as unreachable, leaving or gone. */
+    final Set<String> lost = ConcurrentHashMap.newKeySet();
     final EventSourcedBehaviorTestKit<Meeting.Command, Meeting.Event, Meeting.State> es;
 
     Fixture(MeetingSettings settings) {
@@ -100,8 +100,8 @@ class MeetingTest {
         }
 
         @Override
-        public boolean unreachable(String node) {
-          return unreachable.contains(node);
+        public boolean lost(String node) {
+          return lost.contains(node);
         }
 
         @Override
@@ -351,12 +351,12 @@ class MeetingTest {
     Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofSeconds(60), 3, Duration.ofSeconds(60), 0.1, 10, null, Duration.ZERO));
     RunJob run = f.createAndAccept();
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running on gpu-a");
-    f.unreachable.add("gpu-b"); // another node's trouble is not this attempt's
+    f.lost.add("gpu-b"); // another node's trouble is not this attempt's
     Thread.sleep(RESEND.toMillis() * 4);
     assertEquals(1, f.es.getState().attempt(), "no re-dispatch while gpu-a is reachable");
 
     long t0 = System.nanoTime();
-    f.unreachable.add("gpu-a");
+    f.lost.add("gpu-a");
     RunJob second = f.awaitRun(2);
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertTrue(ms < 2000, "re-dispatched " + ms + " ms after gpu-a became unreachable");
@@ -365,7 +365,7 @@ class MeetingTest {
     assertTrue(s.retryReason().contains("gpu-a is unreachable"), s.retryReason());
 
     // the old attempt's node comes back and finishes first: still exactly one completion
-    f.unreachable.remove("gpu-a");
+    f.lost.remove("gpu-a");
     second.replyTo().tell(new JobAccepted(f.id, f.attempt(2), "gpu-c"));
     run.replyTo().tell(new JobCompleted(f.id, f.attempt(1), result("SPEAKER_A"), "gpu-a"));
     second.replyTo().tell(new JobCompleted(f.id, f.attempt(2), result("SPEAKER_B"), "gpu-c"));
@@ -471,11 +471,36 @@ class MeetingTest {
     // a lost node is the cluster's trouble, not the job's: its attempt is retried at once
     third.replyTo().tell(new JobAccepted(f.id, f.attempt(3), "gpu-b"));
     f.awaitState(st -> st.status() == Meeting.Status.PROCESSING, "running on gpu-b");
-    f.unreachable.add("gpu-b");
+    f.lost.add("gpu-b");
     long lost = System.nanoTime();
     f.awaitRun(4);
     waited = (System.nanoTime() - lost) / 1_000_000;
     assertTrue(waited < 9 * backoff.toMillis(), "attempt 4 sent " + waited + " ms after its node was lost");
+  }
+
+  /**
+   * A gpu node on its way out (shut down, downed) cancels the jobs it holds and reports each as a
+   * retryable failure. That says nothing of the job: its meeting sends it again at once instead of
+   * waiting out a retry backoff. Here the failure comes before the node's JobAccepted, so the
+   * periodic node check (which only watches running attempts) cannot be what re-dispatches.
+   */
+  @Test
+  void aFailureReportedByANodeOnItsWayOutIsRetriedAtOnce() throws Exception {
+    Duration backoff = Duration.ofSeconds(5);
+    Fixture f = new Fixture(new MeetingSettings(RESEND, HEARTBEAT, 4, Duration.ofSeconds(60), 0.1, 10, null, backoff));
+    f.create();
+    RunJob first = f.awaitRun(1);
+    f.lost.add("gpu-a");
+    first.replyTo().tell(new JobFailed(f.id, f.attempt(1), "cancelled: this gpu node is shutting down", true, "gpu-a"));
+    long failed = System.nanoTime();
+    RunJob second = f.awaitRun(2);
+    long waited = (System.nanoTime() - failed) / 1_000_000;
+    assertTrue(waited < backoff.toMillis() / 2, "attempt 2 sent " + waited + " ms after its node's failure");
+    assertNull(f.es.getState().retryAt());
+    // the same failure from a node still in service waits out the backoff
+    second.replyTo().tell(new JobFailed(f.id, f.attempt(2), "could not read the audio", true, "gpu-b"));
+    Meeting.State waiting = f.awaitState(st -> st.attempt() == 3, "attempt 3 queued");
+    assertNotNull(waiting.retryAt(), "a failure on a node in service retries after a backoff");
   }
 
   @Test

@@ -5,15 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.StreamSupport;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A gpu node stopped gracefully mid-job (an operator's SIGTERM): it leaves the cluster and is
- * removed, so the meeting re-dispatches at once instead of waiting for the heartbeat timeout
- * (30 s here, so the difference shows).
+ * A gpu node stopped gracefully mid-job (an operator's SIGTERM): it leaves the cluster, and the
+ * meeting re-dispatches as soon as it sees the node leaving, neither waiting for the heartbeat
+ * timeout (30 s here, so the difference shows) nor for the node's removal (seconds later).
  */
 class GpuLeaveClusterTest {
   static TestCluster cluster;
@@ -23,7 +28,8 @@ class GpuLeaveClusterTest {
   @BeforeAll
   static void start() {
     cluster = new TestCluster("parley_leave");
-    http = cluster.startHttp("", "parley.meeting.heartbeat-timeout = 30s");
+    // the node check runs every resend-interval: far below the leave's few seconds
+    http = cluster.startHttp("", "parley.meeting.heartbeat-timeout = 30s\nparley.meeting.resend-interval = 250ms");
     TestCluster.awaitUp(Duration.ofSeconds(20), http);
     api = new Api(http.httpPort()).registerAndLogin("leave@example.com", "leave-password-1");
   }
@@ -45,6 +51,18 @@ class GpuLeaveClusterTest {
     TestCluster.Node other = cluster.startGpu(http.seed(), quick, "");
     TestCluster.awaitUp(Duration.ofSeconds(20), http, leaving, other);
 
+    Address leavingAddress = Cluster.get(leaving.node().system()).selfMember().address();
+    CompletableFuture<Instant> removed = CompletableFuture.supplyAsync(() -> {
+      while (StreamSupport.stream(Cluster.get(http.node().system()).state().getMembers().spliterator(), false)
+          .anyMatch(m -> m.address().equals(leavingAddress))) {
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+      return Instant.now();
+    });
     leaving.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
     long leftAt = System.nanoTime();
     JsonNode done = api.awaitStatus(id, "done", Duration.ofSeconds(25));
@@ -52,6 +70,14 @@ class GpuLeaveClusterTest {
     assertTrue(ms < 10_000, "re-dispatched " + ms + " ms after the node left (the heartbeat timeout is 30 s)");
     assertEquals(other.node().gpu().node(), History.ofType(api.history(id), "completed").get(0).path("event").path("node").asText());
     assertEquals(1, History.ofType(api.history(id), "completed").size());
+    // the second attempt was queued while the node was leaving, before it was removed, and waited
+    // out no retry backoff (the node also reports the job it stopped as a retryable failure)
+    JsonNode retry = History.ofType(api.history(id), "queued").get(1);
+    Instant removedAt = removed.get(30, TimeUnit.SECONDS);
+    assertTrue(Instant.parse(retry.path("timestamp").asText()).isBefore(removedAt),
+        "attempt 2 queued at " + retry.path("timestamp").asText() + ", the node removed at " + removedAt);
+    JsonNode retryAt = retry.path("event").path("retryAt");
+    assertTrue(retryAt.isMissingNode() || retryAt.isNull(), "the retry waited: " + retry);
     other.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
     assertEquals(2, done.path("segments").size());
   }
