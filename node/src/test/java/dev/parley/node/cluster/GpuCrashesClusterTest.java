@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.time.Duration;
-import org.apache.pekko.cluster.Member;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,36 +43,13 @@ class GpuCrashesClusterTest {
 
     g1.node().system().terminate(); // as with kill -9: no leave
     // the second dies once the first is unreachable (so it has reported it), before anything downs the first
-    long seen = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    while (!unreachable(g2, g1.clusterPort())) {
-      if (System.nanoTime() > seen) throw new AssertionError("the second gpu node never saw the first unreachable");
-      TestCluster.sleep(50);
-    }
+    TestCluster.awaitUnreachable(g2, g1, Duration.ofSeconds(20));
     TestCluster.sleep(1_000);
     g2.node().system().terminate();
 
-    long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
-    while (member(http, g1.clusterPort()) || member(http, g2.clusterPort())) {
-      assertFalse(http.terminated(), "the http node was downed");
-      if (System.nanoTime() > deadline) throw new AssertionError("the crashed gpu nodes were never removed");
-      TestCluster.sleep(200);
-    }
+    TestCluster.awaitRemoved(http, Duration.ofSeconds(40), g1, g2); // fails at once if the http node is downed
     assertFalse(http.terminated(), "the http node was downed");
     Api api = new Api(http.httpPort()).registerAndLogin("crashes@example.com", "crashes-password-1");
     assertEquals(200, api.get("/healthz").status());
-  }
-
-  static boolean unreachable(TestCluster.Node observer, int port) {
-    for (Member m : Cluster.get(observer.node().system()).state().getUnreachable()) {
-      if (m.address().port().get().equals(port)) return true;
-    }
-    return false;
-  }
-
-  static boolean member(TestCluster.Node observer, int port) {
-    for (Member m : Cluster.get(observer.node().system()).state().getMembers()) {
-      if (m.address().port().get().equals(port)) return true;
-    }
-    return false;
   }
 }

@@ -8,9 +8,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.StreamSupport;
-import org.apache.pekko.actor.Address;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -51,16 +48,8 @@ class GpuLeaveClusterTest {
     TestCluster.Node other = cluster.startGpu(http.seed(), quick, "");
     TestCluster.awaitUp(Duration.ofSeconds(20), http, leaving, other);
 
-    Address leavingAddress = Cluster.get(leaving.node().system()).selfMember().address();
     CompletableFuture<Instant> removed = CompletableFuture.supplyAsync(() -> {
-      while (StreamSupport.stream(Cluster.get(http.node().system()).state().getMembers().spliterator(), false)
-          .anyMatch(m -> m.address().equals(leavingAddress))) {
-        try {
-          Thread.sleep(10);
-        } catch (InterruptedException e) {
-          throw new IllegalStateException(e);
-        }
-      }
+      TestCluster.awaitRemoved(http, Duration.ofSeconds(30), leaving);
       return Instant.now();
     });
     leaving.node().stop().toCompletableFuture().get(30, TimeUnit.SECONDS);

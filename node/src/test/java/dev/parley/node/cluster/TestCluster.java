@@ -12,9 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 
@@ -150,6 +153,50 @@ final class TestCluster implements AutoCloseable {
       sleep(100);
     }
     throw new AssertionError("cluster of " + members.length + " did not come up within " + timeout);
+  }
+
+  /** Whether {@code observer} has {@code node} among its members, in any status. */
+  static boolean isMember(Node observer, Node node) {
+    Address address = node.node().system().address();
+    for (Member m : Cluster.get(observer.node().system()).state().getMembers()) {
+      if (m.address().equals(address)) return true;
+    }
+    return false;
+  }
+
+  /** Whether {@code observer} sees {@code node} unreachable. */
+  static boolean isUnreachable(Node observer, Node node) {
+    Address address = node.node().system().address();
+    for (Member m : Cluster.get(observer.node().system()).state().getUnreachable()) {
+      if (m.address().equals(address)) return true;
+    }
+    return false;
+  }
+
+  static void awaitUnreachable(Node observer, Node node, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!isUnreachable(observer, node)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(node.clusterPort() + " not unreachable to " + observer.clusterPort() + " within " + timeout);
+      }
+      sleep(50);
+    }
+  }
+
+  /** Waits until {@code observer} has removed every one of {@code nodes}; fails at once if it goes down itself. */
+  static void awaitRemoved(Node observer, Duration timeout, Node... nodes) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      MemberStatus self = Cluster.get(observer.node().system()).selfMember().status();
+      if (observer.terminated() || self.equals(MemberStatus.down()) || self.equals(MemberStatus.removed())) {
+        throw new AssertionError("the node on " + observer.clusterPort() + " was downed (status " + self + ")");
+      }
+      if (Arrays.stream(nodes).noneMatch(n -> isMember(observer, n))) return;
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the node on " + observer.clusterPort() + " did not remove the others within " + timeout);
+      }
+      sleep(100);
+    }
   }
 
   static void sleep(long ms) {

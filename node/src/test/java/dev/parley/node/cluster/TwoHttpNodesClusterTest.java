@@ -8,10 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
-import org.apache.pekko.actor.Address;
-import org.apache.pekko.cluster.Member;
-import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,40 +46,17 @@ class TwoHttpNodesClusterTest {
 
       long crashAt = System.nanoTime();
       doomed.node().system().terminate();
-      awaitRemoved(survivor, doomed, Duration.ofSeconds(30));
+      TestCluster.awaitRemoved(survivor, Duration.ofSeconds(30), doomed);
       long removedAfterMs = (System.nanoTime() - crashAt) / 1_000_000;
       System.out.println("TwoHttpNodesClusterTest: " + (lowestDies ? "lowest" : "highest")
           + " http node removed by the survivor " + removedAfterMs + " ms after the crash");
 
       assertTrue(survivor.isUp(), "the surviving http node is not Up");
       assertFalse(gpu.terminated(), "the gpu node was downed");
-      assertTrue(hasMember(survivor, gpu), "the survivor lost the gpu node");
+      assertTrue(TestCluster.isMember(survivor, gpu), "the survivor lost the gpu node");
       String id = api.upload(Api.toneWav(2.0, 300), "after-the-crash");
       JsonNode done = api.awaitStatus(id, "done", Duration.ofSeconds(40));
       assertEquals(2, done.path("segments").size(), done.toString());
     }
-  }
-
-  /** Waits until {@code survivor} has removed {@code doomed}; fails at once if the survivor goes down. */
-  private static void awaitRemoved(TestCluster.Node survivor, TestCluster.Node doomed, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      MemberStatus self = Cluster.get(survivor.node().system()).selfMember().status();
-      if (survivor.terminated() || self.equals(MemberStatus.down()) || self.equals(MemberStatus.removed())) {
-        throw new AssertionError("the surviving http node on " + survivor.clusterPort() + " downed itself (status "
-            + self + ") after the http node on " + doomed.clusterPort() + " died");
-      }
-      if (!hasMember(survivor, doomed)) return;
-      TestCluster.sleep(200);
-    }
-    throw new AssertionError("the survivor did not remove the dead http node within " + timeout);
-  }
-
-  private static boolean hasMember(TestCluster.Node observer, TestCluster.Node node) {
-    Address address = node.node().system().address();
-    for (Member m : Cluster.get(observer.node().system()).state().getMembers()) {
-      if (m.address().equals(address)) return true;
-    }
-    return false;
   }
 }

@@ -36,16 +36,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
 import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -97,10 +94,9 @@ class UploadDuringHttpCrashClusterTest {
     allocateEveryShard(b);
     String user = subject(api.token());
     List<String> keys = keysHostedOn(doomed, user, 2);
-    Address doomedAddress = Cluster.get(doomed.node().system()).selfMember().address();
 
     doomed.node().system().terminate();
-    awaitUnreachable(b, doomedAddress, Duration.ofSeconds(15));
+    TestCluster.awaitUnreachable(b, doomed, Duration.ofSeconds(15));
     long window = System.nanoTime();
 
     byte[] wav = Api.toneWav(1.0, 300);
@@ -140,11 +136,11 @@ class UploadDuringHttpCrashClusterTest {
       assertEquals(0, blobChunks(UploadIds.target(user, key).meetingId()), "the refused upload left audio in the blob store");
     }
     // all of the above happened while the dead node was unreachable and still a member
-    assertTrue(unreachable(b, doomedAddress), "the dead node was downed before the uploads were done ("
+    assertTrue(TestCluster.isUnreachable(b, doomed), "the dead node was downed before the uploads were done ("
         + Duration.ofNanos(System.nanoTime() - window).toMillis() + " ms after it was unreachable)");
 
     // the survivors leave cleanly only once the resolver has downed the dead node
-    awaitRemoved(b, doomedAddress, Duration.ofSeconds(40));
+    TestCluster.awaitRemoved(b, Duration.ofSeconds(40), doomed);
   }
 
   /** The final answer to an upload, and whether its body was sent (only after 100 Continue). */
@@ -263,34 +259,6 @@ class UploadDuringHttpCrashClusterTest {
 
   static String base(TestCluster.Node node) {
     return "http://127.0.0.1:" + node.httpPort();
-  }
-
-  static boolean unreachable(TestCluster.Node observer, Address address) {
-    for (Member m : Cluster.get(observer.node().system()).state().getUnreachable()) {
-      if (m.address().equals(address)) return true;
-    }
-    return false;
-  }
-
-  static void awaitUnreachable(TestCluster.Node observer, Address address, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!unreachable(observer, address)) {
-      if (System.nanoTime() > deadline) throw new AssertionError(address + " not unreachable within " + timeout);
-      TestCluster.sleep(100);
-    }
-  }
-
-  static void awaitRemoved(TestCluster.Node observer, Address address, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      boolean member = false;
-      for (Member m : Cluster.get(observer.node().system()).state().getMembers()) {
-        if (m.address().equals(address)) member = true;
-      }
-      if (!member) return;
-      if (System.nanoTime() > deadline) throw new AssertionError(address + " not removed within " + timeout);
-      TestCluster.sleep(200);
-    }
   }
 
   /** Chunks in the blob store under any key of meeting {@code id}. */
