@@ -11,11 +11,13 @@ import dev.parley.http.web.ApiErrors;
 import dev.parley.http.web.HealthCheck;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.slf4j.Logger;
@@ -51,14 +53,17 @@ final class GpuHealth {
     // any other path gets the API's error shape: {"error":"not_found","message":...}
     Route route = handleExceptions(ApiErrors.exceptionHandler(),
         () -> handleRejections(ApiErrors.rejectionHandler(), () -> health));
-    Http.get(system).newServerAt(bindHost, port).bind(route).whenComplete((binding, error) -> {
-      if (error != null) {
-        // a gpu node without its probe still does its work: say so loudly, don't stop it
-        log.warn("gpu node health endpoint not bound on {}:{}: {}", bindHost, port, error.getMessage());
-      } else {
-        binding.addToCoordinatedShutdown(Duration.ofSeconds(2), system);
-        log.info("gpu node health endpoint on {}:{}/healthz", bindHost, binding.localAddress().getPort());
-      }
-    });
+    // a node whose probe cannot bind does not start (exit 1), as an http node does: on a port another
+    // process holds, the platform's probe would ask that process instead
+    ServerBinding binding;
+    try {
+      binding = Http.get(system).newServerAt(bindHost, port).bind(route).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot bind the gpu node's health endpoint on " + bindHost + ":" + port + " ("
+          + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()) + "); give each node on one host its"
+          + " own PARLEY_HTTP_PORT", e);
+    }
+    binding.addToCoordinatedShutdown(Duration.ofSeconds(2), system);
+    log.info("gpu node health endpoint on {}:{}/healthz", bindHost, binding.localAddress().getPort());
   }
 }

@@ -62,11 +62,15 @@ class MainTest {
   /**
    * A node that cannot start because a port it needs is taken exits 1, not 0: a supervisor that
    * scales on process exit reads 0 as "left gracefully" (coordinated shutdown ran on the failed
-   * start and used to exit 0 before Main could exit 1).
+   * start and used to exit 0 before Main could exit 1). A gpu node's health port too (QA: it only
+   * warned, and the platform's probe asked whichever process held the port).
    */
   @Test
   void aNodeWhosePortIsTakenExitsOne(@TempDir Path dir) throws Exception {
-    for (String taken : new String[] {"PARLEY_CLUSTER_PORT", "PARLEY_HTTP_PORT"}) {
+    for (String[] roleAndPort : new String[][] {
+        {"http", "PARLEY_CLUSTER_PORT"}, {"http", "PARLEY_HTTP_PORT"}, {"gpu", "PARLEY_HTTP_PORT"}}) {
+      String role = roleAndPort[0];
+      String taken = roleAndPort[1];
       try (ServerSocket busy = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
           ServerSocket free = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
         int freePort = free.getLocalPort();
@@ -75,17 +79,18 @@ class MainTest {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName())
             .redirectErrorStream(true)
-            .redirectOutput(dir.resolve(taken + ".log").toFile());
-        pb.environment().put("PARLEY_ROLES", "http");
-        pb.environment().put("PARLEY_DATA_DIR", dir.resolve(taken).toString());
+            .redirectOutput(dir.resolve(role + taken + ".log").toFile());
+        pb.environment().put("PARLEY_ROLES", role);
+        pb.environment().put("PARLEY_DATA_DIR", dir.resolve(role + taken).toString());
+        if (role.equals("gpu")) pb.environment().put("PARLEY_SEED_NODES", "127.0.0.1:" + freePort);
         pb.environment().put("PARLEY_JWT_SECRET", "0123456789abcdef0123456789abcdef");
         pb.environment().put("PARLEY_CLUSTER_PORT", "" + (taken.equals("PARLEY_CLUSTER_PORT") ? busy.getLocalPort() : freePort));
         pb.environment().put("PARLEY_HTTP_PORT", "" + (taken.equals("PARLEY_HTTP_PORT") ? busy.getLocalPort() : freePort));
         Process p = pb.start();
         try {
-          assertTrue(p.waitFor(90, TimeUnit.SECONDS), taken + ": the node did not exit");
-          String log = Files.readString(dir.resolve(taken + ".log"));
-          assertEquals(1, p.exitValue(), taken + " taken; the node said:\n" + log);
+          assertTrue(p.waitFor(90, TimeUnit.SECONDS), role + ", " + taken + ": the node did not exit");
+          String log = Files.readString(dir.resolve(role + taken + ".log"));
+          assertEquals(1, p.exitValue(), role + " node, " + taken + " taken; the node said:\n" + log);
           // Pekko logs the bind failure itself; Main's "could not start" may lose the race with the exit
           assertTrue(log.contains("Address already in use"), log);
         } finally {
