@@ -182,11 +182,15 @@ public final class AudioDecoder {
           pos += k;
         }
       }
-      float scaled = sanitize(out);
+      Sanitized sane = sanitize(out);
       List<String> warnings = new ArrayList<>(log.warnings(n / (double) SAMPLE_RATE));
-      if (scaled > 2) {
+      if (sane.scaled() > 2) {
         warnings.add(String.format(Locale.ROOT, "the samples lie at about %.0f times full scale (a float"
-            + " file written in integer units?): the recording was scaled down to full scale", scaled));
+            + " file written in integer units?): the recording was scaled down to full scale", sane.scaled()));
+      }
+      if (sane.damaged() > 0) {
+        warnings.add(String.format(Locale.ROOT, "%d samples (%.2f s) were not numbers or lay far beyond full scale"
+            + " (damaged data?) and were silenced", sane.damaged(), sane.damaged() / (double) SAMPLE_RATE));
       }
       return new Decoded(new DecodedAudio(out, warnings), log);
     } catch (IOException e) {
@@ -311,18 +315,52 @@ public final class AudioDecoder {
    * NaN and infinities (float WAVs) become silence. A float file written in integer units sits at
    * thousands of times full scale throughout, far outside any level the detectors learned: it is
    * scaled down by its 99.9th percentile of magnitude (not its peak, which one glitch would set),
-   * and the few samples still beyond full scale are clipped, as are isolated spikes in a file at a
-   * normal level. Returns the factor it scaled by (1 when it did not).
+   * and the few samples still beyond full scale are clipped. A file at a normal level (most of its
+   * seconds peak within full scale) keeps it: samples more than {@link #DAMAGED} times full scale
+   * are damaged data (random bytes read as floats lie at up to 10^38) and become silence, the few
+   * slightly beyond are clipped. Scaling such a file by its loudest samples silenced all of it.
    */
-  static float sanitize(float[] s) {
-    for (int i = 0; i < s.length; i++) if (!Float.isFinite(s[i])) s[i] = 0f;
-    float level = magnitudePercentile(s, 0.999);
-    float k = level > 1 ? 1 / level : 1;
+  static Sanitized sanitize(float[] s) {
+    int damaged = 0;
+    for (int i = 0; i < s.length; i++) {
+      if (!Float.isFinite(s[i])) {
+        s[i] = 0f;
+        damaged++;
+      }
+    }
+    float k = 1;
+    if (typicalSecondPeak(s) > 2) {
+      float level = magnitudePercentile(s, 0.999);
+      if (level > 1) k = 1 / level;
+    }
     for (int i = 0; i < s.length; i++) {
       float v = s[i] * k;
+      if (k == 1 && Math.abs(v) > DAMAGED) {
+        v = 0;
+        damaged++;
+      }
       s[i] = v > 1 ? 1 : v < -1 ? -1 : v;
     }
-    return 1 / k;
+    return new Sanitized(1 / k, damaged);
+  }
+
+  /** Magnitude beyond which a sample of a file at a normal level is damaged data: 24 dB over full scale. */
+  static final float DAMAGED = 16f;
+
+  /**
+   * @param scaled the factor the samples were scaled down by (1 when they were not)
+   * @param damaged samples that were not numbers or lay beyond {@link #DAMAGED}, now silence
+   */
+  record Sanitized(float scaled, int damaged) {}
+
+  /** The (lower) median over the recording's seconds of each second's peak magnitude: damage in a few seconds does not move it. */
+  static float typicalSecondPeak(float[] s) {
+    int seconds = (s.length + SAMPLE_RATE - 1) / SAMPLE_RATE;
+    if (seconds == 0) return 0;
+    float[] peaks = new float[seconds];
+    for (int i = 0; i < s.length; i++) peaks[i / SAMPLE_RATE] = Math.max(peaks[i / SAMPLE_RATE], Math.abs(s[i]));
+    Arrays.sort(peaks);
+    return peaks[(seconds - 1) / 2];
   }
 
   /** The {@code q} quantile of |s|, from at most about 200,000 evenly spaced samples. */

@@ -175,13 +175,37 @@ class AudioDecoderTest {
 
   /** A second review: scaled by its peak, one glitch of 500,000 silenced a whole meeting (0 speakers). */
   @Test
-  void aSpikeIsClippedAndTheRestKeepsItsLevel() {
+  void aSpikeIsSilencedAndTheRestKeepsItsLevel() {
     float[] x = new float[160_000];
     for (int i = 0; i < x.length; i++) x[i] = (float) (0.1 * Math.sin(i * 0.17));
     x[80_000] = 5e5f;
-    assertEquals(1f, AudioDecoder.sanitize(x));
-    assertEquals(1f, x[80_000]);
+    x[90_000] = 1.5f;
+    assertEquals(new AudioDecoder.Sanitized(1f, 1), AudioDecoder.sanitize(x));
+    assertEquals(0f, x[80_000]);
+    assertEquals(1f, x[90_000], "slightly beyond full scale: clipped");
     assertEquals(0.1, x[1_000] / Math.sin(1_000 * 0.17), 1e-6, "the rest untouched");
+  }
+
+  /**
+   * QA: a float WAV with under a second of random bytes in it (3 % of its samples) was scaled down
+   * by the damage's magnitude, 10^36, and came out silent: 0 speakers. The damage is silenced and
+   * the rest keeps its level, with a warning.
+   */
+  @Test
+  void aDamagedStretchOfAFloatFileIsSilencedNotTheWholeFile() throws Exception {
+    Path plain = make("damaged.wav", 16000, 1, 4, "-c:a", "pcm_f32le");
+    byte[] bytes = Files.readAllBytes(plain);
+    Random random = new Random(7);
+    byte[] garbage = new byte[60_000];
+    random.nextBytes(garbage);
+    System.arraycopy(garbage, 0, bytes, 40_000, garbage.length); // 0.94 s of the 4 s tone
+    Files.write(plain, bytes);
+    DecodedAudio a = AudioDecoder.read(plain);
+    assertEquals(440, frequency(Arrays.copyOfRange(a.samples(), 32_000, 48_000)), 10, "the tone after the damage");
+    float peak = 0;
+    for (int i = 32_000; i < 48_000; i++) peak = Math.max(peak, Math.abs(a.samples()[i]));
+    assertTrue(peak > 0.05, "the undamaged part kept its level: peak " + peak);
+    assertTrue(a.warnings().stream().anyMatch(w -> w.contains("damaged data")), a.warnings().toString());
   }
 
   /** A review: a recording whose first track is silent (OBS, a camera) gave 0 speakers and no word why. */
@@ -312,8 +336,8 @@ class AudioDecoderTest {
     Arrays.fill(x, 0.25f);
     float[] odd = {0.5f, Float.NaN, Float.POSITIVE_INFINITY, 1e30f, -1e30f, -32768f};
     System.arraycopy(odd, 0, x, 0, odd.length);
-    assertEquals(1f, AudioDecoder.sanitize(x), "a file at a normal level keeps it");
-    assertEquals(List.of(0.5f, 0f, 0f, 1f, -1f, -1f, 0.25f), List.of(x[0], x[1], x[2], x[3], x[4], x[5], x[6]));
+    assertEquals(new AudioDecoder.Sanitized(1f, 5), AudioDecoder.sanitize(x), "a file at a normal level keeps it");
+    assertEquals(List.of(0.5f, 0f, 0f, 0f, 0f, 0f, 0.25f), List.of(x[0], x[1], x[2], x[3], x[4], x[5], x[6]));
   }
 
   @Test
