@@ -16,6 +16,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import ws.schild.jave.process.ffmpeg.DefaultFFMPEGLocator;
 
 /**
@@ -149,7 +153,14 @@ public final class AudioDecoder {
       throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), true, e);
     }
     try {
-      DecoderLog log = runFfmpeg(file, 4 * Math.min(max, byHeader) + 4, track, filter, raw.toAbsolutePath().toString());
+      long limit = 4 * Math.min(max, byHeader) + 4;
+      DecoderLog log;
+      try {
+        log = runFfmpeg(file, limit, track, filter, raw.toAbsolutePath().toString());
+      } catch (UnmixableChannels e) {
+        if (filter != null) throw e;
+        log = runFfmpeg(file, limit, track, equalMix(e.channels), raw.toAbsolutePath().toString());
+      }
       Double wavSeconds = wavDeclaredSeconds(file);
       if (wavSeconds != null) log = log.declaring(wavSeconds);
       long bytes = Files.size(raw);
@@ -267,13 +278,18 @@ public final class AudioDecoder {
         proc.destroyForcibly();
         throw new AudioDecodeException("the decoder did not finish within " + DECODE_TIMEOUT_MINUTES + " minutes");
       }
-      DecoderLog log = DecoderLog.parse(readHead(errLog));
+      String text = readHead(errLog);
+      DecoderLog log = DecoderLog.parse(text);
       int exit = proc.exitValue();
       if (exit > 128) {
         // killed by a signal (128 + its number): the OOM killer, a file-size limit; the node's trouble
         throw new AudioDecodeException("the decoder was killed by signal " + (exit - 128) + " on this node", true, null);
       }
-      if (exit != 0) throw new AudioDecodeException("not decodable audio: " + log.reason());
+      if (exit != 0) {
+        Matcher unmixable = UNMIXABLE.matcher(text);
+        if (unmixable.find()) throw new UnmixableChannels(Integer.parseInt(unmixable.group(1)));
+        throw new AudioDecodeException("not decodable audio: " + log.reason());
+      }
       return log;
     } catch (IOException e) {
       throw new AudioDecodeException("decoding failed: " + e.getMessage(), true, e);
@@ -288,6 +304,29 @@ public final class AudioDecoder {
         // a leftover temp log is harmless
       }
     }
+  }
+
+  /**
+   * ffmpeg mixes to mono by the channels' layout, and names none beyond 16 channels (a microphone
+   * array, a 32-track recorder): "Rematrix is needed between 32 channels and mono but there is not
+   * enough information to do it".
+   */
+  private static final Pattern UNMIXABLE = Pattern.compile("Rematrix is needed between (\\d+) channels and mono");
+
+  /** The decoder could not mix this many channels of no known layout to mono. */
+  private static final class UnmixableChannels extends AudioDecodeException {
+    final int channels;
+
+    UnmixableChannels(int channels) {
+      super("not decodable audio: " + channels + " channels of no known layout could not be mixed to mono");
+      this.channels = channels;
+    }
+  }
+
+  /** A pan filter that mixes {@code channels} channels to mono with equal weights, as ffmpeg mixes stereo. */
+  static String equalMix(int channels) {
+    String weight = String.format(Locale.ROOT, "%.6f", 1.0 / channels);
+    return IntStream.range(0, channels).mapToObj(c -> weight + "*c" + c).collect(Collectors.joining("+", "pan=mono|c0=", ""));
   }
 
   /**

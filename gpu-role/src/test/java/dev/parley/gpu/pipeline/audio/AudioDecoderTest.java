@@ -330,6 +330,32 @@ class AudioDecoderTest {
     assertTrue(e.getMessage().contains("its header is wrong"), e.getMessage());
   }
 
+  /**
+   * QA: a 32-channel recording (a microphone array, a multitrack recorder) failed with "Failed to
+   * configure output pad on Parsed_aresample_0": ffmpeg names no channel layout beyond 16 and would
+   * not mix them to mono. They are mixed with equal weights instead.
+   */
+  @Test
+  void thirtyTwoChannelsOfNoLayoutAreMixedToMono() throws Exception {
+    int channels = 32;
+    int frames = 32_000;
+    int data = frames * channels * 2;
+    ByteBuffer b = ByteBuffer.allocate(44 + data).order(ByteOrder.LITTLE_ENDIAN);
+    b.put("RIFF".getBytes()).putInt(36 + data).put("WAVEfmt ".getBytes()).putInt(16).putShort((short) 1)
+        .putShort((short) channels).putInt(16000).putInt(16000 * channels * 2).putShort((short) (channels * 2))
+        .putShort((short) 16).put("data".getBytes()).putInt(data);
+    for (int f = 0; f < frames; f++) {
+      short v = (short) (8000 * Math.sin(2 * Math.PI * 440 * f / 16000.0));
+      for (int c = 0; c < channels; c++) b.putShort(c % 2 == 0 ? v : 0);
+    }
+    DecodedAudio a = AudioDecoder.read(Files.write(dir.resolve("array.wav"), b.array()));
+    assertEquals(frames, a.samples().length, 200);
+    assertEquals(440, frequency(a.samples()), 10);
+    double rms = 0;
+    for (float v : a.samples()) rms += v * v;
+    assertEquals(8000 / 32768.0 / 2 / Math.sqrt(2), Math.sqrt(rms / a.samples().length), 0.01, "half the channels, equally weighted");
+  }
+
   @Test
   void samplesNoMicrophoneMakesAreSilencedOrClipped() {
     float[] x = new float[10_000];
