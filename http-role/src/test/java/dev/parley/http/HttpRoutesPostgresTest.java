@@ -502,6 +502,12 @@ class HttpRoutesPostgresTest {
     assertError(api.postMultipart("/meetings", token, null, null, null, Map.of("title", "no file")), 400, "missing_file");
     assertError(api.postMultipart("/meetings", token, "e.wav", "audio/wav", new byte[0], Map.of()), 400, "empty_file");
     assertError(api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("maxSpeakers", "-1")), 400, "bad_request");
+    // QA: a field given twice was taken silently, whichever copy came last
+    Res twice = api.postRaw("/meetings/upload?numSpeakers=2&numSpeakers=3", token, "audio/wav", Api.wav(0.1));
+    assertError(twice, 400, "bad_request");
+    assertTrue(twice.json().get("message").asText().contains("'numSpeakers' is given twice"), twice.text());
+    assertError(api.postMultipart("/meetings?numSpeakers=2", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("numSpeakers", "3")),
+        400, "bad_request");
     // nothing of these became a meeting, and no blob was left behind
     assertEquals(0, api.get("/meetings", token).json().get("items").size());
     Set<String> left = blobNames();

@@ -15,7 +15,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByType;
-import static org.apache.pekko.http.javadsl.server.Directives.parameterMap;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterMultiMap;
 import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEnd;
@@ -245,17 +245,17 @@ public final class MeetingRoutes {
             return complete(ApiError.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                 "use multipart/form-data with a 'file' field, or send the audio itself as the body"));
           }
-          return parameterMap(params -> entity(Unmarshaller.entityToMultipartFormData(), form ->
-              onSuccess(service.uploadMultipart(user, form, params, idempotencyKey), this::accepted)));
+          return parameterMultiMap(params -> entity(Unmarshaller.entityToMultipartFormData(), form ->
+              onSuccess(service.uploadMultipart(user, form, MeetingService.fields(params), idempotencyKey), this::accepted)));
         }
         if (!isAudioBody(media)) {
           return complete(ApiError.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
               "send multipart/form-data with a 'file' field, or an audio/* or application/octet-stream body; got "
                   + media));
         }
-        return parameterMap(params -> extractRequestEntity(limited ->
-            onSuccess(service.uploadRaw(user, limited.getDataBytes(), limited.getContentType().toString(), params,
-                idempotencyKey), this::accepted)));
+        return parameterMultiMap(params -> extractRequestEntity(limited ->
+            onSuccess(service.uploadRaw(user, limited.getDataBytes(), limited.getContentType().toString(),
+                MeetingService.fields(params), idempotencyKey), this::accepted)));
       });
     });
   }

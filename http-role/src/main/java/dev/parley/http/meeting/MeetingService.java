@@ -277,8 +277,27 @@ public final class MeetingService {
   }
 
   /**
+   * The upload's fields ({@link #FIELDS}) from the query string; 400 for one given twice, whose
+   * meaning would depend on which copy won. Other parameters are ignored.
+   */
+  static Map<String, String> fields(Map<String, List<String>> query) {
+    Map<String, String> fields = new HashMap<>();
+    query.forEach((name, values) -> {
+      if (!FIELDS.contains(name)) return;
+      if (values.size() > 1) throw givenTwice(name);
+      fields.put(name, values.get(0));
+    });
+    return fields;
+  }
+
+  private static ApiException givenTwice(String name) {
+    return new ApiException(StatusCodes.BAD_REQUEST, "'" + name + "' is given twice; give it once");
+  }
+
+  /**
    * A multipart form: a {@code file} part and optional field parts, in any order. Fields may also
-   * come in the query string, as for a raw upload; a form field wins over a query parameter.
+   * come in the query string, as for a raw upload; one given twice (in the form, or in the form and
+   * the query) is a 400.
    */
   public CompletionStage<Uploaded> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query,
       String idempotencyKey) {
@@ -290,10 +309,7 @@ public final class MeetingService {
   private CompletionStage<Uploaded> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query,
       UploadIds.Target target) {
     String key = target.blobKey();
-    Map<String, String> fields = new HashMap<>();
-    query.forEach((k, v) -> {
-      if (FIELDS.contains(k)) fields.put(k, v);
-    });
+    Map<String, String> fields = new ConcurrentHashMap<>(query);
     AtomicBoolean sawFile = new AtomicBoolean();
     CompletionStage<Optional<Meeting.Audio>> parts = form.getParts()
         .mapAsync(1, part -> {
@@ -312,7 +328,7 @@ public final class MeetingService {
                 throw new ApiException(StatusCodes.BAD_REQUEST, "bad_request",
                     "the form field '" + name + "' could not be read (at most " + MAX_FIELD_BYTES + " bytes)");
               }
-              fields.put(name, s.getData().utf8String().strip());
+              if (fields.putIfAbsent(name, s.getData().utf8String().strip()) != null) throw givenTwice(name);
               return Optional.<Meeting.Audio>empty();
             });
           }
