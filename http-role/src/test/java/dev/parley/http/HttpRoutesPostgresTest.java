@@ -445,6 +445,10 @@ class HttpRoutesPostgresTest {
     String tabbed = api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.2), Map.of("title", "Stand\tup\u0001\u0085\u2028 \r\n"))
         .json().get("id").asText();
     assertEquals("Stand up", api.get("/meetings/" + tabbed, token).json().get("title").asText());
+    // QA: browsers and curl send '"' in a file name as %22, which became part of the title
+    String quoted = api.postMultipart("/meetings", token, "Q3 %22go%22 review.wav", "audio/wav", Api.wav(0.2), Map.of())
+        .json().get("id").asText();
+    assertEquals("Q3 \"go\" review", api.get("/meetings/" + quoted, token).json().get("title").asText());
     // a right-to-left override (U+202E) would show "Minutes", RLO, "fdp.exe" as "Minutesexe.pdf": bidirectional controls go
     String reordered = api.postRaw("/meetings?title=Minutes%E2%80%AEfdp.exe%E2%81%A6", token, "audio/wav", Api.wav(0.2))
         .json().get("id").asText();

@@ -320,7 +320,7 @@ public final class MeetingService {
               throw new ApiException(StatusCodes.BAD_REQUEST, "only one 'file' field is allowed");
             }
             return store(key, part.getEntity().getDataBytes(), part.getEntity().getContentType().toString(),
-                part.getFilename().orElse(null)).thenApply(Optional::of);
+                part.getFilename().map(MeetingService::formFileName).orElse(null)).thenApply(Optional::of);
           }
           if (FIELDS.contains(name)) {
             return part.getEntity().toStrict(settings.askTimeout().toMillis(), MAX_FIELD_BYTES, mat).handle((s, err) -> {
@@ -363,6 +363,14 @@ public final class MeetingService {
     if (base == null) return null;
     int dot = base.lastIndexOf('.');
     return MeetingListRepository.clip(dot > 0 ? base.substring(0, dot) : base, MeetingListRepository.TITLE_CHARS);
+  }
+
+  /**
+   * A form part's file name as the user named the file: browsers and curl send '"', CR and LF in it
+   * as %22, %0D and %0A (the HTML standard's form-data encoding, which escapes nothing else).
+   */
+  static String formFileName(String sent) {
+    return sent.replace("%22", "\"").replace("%0D", "\r").replace("%0A", "\n");
   }
 
   /** A file name without its folders, or null when it names nothing but a browser's Blob ("blob"). */
