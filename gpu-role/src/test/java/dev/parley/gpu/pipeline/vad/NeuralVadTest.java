@@ -45,6 +45,33 @@ class NeuralVadTest {
     assertTrue(noise.speechFrames() < 100, "speech frames in steady noise: " + noise.speechFrames());
   }
 
+  /**
+   * QA: audio with nothing above 4 kHz (an 8 kHz file, a telephone line, a low-bitrate MP3) leaves
+   * the upper mel bins at the log floor, where the detector had never seen a recording, and it called
+   * most of such a file's room noise speech (ami-dev through 8 kHz: 37.6 % false alarm). With the
+   * noise floor the network scores band-limited room noise as it scores the same noise at full band.
+   */
+  @Test
+  void roomNoiseWithNothingAbove4kHzIsNotSpeech() throws Exception {
+    Random r = new Random(5);
+    int n = 20 * 16_000;
+    float[] narrow = new float[n];
+    double[] f = new double[200];
+    double[] phase = new double[f.length];
+    for (int k = 0; k < f.length; k++) {
+      f[k] = 100 + 3300 * r.nextDouble();
+      phase[k] = 2 * Math.PI * r.nextDouble();
+    }
+    for (int i = 0; i < n; i++) {
+      double v = 0;
+      for (int k = 0; k < f.length; k++) v += Math.sin(2 * Math.PI * f[k] * i / 16_000.0 + phase[k]);
+      narrow[i] = (float) (v * 0.003 / Math.sqrt(f.length / 2.0)); // about -50 dBFS
+    }
+    float[] p = vad.probabilities(narrow);
+    double mean = mean(p, 0, p.length);
+    assertTrue(mean < 0.2, "mean speech probability of band-limited room noise: " + mean);
+  }
+
   /** Loud hiss and clicks have no pitch: the voicing check drops what the network calls speech in them. */
   @Test
   void hissAndClicksWithoutPitchAreNotSpeech() throws Exception {
@@ -57,9 +84,9 @@ class NeuralVadTest {
     }
     PipelineParams.Vad unchecked = PipelineParams.defaults().with("vad.neuralMinVoicedFraction=0").vad();
     try (NeuralVad plain = NeuralVad.load(unchecked, Device.cpu())) {
-      // the network alone calls seconds of both speech (1,033 and 248 frames when this test was written)
+      // the network alone calls seconds of hiss speech (1,033 frames when this test was written; and 248
+      // frames of the clicks, until the noise floor filled the digital silence between them)
       assertTrue(plain.detect(hiss).speechFrames() > 100, "the network finds no speech in hiss any more");
-      assertTrue(plain.detect(clicks).speechFrames() > 50, "the network finds no speech in clicks any more");
     }
     assertEquals(0, vad.detect(hiss).speechFrames());
     assertEquals(0, vad.detect(clicks).speechFrames());
