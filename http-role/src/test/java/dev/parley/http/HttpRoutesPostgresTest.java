@@ -445,8 +445,9 @@ class HttpRoutesPostgresTest {
     String tabbed = api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.2), Map.of("title", "Stand\tup\u0001\u0085\u2028 \r\n"))
         .json().get("id").asText();
     assertEquals("Stand up", api.get("/meetings/" + tabbed, token).json().get("title").asText());
-    // QA: browsers and curl send '"' in a file name as %22, which became part of the title
-    String quoted = api.postMultipart("/meetings", token, "Q3 %22go%22 review.wav", "audio/wav", Api.wav(0.2), Map.of())
+    // QA: browsers and curl send '"' and a line feed in a file name as %22 and %0A, which became part of the
+    // title (the line feed then becomes a space, as every control character in a title does)
+    String quoted = api.postMultipart("/meetings", token, "Q3 %22go%22%0Areview.wav", "audio/wav", Api.wav(0.2), Map.of())
         .json().get("id").asText();
     assertEquals("Q3 \"go\" review", api.get("/meetings/" + quoted, token).json().get("title").asText());
     // a right-to-left override (U+202E) would show "Minutes", RLO, "fdp.exe" as "Minutesexe.pdf": bidirectional controls go
@@ -510,8 +511,16 @@ class HttpRoutesPostgresTest {
     Res twice = api.postRaw("/meetings/upload?numSpeakers=2&numSpeakers=3", token, "audio/wav", Api.wav(0.1));
     assertError(twice, 400, "bad_request");
     assertTrue(twice.json().get("message").asText().contains("'numSpeakers' is given twice"), twice.text());
-    assertError(api.postMultipart("/meetings?numSpeakers=2", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("numSpeakers", "3")),
-        400, "bad_request");
+    assertError(api.postRaw("/meetings?title=a&title=b", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
+    String twiceInForm = "--b\r\nContent-Disposition: form-data; name=\"numSpeakers\"\r\n\r\n2\r\n"
+        + "--b\r\nContent-Disposition: form-data; name=\"numSpeakers\"\r\n\r\n3\r\n"
+        + "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n";
+    java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+    body.writeBytes(twiceInForm.getBytes(StandardCharsets.UTF_8));
+    body.writeBytes(Api.wav(0.1));
+    body.writeBytes("\r\n--b--\r\n".getBytes(StandardCharsets.UTF_8));
+    assertError(api.send(api.req("/meetings", token).header("Content-Type", "multipart/form-data; boundary=b")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build()), 400, "bad_request");
     // nothing of these became a meeting, and no blob was left behind
     assertEquals(0, api.get("/meetings", token).json().get("items").size());
     Set<String> left = blobNames();

@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -296,8 +297,8 @@ public final class MeetingService {
 
   /**
    * A multipart form: a {@code file} part and optional field parts, in any order. Fields may also
-   * come in the query string, as for a raw upload; one given twice (in the form, or in the form and
-   * the query) is a 400.
+   * come in the query string, as for a raw upload; a form field wins over the same query parameter,
+   * and one given twice in the form is a 400.
    */
   public CompletionStage<Uploaded> uploadMultipart(AuthUser user, Multipart.FormData form, Map<String, String> query,
       String idempotencyKey) {
@@ -310,6 +311,7 @@ public final class MeetingService {
       UploadIds.Target target) {
     String key = target.blobKey();
     Map<String, String> fields = new ConcurrentHashMap<>(query);
+    Set<String> inForm = ConcurrentHashMap.newKeySet();
     AtomicBoolean sawFile = new AtomicBoolean();
     CompletionStage<Optional<Meeting.Audio>> parts = form.getParts()
         .mapAsync(1, part -> {
@@ -328,7 +330,8 @@ public final class MeetingService {
                 throw new ApiException(StatusCodes.BAD_REQUEST, "bad_request",
                     "the form field '" + name + "' could not be read (at most " + MAX_FIELD_BYTES + " bytes)");
               }
-              if (fields.putIfAbsent(name, s.getData().utf8String().strip()) != null) throw givenTwice(name);
+              if (!inForm.add(name)) throw givenTwice(name);
+              fields.put(name, s.getData().utf8String().strip()); // a form field wins over the query's
               return Optional.<Meeting.Audio>empty();
             });
           }
