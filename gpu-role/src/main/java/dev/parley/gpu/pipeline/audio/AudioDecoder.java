@@ -323,9 +323,14 @@ public final class AudioDecoder {
     }
   }
 
-  /** A pan filter that mixes {@code channels} channels to mono with equal weights, as ffmpeg mixes stereo. */
+  /**
+   * A pan filter that mixes {@code channels} channels to mono with equal weights of 1/sqrt(n): the
+   * level of independent tracks (a talker each) is kept, where 1/n would put 32 of them 30 dB down,
+   * below the silence check; channels that all carry one sound add up beyond full scale and are
+   * scaled back by {@link #sanitize}.
+   */
   static String equalMix(int channels) {
-    String weight = String.format(Locale.ROOT, "%.6f", 1.0 / channels);
+    String weight = String.format(Locale.ROOT, "%.6f", 1.0 / Math.sqrt(channels));
     return IntStream.range(0, channels).mapToObj(c -> weight + "*c" + c).collect(Collectors.joining("+", "pan=mono|c0=", ""));
   }
 
@@ -355,9 +360,10 @@ public final class AudioDecoder {
    * thousands of times full scale throughout, far outside any level the detectors learned: it is
    * scaled down by its 99.9th percentile of magnitude (not its peak, which one glitch would set),
    * and the few samples still beyond full scale are clipped. A file at a normal level (most of its
-   * seconds peak within full scale) keeps it: samples more than {@link #DAMAGED} times full scale
-   * are damaged data (random bytes read as floats lie at up to 10^38) and become silence, the few
-   * slightly beyond are clipped. Scaling such a file by its loudest samples silenced all of it.
+   * seconds with any sound peak within full scale) keeps it: samples more than {@link #DAMAGED}
+   * times full scale are damaged data (random bytes read as floats lie at up to 10^38) and become
+   * silence, the rest beyond full scale are clipped. Scaling such a file by its loudest samples
+   * silenced all of it.
    */
   static Sanitized sanitize(float[] s) {
     int damaged = 0;
@@ -383,8 +389,8 @@ public final class AudioDecoder {
     return new Sanitized(1 / k, damaged);
   }
 
-  /** Magnitude beyond which a sample of a file at a normal level is damaged data: 24 dB over full scale. */
-  static final float DAMAGED = 16f;
+  /** Magnitude beyond which a sample of a file at a normal level is damaged data: 60 dB over full scale. */
+  static final float DAMAGED = 1000f;
 
   /**
    * @param scaled the factor the samples were scaled down by (1 when they were not)
@@ -392,14 +398,20 @@ public final class AudioDecoder {
    */
   record Sanitized(float scaled, int damaged) {}
 
-  /** The (lower) median over the recording's seconds of each second's peak magnitude: damage in a few seconds does not move it. */
+  /**
+   * The (lower) median of each second's peak magnitude over the recording's seconds that hold any
+   * sound (digital silence says nothing of the scale): damage in a few seconds does not move it.
+   */
   static float typicalSecondPeak(float[] s) {
     int seconds = (s.length + SAMPLE_RATE - 1) / SAMPLE_RATE;
-    if (seconds == 0) return 0;
     float[] peaks = new float[seconds];
     for (int i = 0; i < s.length; i++) peaks[i / SAMPLE_RATE] = Math.max(peaks[i / SAMPLE_RATE], Math.abs(s[i]));
-    Arrays.sort(peaks);
-    return peaks[(seconds - 1) / 2];
+    float[] sounding = new float[seconds];
+    int n = 0;
+    for (float p : peaks) if (p > 0) sounding[n++] = p;
+    if (n == 0) return 0;
+    Arrays.sort(sounding, 0, n);
+    return sounding[(n - 1) / 2];
   }
 
   /** The {@code q} quantile of |s|, from at most about 200,000 evenly spaced samples. */

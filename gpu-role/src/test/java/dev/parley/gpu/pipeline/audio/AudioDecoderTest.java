@@ -353,7 +353,49 @@ class AudioDecoderTest {
     assertEquals(440, frequency(a.samples()), 10);
     double rms = 0;
     for (float v : a.samples()) rms += v * v;
-    assertEquals(8000 / 32768.0 / 2 / Math.sqrt(2), Math.sqrt(rms / a.samples().length), 0.01, "half the channels, equally weighted");
+    assertEquals(8000 / 32768.0 * 16 / Math.sqrt(32) / Math.sqrt(2), Math.sqrt(rms / a.samples().length), 0.01,
+        "half the channels, each weighted 1/sqrt(32)");
+    assertEquals(List.of(), a.warnings());
+  }
+
+  /** The review: quiet tracks of a multitrack recorder, weighted 1/32, fell under the silence check and channel 0 alone was kept. */
+  @Test
+  void quietTracksOfManyAreAllKept() throws Exception {
+    int channels = 32;
+    int frames = 32_000;
+    int data = frames * channels * 2;
+    ByteBuffer b = ByteBuffer.allocate(44 + data).order(ByteOrder.LITTLE_ENDIAN);
+    b.put("RIFF".getBytes()).putInt(36 + data).put("WAVEfmt ".getBytes()).putInt(16).putShort((short) 1)
+        .putShort((short) channels).putInt(16000).putInt(16000 * channels * 2).putShort((short) (channels * 2))
+        .putShort((short) 16).put("data".getBytes()).putInt(data);
+    for (int f = 0; f < frames; f++) {
+      for (int c = 0; c < channels; c++) {
+        // a talker on track 0 in the first second, another on track 5 in the second, about -30 dBFS
+        boolean on = c == 0 && f < 16_000 || c == 5 && f >= 16_000;
+        b.putShort(on ? (short) (1000 * Math.sin(2 * Math.PI * (c == 0 ? 440 : 660) * f / 16000.0)) : 0);
+      }
+    }
+    DecodedAudio a = AudioDecoder.read(Files.write(dir.resolve("tracks.wav"), b.array()));
+    assertEquals(List.of(), a.warnings(), "no track was dropped");
+    assertEquals(660, frequency(Arrays.copyOfRange(a.samples(), 16_000, 32_000)), 10, "track 5 is heard");
+  }
+
+  /**
+   * The review: a float file in integer units that is mostly digital silence (a padded export, a
+   * short clip) has silent seconds for its median, and was taken for a normal-level file.
+   */
+  @Test
+  void integerUnitsAreFoundPastDigitalSilence() {
+    float[] x = new float[10 * 16_000];
+    for (int i = 6 * 16_000; i < x.length; i++) x[i] = (float) (8000 * Math.sin(i * 0.17));
+    AudioDecoder.Sanitized s = AudioDecoder.sanitize(x);
+    assertEquals(0, s.damaged());
+    assertEquals(8000, s.scaled(), 8);
+    assertEquals(Math.sin(8 * 16_000 * 0.17), x[8 * 16_000], 1e-3, "scaled, not clipped");
+    float[] clip = new float[17_600]; // 1.1 s, the last 0.1 s silent
+    for (int i = 0; i < 16_000; i++) clip[i] = (float) (8000 * Math.sin(i * 0.17));
+    assertEquals(0, AudioDecoder.sanitize(clip).damaged());
+    assertEquals(Math.sin(100 * 0.17), clip[100], 1e-3);
   }
 
   @Test
