@@ -37,6 +37,7 @@ import dev.parley.protocol.worker.InferenceProtocol;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -244,9 +245,10 @@ public final class HttpRole {
    * Sends RunJob to the worker entity of its attempt. While no gpu node is up, the send is skipped
    * (the Meeting re-sends every resend-interval anyway), so the sharding proxy does not pile up
    * copies of every queued job while the gpu pool is scaled to zero. A worker's node counts as
-   * unreachable while the cluster's failure detector says so, and once it is no member at all (it
-   * left, or was downed and removed). A worker's node was a member before it could host the worker
-   * (a node is Up only when every member has seen it join), so absence means it has gone.
+   * lost while the cluster's failure detector says it is unreachable, once it is leaving (it stops
+   * its jobs on the way out), and once it is no member at all (it left, or was downed and removed).
+   * A worker's node was a member before it could host the worker (a node is Up only when every
+   * member has seen it join), so absence means it has gone.
    */
   static Meeting.WorkerGateway gpuPool(ActorSystem<?> system, ClusterSharding sharding) {
     org.apache.pekko.cluster.Cluster cluster = org.apache.pekko.cluster.Cluster.get(system);
@@ -272,10 +274,16 @@ public final class HttpRole {
 
       @Override
       public boolean lost(String node) {
-        return Members.findReachable(cluster.state(), node).filter(m -> m.status() == MemberStatus.up()).isEmpty();
+        // a node that just became Up may still look Joining or WeaklyUp here (gossip lags the
+        // coordinator that sent it the job): only the statuses of a node on its way out count
+        return Members.findReachable(cluster.state(), node).filter(m -> !LEAVING.contains(m.status())).isEmpty();
       }
     };
   }
+
+  /** The member statuses of a node on its way out of the cluster. */
+  private static final Set<MemberStatus> LEAVING =
+      Set.of(MemberStatus.leaving(), MemberStatus.exiting(), MemberStatus.down(), MemberStatus.removed());
 
   static Route routes(List<String> corsOrigins, HealthCheck health, AuthRoutes auth, MeetingRoutes meetings,
       ClusterRoutes cluster) {

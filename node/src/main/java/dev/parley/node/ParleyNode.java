@@ -107,13 +107,14 @@ public final class ParleyNode {
       Address self = cluster.selfMember().address();
       if (node.seedNodes().isEmpty()) cluster.manager().tell(Join.create(self));
 
+      // before the gpu role, so that a node whose probe cannot bind exits before it takes a job
+      if (!node.isHttp()) GpuHealth.bind(system, node.httpBindHost(), node.httpPort());
       GpuRole gpu = null;
       if (loading != null) {
         diarizer = awaitLoaded(loading);
         gpu = GpuRole.start(system, blobs, diarizer);
       }
       HttpRole.Handle http = node.isHttp() ? HttpRole.start(system, blobs, ds, db) : null;
-      if (!node.isHttp()) GpuHealth.bind(system, node.httpBindHost(), node.httpPort());
 
       ParleyNode started = new ParleyNode(node, db, system, ds, gpu, http);
       started.closeResourcesOnTermination(diarizer);
