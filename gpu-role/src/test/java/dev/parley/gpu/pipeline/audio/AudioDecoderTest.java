@@ -337,18 +337,9 @@ class AudioDecoderTest {
    */
   @Test
   void thirtyTwoChannelsOfNoLayoutAreMixedToMono() throws Exception {
-    int channels = 32;
     int frames = 32_000;
-    int data = frames * channels * 2;
-    ByteBuffer b = ByteBuffer.allocate(44 + data).order(ByteOrder.LITTLE_ENDIAN);
-    b.put("RIFF".getBytes()).putInt(36 + data).put("WAVEfmt ".getBytes()).putInt(16).putShort((short) 1)
-        .putShort((short) channels).putInt(16000).putInt(16000 * channels * 2).putShort((short) (channels * 2))
-        .putShort((short) 16).put("data".getBytes()).putInt(data);
-    for (int f = 0; f < frames; f++) {
-      short v = (short) (8000 * Math.sin(2 * Math.PI * 440 * f / 16000.0));
-      for (int c = 0; c < channels; c++) b.putShort(c % 2 == 0 ? v : 0);
-    }
-    DecodedAudio a = AudioDecoder.read(Files.write(dir.resolve("array.wav"), b.array()));
+    byte[] wav = pcm16(32, frames, (f, c) -> c % 2 == 0 ? 8000 * Math.sin(2 * Math.PI * 440 * f / 16000.0) : 0);
+    DecodedAudio a = AudioDecoder.read(Files.write(dir.resolve("array.wav"), wav));
     assertEquals(frames, a.samples().length, 200);
     assertEquals(440, frequency(a.samples()), 10);
     double rms = 0;
@@ -358,24 +349,30 @@ class AudioDecoderTest {
     assertEquals(List.of(), a.warnings());
   }
 
-  /** The review: quiet tracks of a multitrack recorder, weighted 1/32, fell under the silence check and channel 0 alone was kept. */
-  @Test
-  void quietTracksOfManyAreAllKept() throws Exception {
-    int channels = 32;
-    int frames = 32_000;
+  interface Sample {
+    double at(int frame, int channel);
+  }
+
+  /** A 16 kHz 16-bit PCM WAV of {@code channels} channels, frame f of channel c being {@code sample.at(f, c)}. */
+  static byte[] pcm16(int channels, int frames, Sample sample) {
     int data = frames * channels * 2;
     ByteBuffer b = ByteBuffer.allocate(44 + data).order(ByteOrder.LITTLE_ENDIAN);
     b.put("RIFF".getBytes()).putInt(36 + data).put("WAVEfmt ".getBytes()).putInt(16).putShort((short) 1)
         .putShort((short) channels).putInt(16000).putInt(16000 * channels * 2).putShort((short) (channels * 2))
         .putShort((short) 16).put("data".getBytes()).putInt(data);
     for (int f = 0; f < frames; f++) {
-      for (int c = 0; c < channels; c++) {
-        // a talker on track 0 in the first second, another on track 5 in the second, about -30 dBFS
-        boolean on = c == 0 && f < 16_000 || c == 5 && f >= 16_000;
-        b.putShort(on ? (short) (1000 * Math.sin(2 * Math.PI * (c == 0 ? 440 : 660) * f / 16000.0)) : 0);
-      }
+      for (int c = 0; c < channels; c++) b.putShort((short) Math.round(sample.at(f, c)));
     }
-    DecodedAudio a = AudioDecoder.read(Files.write(dir.resolve("tracks.wav"), b.array()));
+    return b.array();
+  }
+
+  /** The review: quiet tracks of a multitrack recorder, weighted 1/32, fell under the silence check and channel 0 alone was kept. */
+  @Test
+  void quietTracksOfManyAreAllKept() throws Exception {
+    // a talker on track 0 in the first second, another on track 5 in the second, about -30 dBFS
+    byte[] wav = pcm16(32, 32_000, (f, c) -> c == 0 && f < 16_000 || c == 5 && f >= 16_000
+        ? 1000 * Math.sin(2 * Math.PI * (c == 0 ? 440 : 660) * f / 16000.0) : 0);
+    DecodedAudio a = AudioDecoder.read(Files.write(dir.resolve("tracks.wav"), wav));
     assertEquals(List.of(), a.warnings(), "no track was dropped");
     assertEquals(660, frequency(Arrays.copyOfRange(a.samples(), 16_000, 32_000)), 10, "track 5 is heard");
   }
