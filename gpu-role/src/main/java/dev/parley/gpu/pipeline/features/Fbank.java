@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
+import java.util.Random;
 
 /**
  * Kaldi-compatible log-mel filterbank ({@code compute-fbank-feats} defaults as used by WeSpeaker):
@@ -90,6 +91,36 @@ public final class Fbank implements AutoCloseable {
       all.attach(m);
       return all;
     }
+  }
+
+  /**
+   * Standard deviation, in 16-bit steps, of the white noise whose power {@link #noiseFloor} gives
+   * (about -96 dBFS; Kaldi's default dither is one step).
+   */
+  public static final double NOISE_FLOOR_STEPS = 0.5;
+
+  /**
+   * The expected mel power, per bin, of white noise {@link #NOISE_FLOOR_STEPS} strong: {@code [80]}
+   * on {@code m}, to add to every frame's power ({@link #withNoiseFloor}) where a model must not see
+   * empty bins. Audio band-limited by its source (telephone, 8 kHz files, low-bitrate MP3) leaves
+   * the upper bins at the log floor, a value no training recording had: the speech detector called
+   * most of such a file's silence speech and the speaker model heard every caller alike. An expected
+   * value, not dither: nothing random. Bins with any sound in them do not move.
+   */
+  public NDArray noiseFloor(NDManager m) {
+    Random random = new Random(0);
+    float[] noise = new float[10 * SAMPLE_RATE];
+    for (int i = 0; i < noise.length; i++) noise[i] = (float) (random.nextGaussian() * NOISE_FLOOR_STEPS / 32768.0);
+    try (NDManager scratch = m.newSubManager(device())) {
+      NDArray power = compute(noise, scratch).exp().mean(new int[] {0});
+      power.attach(m);
+      return power;
+    }
+  }
+
+  /** Log-mel features {@code [..., 80]} with {@code floor} ({@link #noiseFloor}) added to their power. */
+  public static NDArray withNoiseFloor(NDArray logMel, NDArray floor) {
+    return logMel.exp().add(floor).log();
   }
 
   /** Features of a whole signal. */

@@ -15,7 +15,6 @@ import dev.parley.gpu.pipeline.features.Fbank;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Random;
 
 /**
  * The default VAD: Parley's own {@link VadNet}, trained by {@code train-vad} and shipped in the
@@ -42,16 +41,17 @@ public final class NeuralVad implements VoiceActivityDetector {
   /** Extra frames on each side of a block: the sliding mean's window plus the receptive field. */
   static final int CONTEXT = VadNet.MEAN_HALF_WINDOW + VadNet.RECEPTIVE_FIELD;
 
-  /** Standard deviation of the noise whose power {@link #noiseFloor} adds, in 16-bit steps. */
-  static final double NOISE_FLOOR_STEPS = 0.5;
-
   private final PipelineParams.Vad params;
   private final Fbank fbank;
   private final NDManager manager;
   private final VadNet net;
   private final String version;
   private final String id;
-  /** {@link #noiseFloor}: {@code [80]} on {@link #manager}. */
+  /**
+   * {@link Fbank#noiseFloor}, {@code [80]} on {@link #manager}: without it, audio band-limited by its
+   * source had most of its silence called speech (ami-dev resampled through 8 kHz: 37.6 % false
+   * alarm, 5.4 % with it; docs/VAD_MODEL_CARD.md, "Band-limited input").
+   */
   private final NDArray floor;
 
   private NeuralVad(String id, ModelWeights weights, PipelineParams.Vad params, Device device)
@@ -64,32 +64,11 @@ public final class NeuralVad implements VoiceActivityDetector {
     try {
       this.net = new VadNet(Integer.parseInt(weights.properties().getProperty("channels")));
       weights.loadInto(net, manager, new Shape(1, 100, VadNet.INPUT));
-      this.floor = noiseFloor(fbank, manager);
+      this.floor = fbank.noiseFloor(manager);
     } catch (IOException | MalformedModelException | RuntimeException e) {
       fbank.close();
       manager.close();
       throw e;
-    }
-  }
-
-  /**
-   * The mel power, per bin, of white noise {@link #NOISE_FLOOR_STEPS} of a 16-bit step strong (about
-   * -96 dBFS; Kaldi's default dither is one step), as an expected value, so nothing random. The
-   * detectors see it added to every frame's power. Audio band-limited by its source (telephone,
-   * 8 kHz files, low-bitrate MP3) leaves the upper bins empty, at the log floor, where no training
-   * recording ever was, and the detectors then called most of its silence speech (ami-dev resampled
-   * through 8 kHz: 37.6 % false alarm, against 2.6 % for the original; 5.4 % with this floor). A
-   * whole step moved ami-dev itself (+0.2 points: its quiet upper bins lie near that level); half a
-   * step leaves it where it was (docs/VAD_MODEL_CARD.md, "Band-limited input").
-   */
-  static NDArray noiseFloor(Fbank fbank, NDManager manager) {
-    Random random = new Random(0);
-    float[] noise = new float[10 * 16_000];
-    for (int i = 0; i < noise.length; i++) noise[i] = (float) (random.nextGaussian() * NOISE_FLOOR_STEPS / 32768.0);
-    try (NDManager scratch = manager.newSubManager()) {
-      NDArray power = fbank.compute(noise, scratch).exp().mean(new int[] {0});
-      power.attach(manager);
-      return power;
     }
   }
 
@@ -147,7 +126,7 @@ public final class NeuralVad implements VoiceActivityDetector {
         try (NDManager block = call.newSubManager()) {
           int from = c0 * Fbank.FRAME_SHIFT;
           int to = (c1 - 1) * Fbank.FRAME_SHIFT + Fbank.FRAME_LENGTH;
-          float[] mel = fbank.compute(samples, from, to, block).exp().add(floor).log().toFloatArray();
+          float[] mel = Fbank.withNoiseFloor(fbank.compute(samples, from, to, block), floor).toFloatArray();
           int n = c1 - c0;
           NDArray in = block.create(VadNet.features(mel, n), new Shape(1, n, VadNet.INPUT));
           NDArray logits = net.forward(new ParameterStore(block, false), new NDList(in), false).singletonOrThrow();
