@@ -108,15 +108,21 @@ public final class Fbank implements AutoCloseable {
    * value, not dither: nothing random. Bins with any sound in them do not move.
    */
   public NDArray noiseFloor(NDManager m) {
-    Random random = new Random(0);
-    float[] noise = new float[10 * SAMPLE_RATE];
-    for (int i = 0; i < noise.length; i++) noise[i] = (float) (random.nextGaussian() * NOISE_FLOOR_STEPS / 32768.0);
-    try (NDManager scratch = m.newSubManager(device())) {
-      NDArray power = compute(noise, scratch).exp().mean(new int[] {0});
-      power.attach(m);
-      return power;
+    float[] floor = noiseFloor;
+    if (floor == null) {
+      Random random = new Random(0);
+      float[] noise = new float[10 * SAMPLE_RATE];
+      for (int i = 0; i < noise.length; i++) noise[i] = (float) (random.nextGaussian() * NOISE_FLOOR_STEPS / 32768.0);
+      try (NDManager scratch = m.newSubManager(device())) {
+        floor = compute(noise, scratch).exp().mean(new int[] {0}).toFloatArray();
+      }
+      noiseFloor = floor; // the same for every instance: computed once, by whichever asks first
     }
+    return m.create(floor);
   }
+
+  /** {@link #noiseFloor}'s values once computed. */
+  private static volatile float[] noiseFloor;
 
   /** Log-mel features {@code [..., 80]} with {@code floor} ({@link #noiseFloor}) added to their power. */
   public static NDArray withNoiseFloor(NDArray logMel, NDArray floor) {
