@@ -13,21 +13,26 @@ import dev.parley.gpu.pipeline.PipelineParams;
 import dev.parley.gpu.pipeline.features.Fbank;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class WindowEmbedderTest {
+  /** A stand-in speaker model of four dimensions, named after its class. */
+  interface FourDimensions extends SpeakerEmbeddingModel {
+    @Override default int dimension() { return 4; }
+    @Override default String id() { return getClass().getSimpleName().toLowerCase(Locale.ROOT); }
+    @Override default String version() { return "0"; }
+    @Override default void close() {}
+  }
+
   /** A model whose output is {@code value} everywhere. */
-  record Constant(float value) implements SpeakerEmbeddingModel {
+  record Constant(float value) implements FourDimensions {
     @Override
     public NDArray embed(NDArray features) {
       return features.getManager().full(new Shape(features.getShape().get(0), 4), value);
     }
-
-    @Override public int dimension() { return 4; }
-    @Override public String id() { return "constant"; }
-    @Override public String version() { return "0"; }
-    @Override public void close() {}
   }
 
   static float[][] embed(float value) throws Exception {
@@ -41,7 +46,7 @@ class WindowEmbedderTest {
   }
 
   /** Keeps the features it is given, as {@code [windows][frames * 80]}. */
-  static final class Probe implements SpeakerEmbeddingModel {
+  static final class Probe implements FourDimensions {
     final List<float[]> seen = new ArrayList<>();
 
     @Override
@@ -50,11 +55,6 @@ class WindowEmbedderTest {
       for (long w = 0; w < n; w++) seen.add(features.get(w).toFloatArray());
       return features.getManager().ones(new Shape(n, 4));
     }
-
-    @Override public int dimension() { return 4; }
-    @Override public String id() { return "probe"; }
-    @Override public String version() { return "0"; }
-    @Override public void close() {}
   }
 
   /**
@@ -65,7 +65,7 @@ class WindowEmbedderTest {
    */
   @Test
   void emptyBandsReachTheModelFlat() throws Exception {
-    java.util.Random r = new java.util.Random(3);
+    Random r = new Random(3);
     float[] samples = new float[16_000 * 3];
     for (int i = 0; i < samples.length; i++) {
       samples[i] = (float) (0.1 * Math.sin(2 * Math.PI * 300 * i / 16_000.0) + 1e-6 * r.nextGaussian());
@@ -102,7 +102,7 @@ class WindowEmbedderTest {
   }
 
   /** A slow model (busy, like a native forward that ignores interrupts) that counts its calls. */
-  static final class Slow implements SpeakerEmbeddingModel {
+  static final class Slow implements FourDimensions {
     final AtomicInteger calls = new AtomicInteger();
 
     @Override
@@ -112,11 +112,6 @@ class WindowEmbedderTest {
       calls.incrementAndGet();
       return features.getManager().zeros(new Shape(features.getShape().get(0), 4));
     }
-
-    @Override public int dimension() { return 4; }
-    @Override public String id() { return "slow"; }
-    @Override public String version() { return "0"; }
-    @Override public void close() {}
   }
 
   /**
