@@ -10,9 +10,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A gpu node dies mid-job (its ActorSystem stops without leaving the cluster: no coordinated
@@ -21,21 +21,15 @@ import org.junit.jupiter.api.Test;
  * holds exactly one completion.
  */
 class GpuCrashClusterTest {
-  static TestCluster cluster;
+  @RegisterExtension static final TestCluster cluster = TestCluster.perClass("parley_crash");
   static TestCluster.Node http;
   static Api api;
 
   @BeforeAll
   static void start() {
-    cluster = new TestCluster("parley_crash");
     http = cluster.startHttp("", "");
     TestCluster.awaitUp(Duration.ofSeconds(20), http);
     api = new Api(http.httpPort()).registerAndLogin("crash@example.com", "crash-password-1");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
   }
 
   @Test

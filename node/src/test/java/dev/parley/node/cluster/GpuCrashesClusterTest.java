@@ -4,9 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Two gpu nodes die seconds apart, as spot instances reclaimed in a wave do. The second had
@@ -22,17 +21,7 @@ class GpuCrashesClusterTest {
       + "pekko.coordinated-shutdown.run-by-actor-system-terminate = off";
   /** Empty: the default; "parley.gpu.down-unreachable-after = 1h" shows the failure without the reaper. */
   static final String REAPER = System.getProperty("test.reaper", "");
-  static TestCluster cluster;
-
-  @BeforeAll
-  static void start() {
-    cluster = new TestCluster("parley_crashes");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
-  }
+  @RegisterExtension static final TestCluster cluster = TestCluster.perClass("parley_crashes");
 
   @Test
   void twoGpuNodesCrashingSecondsApartNeverDownTheHttpNode() throws Exception {

@@ -8,9 +8,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A gpu node stopped gracefully mid-job (an operator's SIGTERM): it leaves the cluster, and the
@@ -18,22 +18,16 @@ import org.junit.jupiter.api.Test;
  * timeout (30 s here, so the difference shows) nor for the node's removal (seconds later).
  */
 class GpuLeaveClusterTest {
-  static TestCluster cluster;
+  @RegisterExtension static final TestCluster cluster = TestCluster.perClass("parley_leave");
   static TestCluster.Node http;
   static Api api;
 
   @BeforeAll
   static void start() {
-    cluster = new TestCluster("parley_leave");
     // the node check runs every resend-interval: far below the leave's few seconds
     http = cluster.startHttp("", "parley.meeting.heartbeat-timeout = 30s\nparley.meeting.resend-interval = 250ms");
     TestCluster.awaitUp(Duration.ofSeconds(20), http);
     api = new Api(http.httpPort()).registerAndLogin("leave@example.com", "leave-password-1");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
   }
 
   @Test

@@ -8,9 +8,8 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.CoordinatedShutdown;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The only http node stops (a deploy restarts it; restarted, it forms a new cluster) while a gpu
@@ -20,17 +19,7 @@ import org.junit.jupiter.api.Test;
  * restarts it into the http node's cluster.
  */
 class GpuOrphanClusterTest {
-  static TestCluster cluster;
-
-  @BeforeAll
-  static void start() {
-    cluster = new TestCluster("parley_orphan");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
-  }
+  @RegisterExtension static final TestCluster cluster = TestCluster.perClass("parley_orphan");
 
   @Test
   void aGpuNodeLeftWithoutAnHttpNodeStopsItsJobAndShutsDown() throws Exception {

@@ -32,10 +32,10 @@ import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
 import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An http node and gpu nodes in one JVM over PostgreSQL: a job completes; an idle gpu node leaves
@@ -43,21 +43,15 @@ import org.junit.jupiter.api.Test;
  * a gpu node joining. Every test leaves the cluster without gpu nodes.
  */
 class GpuPoolClusterTest {
-  static TestCluster cluster;
+  @RegisterExtension static final TestCluster cluster = TestCluster.perClass("parley_pool");
   static TestCluster.Node http;
   static Api api;
 
   @BeforeAll
   static void start() {
-    cluster = new TestCluster("parley_pool");
     http = cluster.startHttp("", "");
     TestCluster.awaitUp(Duration.ofSeconds(20), http);
     api = new Api(http.httpPort()).registerAndLogin("pool@example.com", "pool-password-1");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
   }
 
   @AfterEach

@@ -27,7 +27,7 @@ class GpuShutdownClusterTest {
 
   @Test
   void aGpuNodeDownedMidJobWaitsForTheJobThreadBeforeItTerminates() throws Exception {
-    try (TestCluster cluster = new TestCluster("parley_gpu_shutdown")) {
+    try (TestCluster cluster = TestCluster.open("parley_gpu_shutdown")) {
       TestCluster.Node http = cluster.startHttp("", "");
       TestCluster.awaitUp(Duration.ofSeconds(20), http);
       Api api = new Api(http.httpPort()).registerAndLogin("shutdown@example.com", "shutdown-password-1");

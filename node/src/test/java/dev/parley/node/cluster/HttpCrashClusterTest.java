@@ -7,9 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Three http nodes, and the one with the lowest address dies (as with kill -9): the resolver
@@ -18,17 +17,7 @@ import org.junit.jupiter.api.Test;
  * (Two http nodes: TwoHttpNodesClusterTest.)
  */
 class HttpCrashClusterTest {
-  static TestCluster cluster;
-
-  @BeforeAll
-  static void start() {
-    cluster = new TestCluster("parley_httpcrash");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
-  }
+  @RegisterExtension static final TestCluster cluster = TestCluster.perClass("parley_httpcrash");
 
   @Test
   void anyOneOfThreeHttpNodesMayDie() throws Exception {

@@ -7,9 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An http node on PostgreSQL is stopped and a new one started on the same database: the meetings
@@ -17,17 +16,7 @@ import org.junit.jupiter.api.Test;
  * queued when the node stopped completes once a gpu node joins the new cluster.
  */
 class HttpRestartClusterTest {
-  static TestCluster cluster;
-
-  @BeforeAll
-  static void start() {
-    cluster = new TestCluster("parley_restart");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
-  }
+  @RegisterExtension static final TestCluster cluster = TestCluster.perClass("parley_restart");
 
   @Test
   void aRestartedHttpNodeRecoversItsMeetingsFromTheJournal() throws Exception {

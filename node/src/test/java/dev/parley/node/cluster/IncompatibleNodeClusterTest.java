@@ -13,9 +13,9 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.ConfigValidation;
 import org.apache.pekko.cluster.Invalid;
 import org.apache.pekko.cluster.Valid$;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A node that would misread the cluster (another wire protocol, another Meeting shard count, as a
@@ -23,19 +23,13 @@ import org.junit.jupiter.api.Test;
  * the reason that makes the process exit 2; the cluster goes on without it.
  */
 class IncompatibleNodeClusterTest {
-  static TestCluster cluster;
+  @RegisterExtension static final TestCluster cluster = TestCluster.perClass("parley_incompatible");
   static TestCluster.Node http;
 
   @BeforeAll
   static void start() {
-    cluster = new TestCluster("parley_incompatible");
     http = cluster.startHttp("", "");
     TestCluster.awaitUp(Duration.ofSeconds(20), http);
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
   }
 
   @Test

@@ -20,25 +20,58 @@ import org.apache.pekko.actor.Address;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * Several Parley nodes in one JVM on loopback, started through the same {@link ParleyNode} code
  * path as {@code java -jar parley.jar}, over one fresh PostgreSQL schema with the database blob
  * store. Short timeouts so crashes and idle leaves happen within seconds.
  */
-final class TestCluster implements AutoCloseable {
-  final TestPostgres pg;
+final class TestCluster implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
   final String jwtSecret = "cluster-test-secret-0123456789abcdef0123456789";
+  private final String name;
   private final List<ParleyNode> nodes = new ArrayList<>();
-  private final Path dataRoot;
+  TestPostgres pg;
+  private Path dataRoot;
 
-  TestCluster(String name) {
+  private TestCluster(String name) {
+    this.name = name;
+  }
+
+  /** A cluster for one test: {@code try (TestCluster cluster = TestCluster.open("parley_x")) {...}}. */
+  static TestCluster open(String name) {
+    TestCluster c = new TestCluster(name);
+    c.start();
+    return c;
+  }
+
+  /**
+   * A cluster for a whole test class, started before its {@code @BeforeAll} methods and closed after
+   * its last test: {@code @RegisterExtension static final TestCluster cluster = TestCluster.perClass("parley_x");}
+   */
+  static TestCluster perClass(String name) {
+    return new TestCluster(name);
+  }
+
+  private void start() {
     pg = TestPostgres.freshSchema(name);
     try {
       dataRoot = Files.createTempDirectory("parley-" + name);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    start();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
   }
 
   static int freePort() {
@@ -218,7 +251,9 @@ final class TestCluster implements AutoCloseable {
         System.err.println("node did not stop cleanly: " + e);
       }
     }
-    pg.close();
+    nodes.clear();
+    if (pg != null) pg.close();
+    if (dataRoot == null) return;
     // the nodes' blob stores and scratch files; a file some node still holds open only stays behind
     try (var paths = Files.walk(dataRoot)) {
       paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

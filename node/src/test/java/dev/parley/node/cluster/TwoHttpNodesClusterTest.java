@@ -30,7 +30,7 @@ class TwoHttpNodesClusterTest {
   }
 
   private static void crashOneOfTwo(String name, boolean lowestDies) throws Exception {
-    try (TestCluster cluster = new TestCluster(name)) {
+    try (TestCluster cluster = TestCluster.open(name)) {
       // terminate() without coordinated shutdown: no leave, as with kill -9
       String crashLike = "pekko.coordinated-shutdown.run-by-actor-system-terminate = off";
       TestCluster.Node a = cluster.startHttp("", crashLike);

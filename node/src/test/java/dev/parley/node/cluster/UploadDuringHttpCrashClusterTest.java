@@ -43,9 +43,8 @@ import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
 import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Three http nodes, each hosting some of the Meeting shards, and one that is not the oldest (which
@@ -72,17 +71,7 @@ class UploadDuringHttpCrashClusterTest {
   static final String BOUNDARY = "parley-form-boundary";
   static final ObjectMapper JSON = new ObjectMapper();
 
-  static TestCluster cluster;
-
-  @BeforeAll
-  static void start() {
-    cluster = new TestCluster("parley_uploadcrash");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) cluster.close();
-  }
+  @RegisterExtension static final TestCluster cluster = TestCluster.perClass("parley_uploadcrash");
 
   @Test
   void uploadsAreDecidedBeforeTheirBodyWhileAnHttpNodeIsUnreachable() throws Exception {
