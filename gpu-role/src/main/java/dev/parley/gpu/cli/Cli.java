@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,7 +42,8 @@ import java.util.stream.Stream;
 public final class Cli {
   public static final Set<String> COMMANDS = Set.of("diarize", "eval", "bench");
   static final Set<String> AUDIO_EXTENSIONS =
-      Set.of("wav", "flac", "mp3", "m4a", "aac", "ogg", "opus", "webm", "mp4", "wma", "aiff", "aif", "amr", "mka");
+      Set.of("wav", "flac", "mp3", "m4a", "aac", "ogg", "oga", "opus", "webm", "mp4", "mkv", "mov", "3gp", "wma", "aiff",
+          "aif", "aifc", "caf", "w64", "amr", "mka", "ac3", "mp2");
 
   /** The commands, indented, one paragraph each (the node's usage text lists them too). */
   public static final String COMMANDS_HELP = String.join("\n",
@@ -134,6 +136,20 @@ public final class Cli {
         + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB)";
   }
 
+  /**
+   * {@code name} as a path, or a refusal that says why when the JVM cannot represent it: Java takes
+   * file names in the locale's encoding, and under {@code LANG=C} that is ASCII.
+   */
+  static Path path(String name) {
+    try {
+      return Path.of(name);
+    } catch (InvalidPathException e) {
+      throw new IllegalArgumentException("cannot use the file name " + name + ": " + e.getReason() + " in this JVM's file-name"
+          + " encoding (" + System.getProperty("sun.jnu.encoding") + ", from the locale); run under a UTF-8 locale,"
+          + " for example LANG=C.UTF-8", e);
+    }
+  }
+
   /** Why {@code p}, which is no regular file, cannot be read as a recording. */
   static String notAFile(Path p) {
     if (Files.isDirectory(p)) return "a directory, not an audio file: " + p;
@@ -176,9 +192,9 @@ public final class Cli {
           case "--num-speakers" -> num = speakers(a, value(args, ++i, a));
           case "--min-speakers" -> min = speakers(a, value(args, ++i, a));
           case "--max-speakers" -> max = speakers(a, value(args, ++i, a));
-          case "--rttm" -> rttm = Path.of(value(args, ++i, a));
-          case "--ref" -> ref = Path.of(value(args, ++i, a));
-          case "--uem" -> uem = Path.of(value(args, ++i, a));
+          case "--rttm" -> rttm = path(value(args, ++i, a));
+          case "--ref" -> ref = path(value(args, ++i, a));
+          case "--uem" -> uem = path(value(args, ++i, a));
           case "--collar" -> {
             String v = value(args, ++i, a);
             try {
@@ -186,7 +202,7 @@ public final class Cli {
             } catch (NumberFormatException e) {
               throw new UsageException("--collar needs a number of seconds, got " + v);
             }
-            if (!(collar >= 0) || !Double.isFinite(collar)) throw new UsageException("--collar must be >= 0");
+            if (!(collar >= 0) || !Double.isFinite(collar)) throw new UsageException("--collar must be a finite number >= 0, got " + v);
           }
           case "--oracle-count" -> oracleCount = true;
           case "--vad-model" -> vad = value(args, ++i, a);
@@ -204,6 +220,7 @@ public final class Cli {
           case "-h", "--help" -> throw new HelpRequested();
           default -> {
             if (a.startsWith("--")) throw new UsageException("unknown option " + a + " for " + command);
+            path(a); // a name this JVM cannot even represent is refused here, before any work
             inputs.add(a);
           }
         }
@@ -220,6 +237,7 @@ public final class Cli {
         throw new UsageException(e.getMessage());
       }
       if (command.equals("bench") && inputs.size() != 1) throw new UsageException("bench takes exactly one FILE");
+      if (command.equals("bench") && rttm != null) throw new UsageException("--rttm belongs to diarize and eval");
       if (inputs.isEmpty()) throw new UsageException(command + " needs at least one " + (command.equals("eval") ? "directory or file" : "FILE"));
       if (command.equals("eval") && ref == null) throw new UsageException("eval needs --ref REF.rttm");
       if (!command.equals("eval") && (ref != null || uem != null || oracleCount)) {
@@ -229,13 +247,35 @@ public final class Cli {
         throw new UsageException("--oracle-count takes each file's count from --ref: no --num-speakers, --min-speakers or --max-speakers with it");
       }
       if (rttm != null) {
-        Path out = rttm.toAbsolutePath().normalize();
-        boolean clobbers = AUDIO_EXTENSIONS.contains(extension(out))
+        Path out = rttm;
+        boolean clobbers = AUDIO_EXTENSIONS.contains(extension(rttm)) || AUDIO_EXTENSIONS.contains(extension(realPath(rttm)))
             || Stream.concat(inputs.stream().map(Path::of), Stream.of(ref, uem).filter(Objects::nonNull))
-                .anyMatch(in -> in.toAbsolutePath().normalize().equals(out));
+                .anyMatch(in -> sameFile(in, out));
         if (clobbers) throw new UsageException("--rttm " + rttm + " names an input or an audio file; it would be overwritten");
       }
       return new Options(speakers, rttm, ref, uem, collar, oracleCount, settings, params, inputs);
+    }
+
+    /**
+     * Whether {@code a} and {@code b} are one file: by path, or, when both exist, through symbolic
+     * and hard links as well (an {@code --rttm} linked to an input would overwrite it).
+     */
+    static boolean sameFile(Path a, Path b) {
+      if (a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize())) return true;
+      try {
+        return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
+      } catch (IOException e) {
+        return false;
+      }
+    }
+
+    /** {@code p} with its links followed when it exists (a link's own name may not say it is audio). */
+    private static Path realPath(Path p) {
+      try {
+        return Files.exists(p) ? p.toRealPath() : p;
+      } catch (IOException e) {
+        return p;
+      }
     }
 
     private static String value(String[] args, int i, String opt) throws UsageException {
@@ -279,6 +319,7 @@ public final class Cli {
     Map<String, Path> seen = new HashMap<>();
     for (Path f : files) {
       Path other = seen.putIfAbsent(fileId(f), f);
+      if (other != null && Options.sameFile(other, f)) throw new UsageException("input " + f + " is given twice");
       if (other != null) {
         throw new UsageException("inputs " + other + " and " + f + " share the file id " + fileId(f)
             + "; rename one");
@@ -298,14 +339,14 @@ public final class Cli {
     }
   }
 
-  /** Fails before any diarization when {@code rttm} could not be written afterwards. */
-  static void checkWritable(Path rttm) {
+  /** Fails before any diarization (a usage error) when {@code rttm} could not be written afterwards. */
+  static void checkWritable(Path rttm) throws UsageException {
     if (rttm == null) return;
     Path dir = rttm.toAbsolutePath().getParent();
-    if (!Files.isDirectory(dir)) throw new IllegalArgumentException("--rttm " + rttm + ": no directory " + dir);
-    if (Files.isDirectory(rttm)) throw new IllegalArgumentException("--rttm " + rttm + " is a directory");
+    if (!Files.isDirectory(dir)) throw new UsageException("--rttm " + rttm + ": no directory " + dir);
+    if (Files.isDirectory(rttm)) throw new UsageException("--rttm " + rttm + " is a directory");
     if (Files.exists(rttm) ? !Files.isWritable(rttm) : !Files.isWritable(dir)) {
-      throw new IllegalArgumentException("--rttm " + rttm + " cannot be written");
+      throw new UsageException("--rttm " + rttm + " cannot be written");
     }
   }
 
@@ -399,7 +440,8 @@ public final class Cli {
       for (Path f : files) {
         String id = fileId(f);
         List<Turn> rf = ref.get(id);
-        long refSpk = rf.stream().map(Turn::speaker).distinct().count();
+        // a speaker whose every turn lasts 0 s says nothing (md-eval ignores such turns too)
+        long refSpk = rf.stream().filter(t -> t.end() > t.start()).map(Turn::speaker).distinct().count();
         DiarizationResult r;
         try {
           r = diarizeOne(p, f, o.oracleCount() ? new DiarizationOptions((int) refSpk, null, null) : o.speakers());
@@ -428,8 +470,8 @@ public final class Cli {
           pct(total, total.missedRate()), pct(total, total.falseAlarmRate()), pct(total, total.confusionRate()), "", "",
           pct(baseline, baseline.der()));
       if (failures > 0) out.printf(Locale.ROOT, "TOTAL leaves out the %d file(s) that failed%n", failures);
-      out.printf(Locale.ROOT, "one-speaker baseline: DER %s%% (missed %s%%, confusion %s%%)%n",
-          pct(baseline, baseline.der()), pct(baseline, baseline.missedRate()), pct(baseline, baseline.confusionRate()));
+      out.printf(Locale.ROOT, "one-speaker baseline: DER %s (missed %s, confusion %s)%n", percent(baseline, baseline.der()),
+          percent(baseline, baseline.missedRate()), percent(baseline, baseline.confusionRate()));
       Map<String, String> models = p.models();
       out.printf(Locale.ROOT, "models: %s%n", models);
       out.printf(Locale.ROOT, "audio %.1f s, processing %.1f s, RTF %.4f%n", audio, processing,
@@ -442,6 +484,11 @@ public final class Cli {
   /** A rate as a percentage, or {@code n/a} when no reference speech was scored. */
   private static String pct(DerResult d, double rate) {
     return d.total() > 0 ? String.format(Locale.ROOT, "%.2f", 100 * rate) : "n/a";
+  }
+
+  /** As {@link #pct}, with its sign: "12.34%" or "n/a". */
+  private static String percent(DerResult d, double rate) {
+    return d.total() > 0 ? pct(d, rate) + "%" : "n/a";
   }
 
   private static int bench(Options o, PrintStream out, PrintStream err, PipelineFactory factory) {

@@ -178,8 +178,12 @@ class CliTest {
     assertTrue(((String) same[2]).contains("share the file id x"), (String) same[2]);
     assertEquals("", same[1]);
 
+    Object[] twice = run("diarize", x1.toString(), d1.resolve("../d1/x.wav").toString());
+    assertEquals(2, twice[0]);
+    assertTrue(((String) twice[2]).contains("is given twice"), (String) twice[2]);
+
     Object[] nowhere = run("diarize", "--rttm", dir.resolve("no/such/dir/out.rttm").toString(), x1.toString());
-    assertEquals(1, nowhere[0]);
+    assertEquals(2, nowhere[0], "a usage error: nothing was tried");
     assertTrue(((String) nowhere[2]).contains("no directory"), (String) nowhere[2]);
     assertFalse(((String) nowhere[2]).contains("s of audio"), "refused before diarizing: " + nowhere[2]);
 
@@ -188,6 +192,55 @@ class CliTest {
     Object[] r = run("diarize", spaced.toString());
     assertEquals(0, r[0], (String) r[2]);
     assertEquals(Set.of("weekly_sync_2"), Rttm.parse((String) r[1], "stdout").keySet());
+  }
+
+  @Test
+  void anRttmLinkedToAnInputOrTheReferenceIsRefusedAndLeavesItWhole() throws Exception {
+    Path d = Files.createDirectories(dir.resolve("links"));
+    Path audio = Files.copy(conv, d.resolve("victim.wav"));
+    Path ref = Files.copy(refRttm, d.resolve("ref.rttm"));
+    byte[] audioBytes = Files.readAllBytes(audio);
+    String refText = Files.readString(ref);
+    Path toAudio = Files.createSymbolicLink(d.resolve("out.rttm"), audio);
+    Path toRef = Files.createSymbolicLink(d.resolve("hyp.rttm"), ref);
+    Path hardRef = Files.createLink(d.resolve("hard.rttm"), ref);
+    Object[][] runs = {
+      run("diarize", "--rttm", toAudio.toString(), audio.toString()),
+      run("eval", "--ref", ref.toString(), "--rttm", toRef.toString(), audio.toString()),
+      run("eval", "--ref", ref.toString(), "--rttm", hardRef.toString(), audio.toString()),
+    };
+    for (Object[] r : runs) {
+      assertEquals(2, r[0], (String) r[2]);
+      assertTrue(((String) r[2]).contains("would be overwritten"), (String) r[2]);
+    }
+    Assertions.assertArrayEquals(audioBytes, Files.readAllBytes(audio));
+    assertEquals(refText, Files.readString(ref));
+  }
+
+  @Test
+  void benchRefusesAnRttmItWouldNotWrite() {
+    Object[] r = run("bench", "--rttm", dir.resolve("bench.rttm").toString(), conv.toString());
+    assertEquals(2, r[0]);
+    assertTrue(((String) r[2]).contains("--rttm belongs to diarize and eval"), (String) r[2]);
+  }
+
+  @Test
+  void aFileNameTheJvmCannotRepresentIsRefusedWithTheReason() {
+    // a NUL stands in for what LANG=C makes of a non-ASCII name: Path.of refuses both
+    Object[] r = run("diarize", conv.toString(), "bad\u0000name.wav");
+    assertEquals(1, r[0]);
+    assertTrue(((String) r[2]).contains("cannot use the file name") && ((String) r[2]).contains("UTF-8 locale"),
+        (String) r[2]);
+  }
+
+  @Test
+  void speakersWithOnlyEmptyTurnsAreNotCountedInTheReference() throws Exception {
+    Path ref = Files.writeString(dir.resolve("empty-turn.rttm"), Files.readString(refRttm)
+        + "SPEAKER meeting-01 1 5.000 0.000 <NA> <NA> ghost <NA> <NA>\n");
+    Object[] r = run("eval", "--ref", ref.toString(), "--oracle-count", conv.toString());
+    assertEquals(0, r[0], (String) r[2]);
+    String line = ((String) r[1]).lines().filter(l -> l.startsWith("meeting-01")).findFirst().orElseThrow();
+    assertTrue(line.matches(".*\\s2\\s+2\\s+\\|.*"), "found and reference count both 2: " + line);
   }
 
   @Test
