@@ -11,9 +11,14 @@ import java.nio.charset.StandardCharsets;
  *
  * @param declaredDataBytes the {@code data} chunk's own size field; 0 and 0xFFFFFFFF are what
  *     streaming writers put there when the size is not known yet ({@link #declaresSize()})
+ * @param format the sample format: the {@code fmt } chunk's format tag, or for
+ *     WAVE_FORMAT_EXTENSIBLE the tag its sub-format GUID carries (1 integer PCM, 3 IEEE float)
+ * @param bitsPerSample the size of each sample's container in bits
  */
-public record WavHeader(long byteRate, long dataOffset, long declaredDataBytes) {
+public record WavHeader(long byteRate, long dataOffset, long declaredDataBytes, int format, int bitsPerSample) {
   private static final long UNKNOWN_SIZE = 0xffffffffL;
+  public static final int PCM = 1;
+  private static final int EXTENSIBLE = 0xFFFE;
 
   /** The header in the first bytes of a file, or null when they are not a WAV with {@code fmt } before {@code data}. */
   public static WavHeader parse(byte[] h) {
@@ -21,15 +26,21 @@ public record WavHeader(long byteRate, long dataOffset, long declaredDataBytes) 
     ByteBuffer b = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
     long pos = 12; // long: a chunk's size may be anything up to 4 GiB, far past the bytes at hand
     long byteRate = -1;
+    int format = 0;
+    int bits = 0;
     while (pos + 8 <= h.length) {
       int at = (int) pos;
       String id = ascii(h, at, 4);
       long size = b.getInt(at + 4) & UNKNOWN_SIZE;
       int body = at + 8;
       if (id.equals("fmt ") && body + 16 <= h.length) {
+        format = b.getShort(body) & 0xffff;
         byteRate = b.getInt(body + 8) & UNKNOWN_SIZE;
+        bits = b.getShort(body + 14) & 0xffff;
+        // the sub-format GUID's first two bytes are the format tag it stands for
+        if (format == EXTENSIBLE && size >= 40 && body + 26 <= h.length) format = b.getShort(body + 24) & 0xffff;
       } else if (id.equals("data")) {
-        return byteRate <= 0 ? null : new WavHeader(byteRate, body, size);
+        return byteRate <= 0 ? null : new WavHeader(byteRate, body, size, format, bits);
       }
       pos = body + size + (size & 1);
     }

@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -38,6 +40,43 @@ public final class AudioDecoder {
   private static final long DECODE_TIMEOUT_MINUTES = 30;
   /** Prefix of the decoder's temporary files in {@code java.io.tmpdir}. */
   static final String TEMP_PREFIX = "parley-";
+
+  /**
+   * The decodes under way: their ffmpeg processes and temp files. A JVM that exits mid-decode (an
+   * operator's SIGTERM or Ctrl-C) stops those processes and removes those files, which ffmpeg would
+   * otherwise go on writing, about 230 MB an hour of audio, after the JVM is gone.
+   */
+  private static final Set<Process> RUNNING = ConcurrentHashMap.newKeySet();
+  private static final Set<Path> TEMP_FILES = ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(AudioDecoder::abandonDecodes, "parley-decoder-cleanup"));
+  }
+
+  /** Stops every decode under way and removes its temp files (the JVM's exit; tests). */
+  static void abandonDecodes() {
+    RUNNING.forEach(Process::destroyForcibly);
+    for (Path p : TEMP_FILES) deleteQuietly(p);
+  }
+
+  private static Path tempFile(String kind, String suffix) throws AudioDecodeException {
+    try {
+      Path p = Files.createTempFile(TEMP_PREFIX + kind, suffix);
+      TEMP_FILES.add(p);
+      return p;
+    } catch (IOException e) {
+      throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), true, e);
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException ignored) {
+      // a leftover temp file is harmless: removeAbandonedTempFiles reclaims it later
+    }
+    TEMP_FILES.remove(p);
+  }
   private static volatile String ffmpeg;
 
   private AudioDecoder() {}
@@ -146,23 +185,19 @@ public final class AudioDecoder {
       throw new AudioDecodeException("cannot read " + file + ": " + e.getMessage(), true, e);
     }
     long byHeader = Math.max(60L * SAMPLE_RATE, fileBytes * MAX_EXPANSION / Float.BYTES); // a minute for tiny files
-    Path raw;
-    try {
-      raw = Files.createTempFile(TEMP_PREFIX + "decode", ".f32");
-    } catch (IOException e) {
-      throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), true, e);
-    }
+    Path raw = tempFile("decode", ".f32");
     try {
       long limit = 4 * Math.min(max, byHeader) + 4;
       DecoderLog log;
+      WavHeader wav = wavHeader(file);
+      String codec = wav != null && wav.format() == WavHeader.PCM && wav.bitsPerSample() == 32 ? "pcm_s32le" : null;
       try {
-        log = runFfmpeg(file, limit, track, filter, raw.toAbsolutePath().toString());
+        log = runFfmpeg(file, codec, limit, track, filter, raw.toAbsolutePath().toString());
       } catch (UnmixableChannels e) {
         if (filter != null) throw e;
-        log = runFfmpeg(file, limit, track, equalMix(e.channels), raw.toAbsolutePath().toString());
+        log = runFfmpeg(file, codec, limit, track, equalMix(e.channels), raw.toAbsolutePath().toString());
       }
-      Double wavSeconds = wavDeclaredSeconds(file);
-      if (wavSeconds != null) log = log.declaring(wavSeconds);
+      if (wav != null && wav.declaresSize()) log = log.declaring(wav.seconds(wav.declaredDataBytes()));
       long bytes = Files.size(raw);
       if (bytes / 4 > byHeader && byHeader < max) {
         throw new AudioDecodeException(String.format(Locale.ROOT,
@@ -195,9 +230,12 @@ public final class AudioDecoder {
       }
       Sanitized sane = sanitize(out);
       List<String> warnings = new ArrayList<>(log.warnings(n / (double) SAMPLE_RATE));
-      if (sane.scaled() > 2) {
+      if (sane.scaled() >= 100) {
         warnings.add(String.format(Locale.ROOT, "the samples lie at about %.0f times full scale (a float"
             + " file written in integer units?): the recording was scaled down to full scale", sane.scaled()));
+      } else if (sane.scaled() > 1) {
+        warnings.add(String.format(Locale.ROOT, "the recording goes beyond full scale (its loud passages at about"
+            + " %.1f times): it was scaled down to full scale rather than clipped", sane.scaled()));
       }
       if (sane.damaged() > 0) {
         warnings.add(String.format(Locale.ROOT, "%d samples (%.2f s) were not numbers or lay far beyond full scale"
@@ -207,11 +245,7 @@ public final class AudioDecoder {
     } catch (IOException e) {
       throw new AudioDecodeException("decoding failed: " + e.getMessage(), true, e);
     } finally {
-      try {
-        Files.deleteIfExists(raw);
-      } catch (IOException ignored) {
-        // a leftover temp file is harmless
-      }
+      deleteQuietly(raw);
     }
   }
 
@@ -245,34 +279,35 @@ public final class AudioDecoder {
   }
 
   /**
-   * Runs ffmpeg to the file {@code target} (through the audio filter {@code filter} when it is not
-   * null), writing at most about {@code maxBytes}, and fails with
-   * ffmpeg's reason when it does; otherwise returns what it logged.
+   * Runs ffmpeg to the file {@code target} (reading the input with {@code codec} when it is not
+   * null, through the audio filter {@code filter} when it is not null), writing at most about
+   * {@code maxBytes}, and fails with ffmpeg's reason when it does; otherwise returns what it logged.
    */
-  private static DecoderLog runFfmpeg(Path file, long maxBytes, int track, String filter, String target)
+  private static DecoderLog runFfmpeg(Path file, String codec, long maxBytes, int track, String filter, String target)
       throws AudioDecodeException {
     List<String> cmd = new ArrayList<>(List.of(
         ffmpegPath(), "-nostdin", "-nostats", "-hide_banner", "-loglevel", "level+info", "-y",
-        "-format_whitelist", FORMATS, "-i", file.toAbsolutePath().toString(),
-        "-vn", "-sn", "-dn", "-map", "0:a:" + track));
+        "-format_whitelist", FORMATS));
+    // the bundled ffmpeg takes 24-bit integer samples in 32-bit containers (WAVE_FORMAT_EXTENSIBLE,
+    // as recorders write them) for 24-bit floats and decodes noise at 10^31 times full scale
+    if (codec != null) cmd.addAll(List.of("-c:a", codec));
+    cmd.addAll(List.of("-i", file.toAbsolutePath().toString(), "-vn", "-sn", "-dn", "-map", "0:a:" + track));
     // async: where the decoder skipped damaged frames of a container with timestamps (MP4, WebM,
-    // Ogg), silence fills their time, so the turns after the damage stay where they are heard
-    cmd.addAll(List.of("-af", "aresample=async=1" + (filter != null ? "," + filter : "")));
+    // Ogg), silence fills their time, so the turns after the damage stay where they are heard;
+    // first_pts=0: a track that starts after the container's start (a video whose sound begins
+    // late) is padded with silence from 0, so the turns keep the times a player shows
+    cmd.addAll(List.of("-af", "aresample=async=1:first_pts=0" + (filter != null ? "," + filter : "")));
     cmd.addAll(List.of("-ac", "1", "-ar", String.valueOf(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le",
         "-fs", String.valueOf(maxBytes), target));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
     pb.redirectInput(ProcessBuilder.Redirect.PIPE);
-    Path errLog;
-    try {
-      errLog = Files.createTempFile(TEMP_PREFIX + "ffmpeg", ".log");
-    } catch (IOException e) {
-      throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), true, e);
-    }
+    Path errLog = tempFile("ffmpeg", ".log");
     pb.redirectError(errLog.toFile());
     Process proc = null;
     try {
       proc = pb.start();
+      RUNNING.add(proc);
       proc.getOutputStream().close();
       if (!proc.waitFor(DECODE_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
         proc.destroyForcibly();
@@ -297,12 +332,11 @@ public final class AudioDecoder {
       Thread.currentThread().interrupt();
       throw new AudioDecodeException("decoding was interrupted", true, e);
     } finally {
-      if (proc != null && proc.isAlive()) proc.destroyForcibly();
-      try {
-        Files.deleteIfExists(errLog);
-      } catch (IOException ignored) {
-        // a leftover temp log is harmless
+      if (proc != null) {
+        if (proc.isAlive()) proc.destroyForcibly();
+        RUNNING.remove(proc);
       }
+      deleteQuietly(errLog);
     }
   }
 
@@ -335,16 +369,13 @@ public final class AudioDecoder {
   }
 
   /**
-   * How long a WAV file's header says it is, when it says: ffmpeg estimates a cut WAV's duration
-   * from its size instead, which would hide the cut.
+   * The file's WAV header, or null when it is no WAV: its sample format, and how long it says it is
+   * (ffmpeg estimates a cut WAV's duration from its size instead, which would hide the cut).
    */
-  private static Double wavDeclaredSeconds(Path file) throws IOException {
-    byte[] head;
+  private static WavHeader wavHeader(Path file) throws IOException {
     try (var in = Files.newInputStream(file)) {
-      head = in.readNBytes(64 * 1024);
+      return WavHeader.parse(in.readNBytes(64 * 1024));
     }
-    WavHeader w = WavHeader.parse(head);
-    return w == null || !w.declaresSize() ? null : w.seconds(w.declaredDataBytes());
   }
 
   /** The first 256 KB of the decoder's log: a file corrupt throughout logs an error per frame. */
@@ -359,11 +390,13 @@ public final class AudioDecoder {
    * NaN and infinities (float WAVs) become silence. A float file written in integer units sits at
    * thousands of times full scale throughout, far outside any level the detectors learned: it is
    * scaled down by its 99.9th percentile of magnitude (not its peak, which one glitch would set),
-   * and the few samples still beyond full scale are clipped. A file at a normal level (most of its
-   * seconds with any sound peak within full scale) keeps it: samples more than {@link #DAMAGED}
-   * times full scale are damaged data (random bytes read as floats lie at up to 10^38) and become
-   * silence, the rest beyond full scale are clipped. Scaling such a file by its loudest samples
-   * silenced all of it.
+   * and the few samples still beyond full scale are clipped. In a file at a normal level (most of
+   * its seconds with any sound peak within full scale) samples more than {@link #DAMAGED} times full
+   * scale are damaged data (random bytes read as floats lie at up to 10^38) and become silence;
+   * scaling by them silenced whole meetings. Of the rest, a float recording above 0 dBFS (a 32-bit
+   * float field recorder, a mix summed hot) is scaled down by its 99.99th percentile outside the
+   * seconds that held damage, so its loud passages are not clipped flat; the few samples beyond
+   * that, and a glitch in a file otherwise within full scale, are clipped.
    */
   static Sanitized sanitize(float[] s) {
     int damaged = 0;
@@ -375,15 +408,25 @@ public final class AudioDecoder {
     }
     float k = 1;
     if (typicalSecondPeak(s) > 2) {
-      float level = magnitudePercentile(s, 0.999);
+      float level = magnitudePercentile(s, 0.999, null);
+      if (level > 1) k = 1 / level;
+    }
+    if (k == 1) {
+      boolean[] damagedSecond = new boolean[(s.length + SAMPLE_RATE - 1) / SAMPLE_RATE];
+      for (int i = 0; i < s.length; i++) {
+        if (Math.abs(s[i]) > DAMAGED) {
+          s[i] = 0f;
+          damaged++;
+          damagedSecond[i / SAMPLE_RATE] = true;
+        }
+      }
+      // random bytes read as floats put about half their values beyond DAMAGED: a second that held
+      // damage may hold more of it within range, so it does not set the level
+      float level = magnitudePercentile(s, 0.9999, damagedSecond);
       if (level > 1) k = 1 / level;
     }
     for (int i = 0; i < s.length; i++) {
       float v = s[i] * k;
-      if (k == 1 && Math.abs(v) > DAMAGED) {
-        v = 0;
-        damaged++;
-      }
       s[i] = v > 1 ? 1 : v < -1 ? -1 : v;
     }
     return new Sanitized(1 / k, damaged);
@@ -414,14 +457,20 @@ public final class AudioDecoder {
     return sounding[(n - 1) / 2];
   }
 
-  /** The {@code q} quantile of |s|, from at most about 200,000 evenly spaced samples. */
-  static float magnitudePercentile(float[] s, double q) {
-    if (s.length == 0) return 0;
+  /**
+   * The {@code q} quantile of |s|, from at most about 200,000 evenly spaced samples, leaving out
+   * the seconds {@code skipSecond} marks (null: none).
+   */
+  static float magnitudePercentile(float[] s, double q, boolean[] skipSecond) {
     int stride = Math.max(1, s.length / 200_000);
     float[] a = new float[(s.length + stride - 1) / stride];
-    for (int i = 0, j = 0; i < s.length; i += stride, j++) a[j] = Math.abs(s[i]);
-    Arrays.sort(a);
-    return a[(int) Math.min(a.length - 1, Math.floor(q * a.length))];
+    int n = 0;
+    for (int i = 0; i < s.length; i += stride) {
+      if (skipSecond == null || !skipSecond[i / SAMPLE_RATE]) a[n++] = Math.abs(s[i]);
+    }
+    if (n == 0) return 0;
+    Arrays.sort(a, 0, n);
+    return a[(int) Math.min(n - 1, Math.floor(q * n))];
   }
 
   /**

@@ -173,6 +173,19 @@ class AudioDecoderTest {
     assertEquals(List.of(), AudioDecoder.read(make("plain.wav", 16000, 1, "-c:a", "pcm_f32le")).warnings());
   }
 
+  /** QA: a float recording above 0 dBFS (here 3.5 dB over) was clipped flat, without a word. */
+  @Test
+  void aFloatRecordingAboveFullScaleIsScaledNotClipped() throws Exception {
+    Path hot = make("hot.wav", 16000, 1, "-af", "volume=12", "-c:a", "pcm_f32le"); // sine peaks at 1.5
+    DecodedAudio a = AudioDecoder.read(hot);
+    float peak = 0;
+    for (float v : a.samples()) peak = Math.max(peak, Math.abs(v));
+    assertEquals(1.0, peak, 1e-3);
+    assertEquals(1 / Math.sqrt(2), rms(a.samples()), 0.01, "a sine's level below its peak: not flattened");
+    assertTrue(a.warnings().size() == 1 && a.warnings().get(0).startsWith("the recording goes beyond full scale"),
+        a.warnings().toString());
+  }
+
   /** A second review: scaled by its peak, one glitch of 500,000 silenced a whole meeting (0 speakers). */
   @Test
   void aSpikeIsSilencedAndTheRestKeepsItsLevel() {
@@ -413,6 +426,80 @@ class AudioDecoderTest {
     p.getInputStream().readAllBytes();
     assertTrue(p.waitFor(30, TimeUnit.SECONDS));
     assertEquals(0.3, AudioDecoder.decode(f).length / 16000.0, 0.02);
+  }
+
+  /**
+   * QA: 24-bit samples in 32-bit containers (WAVE_FORMAT_EXTENSIBLE, valid bits 24, as recorders
+   * write them) were read by the bundled ffmpeg as 24-bit floats: noise at 10^31 times full scale,
+   * scaled down to a whisper, and a wrong diarization with exit 0.
+   */
+  @Test
+  void twentyFourBitSamplesInThirtyTwoBitContainersDecode() throws Exception {
+    int n = 32_000;
+    ByteBuffer b = ByteBuffer.allocate(68 + 4 * n).order(ByteOrder.LITTLE_ENDIAN);
+    b.put("RIFF".getBytes()).putInt(60 + 4 * n).put("WAVEfmt ".getBytes()).putInt(40);
+    b.putShort((short) 0xFFFE).putShort((short) 1).putInt(16_000).putInt(64_000).putShort((short) 4).putShort((short) 32);
+    b.putShort((short) 22).putShort((short) 24).putInt(4); // cbSize, valid bits, channel mask
+    b.put(new byte[] {1, 0, 0, 0, 0, 0, 0x10, 0, (byte) 0x80, 0, 0, (byte) 0xAA, 0, 0x38, (byte) 0x9B, 0x71}); // PCM
+    b.put("data".getBytes()).putInt(4 * n);
+    for (int i = 0; i < n; i++) b.putInt((int) (0.5 * Math.sin(2 * Math.PI * 440 * i / 16_000) * (1 << 23)) << 8);
+    Path f = Files.write(dir.resolve("ext24in32.wav"), b.array());
+    DecodedAudio a = AudioDecoder.read(f);
+    assertEquals(List.of(), a.warnings());
+    assertEquals(440, frequency(a.samples()), 10);
+    assertEquals(0.5 / Math.sqrt(2), rms(a.samples()), 0.01, "the level as written");
+  }
+
+  /**
+   * QA: a video whose sound starts after the picture (here 1 s) had its turns placed from the
+   * sound's first sample, a second earlier than a player shows them.
+   */
+  @Test
+  void soundThatStartsLateInItsContainerKeepsItsTime() throws Exception {
+    Path tone = make("late-tone.wav", 16000, 1, "-c:a", "pcm_s16le");
+    Path f = dir.resolve("late.mkv");
+    Process p = new ProcessBuilder(AudioDecoder.ffmpegPath(), "-nostdin", "-v", "error", "-y",
+        "-f", "lavfi", "-i", "color=c=black:s=32x32:r=5:d=3", "-itsoffset", "1", "-i", tone.toString(),
+        "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "flac", f.toString()).redirectErrorStream(true).start();
+    String log = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, p.exitValue(), log);
+    float[] x = AudioDecoder.decode(f);
+    int first = 0;
+    while (first < x.length && Math.abs(x[first]) < 0.01) first++;
+    assertEquals(1.0, first / 16_000.0, 0.02, "the sound starts where the player plays it");
+    assertEquals(3.0, x.length / 16_000.0, 0.05);
+  }
+
+  /** QA: a JVM stopped mid-decode left ffmpeg writing the decoded recording into the temp directory. */
+  @Test
+  void decodesUnderWayAreStoppedAndTheirFilesRemovedWhenTheJvmExits(@TempDir Path tmp) throws Exception {
+    Path tmpDir = Path.of(System.getProperty("java.io.tmpdir"));
+    Path long10 = make("long.flac", 16000, 1, 600, "-c:a", "flac"); // 10 minutes: a decode of a few seconds
+    java.util.concurrent.CompletableFuture<float[]> decode = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return AudioDecoder.decode(long10);
+      } catch (AudioDecodeException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    });
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    List<Path> ours = List.of();
+    while (ours.isEmpty() && System.nanoTime() < deadline && !decode.isDone()) {
+      try (var files = Files.list(tmpDir)) {
+        ours = files.filter(f -> f.getFileName().toString().startsWith("parley-decode")).toList();
+      }
+      Thread.sleep(5);
+    }
+    assertTrue(!ours.isEmpty(), "the decode's temp file never showed");
+    List<ProcessHandle> ffmpeg = ProcessHandle.current().children()
+        .filter(h -> h.info().command().map(c -> c.contains("ffmpeg")).orElse(false)).toList();
+    AudioDecoder.abandonDecodes(); // what the shutdown hook does
+    java.util.concurrent.ExecutionException failed =
+        assertThrows(java.util.concurrent.ExecutionException.class, () -> decode.get(30, TimeUnit.SECONDS));
+    assertTrue(failed.getCause() instanceof AudioDecodeException, failed.toString());
+    for (ProcessHandle h : ffmpeg) assertTrue(h.onExit().get(10, TimeUnit.SECONDS) != null && !h.isAlive());
+    for (Path f : ours) assertTrue(Files.notExists(f), f + " is left behind");
   }
 
   /** Temp files of a decode killed midway are reclaimed once an hour old; fresh ones and other files stay. */
