@@ -439,7 +439,9 @@ class HttpRoutesPostgresTest {
         api.postMultipart("/meetings", token, "blob", "audio/wav", Api.wav(0.2), Map.of()).json().get("id").asText(),
         api.postMultipart("/meetings", token, "blob", "audio/wav", Api.wav(0.2), Map.of("title", "   ")).json().get("id").asText(),
         api.postRaw("/meetings?title=%20%20", token, "audio/wav", Api.wav(0.2)).json().get("id").asText(),
-        api.postRaw("/meetings?title=%0A%01%09", token, "audio/wav", Api.wav(0.2)).json().get("id").asText());
+        api.postRaw("/meetings?title=%0A%01%09", token, "audio/wav", Api.wav(0.2)).json().get("id").asText(),
+        // QA: no-break and zero-width spaces and a byte order mark were kept as a title
+        api.postRaw("/meetings?title=%C2%A0%E2%80%8B%EF%BB%BF%E3%80%80", token, "audio/wav", Api.wav(0.2)).json().get("id").asText());
     for (String id : ids) assertEquals("Untitled meeting", api.get("/meetings/" + id, token).json().get("title").asText());
     // control characters in a title become spaces
     String tabbed = api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.2), Map.of("title", "Stand\tup\u0001\u0085\u2028 \r\n"))
@@ -521,6 +523,25 @@ class HttpRoutesPostgresTest {
     body.writeBytes("\r\n--b--\r\n".getBytes(StandardCharsets.UTF_8));
     assertError(api.send(api.req("/meetings", token).header("Content-Type", "multipart/form-data; boundary=b")
         .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build()), 400, "bad_request");
+    // QA: a part without a name, or without a Content-Disposition, was a 500 one time in five
+    for (String head : List.of("Content-Disposition: form-data; filename=\"x.wav\"\r\n", "", "Content-Disposition: form-data; name=\"file\"; filename=\"a\"b.wav\"\r\n")) {
+      byte[] nameless = ("--b\r\n" + head + "Content-Type: audio/wav\r\n\r\n" + "x".repeat(2000) + "\r\n--b--\r\n")
+          .getBytes(StandardCharsets.UTF_8);
+      for (int i = 0; i < 10; i++) {
+        Res r = api.send(api.req("/meetings", token).header("Content-Type", "multipart/form-data; boundary=b")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(nameless)).build());
+        assertTrue(r.status() == 400 && r.text().contains("\"error\""), head + " -> " + r.status() + " " + r.text());
+      }
+    }
+    // QA: an empty boundary made Pekko drop the Content-Type, and the form was stored as audio
+    assertError(api.postRaw("/meetings", token, "multipart/form-data; boundary=", body.toByteArray()), 400, "bad_request");
+    // QA: a gzip-compressed body was stored compressed, and the meeting failed to decode
+    java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+    try (var z = new java.util.zip.GZIPOutputStream(gz)) {
+      z.write(Api.wav(0.1));
+    }
+    assertError(api.send(api.req("/meetings/upload", token).header("Content-Type", "audio/wav").header("Content-Encoding", "gzip")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(gz.toByteArray())).build()), 415, "unsupported_media_type");
     // nothing of these became a meeting, and no blob was left behind
     assertEquals(0, api.get("/meetings", token).json().get("items").size());
     Set<String> left = blobNames();

@@ -799,10 +799,12 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
   /**
    * The title a meeting is shown with: control characters and line or paragraph separators (a
    * pasted line break, a stray escape code) become spaces, bidirectional embeddings, overrides and
-   * isolates go ({@link #BIDI_CONTROLS}), and the ends are trimmed; none, or only blanks, is "Untitled meeting".
+   * isolates go ({@link #BIDI_CONTROLS}), and the ends lose their spaces of every kind (no-break and
+   * zero-width ones, a byte order mark); none, or only those, is "Untitled meeting".
    */
   static String title(String given) {
-    String t = given == null ? "" : given.replaceAll("[\\p{Cc}\\p{Zl}\\p{Zp}]", " ").replaceAll(BIDI_CONTROLS, "").strip();
+    String t = given == null ? "" : given.replaceAll("[\\p{Cc}\\p{Zl}\\p{Zp}]", " ").replaceAll(BIDI_CONTROLS, "")
+        .replaceAll("^[\\s\\p{Z}\\p{Cf}]+|[\\s\\p{Z}\\p{Cf}]+$", "");
     return t.isEmpty() ? "Untitled meeting" : t;
   }
 }

@@ -221,6 +221,19 @@ public final class MeetingRoutes {
         return complete(ApiError.response(StatusCodes.BAD_REQUEST, "invalid_idempotency_key",
             "send one " + UploadIds.IDEMPOTENCY_KEY + " header, not " + keys.size()));
       }
+      for (HttpHeader h : request.getHeaders()) {
+        // Pekko keeps a Content-Type it cannot parse (an empty boundary) as a plain header and takes
+        // the body for application/octet-stream: it would be stored as audio and fail to decode
+        if (h.is("content-type")) {
+          return complete(ApiError.response(StatusCodes.BAD_REQUEST, "bad_request",
+              "the Content-Type header could not be read: " + h.value()));
+        }
+        // a compressed body would be stored compressed and fail to decode; audio is compressed already
+        if (h.is("content-encoding") && !h.value().strip().equalsIgnoreCase("identity")) {
+          return complete(ApiError.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+              "uploads take no Content-Encoding (got " + h.value() + "): send the audio file as it is"));
+        }
+      }
       return upload(user, keys.isEmpty() ? null : keys.get(0));
     });
   }

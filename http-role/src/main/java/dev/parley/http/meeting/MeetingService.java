@@ -260,7 +260,8 @@ public final class MeetingService {
     if (!mine[0]) {
       uploadSlots.release();
       throw new ApiException(StatusCodes.TOO_MANY_REQUESTS, "too_many_uploads",
-          "at most " + settings.maxConcurrentUploadsPerUser() + " uploads at once per user; wait for one to finish");
+          "at most " + settings.maxConcurrentUploadsPerUser() + " uploads at once per user; wait for one to finish",
+          RetryAfter.create(5L));
     }
     CompletionStage<T> running;
     try {

@@ -26,6 +26,7 @@ import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.http.scaladsl.model.ExceptionWithErrorInfo;
+import org.apache.pekko.http.scaladsl.model.IllegalHeaderException;
 import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
 import org.apache.pekko.http.scaladsl.model.ParsingException;
 import org.slf4j.Logger;
@@ -77,9 +78,10 @@ public final class ApiErrors {
     if (c instanceof IllegalRequestException i) {
       return ApiError.response(i.status(), ApiError.code(i.status()), i.info().summary());
     }
-    if (c instanceof EntityStreamException || c instanceof ParsingException) {
+    if (c instanceof EntityStreamException || c instanceof ParsingException || c instanceof IllegalHeaderException) {
       // the client's body was cut short or is not what its headers say (a multipart body that is
-      // not multipart, a form field over its limit): the client's mistake, not the server's
+      // not multipart, a form field over its limit, a part without a name or with a broken
+      // Content-Disposition): the client's mistake, not the server's
       String summary = ((ExceptionWithErrorInfo) c).info().summary();
       log.info("request body refused: {}", summary);
       return ApiError.response(StatusCodes.BAD_REQUEST, "bad_request", "the request body could not be read: " + summary);
