@@ -238,6 +238,12 @@ public final class ParleyNode {
       } catch (Schema.NeedsRepair e) {
         throw e; // trying again cannot help
       } catch (IllegalStateException e) {
+        if (heldByAnotherProcess(e)) {
+          // another node on the same data directory: it will not let go in 30 s, and two must not share it
+          throw new IllegalStateException("the embedded database " + db.safeUrl() + " is in use by another process"
+              + " (another Parley node on the same data directory?): stop that one, or give this node its own"
+              + " PARLEY_DATA_DIR", e);
+        }
         tries++;
         if (System.nanoTime() > deadline) throw e;
         log.warn("database {} not ready (try {}): {}; retrying", db.safeUrl(), tries, e.getMessage());
@@ -249,6 +255,14 @@ public final class ParleyNode {
         }
       }
     }
+  }
+
+  /** H2's "Database may be already in use" (error 90020): its file is locked by another process. */
+  static boolean heldByAnotherProcess(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof SQLException e && e.getErrorCode() == 90020) return true;
+    }
+    return false;
   }
 
   private static void ping(HikariDataSource ds) {

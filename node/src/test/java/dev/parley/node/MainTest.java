@@ -99,4 +99,39 @@ class MainTest {
       }
     }
   }
+
+  /**
+   * QA: a second embedded node started on the data directory of a running one retried H2's "file
+   * is locked" for 30 s as if the database were starting, then exited. It now exits 1 at once, saying why.
+   */
+  @Test
+  void aSecondNodeOnTheSameDataDirectoryExitsAtOnceSayingWhy(@TempDir Path dir) throws Exception {
+    Path data = dir.resolve("data");
+    // the database file a running node holds, as the embedded default names it
+    String url = "jdbc:h2:file:" + data.resolve("db/parley").toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
+    try (java.sql.Connection held = java.sql.DriverManager.getConnection(url, "sa", "");
+        ServerSocket free = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      int port = free.getLocalPort();
+      free.close();
+      ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+              "-cp", System.getProperty("java.class.path"), Main.class.getName())
+          .redirectErrorStream(true).redirectOutput(dir.resolve("second.log").toFile());
+      pb.environment().put("PARLEY_ROLES", "http");
+      pb.environment().put("PARLEY_DATA_DIR", data.toString());
+      pb.environment().put("PARLEY_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+      pb.environment().put("PARLEY_CLUSTER_PORT", "" + port);
+      pb.environment().put("PARLEY_HTTP_PORT", "" + port);
+      long t0 = System.nanoTime();
+      Process p = pb.start();
+      try {
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the node did not exit");
+        String log = Files.readString(dir.resolve("second.log"));
+        assertEquals(1, p.exitValue(), log);
+        assertTrue(log.contains("is in use by another process"), log);
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(25), "not after the 30 s of retries: " + log);
+      } finally {
+        p.destroyForcibly();
+      }
+    }
+  }
 }
