@@ -133,6 +133,55 @@ public final class AudioDecoder {
 
   /** {@link #read(Path)} that refuses recordings of more than {@code max} samples. */
   static DecodedAudio read(Path file, long max) throws AudioDecodeException {
+    DecodedAudio a = withSoundingTrack(file, max);
+    double loud = loudDbfs(a.samples());
+    double db = liftQuiet(a.samples());
+    if (db == 0) return a;
+    List<String> warnings = new ArrayList<>(a.warnings());
+    warnings.add(String.format(Locale.ROOT, "the recording is very quiet (its loud passages at %.0f dBFS):"
+        + " it was raised by %.0f dB", loud, db));
+    return new DecodedAudio(a.samples(), warnings);
+  }
+
+  /** Loudness (dBFS) of a recording's loud passages below which it is raised: the 95th percentile of its 10 ms RMS. */
+  static final double QUIET_DBFS = -50;
+  /** Where a quiet recording's loud passages are raised to: within the -45..-15 dBFS its detectors learned speech at. */
+  static final double LIFT_TO_DBFS = -40;
+  static final double MAX_LIFT_DB = 40;
+
+  /**
+   * Raises a very quiet recording (a distant recorder at low gain, a float export at -60 dBFS) so
+   * that its loud passages reach {@link #LIFT_TO_DBFS}, by at most {@link #MAX_LIFT_DB}: the speech
+   * detector and the speaker model learned speech at ordinary levels, and at -70 dBFS they missed
+   * most of it. Digital silence stays as it is.
+   *
+   * @return the gain applied in dB, 0 when none
+   */
+  static double liftQuiet(float[] s) {
+    double loudDb = loudDbfs(s);
+    if (!(loudDb < QUIET_DBFS) || Double.isInfinite(loudDb)) return 0;
+    double db = Math.min(MAX_LIFT_DB, LIFT_TO_DBFS - loudDb);
+    float g = (float) Math.pow(10, db / 20);
+    for (int i = 0; i < s.length; i++) s[i] = Math.max(-1f, Math.min(1f, s[i] * g));
+    return db;
+  }
+
+  /** The 95th percentile of the 10 ms RMS levels in dBFS: how loud the loud passages are (-Infinity for silence). */
+  static double loudDbfs(float[] s) {
+    int frames = s.length / 160;
+    if (frames == 0) return Double.NEGATIVE_INFINITY;
+    float[] rms = new float[frames];
+    for (int f = 0; f < frames; f++) {
+      double e = 0;
+      for (int i = f * 160; i < (f + 1) * 160; i++) e += (double) s[i] * s[i];
+      rms[f] = (float) Math.sqrt(e / 160);
+    }
+    Arrays.sort(rms);
+    return 20 * Math.log10(rms[(int) Math.min(frames - 1, Math.floor(0.95 * frames))]);
+  }
+
+  /** The recording's first audio track with sound (see {@link #read(Path, long)}). */
+  private static DecodedAudio withSoundingTrack(Path file, long max) throws AudioDecodeException {
     checkInput(file);
     Decoded track0 = decodeOnce(file, max, 0, null);
     DecodedAudio heard = withOneChannelIfTheyCancel(file, max, 0, track0.audio());

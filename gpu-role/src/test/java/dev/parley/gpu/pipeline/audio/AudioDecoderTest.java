@@ -186,6 +186,25 @@ class AudioDecoderTest {
         a.warnings().toString());
   }
 
+  /**
+   * QA: ami-dev turned down to -50 dBFS peaks lost twice the speech (missed 22 -> 40 %): the
+   * detectors never heard speech that quiet. Such a recording is raised, with a warning.
+   */
+  @Test
+  void aVeryQuietRecordingIsRaisedAndAnOrdinaryOneIsNot() throws Exception {
+    DecodedAudio quiet = AudioDecoder.read(make("quiet.wav", 16000, 1, "-af", "volume=0.01", "-c:a", "pcm_f32le"));
+    assertEquals(-40, 20 * Math.log10(rms(quiet.samples())), 0.5, "a steady tone's loud passages are all of it");
+    assertTrue(quiet.warnings().size() == 1 && quiet.warnings().get(0).contains("raised by 21 dB"), quiet.warnings().toString());
+    DecodedAudio ordinary = AudioDecoder.read(make("ordinary.wav", 16000, 1, "-c:a", "pcm_s16le"));
+    assertEquals(List.of(), ordinary.warnings());
+    assertEquals(0.125 / Math.sqrt(2), rms(ordinary.samples()), 0.005);
+    float[] silence = new float[32_000];
+    assertEquals(0, AudioDecoder.liftQuiet(silence));
+    float[] faint = new float[32_000];
+    for (int i = 0; i < faint.length; i++) faint[i] = (float) (1e-6 * Math.sin(i * 0.3)); // -123 dBFS
+    assertEquals(AudioDecoder.MAX_LIFT_DB, AudioDecoder.liftQuiet(faint), 1e-9, "raised by the most, not to -40 dBFS");
+  }
+
   /** A second review: scaled by its peak, one glitch of 500,000 silenced a whole meeting (0 speakers). */
   @Test
   void aSpikeIsSilencedAndTheRestKeepsItsLevel() {
