@@ -263,4 +263,53 @@ public final class Augment {
       x[i] *= g;
     }
   }
+
+  /**
+   * Tonal interference as recordings carry it, to add to a crop as non-speech: mains hum (50 or 60
+   * Hz with random harmonics up to 8, through the whole crop, p = 0.4), beeps (1-4 bursts of
+   * 0.08-1.2 s of one or two sine tones at 300-3500 Hz, as notifications, DTMF and call-progress
+   * tones sound, p = 0.4), or one steady tone of 1-6 s at 200-4000 Hz (p = 0.2). Each part is at
+   * -55..-25 dBFS (hum) or -45..-15 dBFS (tones), as loud as the crops' speech.
+   */
+  public static float[] tonal(int length, Random rnd) {
+    float[] out = new float[length];
+    double kind = rnd.nextDouble();
+    if (kind < 0.4) {
+      double f0 = rnd.nextBoolean() ? 50 : 60;
+      double tilt = 0.5 + rnd.nextDouble();
+      for (int k = 1; k <= 8; k++) {
+        addSine(out, 0, length, f0 * k, rnd.nextDouble() * Math.pow(k, -tilt), rnd.nextDouble() * 2 * Math.PI);
+      }
+      scaleRms(out, -55 + 30 * rnd.nextDouble());
+      return out;
+    }
+    int bursts = kind < 0.8 ? 1 + rnd.nextInt(4) : 1;
+    for (int b = 0; b < bursts; b++) {
+      double seconds = kind < 0.8 ? 0.08 + 1.12 * rnd.nextDouble() : 1 + 5 * rnd.nextDouble();
+      int n = Math.min(length, (int) (seconds * 16000));
+      int at = rnd.nextInt(length - n + 1);
+      float[] burst = new float[n];
+      int tones = kind < 0.8 && rnd.nextBoolean() ? 2 : 1;
+      double lo = kind < 0.8 ? 300 : 200;
+      double hi = kind < 0.8 ? 3500 : 4000;
+      for (int t = 0; t < tones; t++) addSine(burst, 0, n, lo + (hi - lo) * rnd.nextDouble(), 1, 0);
+      scaleRms(burst, -45 + 30 * rnd.nextDouble());
+      for (int i = 0; i < n; i++) {
+        double fade = Math.min(1, Math.min(i, n - 1 - i) / 80.0); // 5 ms: a click-free onset, as devices make them
+        out[at + i] += (float) (burst[i] * fade);
+      }
+    }
+    return out;
+  }
+
+  private static void addSine(float[] x, int from, int to, double hz, double amplitude, double phase) {
+    double w = 2 * Math.PI * hz / 16000;
+    for (int i = from; i < to; i++) x[i] += (float) (amplitude * Math.sin(w * (i - from) + phase));
+  }
+
+  private static void scaleRms(float[] x, double dbfs) {
+    double r = rms(x);
+    if (r < 1e-12) return;
+    gain(x, dbfs - 20 * Math.log10(r));
+  }
 }

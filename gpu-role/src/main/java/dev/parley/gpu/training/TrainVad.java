@@ -60,11 +60,11 @@ public final class TrainVad {
 
   record Options(Path data, Path ami, Path out, double minutes, int steps, int threads, int batch, double seconds,
       float peakLr, int warmupSteps, int channels, double amiShare, long seed, List<String> amiFiles, boolean overlap,
-      double sharedRoom, double monologues, double bandLimit) {
+      double sharedRoom, double monologues, double bandLimit, double tones) {
     static Options defaults() {
       return new Options(Path.of("../shared/data/librispeech-speakers"), Path.of("../shared/data/ami-dev"),
           Path.of("/work/train/vad"), 30, 0, 2, 32, 6.0, 2e-3f, 200, 64, 0.35, 20261130L,
-          List.of("trn00", "trn01", "trn02", "trn03", "trn04"), false, 0, 0, 0);
+          List.of("trn00", "trn01", "trn02", "trn03", "trn04"), false, 0, 0, 0, 0);
     }
 
     /** {@code parley-vad} (speech) or {@code parley-osd} (overlapped speech). */
@@ -75,7 +75,7 @@ public final class TrainVad {
     /** The defaults, with what {@code args} overrides. */
     static Options parse(String[] args) {
       Flags f = Flags.parse(args, Set.of("--target", "--data", "--ami", "--out", "--minutes", "--steps", "--threads", "--channels",
-          "--shared-room", "--monologues", "--band-limit", "--seed"), Set.of());
+          "--shared-room", "--monologues", "--band-limit", "--tones", "--seed"), Set.of());
       Options d = defaults();
       String target = f.string("--target", "speech");
       if (!target.equals("speech") && !target.equals("overlap"))
@@ -85,7 +85,7 @@ public final class TrainVad {
           f.positiveInt("--threads", d.threads()), d.batch(), d.seconds(), d.peakLr(), d.warmupSteps(),
           f.positiveInt("--channels", d.channels()), d.amiShare(), f.has("--seed") ? f.positiveInt("--seed", 1) : d.seed(), d.amiFiles(),
           target.equals("overlap"), f.probability("--shared-room", d.sharedRoom()), f.probability("--monologues", d.monologues()),
-          f.probability("--band-limit", d.bandLimit()));
+          f.probability("--band-limit", d.bandLimit()), f.probability("--tones", d.tones()));
     }
 
     String recipe() {
@@ -102,7 +102,9 @@ public final class TrainVad {
           + (monologues > 0 ? String.format(Locale.ROOT, "; p=%.2f: one 3-6 s piece alone (no overlap)", monologues) : "")
           + (bandLimit > 0 ? String.format(Locale.ROOT, "; p=%.2f: the whole crop band-limited as its source may be, half"
               + " through a telephone line (Augment.telephone), half through a 16th-order low-pass at 4-7.5 kHz (a"
-              + " low-bitrate codec)", bandLimit) : "");
+              + " low-bitrate codec)", bandLimit) : "")
+          + (tones > 0 ? String.format(Locale.ROOT, "; p=%.2f: tonal interference added as non-speech (Augment.tonal:"
+              + " mains hum, beeps, steady tones)", tones) : "");
     }
   }
 
@@ -124,7 +126,7 @@ public final class TrainVad {
 
   static final String USAGE =
       "usage: train-vad [--target speech|overlap] [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M | --steps N]"
-          + " [--threads N] [--channels C] [--shared-room P] [--monologues P] [--band-limit P] [--seed N]";
+          + " [--threads N] [--channels C] [--shared-room P] [--monologues P] [--band-limit P] [--tones P] [--seed N]";
 
   public static int run(String[] args) {
     Options o;
@@ -200,6 +202,7 @@ public final class TrainVad {
       for (int i = 0; i < talkers.length && startFrame + i < m.talkers().length; i++) talkers[i] = m.talkers()[startFrame + i];
       if (r.nextDouble() < 0.3) Augment.mix(x, Augment.noise(len, r.nextDouble(), r), uniform(r, 10, 30));
       Augment.gain(x, uniform(r, -10, 10));
+      addTones(x, r);
       bandLimit(x, r);
       return x;
     }
@@ -251,8 +254,19 @@ public final class TrainVad {
       for (int i = 0; i < len; i++) x[i] += room[i];
     }
     if (r.nextDouble() < 0.25) Augment.biquad(x, uniform(r, 3000, 7000), true);
+    addTones(x, r);
     bandLimit(x, r);
     return x;
+  }
+
+  /**
+   * With {@code --tones}' probability, hum or tones join the crop, labelled as what they are: not
+   * speech (the frames' labels do not change). No draw when the share is 0.
+   */
+  private void addTones(float[] x, Random r) {
+    if (o.tones() <= 0 || r.nextDouble() >= o.tones()) return;
+    float[] t = Augment.tonal(x.length, r);
+    for (int i = 0; i < x.length; i++) x[i] += t[i];
   }
 
   /**

@@ -169,6 +169,44 @@ class TrainingUtilsTest {
     assertEquals(0.5, rooms.sharedRoom());
     assertEquals(0.3, rooms.monologues());
     assertThrows(IllegalArgumentException.class, () -> TrainVad.Options.parse(new String[] {"--monologues", "1.5"}));
+    assertEquals(0, v.tones());
+    TrainVad.Options toned = TrainVad.Options.parse(new String[] {"--tones", "0.3"});
+    assertEquals(0.3, toned.tones());
+    assertTrue(toned.recipe().contains("tonal interference"), toned.recipe());
+  }
+
+  /** Hum, beeps and steady tones: as loud as speech, never silent, never beyond full scale, and tonal. */
+  @Test
+  void tonalInterferenceIsAsLoudAsSpeechAndNarrowBand() {
+    Random r = new Random(11);
+    for (int k = 0; k < 50; k++) {
+      float[] t = Augment.tonal(96_000, r);
+      double peak = 0;
+      int sounding = 0;
+      for (float v : t) {
+        peak = Math.max(peak, Math.abs(v));
+        if (Math.abs(v) > 1e-4) sounding++;
+      }
+      assertTrue(peak > 0.001 && peak < 1, "peak " + peak);
+      assertTrue(sounding >= 0.08 * 16_000 / 2, "at least one burst sounds");
+      // tonal: over the loudest 8192 samples, a few spectral lines hold nearly all the energy
+      // (white noise would spread it over all 4096 bins; a Hann window keeps each line narrow)
+      int loudest = 0;
+      for (int i = 0; i < t.length; i++) if (Math.abs(t[i]) > Math.abs(t[loudest])) loudest = i;
+      int from = Math.max(0, Math.min(t.length - 8192, loudest - 4096));
+      double[] re = new double[8192];
+      double[] im = new double[8192];
+      for (int i = 0; i < 8192; i++) re[i] = t[from + i] * (0.5 - 0.5 * Math.cos(2 * Math.PI * i / 8191));
+      Fft.transform(re, im, false);
+      double[] power = new double[4096];
+      for (int i = 0; i < 4096; i++) power[i] = re[i] * re[i] + im[i] * im[i];
+      double total = Arrays.stream(power).sum();
+      double[] sorted = power.clone();
+      Arrays.sort(sorted);
+      double top = 0;
+      for (int i = 0; i < 64; i++) top += sorted[4095 - i]; // 8 lines of hum with their Hann side bins
+      assertTrue(top / total > 0.9, "share of the 64 strongest bins: " + top / total);
+    }
   }
 
   @Test
