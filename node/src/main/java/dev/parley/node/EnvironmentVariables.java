@@ -6,8 +6,10 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,10 +27,16 @@ import java.util.regex.Pattern;
 final class EnvironmentVariables {
   private EnvironmentVariables() {}
 
-  /** {@code name} sets the key whose last path element is {@code key}, whose default is {@code defaultValue}. */
+  /** {@code name} sets the setting at path {@code key} ("parley.cluster.port"), whose default is {@code defaultValue}. */
   record Variable(String name, String key, String defaultValue) {}
 
   private static final Pattern ASSIGNMENT = Pattern.compile("^\\s*([\\w-]+)\\s*=\\s*(.*?)\\s*$");
+  /** A line that opens an object: {@code cluster {}, {@code a.b = {}. */
+  private static final Pattern OPENS = Pattern.compile("^\\s*([\\w.-]+)\\s*[:=]?\\s*\\{");
+  /** What may hold braces that open or close no object: substitutions, quoted strings, comments. */
+  private static final Pattern NOT_STRUCTURE = Pattern.compile("\\$\\{[^}]*}|\"(\\\\.|[^\"\\\\])*\"|(#|//).*$");
+  /** Dotted names in a message: a setting's path, or its last part. */
+  private static final Pattern PATH = Pattern.compile("[A-Za-z][\\w-]*(\\.[A-Za-z][\\w-]*)*");
   private static final Pattern SUBSTITUTION = Pattern.compile("\\$\\{\\?(\\w+)}");
   private static final Pattern DURATION = Pattern.compile(
       "\\d+(\\.\\d+)?\\s*(ns|us|ms|s|m|h|d|nanos?|micros?|millis?|seconds?|minutes?|hours?|days?)");
@@ -37,18 +45,40 @@ final class EnvironmentVariables {
   /** Every Parley variable ({@code PARLEY_*}, and {@code PORT}) the configuration files read. */
   static List<Variable> declared() {
     List<Variable> out = new ArrayList<>();
-    Map<String, String> lastLiteral = new HashMap<>();
-    for (String line : configurationFiles().split("\n")) {
-      Matcher a = ASSIGNMENT.matcher(line);
-      if (!a.matches()) continue;
-      Matcher s = SUBSTITUTION.matcher(a.group(2));
-      if (s.matches() && (s.group(1).startsWith("PARLEY_") || s.group(1).equals("PORT"))) {
-        out.add(new Variable(s.group(1), a.group(1), lastLiteral.get(a.group(1))));
-      } else {
-        lastLiteral.put(a.group(1), a.group(2).replace("\"", ""));
+    for (String file : configurationFiles()) {
+      Map<String, String> lastLiteral = new HashMap<>();
+      Deque<String> path = new ArrayDeque<>(); // the enclosing objects' names, innermost first
+      for (String line : file.split("\n")) {
+        Matcher a = ASSIGNMENT.matcher(line);
+        if (a.matches()) {
+          String key = String.join(".", reversed(path)) + (path.isEmpty() ? "" : ".") + a.group(1);
+          Matcher s = SUBSTITUTION.matcher(a.group(2));
+          if (s.matches() && (s.group(1).startsWith("PARLEY_") || s.group(1).equals("PORT"))) {
+            out.add(new Variable(s.group(1), key, lastLiteral.get(key)));
+          } else {
+            lastLiteral.put(key, a.group(2).replace("\"", ""));
+          }
+        }
+        String structure = NOT_STRUCTURE.matcher(line).replaceAll("");
+        Matcher opens = OPENS.matcher(structure);
+        boolean named = opens.find();
+        for (char c : structure.toCharArray()) {
+          if (c == '{') {
+            path.push(named ? opens.group(1) : "");
+            named = false;
+          } else if (c == '}' && !path.isEmpty()) {
+            path.pop();
+          }
+        }
       }
     }
     return out;
+  }
+
+  private static List<String> reversed(Deque<String> stack) {
+    List<String> names = new ArrayList<>(stack);
+    Collections.reverse(names);
+    return names;
   }
 
   /** Throws {@link IllegalArgumentException} for a bare number where the default is a duration. */
@@ -80,33 +110,50 @@ final class EnvironmentVariables {
    * the configuration files, so a set variable is what the value came from.
    */
   static String explain(String message, Map<String, String> env) {
+    // the variables whose setting the message names most precisely: "parley.cluster.port" is the
+    // cluster port's alone, where a bare "port" could be either port's
     List<String> set = new ArrayList<>();
+    int best = 0;
     for (Variable v : declared()) {
-      if (env.containsKey(v.name()) && !message.contains(v.name()) && mentions(message, v.key())) {
-        set.add(v.name()); // no values: secrets
-      }
+      if (!env.containsKey(v.name())) continue;
+      int precision = mentions(message, v.key());
+      if (precision == 0 || precision < best) continue;
+      if (precision > best) set.clear();
+      best = precision;
+      set.add(v.name()); // no values: secrets
     }
+    set.removeIf(message::contains);
     return set.isEmpty() ? message : message + " (set by " + String.join(", ", set) + ")";
   }
 
-  private static boolean mentions(String message, String key) {
-    return Pattern.compile("(^|[\\s'.])" + Pattern.quote(key) + "($|[\\s':])").matcher(message).find();
+  /**
+   * How precisely {@code message} names the setting at {@code key}: the number of path elements of
+   * the longest name in it that ends {@code key}'s path ("cluster.port" 2, "port" 1), 0 for none.
+   */
+  private static int mentions(String message, String key) {
+    int best = 0;
+    Matcher m = PATH.matcher(message);
+    while (m.find()) {
+      String name = m.group();
+      if (key.equals(name) || key.endsWith("." + name)) best = Math.max(best, name.split("\\.").length);
+    }
+    return best;
   }
 
-  private static String configurationFiles() {
-    StringBuilder text = new StringBuilder();
+  private static List<String> configurationFiles() {
+    List<String> files = new ArrayList<>();
     try {
       ClassLoader loader = EnvironmentVariables.class.getClassLoader();
       for (String name : List.of("reference.conf", "application.conf")) {
         for (URL url : Collections.list(loader.getResources(name))) {
           try (InputStream in = url.openStream()) {
-            text.append(new String(in.readAllBytes(), StandardCharsets.UTF_8)).append('\n');
+            files.add(new String(in.readAllBytes(), StandardCharsets.UTF_8));
           }
         }
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return text.toString();
+    return files;
   }
 }

@@ -67,6 +67,15 @@ class EnvironmentVariablesTest {
     assertEquals("parley.http.token-ttl (PARLEY_TOKEN_TTL) must be positive",
         EnvironmentVariables.explain("parley.http.token-ttl (PARLEY_TOKEN_TTL) must be positive", Map.of("PARLEY_TOKEN_TTL", "-5s")));
 
+    // QA: "port" is two settings' last name; the message's full path says which (it named the other port's variable)
+    Map<String, String> ports = Map.of("PARLEY_HTTP_PORT", "18151", "PARLEY_CLUSTER_PORT", "-1", "PORT", "80");
+    assertEquals("parley.cluster.port (PARLEY_CLUSTER_PORT) must be a port in 0..65535, got -1",
+        EnvironmentVariables.explain("parley.cluster.port (PARLEY_CLUSTER_PORT) must be a port in 0..65535, got -1", ports));
+    assertEquals("parley.http.port must be a port in 0..65535, got 70000 (set by PORT, PARLEY_HTTP_PORT)",
+        EnvironmentVariables.explain("parley.http.port must be a port in 0..65535, got 70000", ports));
+    assertTrue(EnvironmentVariables.declared().contains(new EnvironmentVariables.Variable("PARLEY_CLUSTER_PORT",
+        "parley.cluster.port", "25520")), EnvironmentVariables.declared().toString());
+
     // not from the environment (a config file, a system property): the message as it is
     ConfigException file = assertThrows(ConfigException.class,
         () -> ConfigFactory.parseString("max-upload = abc").getBytes("max-upload"));

@@ -134,4 +134,28 @@ class MainTest {
       }
     }
   }
+
+  /**
+   * QA: the systemd template ships PARLEY_JWT_SECRET empty, and each http node on PostgreSQL then
+   * generated its own secret and refused the tokens of the others. It is a configuration error.
+   */
+  @Test
+  void anHttpNodeOnPostgresWithoutAJwtSecretIsAConfigurationError(@TempDir Path dir) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-cp", System.getProperty("java.class.path"), Main.class.getName())
+        .redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile());
+    pb.environment().put("PARLEY_ROLES", "http");
+    pb.environment().put("PARLEY_DATA_DIR", dir.resolve("data").toString());
+    pb.environment().put("PARLEY_DB_URL", "jdbc:postgresql://127.0.0.1:1/none"); // never reached
+    pb.environment().remove("PARLEY_JWT_SECRET");
+    Process p = pb.start();
+    try {
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the node did not exit");
+      String log = Files.readString(dir.resolve("node.log"));
+      assertEquals(2, p.exitValue(), log);
+      assertTrue(log.contains("PARLEY_JWT_SECRET must be set on PostgreSQL"), log);
+    } finally {
+      p.destroyForcibly();
+    }
+  }
 }
