@@ -3,6 +3,8 @@ package dev.parley.node;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import dev.parley.http.blob.BlobStores;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -10,6 +12,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * What a node is, read once from the {@code parley} config section: its roles, where it listens
@@ -40,13 +43,15 @@ public record NodeSettings(
 
   public static NodeSettings fromConfig(Config parley) {
     Set<String> roles = parseRoles(parley.getString("roles"));
+    String clusterBind = parley.getString("cluster.bind-host");
+    if (!clusterBind.isBlank()) bindAddress(clusterBind, "PARLEY_CLUSTER_BIND (parley.cluster.bind-host)");
     return new NodeSettings(
         roles,
         requireHost(parley.getString("host")),
         port(parley, "cluster.port", "PARLEY_CLUSTER_PORT"),
         parseSeedNodes(parley.getString("cluster.seed-nodes")),
         port(parley, "http.port", "PARLEY_HTTP_PORT or PORT"),
-        parley.getString("http.bind-host"),
+        bindAddress(parley.getString("http.bind-host"), "PARLEY_HTTP_BIND (parley.http.bind-host)"),
         Path.of(parley.getString("data-dir")).toAbsolutePath().normalize(),
         BlobStores.Kind.parse(parley.getString("blob.store")),
         parley.getBytes("blob.chunk-size"));
@@ -119,10 +124,50 @@ public record NodeSettings(
     return seeds;
   }
 
+  private static final Pattern HOST_NAME =
+      Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\\.?");
+  private static final Pattern NUMERIC = Pattern.compile("[0-9.]+");
+
+  /**
+   * A host name or an IP address as other nodes will dial it. Only its form is checked: its DNS
+   * record may not exist yet (a Kubernetes pod's name), but "bad host" or 999.1.1.1 never will.
+   */
   private static String requireHost(String host) {
     String h = host.trim();
     if (h.isEmpty()) throw new IllegalArgumentException("PARLEY_HOST (parley.host) must not be empty");
+    if (!isAddressLiteral(h) && (NUMERIC.matcher(h).matches() || !HOST_NAME.matcher(h).matches())) {
+      throw new IllegalArgumentException("PARLEY_HOST (parley.host) must be a host name or an IP address, got '" + h + "'");
+    }
     return h;
+  }
+
+  /** A dotted IPv4 address (four parts of 0..255) or an IPv6 one, read without asking DNS. */
+  private static boolean isAddressLiteral(String h) {
+    if (h.contains(":")) {
+      try {
+        return InetAddress.getByName(h.startsWith("[") ? h : "[" + h + "]") != null; // a literal: no lookup
+      } catch (UnknownHostException e) {
+        return false;
+      }
+    }
+    String[] parts = h.split("\\.", -1);
+    if (parts.length != 4) return false;
+    for (String p : parts) {
+      if (p.isEmpty() || p.length() > 3 || !NUMERIC.matcher(p).matches() || Integer.parseInt(p) > 255) return false;
+    }
+    return true;
+  }
+
+  /** An address this machine can bind to: an IP address, or a name it resolves now. */
+  private static String bindAddress(String value, String name) {
+    String v = value.trim();
+    try {
+      if (NUMERIC.matcher(v).matches() && !isAddressLiteral(v)) throw new UnknownHostException(v);
+      InetAddress.getByName(v);
+      return v;
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException(name + " must be an address of this machine (0.0.0.0 for all), got '" + v + "'");
+    }
   }
 
   /** A port number in 0..65535 ({@code 0} = any free port). */

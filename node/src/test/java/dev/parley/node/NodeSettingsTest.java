@@ -1,5 +1,6 @@
 package dev.parley.node;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -40,6 +41,22 @@ class NodeSettingsTest {
     assertFalse(db.isPostgres());
     assertTrue(db.url().startsWith("jdbc:h2:file:"), db.url());
     assertTrue(db.url().contains("/data/db/parley"), db.url());
+  }
+
+  /** QA: these started, bound nothing, and died with 30-100 lines of stack trace (exit 1, not a configuration error). */
+  @Test
+  void hostsAndBindAddressesMustBeAddresses() {
+    for (String[] bad : new String[][] {{"host", "bad host"}, {"host", "999.1.1.1"}, {"host", "a..b"},
+        {"http.bind-host", "999.1.1.1"}, {"cluster.bind-host", "300.0.0.1"}, {"http.bind-host", "no such host.invalid"}}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> NodeSettings.fromConfig(load("parley." + bad[0] + " = \"" + bad[1] + "\"").getConfig("parley")), bad[1]);
+      assertTrue(e.getMessage().contains("'" + bad[1].trim() + "'"), e.getMessage());
+    }
+    for (String[] good : new String[][] {{"host", "parley-http-0.parley.default.svc.cluster.local"}, {"host", "10.0.0.7"},
+        {"host", "::1"}, {"http.bind-host", "0.0.0.0"}, {"cluster.bind-host", "127.0.0.1"}, {"http.bind-host", "::"}}) {
+      assertDoesNotThrow(() -> NodeSettings.fromConfig(load("parley." + good[0] + " = \"" + good[1] + "\"").getConfig("parley")),
+          good[1]);
+    }
   }
 
   @Test
