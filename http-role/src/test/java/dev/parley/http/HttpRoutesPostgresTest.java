@@ -770,7 +770,9 @@ class HttpRoutesPostgresTest {
     assertError(api.get(url.replace("&gen=0", ""), null), 401, "invalid_signature");
 
     // only the owner gets one, and only with a token; without a signature the audio still wants the token
-    assertError(api.get("/meetings/" + id + "/audio-url", api.user("signed-other@example.com")), 404, "not_found");
+    Res notYours = api.get("/meetings/" + id + "/audio-url", api.user("signed-other@example.com"));
+    assertError(notYours, 404, "not_found");
+    assertEquals("private, no-cache", notYours.header("Cache-Control"), "errors of /meetings routes too (QA)");
     assertError(api.get("/meetings/" + id + "/audio-url", null), 401, "unauthorized");
     assertError(api.get("/meetings/" + id + "/audio", null), 401, "unauthorized");
     // a bearer token is answered as a token, whatever the query holds

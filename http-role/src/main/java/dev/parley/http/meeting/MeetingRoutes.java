@@ -10,6 +10,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.delete;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
+import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
@@ -33,6 +34,7 @@ import dev.parley.http.auth.AuthUser;
 import dev.parley.http.auth.TokenGenerations;
 import dev.parley.http.meeting.list.Cursor;
 import dev.parley.http.web.ApiError;
+import dev.parley.http.web.ApiErrors;
 import dev.parley.http.web.ApiException;
 import dev.parley.http.web.Json;
 import dev.parley.protocol.blob.BlobStore;
@@ -70,6 +72,7 @@ import org.apache.pekko.http.javadsl.model.headers.AcceptRanges;
 import org.apache.pekko.http.javadsl.model.headers.Allow;
 import org.apache.pekko.http.javadsl.model.headers.ByteRange;
 import org.apache.pekko.http.javadsl.model.headers.CacheControl;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.model.headers.CacheDirectives;
 import org.apache.pekko.http.javadsl.model.headers.ContentDisposition;
 import org.apache.pekko.http.javadsl.model.headers.ContentDispositionTypes;
@@ -106,7 +109,8 @@ public final class MeetingRoutes {
 
   public Route routes() {
     // a browser keeps what it fetched with a token to itself, and asks again (If-None-Match) before using it
-    return pathPrefix("meetings", () -> respondWithDefaultHeader(PRIVATE_NO_CACHE, () -> concat(
+    // the errors too (an unknown meeting's 404): turned into answers here, inside the header's reach
+    return pathPrefix("meetings", () -> respondWithDefaultHeader(PRIVATE_NO_CACHE, () -> handleExceptions(ERRORS, () -> concat(
         // a signed audio URL, as an <audio src> fetches it: the signature stands for the bearer token
         // (a request with an Authorization header is the token's to answer, whatever its query says)
         pathPrefix(PathMatchers.segment(), id -> path("audio", () -> get(() -> parameterOptional("sig", sig ->
@@ -130,9 +134,10 @@ public final class MeetingRoutes {
                 path("audio-url", () -> get(() -> completeOKWithFuture(service.get(user, id).thenCombine(
                     auth.generation(user.id()), (s, generation) -> audioUrls.sign(s.meetingId(), generation)),
                     Json.marshaller()))),
-                path("audio", () -> get(() -> audio(service.get(user, id)))))))))));
+                path("audio", () -> get(() -> audio(service.get(user, id))))))))))));
   }
 
+  private static final ExceptionHandler ERRORS = ApiErrors.exceptionHandler();
   private static final CacheControl PRIVATE_NO_CACHE = CacheControl.create(CacheDirectives.PRIVATE(), CacheDirectives.NO_CACHE);
 
   /** The meeting as JSON, with a weak ETag of its bytes: an unchanged meeting answers 304 to If-None-Match. */
