@@ -35,7 +35,7 @@ public final class Main {
         train-embedding [OPTIONS]
             train the speaker embedding model (see train-embedding --help)
         train-vad [OPTIONS]
-            train the built-in speech detector (see train-vad --help and docs/VAD_MODEL_CARD.md)
+            train the speech or the overlapped-speech detector (see train-vad --help and docs/VAD_MODEL_CARD.md)
         evaluate-embedding [OPTIONS]
             equal error rate of a speaker model on held-out speakers (see evaluate-embedding --help)
         help

@@ -124,9 +124,24 @@ public final class TrainVad {
     this.log = log;
   }
 
-  static final String USAGE =
+  static final String USAGE = String.join("\n",
       "usage: train-vad [--target speech|overlap] [--data LIBRISPEECH_DIR] [--ami AMI_DIR] [--out DIR] [--minutes M | --steps N]"
-          + " [--threads N] [--channels C] [--shared-room P] [--monologues P] [--band-limit P] [--tones P] [--seed N]";
+          + " [--threads N] [--channels C] [--shared-room P] [--monologues P] [--band-limit P] [--tones P] [--seed N]",
+      "trains parley-vad (speech) or parley-osd (--target overlap) into --out: parley-vad.params or parley-osd.params and",
+      "model.properties; try it with diarize/eval --vad-model DIR (docs/VAD_MODEL_CARD.md has the committed runs)",
+      "  --target speech|overlap  what a frame's label says: anyone speaking (default) or two or more at once",
+      "  --data DIR               LibriSpeech utterances (default ../shared/data/librispeech-speakers)",
+      "  --ami DIR                ami-dev with ami-dev.rttm; trn00-04 are trained on (default ../shared/data/ami-dev)",
+      "  --out DIR                where the weights go (default /work/train/vad)",
+      "  --minutes M | --steps N  stop after M minutes (default 30) or after N steps (repeatable runs)",
+      "  --threads N              libtorch threads (default 2)",
+      "  --channels C             convolution channels (default 64; the pipeline reads it from model.properties)",
+      "  --shared-room P          overlap target: share of scenes heard through one room as a whole (default 0)",
+      "  --monologues P           overlap target: share of scenes with one talker alone (default 0)",
+      "  --band-limit P           share of crops band-limited as telephone or low-bitrate audio (default 0)",
+      "  --tones P                share of crops with hum, beeps or a steady tone added as non-speech (default 0;",
+      "                           the committed parley-vad used 0.3)",
+      "  --seed N                 seeds the batches and the initial weights (default 20261130)");
 
   public static int run(String[] args) {
     Options o;
