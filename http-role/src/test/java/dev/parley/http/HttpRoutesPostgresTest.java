@@ -542,6 +542,13 @@ class HttpRoutesPostgresTest {
     }
     assertError(api.send(api.req("/meetings/upload", token).header("Content-Type", "audio/wav").header("Content-Encoding", "gzip")
         .POST(HttpRequest.BodyPublishers.ofByteArray(gz.toByteArray())).build()), 415, "unsupported_media_type");
+    // the review: a harmless slip in an audio Content-Type, and an identity coding, are no reason to refuse
+    for (String[] ok : new String[][] {{"audio/x-wav;", "identity"}, {"audio/wav; charset=", "identity, identity"}}) {
+      Res r = api.send(api.req("/meetings/upload", token).header("Content-Type", ok[0]).header("Content-Encoding", ok[1])
+          .POST(HttpRequest.BodyPublishers.ofByteArray(Api.wav(0.1))).build());
+      assertEquals(202, r.status(), ok[0] + " / " + ok[1] + ": " + r.text());
+      api.delete("/meetings/" + r.json().get("id").asText(), token);
+    }
     // nothing of these became a meeting, and no blob was left behind
     assertEquals(0, api.get("/meetings", token).json().get("items").size());
     Set<String> left = blobNames();
@@ -615,7 +622,9 @@ class HttpRoutesPostgresTest {
       // the eight are in their slots (they time out after 2 s in tests): an upload of this user's sent
       // before they are would take one of the eight, so wait instead of polling
       Thread.sleep(1000);
-      assertError(api.postRaw("/meetings", slow, "audio/wav", Api.wav(0.1)), 429, "too_many_uploads");
+      Res tooMany = api.postRaw("/meetings", slow, "audio/wav", Api.wav(0.1));
+      assertError(tooMany, 429, "too_many_uploads");
+      assertEquals("5", tooMany.header("Retry-After"), "when to try again (QA: it said nothing)");
       assertEquals(202, api.postRaw("/meetings", other, "audio/wav", Api.wav(0.1)).status(), "other users upload");
       assertEquals(200, api.get("/healthz", null).status());
       for (Socket s : stalled) {

@@ -804,7 +804,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
    */
   static String title(String given) {
     String t = given == null ? "" : given.replaceAll("[\\p{Cc}\\p{Zl}\\p{Zp}]", " ").replaceAll(BIDI_CONTROLS, "")
-        .replaceAll("^[\\s\\p{Z}\\p{Cf}]+|[\\s\\p{Z}\\p{Cf}]+$", "");
+        .replaceAll("^[\\s\\p{Z}\\p{Cf}]+|[\\s\\p{Z}\\p{Cf}&&[^\\x{E0020}-\\x{E007F}]]+$", ""); // tags end emoji flags
     return t.isEmpty() ? "Untitled meeting" : t;
   }
 }

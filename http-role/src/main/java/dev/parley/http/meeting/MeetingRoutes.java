@@ -227,14 +227,15 @@ public final class MeetingRoutes {
             "send one " + UploadIds.IDEMPOTENCY_KEY + " header, not " + keys.size()));
       }
       for (HttpHeader h : request.getHeaders()) {
-        // Pekko keeps a Content-Type it cannot parse (an empty boundary) as a plain header and takes
-        // the body for application/octet-stream: it would be stored as audio and fail to decode
-        if (h.is("content-type")) {
+        // Pekko keeps a Content-Type it cannot parse as a plain header and takes the body for
+        // application/octet-stream: a form with an empty boundary would be stored as audio and fail
+        // to decode (a harmless slip such as "audio/x-wav;" is still taken as audio, as before)
+        if (h.is("content-type") && h.value().strip().toLowerCase(Locale.ROOT).startsWith("multipart/")) {
           return complete(ApiError.response(StatusCodes.BAD_REQUEST, "bad_request",
               "the Content-Type header could not be read: " + h.value()));
         }
         // a compressed body would be stored compressed and fail to decode; audio is compressed already
-        if (h.is("content-encoding") && !h.value().strip().equalsIgnoreCase("identity")) {
+        if (h.is("content-encoding") && !identityOnly(h.value())) {
           return complete(ApiError.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
               "uploads take no Content-Encoding (got " + h.value() + "): send the audio file as it is"));
         }
@@ -276,6 +277,14 @@ public final class MeetingRoutes {
                 MeetingService.fields(params), idempotencyKey), this::accepted)));
       });
     });
+  }
+
+  /** A Content-Encoding that changes nothing: empty, or identity (once or more). */
+  private static boolean identityOnly(String codings) {
+    for (String c : codings.split(",")) {
+      if (!c.isBlank() && !c.strip().equalsIgnoreCase("identity")) return false;
+    }
+    return true;
   }
 
   private static boolean isAudioBody(MediaType m) {

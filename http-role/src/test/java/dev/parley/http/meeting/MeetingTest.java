@@ -706,4 +706,13 @@ class MeetingTest {
       }
     }
   }
+
+  /** QA and review: blank-looking titles get the default; an emoji flag's tag characters at the end stay. */
+  @org.junit.jupiter.api.Test
+  void titlesLoseInvisibleEndsButNotEmojiFlags() {
+    assertEquals("Untitled meeting", Meeting.title("\u00a0\u200b\ufeff\u3000"));
+    assertEquals("Standup", Meeting.title("\ufeff Standup\u00a0"));
+    String scotland = "Team \ud83c\udff4\udb40\udc67\udb40\udc62\udb40\udc73\udb40\udc63\udb40\udc74\udb40\udc7f";
+    assertEquals(scotland, Meeting.title(scotland));
+  }
 }

@@ -3,6 +3,7 @@ package dev.parley.protocol.audio;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Set;
 
 /**
  * The parts of a RIFF/WAVE header that size its audio: the byte rate from the {@code fmt } chunk and
@@ -19,10 +20,13 @@ public record WavHeader(long byteRate, long dataOffset, long declaredDataBytes, 
   private static final long UNKNOWN_SIZE = 0xffffffffL;
   public static final int PCM = 1;
   private static final int EXTENSIBLE = 0xFFFE;
+  private static final Set<String> RIFF_MAGIC = Set.of("RIFF", "RF64", "BW64");
 
   /** The header in the first bytes of a file, or null when they are not a WAV with {@code fmt } before {@code data}. */
   public static WavHeader parse(byte[] h) {
-    if (h == null || h.length < 12 || !ascii(h, 0, 4).equals("RIFF") || !ascii(h, 8, 4).equals("WAVE")) return null;
+    // RF64 and BW64 (EBU Tech 3306, for files over 4 GiB, as field recorders write them) are RIFF with
+    // a ds64 chunk first and 0xFFFFFFFF in the sizes it replaces: the chunks that matter here read alike
+    if (h == null || h.length < 12 || !RIFF_MAGIC.contains(ascii(h, 0, 4)) || !ascii(h, 8, 4).equals("WAVE")) return null;
     ByteBuffer b = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN);
     long pos = 12; // long: a chunk's size may be anything up to 4 GiB, far past the bytes at hand
     long byteRate = -1;

@@ -48,21 +48,42 @@ public final class AudioDecoder {
    */
   private static final Set<Process> RUNNING = ConcurrentHashMap.newKeySet();
   private static final Set<Path> TEMP_FILES = ConcurrentHashMap.newKeySet();
+  /** Set by {@link #abandonDecodes}: the JVM is exiting, and no decode may start any more. */
+  private static volatile boolean closing;
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(AudioDecoder::abandonDecodes, "parley-decoder-cleanup"));
+    try {
+      Runtime.getRuntime().addShutdownHook(new Thread(AudioDecoder::abandonDecodes, "parley-decoder-cleanup"));
+    } catch (IllegalStateException exiting) {
+      closing = true; // first used while the JVM exits: nothing may start
+    }
   }
 
-  /** Stops every decode under way and removes its temp files (the JVM's exit; tests). */
+  /** Stops every decode under way, removes its temp files, and refuses new ones (the JVM's exit; tests). */
   static void abandonDecodes() {
+    closing = true;
     RUNNING.forEach(Process::destroyForcibly);
     for (Path p : TEMP_FILES) deleteQuietly(p);
   }
 
+  /** Lets decodes start again after {@link #abandonDecodes} (tests only: a JVM that exits does not come back). */
+  static void reopenForTests() {
+    closing = false;
+  }
+
+  private static void refuseWhenClosing() throws AudioDecodeException {
+    if (closing) throw new AudioDecodeException("this process is shutting down: the decode was not started", true, null);
+  }
+
   private static Path tempFile(String kind, String suffix) throws AudioDecodeException {
+    refuseWhenClosing();
     try {
       Path p = Files.createTempFile(TEMP_PREFIX + kind, suffix);
       TEMP_FILES.add(p);
+      if (closing) { // the exit's cleanup may have passed this file by
+        deleteQuietly(p);
+        refuseWhenClosing();
+      }
       return p;
     } catch (IOException e) {
       throw new AudioDecodeException("cannot create a temp file: " + e.getMessage(), true, e);
@@ -138,22 +159,27 @@ public final class AudioDecoder {
     double db = liftQuiet(a.samples());
     if (db == 0) return a;
     List<String> warnings = new ArrayList<>(a.warnings());
-    warnings.add(String.format(Locale.ROOT, "the recording is very quiet (its loud passages at %.0f dBFS):"
+    warnings.add(String.format(Locale.ROOT, "the recording is very quiet (its peaks at %.0f dBFS):"
         + " it was raised by %.0f dB", loud, db));
     return new DecodedAudio(a.samples(), warnings);
   }
 
-  /** Loudness (dBFS) of a recording's loud passages below which it is raised: the 95th percentile of its 10 ms RMS. */
-  static final double QUIET_DBFS = -50;
-  /** Where a quiet recording's loud passages are raised to: within the -45..-15 dBFS its detectors learned speech at. */
-  static final double LIFT_TO_DBFS = -40;
+  /**
+   * Peak level (dBFS, see {@link #loudDbfs}) below which a recording is raised: ami-dev's quietest
+   * file peaks at -32 dBFS, the simulated meetings at -23 to -9.
+   */
+  static final double QUIET_DBFS = -40;
+  /** Where a quiet recording's peaks are raised to: its speech then lies within the -45..-15 dBFS the detectors learned. */
+  static final double LIFT_TO_DBFS = -20;
   static final double MAX_LIFT_DB = 40;
 
   /**
    * Raises a very quiet recording (a distant recorder at low gain, a float export at -60 dBFS) so
-   * that its loud passages reach {@link #LIFT_TO_DBFS}, by at most {@link #MAX_LIFT_DB}: the speech
-   * detector and the speaker model learned speech at ordinary levels, and at -70 dBFS they missed
-   * most of it. Digital silence stays as it is.
+   * that its peaks reach {@link #LIFT_TO_DBFS}, by at most {@link #MAX_LIFT_DB}: the speech detector
+   * and the speaker model learned speech at ordinary levels, and at -70 dBFS they missed most of
+   * it. Peaks, not a typical level: a recording of a minute's room noise with two seconds of
+   * speech has the noise for its typical level, and raising that clipped the speech (a review).
+   * Digital silence stays as it is.
    *
    * @return the gain applied in dB, 0 when none
    */
@@ -166,18 +192,12 @@ public final class AudioDecoder {
     return db;
   }
 
-  /** The 95th percentile of the 10 ms RMS levels in dBFS: how loud the loud passages are (-Infinity for silence). */
+  /**
+   * The recording's peak level in dBFS: the 99.9th percentile of its magnitude, which a click
+   * does not set and a few seconds of speech in an hour do (-Infinity for silence).
+   */
   static double loudDbfs(float[] s) {
-    int frames = s.length / 160;
-    if (frames == 0) return Double.NEGATIVE_INFINITY;
-    float[] rms = new float[frames];
-    for (int f = 0; f < frames; f++) {
-      double e = 0;
-      for (int i = f * 160; i < (f + 1) * 160; i++) e += (double) s[i] * s[i];
-      rms[f] = (float) Math.sqrt(e / 160);
-    }
-    Arrays.sort(rms);
-    return 20 * Math.log10(rms[(int) Math.min(frames - 1, Math.floor(0.95 * frames))]);
+    return 20 * Math.log10(magnitudePercentile(s, 0.999, null));
   }
 
   /** The recording's first audio track with sound (see {@link #read(Path, long)}). */
@@ -357,6 +377,7 @@ public final class AudioDecoder {
     try {
       proc = pb.start();
       RUNNING.add(proc);
+      refuseWhenClosing(); // the exit's cleanup may have run between start() and add(): finally stops it
       proc.getOutputStream().close();
       if (!proc.waitFor(DECODE_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
         proc.destroyForcibly();
@@ -470,15 +491,36 @@ public final class AudioDecoder {
         }
       }
       // random bytes read as floats put about half their values beyond DAMAGED: a second that held
-      // damage may hold more of it within range, so it does not set the level
-      float level = magnitudePercentile(s, 0.9999, damagedSecond);
-      if (level > 1) k = 1 / level;
+      // damage may hold more of it within range, so it does not set the level. And only a recording
+      // whose loud passages go beyond full scale throughout is hot: a glitch in a second or two is
+      // clipped, not taken for the level of the whole (scaling by it put the speech at -60 dBFS)
+      if (hotThroughout(s, damagedSecond)) {
+        float level = magnitudePercentile(s, 0.9999, damagedSecond);
+        if (level > 1) k = 1 / level;
+      }
     }
     for (int i = 0; i < s.length; i++) {
       float v = s[i] * k;
       s[i] = v > 1 ? 1 : v < -1 ? -1 : v;
     }
     return new Sanitized(1 / k, damaged);
+  }
+
+  /**
+   * Whether at least 3 seconds, and a fifth of the seconds with any sound (those that held damage
+   * left out), peak beyond full scale.
+   */
+  private static boolean hotThroughout(float[] s, boolean[] damagedSecond) {
+    int sounding = 0;
+    int hot = 0;
+    for (int sec = 0; sec < damagedSecond.length; sec++) {
+      if (damagedSecond[sec]) continue;
+      float peak = 0;
+      for (int i = sec * SAMPLE_RATE; i < Math.min(s.length, (sec + 1) * SAMPLE_RATE); i++) peak = Math.max(peak, Math.abs(s[i]));
+      if (peak > 0) sounding++;
+      if (peak > 1) hot++;
+    }
+    return hot >= 3 && hot >= 0.2 * sounding;
   }
 
   /** Magnitude beyond which a sample of a file at a normal level is damaged data: 60 dB over full scale. */
