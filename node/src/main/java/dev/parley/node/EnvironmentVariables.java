@@ -112,17 +112,17 @@ final class EnvironmentVariables {
   static String explain(String message, Map<String, String> env) {
     // the variables whose setting the message names most precisely: "parley.cluster.port" is the
     // cluster port's alone, where a bare "port" could be either port's
-    List<String> set = new ArrayList<>();
+    // cluster port's alone, where a bare "port" could be either port's; the most precise match over
+    // every variable, set or not, so that a set variable matching only loosely is not named instead
+    List<Variable> declared = declared();
     int best = 0;
-    for (Variable v : declared()) {
-      if (!env.containsKey(v.name())) continue;
-      int precision = mentions(message, v.key());
-      if (precision == 0 || precision < best) continue;
-      if (precision > best) set.clear();
-      best = precision;
-      set.add(v.name()); // no values: secrets
+    for (Variable v : declared) best = Math.max(best, mentions(message, v.key()));
+    List<String> set = new ArrayList<>();
+    for (Variable v : declared) {
+      if (best > 0 && env.containsKey(v.name()) && mentions(message, v.key()) == best && !message.contains(v.name())) {
+        set.add(v.name()); // no values: secrets
+      }
     }
-    set.removeIf(message::contains);
     return set.isEmpty() ? message : message + " (set by " + String.join(", ", set) + ")";
   }
 

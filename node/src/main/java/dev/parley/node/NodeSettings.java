@@ -4,6 +4,8 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import dev.parley.http.blob.BlobStores;
 import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -158,16 +160,20 @@ public record NodeSettings(
     return true;
   }
 
-  /** An address this machine can bind to: an IP address, or a name it resolves now. */
+  /**
+   * An address this machine can bind to: the wildcard, a loopback address, or one of its
+   * interfaces' addresses, given as such or by a name that resolves to it now.
+   */
   private static String bindAddress(String value, String name) {
     String v = value.trim();
     try {
-      if (NUMERIC.matcher(v).matches() && !isAddressLiteral(v)) throw new UnknownHostException(v);
-      InetAddress.getByName(v);
-      return v;
-    } catch (UnknownHostException e) {
-      throw new IllegalArgumentException(name + " must be an address of this machine (0.0.0.0 for all), got '" + v + "'");
+      if (v.isEmpty() || NUMERIC.matcher(v).matches() && !isAddressLiteral(v)) throw new UnknownHostException(v);
+      InetAddress a = InetAddress.getByName(v);
+      if (a.isAnyLocalAddress() || a.isLoopbackAddress() || NetworkInterface.getByInetAddress(a) != null) return v;
+    } catch (UnknownHostException | SocketException e) {
+      // refused below
     }
+    throw new IllegalArgumentException(name + " must be an address of this machine (0.0.0.0 for all), got '" + v + "'");
   }
 
   /** A port number in 0..65535 ({@code 0} = any free port). */

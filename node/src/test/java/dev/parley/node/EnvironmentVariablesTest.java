@@ -73,6 +73,10 @@ class EnvironmentVariablesTest {
         EnvironmentVariables.explain("parley.cluster.port (PARLEY_CLUSTER_PORT) must be a port in 0..65535, got -1", ports));
     assertEquals("parley.http.port must be a port in 0..65535, got 70000 (set by PORT, PARLEY_HTTP_PORT)",
         EnvironmentVariables.explain("parley.http.port must be a port in 0..65535, got 70000", ports));
+    // the review: with only the other port's variable set, the value came from elsewhere: no variable is named
+    assertEquals("parley.cluster.port (PARLEY_CLUSTER_PORT) must be a port in 0..65535, got -1",
+        EnvironmentVariables.explain("parley.cluster.port (PARLEY_CLUSTER_PORT) must be a port in 0..65535, got -1",
+            Map.of("PARLEY_HTTP_PORT", "8080")));
     assertTrue(EnvironmentVariables.declared().contains(new EnvironmentVariables.Variable("PARLEY_CLUSTER_PORT",
         "parley.cluster.port", "25520")), EnvironmentVariables.declared().toString());
 

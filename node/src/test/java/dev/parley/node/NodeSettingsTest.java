@@ -47,7 +47,9 @@ class NodeSettingsTest {
   @Test
   void hostsAndBindAddressesMustBeAddresses() {
     for (String[] bad : new String[][] {{"host", "bad host"}, {"host", "999.1.1.1"}, {"host", "a..b"},
-        {"http.bind-host", "999.1.1.1"}, {"cluster.bind-host", "300.0.0.1"}, {"http.bind-host", "no such host.invalid"}}) {
+        {"http.bind-host", "999.1.1.1"}, {"cluster.bind-host", "300.0.0.1"}, {"http.bind-host", "no such host.invalid"},
+        // the review: an address of another machine, and a blank one (which Java resolves to loopback)
+        {"http.bind-host", "192.0.2.7"}, {"http.bind-host", " "}}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> NodeSettings.fromConfig(load("parley." + bad[0] + " = \"" + bad[1] + "\"").getConfig("parley")), bad[1]);
       assertTrue(e.getMessage().contains("'" + bad[1].trim() + "'"), e.getMessage());

@@ -204,7 +204,12 @@ class CliTest {
     Path toAudio = Files.createSymbolicLink(d.resolve("out.rttm"), audio);
     Path toRef = Files.createSymbolicLink(d.resolve("hyp.rttm"), ref);
     Path hardRef = Files.createLink(d.resolve("hard.rttm"), ref);
+    // the review: a link to an audio file that only a directory input holds (no input names it)
+    Path other = Files.copy(conv, d.resolve("other.wav"));
+    byte[] otherBytes = Files.readAllBytes(other);
+    Path toDirAudio = Files.createSymbolicLink(dir.resolve("links-out.rttm"), other);
     Object[][] runs = {
+      run("eval", "--ref", ref.toString(), "--rttm", toDirAudio.toString(), d.toString()),
       run("diarize", "--rttm", toAudio.toString(), audio.toString()),
       run("eval", "--ref", ref.toString(), "--rttm", toRef.toString(), audio.toString()),
       run("eval", "--ref", ref.toString(), "--rttm", hardRef.toString(), audio.toString()),
@@ -214,6 +219,7 @@ class CliTest {
       assertTrue(((String) r[2]).contains("would be overwritten"), (String) r[2]);
     }
     Assertions.assertArrayEquals(audioBytes, Files.readAllBytes(audio));
+    Assertions.assertArrayEquals(otherBytes, Files.readAllBytes(other));
     assertEquals(refText, Files.readString(ref));
   }
 
