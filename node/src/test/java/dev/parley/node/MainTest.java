@@ -75,13 +75,7 @@ class MainTest {
           ServerSocket free = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
         int freePort = free.getLocalPort();
         free.close();
-        ProcessBuilder pb = new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName())
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve(role + taken + ".log").toFile());
-        pb.environment().put("PARLEY_ROLES", role);
-        pb.environment().put("PARLEY_DATA_DIR", dir.resolve(role + taken).toString());
+        ProcessBuilder pb = node(dir.resolve(role + taken + ".log"), role, dir.resolve(role + taken));
         if (role.equals("gpu")) pb.environment().put("PARLEY_SEED_NODES", "127.0.0.1:" + freePort);
         pb.environment().put("PARLEY_JWT_SECRET", "0123456789abcdef0123456789abcdef");
         pb.environment().put("PARLEY_CLUSTER_PORT", "" + (taken.equals("PARLEY_CLUSTER_PORT") ? busy.getLocalPort() : freePort));
@@ -113,25 +107,14 @@ class MainTest {
         ServerSocket free = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       int port = free.getLocalPort();
       free.close();
-      ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-              "-cp", System.getProperty("java.class.path"), Main.class.getName())
-          .redirectErrorStream(true).redirectOutput(dir.resolve("second.log").toFile());
-      pb.environment().put("PARLEY_ROLES", "http");
-      pb.environment().put("PARLEY_DATA_DIR", data.toString());
+      ProcessBuilder pb = node(dir.resolve("second.log"), "http", data);
       pb.environment().put("PARLEY_JWT_SECRET", "0123456789abcdef0123456789abcdef");
       pb.environment().put("PARLEY_CLUSTER_PORT", "" + port);
       pb.environment().put("PARLEY_HTTP_PORT", "" + port);
       long t0 = System.nanoTime();
-      Process p = pb.start();
-      try {
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the node did not exit");
-        String log = Files.readString(dir.resolve("second.log"));
-        assertEquals(1, p.exitValue(), log);
-        assertTrue(log.contains("is in use by another process"), log);
-        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(25), "not after the 30 s of retries: " + log);
-      } finally {
-        p.destroyForcibly();
-      }
+      String log = exit(pb, 1);
+      assertTrue(log.contains("is in use by another process"), log);
+      assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(25), "not after the 30 s of retries: " + log);
     }
   }
 
@@ -141,19 +124,31 @@ class MainTest {
    */
   @Test
   void anHttpNodeOnPostgresWithoutAJwtSecretIsAConfigurationError(@TempDir Path dir) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-cp", System.getProperty("java.class.path"), Main.class.getName())
-        .redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile());
-    pb.environment().put("PARLEY_ROLES", "http");
-    pb.environment().put("PARLEY_DATA_DIR", dir.resolve("data").toString());
+    ProcessBuilder pb = node(dir.resolve("node.log"), "http", dir.resolve("data"));
     pb.environment().put("PARLEY_DB_URL", "jdbc:postgresql://127.0.0.1:1/none"); // never reached
     pb.environment().remove("PARLEY_JWT_SECRET");
+    String log = exit(pb, 2);
+    assertTrue(log.contains("PARLEY_JWT_SECRET must be set on PostgreSQL"), log);
+  }
+
+  /** A node process of this test class path with {@code role} and {@code dataDir}, its output into {@code log}. */
+  private static ProcessBuilder node(Path log, String role, Path dataDir) {
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-cp", System.getProperty("java.class.path"), Main.class.getName())
+        .redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("PARLEY_ROLES", role);
+    pb.environment().put("PARLEY_DATA_DIR", dataDir.toString());
+    return pb;
+  }
+
+  /** Starts {@code pb}, expects it to exit with {@code code} within a minute, and returns what it logged. */
+  private static String exit(ProcessBuilder pb, int code) throws Exception {
     Process p = pb.start();
     try {
       assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the node did not exit");
-      String log = Files.readString(dir.resolve("node.log"));
-      assertEquals(2, p.exitValue(), log);
-      assertTrue(log.contains("PARLEY_JWT_SECRET must be set on PostgreSQL"), log);
+      String log = Files.readString(pb.redirectOutput().file().toPath());
+      assertEquals(code, p.exitValue(), log);
+      return log;
     } finally {
       p.destroyForcibly();
     }
