@@ -156,7 +156,7 @@ public final class AudioDecoder {
   static DecodedAudio read(Path file, long max) throws AudioDecodeException {
     DecodedAudio a = withSoundingTrack(file, max);
     double loud = loudDbfs(a.samples());
-    double db = liftQuiet(a.samples());
+    double db = liftQuiet(a.samples(), loud);
     if (db == 0) return a;
     List<String> warnings = new ArrayList<>(a.warnings());
     warnings.add(String.format(Locale.ROOT, "the recording is very quiet (its peaks at %.0f dBFS):"
@@ -181,10 +181,10 @@ public final class AudioDecoder {
    * speech has the noise for its typical level, and raising that clipped the speech (a review).
    * Digital silence stays as it is.
    *
+   * @param loudDb {@link #loudDbfs} of {@code s}
    * @return the gain applied in dB, 0 when none
    */
-  static double liftQuiet(float[] s) {
-    double loudDb = loudDbfs(s);
+  static double liftQuiet(float[] s, double loudDb) {
     if (!(loudDb < QUIET_DBFS) || Double.isInfinite(loudDb)) return 0;
     double db = Math.min(MAX_LIFT_DB, LIFT_TO_DBFS - loudDb);
     float g = (float) Math.pow(10, db / 20);
