@@ -235,7 +235,7 @@ public final class HttpRole {
     } catch (Exception e) {
       health.stop();
       throw new IllegalStateException("cannot bind the HTTP API on " + settings.bindHost() + ":" + settings.port()
-          + ": " + e.getMessage(), e);
+          + " (PARLEY_HTTP_PORT; each node on one host needs its own)", e);
     }
     binding.addToCoordinatedShutdown(Duration.ofSeconds(5), system);
     return binding;

@@ -59,9 +59,8 @@ final class GpuHealth {
     try {
       binding = Http.get(system).newServerAt(bindHost, port).bind(route).toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
-      throw new IllegalStateException("cannot bind the gpu node's health endpoint on " + bindHost + ":" + port + " ("
-          + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()) + "); give each node on one host its"
-          + " own PARLEY_HTTP_PORT", e);
+      throw new IllegalStateException("cannot bind the gpu node's health endpoint on " + bindHost + ":" + port
+          + " (PARLEY_HTTP_PORT; each node on one host needs its own)", e);
     }
     binding.addToCoordinatedShutdown(Duration.ofSeconds(2), system);
     log.info("gpu node health endpoint on {}:{}/healthz", bindHost, binding.localAddress().getPort());

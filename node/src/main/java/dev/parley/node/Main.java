@@ -88,8 +88,8 @@ public final class Main {
       System.err.println("parley: configuration error: " + EnvironmentVariables.explain(e.getMessage(), System.getenv()));
       System.exit(2);
     } catch (RuntimeException | Error e) {
-      System.err.println("parley: the node could not start: " + e);
-      e.printStackTrace(System.err);
+      System.err.println("parley: the node could not start: " + StartFailures.describe(e));
+      if (!StartFailures.explained(e)) e.printStackTrace(System.err);
       System.exit(1);
     }
   }

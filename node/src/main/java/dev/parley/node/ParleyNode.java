@@ -102,7 +102,7 @@ public final class ParleyNode {
       BlobStore blobs = BlobStores.create(node.blobStore(), node.dataDir(), node.blobChunkSize(), ds);
 
       Config config = NodeConfig.overlay(node, db, standalone).withFallback(loaded);
-      system = ActorSystem.create(Behaviors.empty(), NodeSettings.SYSTEM_NAME, config);
+      system = createSystem(config, node);
       Cluster cluster = Cluster.get(system);
       Address self = cluster.selfMember().address();
       if (node.seedNodes().isEmpty()) cluster.manager().tell(Join.create(self));
@@ -126,12 +126,10 @@ public final class ParleyNode {
           ds == null ? "none" : (db.isPostgres() ? "postgres " : "h2 ") + db.safeUrl(), node.blobStore());
       return started;
     } catch (RuntimeException | Error e) {
-      if (system != null) {
-        // logged here: terminating runs coordinated shutdown, which may exit the JVM (code 1)
-        // before Main gets to print why
-        log.error("the node could not start: {}", e.toString());
-        system.terminate();
-      }
+      // logged here: terminating runs coordinated shutdown, which may exit the JVM (code 1) before
+      // Main gets to print why
+      log.error("the node could not start: {}", StartFailures.describe(e));
+      if (system != null) system.terminate();
       if (diarizer != null) {
         diarizer.close();
       } else if (loading != null) {
@@ -247,13 +245,17 @@ public final class ParleyNode {
       } catch (IllegalStateException e) {
         if (heldByAnotherProcess(e)) {
           // another node on the same data directory: it will not let go in 30 s, and two must not share it
-          throw new IllegalStateException("the embedded database " + db.safeUrl() + " is in use by another process"
+          throw new StartFailures.Explained("the embedded database " + db.safeUrl() + " is in use by another process"
               + " (another Parley node on the same data directory?): stop that one, or give this node its own"
               + " PARLEY_DATA_DIR", e);
         }
         tries++;
-        if (System.nanoTime() > deadline) throw e;
-        log.warn("database {} not ready (try {}): {}; retrying", db.safeUrl(), tries, e.getMessage());
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("the database " + db.safeUrl() + " was not ready after " + tries + " tries in "
+              + DB_STARTUP_TIMEOUT.toSeconds() + " s", e);
+        }
+        String because = StartFailures.rootMessage(e);
+        log.warn("database {} not ready (try {}): {}; retrying", db.safeUrl(), tries, because != null ? because : e.getMessage());
         try {
           Thread.sleep(1000);
         } catch (InterruptedException ie) {
@@ -261,6 +263,21 @@ public final class ParleyNode {
           throw e;
         }
       }
+    }
+  }
+
+  /** The actor system; a cluster port another process holds is said as such, not as Pekko's remoting failure. */
+  private static ActorSystem<Void> createSystem(Config config, NodeSettings node) {
+    try {
+      return ActorSystem.create(Behaviors.empty(), NodeSettings.SYSTEM_NAME, config);
+    } catch (RuntimeException e) {
+      for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+        if (c instanceof java.net.BindException) {
+          throw new StartFailures.Explained("cannot bind the cluster port " + node.host() + ":" + node.clusterPort()
+              + " (PARLEY_CLUSTER_PORT; each node on one host needs its own)", e);
+        }
+      }
+      throw e;
     }
   }
 

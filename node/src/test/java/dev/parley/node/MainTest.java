@@ -1,6 +1,7 @@
 package dev.parley.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -85,8 +86,13 @@ class MainTest {
           assertTrue(p.waitFor(90, TimeUnit.SECONDS), role + ", " + taken + ": the node did not exit");
           String log = Files.readString(dir.resolve(role + taken + ".log"));
           assertEquals(1, p.exitValue(), role + " node, " + taken + " taken; the node said:\n" + log);
-          // Pekko logs the bind failure itself; Main's "could not start" may lose the race with the exit
-          assertTrue(log.contains("Address already in use"), log);
+          // one line names the port, its variable and the cause (Main's own line may lose the race with
+          // the exit, so the node's log line is the one to check)
+          String port = taken.equals("PARLEY_HTTP_PORT") && role.equals("gpu") ? "health endpoint" : "";
+          assertTrue(log.contains("the node could not start: cannot bind the ") && log.contains(port)
+              && log.contains(":" + busy.getLocalPort() + " (" + taken + "; each node on one host needs its own): ")
+              && log.contains("Address already in use"), log);
+          assertFalse(log.contains("at dev.parley.node.Main"), "no stack trace for a port that is taken:\n" + log);
         } finally {
           p.destroyForcibly();
         }
