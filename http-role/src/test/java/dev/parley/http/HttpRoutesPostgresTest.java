@@ -421,6 +421,19 @@ class HttpRoutesPostgresTest {
     JsonNode o = api.awaitStatus(oct.json().get("id").asText(), token, "done", WAIT);
     assertEquals("audio/wav", o.get("audio").get("contentType").asText(), "sniffed from the RIFF header");
 
+    // a raw body's Content-Disposition names the file, as a form's file part does: the title and the download
+    Res named = api.send(api.req("/meetings", token).header("Content-Type", "audio/wav")
+        .header("Content-Disposition", "attachment; filename=\"Weekly sync.wav\"")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(Api.wav(0.5))).build());
+    assertEquals(202, named.status(), named.text());
+    String namedId = named.json().get("id").asText();
+    assertEquals("Weekly sync", api.awaitStatus(namedId, token, "done", WAIT).get("title").asText());
+    assertTrue(api.get("/meetings/" + namedId + "/audio", token).header("Content-Disposition").contains("Weekly sync.wav"));
+    Res titled = api.send(api.req("/meetings?title=Given", token).header("Content-Type", "audio/wav")
+        .header("Content-Disposition", "attachment; filename=\"other.wav\"")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(Api.wav(0.5))).build());
+    assertEquals("Given", api.awaitStatus(titled.json().get("id").asText(), token, "done", WAIT).get("title").asText());
+
     // a form takes its fields from the query string too; its own fields win
     Res form = api.postMultipart("/meetings?title=From%20query&maxSpeakers=2&minSpeakers=2", token, "f.wav", "audio/wav",
         Api.wav(0.5), Map.of("minSpeakers", "1"));
@@ -866,6 +879,11 @@ class HttpRoutesPostgresTest {
     assertError(api.get("/meetings?limit=1000", token), 400, "bad_request");
     assertError(api.get("/meetings?cursor=%25%25%25", token), 400, null);
     assertError(api.get("/meetings?cursor=bm9wZQ", token), 400, "bad_request");
+    // given twice, either copy could be the one meant (a proxy may pass either)
+    Res twice = api.get("/meetings?limit=5&limit=500", token);
+    assertError(twice, 400, "bad_request");
+    assertTrue(twice.json().get("message").asText().contains("'limit' is given twice"), twice.text());
+    assertError(api.get("/meetings?cursor=a&cursor=b", token), 400, "bad_request");
   }
 
   @Test

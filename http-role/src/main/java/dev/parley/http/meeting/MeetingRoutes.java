@@ -190,7 +190,14 @@ public final class MeetingRoutes {
 
   private Route list(AuthUser user) {
     var s = service.settings();
-    return parameterOptional("limit", limitParam -> parameterOptional("cursor", cursorParam -> {
+    return parameterMultiMap(params -> {
+      for (String name : List.of("limit", "cursor")) {
+        if (params.getOrDefault(name, List.of()).size() > 1) { // a proxy could pass either
+          return complete(ApiError.response(StatusCodes.BAD_REQUEST, "bad_request", "'" + name + "' is given twice; give it once"));
+        }
+      }
+      Optional<String> limitParam = params.getOrDefault("limit", List.of()).stream().findFirst();
+      Optional<String> cursorParam = params.getOrDefault("cursor", List.of()).stream().findFirst();
       int limit = s.listDefaultLimit();
       if (limitParam.isPresent()) {
         try {
@@ -213,7 +220,7 @@ public final class MeetingRoutes {
       }
       return completeWithFuture(service.list(user, limit, cursor).thenApply(json ->
           HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, json))));
-    }));
+    });
   }
 
   // ---------------------------------------------------------------- upload
@@ -272,9 +279,10 @@ public final class MeetingRoutes {
               "send multipart/form-data with a 'file' field, or an audio/* or application/octet-stream body; got "
                   + media));
         }
-        return parameterMultiMap(params -> extractRequestEntity(limited ->
-            onSuccess(service.uploadRaw(user, limited.getDataBytes(), limited.getContentType().toString(),
-                MeetingService.fields(params), idempotencyKey), this::accepted)));
+        return parameterMultiMap(params -> optionalHeaderValueByType(ContentDisposition.class, disposition ->
+            extractRequestEntity(limited -> onSuccess(service.uploadRaw(user, limited.getDataBytes(),
+                limited.getContentType().toString(), disposition.map(d -> d.getParams().get("filename")).orElse(null),
+                MeetingService.fields(params), idempotencyKey), this::accepted))));
       });
     });
   }

@@ -132,15 +132,18 @@ public final class MeetingService {
   // ---------------------------------------------------------------- uploads
 
   /**
-   * A raw audio body: fields come from the query string. {@code idempotencyKey}: the request's
-   * Idempotency-Key, null for none ({@link UploadIds}).
+   * A raw audio body: fields come from the query string. {@code fileName}: the file name of the
+   * request's Content-Disposition, null for none; like a form's file name, it names the audio and,
+   * without a {@code title}, the meeting. {@code idempotencyKey}: the request's Idempotency-Key, null
+   * for none ({@link UploadIds}).
    */
   public CompletionStage<Uploaded> uploadRaw(AuthUser user, Source<ByteString, ?> body, String contentType,
-      Map<String, String> params, String idempotencyKey) {
+      String fileName, Map<String, String> params, String idempotencyKey) {
     DiarizationOptions options = options(params); // fail before reading the body
+    String title = params.get("title") == null || params.get("title").isBlank() ? titleFrom(fileName) : params.get("title");
     return placed(user, target(user, idempotencyKey), target -> inUploadSlot(user,
-        () -> store(target.blobKey(), body, contentType, null)
-            .thenCompose(a -> create(user, target, params.get("title"), options, a))));
+        () -> store(target.blobKey(), body, contentType, fileName)
+            .thenCompose(a -> create(user, target, title, options, a))));
   }
 
   /**
