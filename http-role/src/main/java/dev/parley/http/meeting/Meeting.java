@@ -664,7 +664,11 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     }
     ctx.getLog().warn("meeting {}: {}; giving up after {} attempts", meetingId, logReason, s.attempt());
     String why = clientReason + " (gave up after " + s.attempt() + " attempts)"; // see GAVE_UP
-    return Effect().persist(new Failed(s.attempt(), s.attemptId(), node, why, true)).thenRun(st -> finished());
+    return Effect().persist(new Failed(s.attempt(), s.attemptId(), node, why, true)).thenRun(st -> {
+      finished();
+      // a node that went silent or unreachable may still run the last attempt: its result would be thrown away
+      cancelAttempts(st, null, "the meeting gave up");
+    });
   }
 
   /** The ending of a retryable failure's reason: transient failures used up the attempts. */

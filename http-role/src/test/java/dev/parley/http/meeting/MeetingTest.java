@@ -448,6 +448,27 @@ class MeetingTest {
   }
 
   /**
+   * A review: a meeting that gave up because its last attempt's node went silent left that attempt
+   * running there, on a GPU, for a result the meeting would throw away.
+   */
+  @Test
+  void givingUpCancelsTheLastAttempt() throws Exception {
+    Fixture f = new Fixture(new MeetingSettings(RESEND, Duration.ofMillis(300), 2, Duration.ofSeconds(60), 0.1, 10, null,
+        Duration.ZERO));
+    f.create();
+    for (int n = 1; n <= 2; n++) {
+      RunJob run = f.awaitRun(n);
+      run.replyTo().tell(new JobAccepted(f.id, f.attempt(n), "gpu-" + n)); // then silence: the heartbeat times out
+    }
+    Meeting.State s = f.awaitState(st -> st.status() == Meeting.Status.FAILED, "gave up after 2 attempts");
+    assertTrue(s.failure().reason().contains("stopped answering"), s.failure().reason());
+    // attempt 1 when attempt 2 superseded it, then every attempt when the meeting gave up
+    List<CancelJob> cancels = f.cancels.receiveSeveralMessages(3, Duration.ofSeconds(3));
+    assertEquals(new CancelJob(f.id, f.attempt(2), "the meeting gave up"), cancels.get(2));
+    drain(f.workers, Duration.ofMillis(50));
+  }
+
+  /**
    * A review: a gpu node that could not reach the blob store's database failed every job, and the
    * five attempts were used up in 25 s, so a short outage failed every meeting it touched. A worker's
    * failure now waits retry-backoff before the second attempt, three times as long before the third.
