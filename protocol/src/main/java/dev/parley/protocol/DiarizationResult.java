@@ -15,7 +15,11 @@ public record DiarizationResult(
     List<String> warnings) implements CborSerializable {
 
   public DiarizationResult {
-    warnings = warnings == null ? List.of() : List.copyOf(warnings); // results journaled before warnings existed
+    // a result missing a list (journaled before warnings existed, or sent without one) has none: a null
+    // would stop the meeting that reads it and the read side that lists it
+    segments = segments == null ? List.of() : segments;
+    speakers = speakers == null ? List.of() : speakers;
+    warnings = warnings == null ? List.of() : List.copyOf(warnings);
   }
 
   public DiarizationResult(List<Segment> segments, List<SpeakerSummary> speakers, Map<String, String> models,

@@ -201,6 +201,11 @@ class MeetingTest {
             + "\"processingSeconds\":0.1,\"realTimeFactor\":0.1,\"device\":\"cpu\"}}", DiarizationResult.class);
     assertEquals(List.of(), old.warnings());
     assertEquals(Map.of(), old.timing().stageSeconds());
+    // review: a result without its lists stopped the meeting that logged it and the read side that listed it
+    DiarizationResult bare = new ObjectMapper().readValue("{\"models\":{}}", DiarizationResult.class);
+    assertEquals(List.of(), bare.segments());
+    assertEquals(List.of(), bare.speakers());
+    assertEquals("", bare.toRttm("f"));
   }
 
   // ---------------------------------------------------------------- commands and events
