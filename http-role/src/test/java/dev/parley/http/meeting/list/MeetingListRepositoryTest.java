@@ -46,6 +46,28 @@ class MeetingListRepositoryTest {
     }
   }
 
+  /** Review: every test row had its own millisecond, so a cursor that ignored the id would have passed. */
+  @Test
+  void meetingsCreatedInOneMillisecondArePagedByIdWithoutLossOrRepeat() throws Exception {
+    try (Postgres pg = Postgres.freshSchema(); HikariDataSource ds = Database.create(pg.db)) {
+      Schema.migrate(pg.db);
+      MeetingListRepository repo = new MeetingListRepository(ds, pg.db);
+      for (String id : List.of("a", "c", "b", "d")) {
+        repo.insertCreated(new MeetingRow(id, "owner", id, "queued", 0, 1000L, 1000L, null, null, null, null, null, null));
+      }
+      repo.insertCreated(new MeetingRow("z", "owner", "older", "queued", 0, 999L, 999L, null, null, null, null, null, null));
+      List<String> seen = new java.util.ArrayList<>();
+      Cursor cursor = null;
+      for (int pages = 0; pages < 10; pages++) {
+        MeetingListRepository.Page page = repo.page("owner", 2, cursor);
+        page.items().forEach(r -> seen.add(r.id()));
+        if (page.nextCursor() == null) break;
+        cursor = Cursor.decode(page.nextCursor());
+      }
+      assertEquals(List.of("d", "c", "b", "a", "z"), seen);
+    }
+  }
+
   /** The list keeps a failure's retryable flag, as the meeting view has it; a Queued clears it with the reason. */
   @Test
   void aFailureKeepsItsRetryableFlag() throws Exception {
