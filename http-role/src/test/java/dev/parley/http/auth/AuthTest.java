@@ -76,6 +76,18 @@ class AuthTest {
     assertTrue(tokens.verify(tampered).isEmpty());
     assertTrue(tokens.verify("not.a.token").isEmpty());
     assertThrows(IllegalArgumentException.class, () -> new TokenService("short", Duration.ofHours(1)));
+    // signed with the right secret, yet not Parley's: another issuer, or no expiry (it would never expire)
+    Algorithm rightKey = Algorithm.HMAC256(SECRET);
+    Instant inAnHour = Instant.now().plus(Duration.ofHours(1));
+    assertTrue(tokens.verify(JWT.create().withIssuer(TokenService.ISSUER).withSubject("user-1").withExpiresAt(inAnHour)
+        .sign(rightKey)).isPresent(), "the claims below are the only difference");
+    assertTrue(tokens.verify(JWT.create().withIssuer("other").withSubject("user-1").withExpiresAt(inAnHour)
+        .sign(rightKey)).isEmpty(), "another issuer");
+    assertTrue(tokens.verify(JWT.create().withSubject("user-1").withExpiresAt(inAnHour).sign(rightKey)).isEmpty(), "no issuer");
+    assertTrue(tokens.verify(JWT.create().withIssuer(TokenService.ISSUER).withSubject("user-1").sign(rightKey)).isEmpty(),
+        "no expiry");
+    assertTrue(tokens.verify(JWT.create().withIssuer(TokenService.ISSUER).withExpiresAt(inAnHour).sign(rightKey)).isEmpty(),
+        "no subject");
   }
 
   @Test
