@@ -795,7 +795,9 @@ class HttpRoutesPostgresTest {
     String query = url.substring(url.indexOf('?'));
     String sig = query.substring(query.indexOf("sig=") + 4);
     String tampered = url.substring(0, url.length() - 2) + (sig.endsWith("AA") ? "BB" : "AA");
-    assertError(api.get(tampered, null), 401, "invalid_signature");
+    Res refused = api.get(tampered, null);
+    assertError(refused, 401, "invalid_signature");
+    assertEquals("Bearer realm=\"parley\"", refused.header("WWW-Authenticate"), "a 401 says what it asks for (RFC 9110)");
     assertError(api.get("/meetings/" + otherId + "/audio" + query, null), 401, "invalid_signature");
     long exp = expiresAt.getEpochSecond();
     assertError(api.get(url.replace("exp=" + exp, "exp=" + (exp + 3600)), null), 401, "invalid_signature");

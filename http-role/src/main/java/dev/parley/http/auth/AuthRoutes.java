@@ -253,7 +253,8 @@ public final class AuthRoutes {
     });
   }
 
-  private static final WWWAuthenticate CHALLENGE = WWWAuthenticate.create(HttpChallenge.createOAuth2("parley"));
+  /** What a 401 asks for: a bearer token (RFC 6750). */
+  public static final WWWAuthenticate CHALLENGE = WWWAuthenticate.create(HttpChallenge.createOAuth2("parley"));
   /** RFC 6750's own spelling (Pekko's model would leave the error's quotes out, which some clients' parsers miss). */
   private static final RawHeader INVALID_TOKEN =
       RawHeader.create("WWW-Authenticate", "Bearer realm=\"parley\", error=\"invalid_token\"");

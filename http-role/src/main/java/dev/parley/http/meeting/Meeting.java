@@ -527,7 +527,7 @@ public final class Meeting extends EventSourcedBehavior<Meeting.Command, Meeting
     String title = title(c.title());
     DiarizationOptions options = c.options() == null ? DiarizationOptions.NONE : c.options();
     List<Event> events = List.of(
-        new Created(meetingId, c.owner(), title, options, Instant.now()),
+        new Created(meetingId, c.owner(), title, options, now),
         new AudioStored(a.key(), a.size(), a.sha256(), a.contentType(), a.fileName(), a.durationSeconds()),
         new Queued(1, attemptId(meetingId, 1), null));
     return Effect().persist(events).thenRun(st -> {

@@ -111,37 +111,49 @@ public final class MeetingRoutes {
     // a browser keeps what it fetched with a token to itself, and asks again (If-None-Match) before using it
     // the errors too (an unknown meeting's 404): turned into answers here, inside the header's reach
     return pathPrefix("meetings", () -> respondWithDefaultHeader(PRIVATE_NO_CACHE, () -> handleExceptions(ERRORS, () -> concat(
-        // a signed audio URL, as an <audio src> fetches it: the signature stands for the bearer token
-        // (a request with an Authorization header is the token's to answer, whatever its query says)
-        pathPrefix(PathMatchers.segment(), id -> path("audio", () -> get(() -> parameterOptional("sig", sig ->
-            optionalHeaderValueByName("Authorization", bearer -> sig.isEmpty() || bearer.isPresent() ? reject()
-                : parameterOptional("exp", exp -> parameterOptional("gen", gen ->
-                    audioUrls.problem(id, exp.orElse(null), gen.orElse(null), sig.get())
-                        .map(MeetingRoutes::invalidSignature)
-                        .orElseGet(() -> signedAudio(id, Long.parseLong(gen.get())))))))))),
+        pathPrefix(PathMatchers.segment(), id -> path("audio", () -> get(() -> signedAudioUrl(id)))),
         auth.authenticated(user -> concat(
             pathEndOrSingleSlash(() -> concat(get(() -> list(user)), post(() -> upload(user)))),
             // other methods on these two names are 405s, not lookups of meetings called "upload" and "list"
             pathPrefix("upload", () -> pathEndOrSingleSlash(() -> concat(post(() -> upload(user)), onlyAllowed(HttpMethods.POST)))),
             pathPrefix("list", () -> pathEndOrSingleSlash(() -> concat(get(() -> list(user)), onlyAllowed(HttpMethods.GET)))),
-            pathPrefix(PathMatchers.segment(), id -> concat(
-                pathEnd(() -> concat(
-                    get(() -> Json.answering(() -> meeting(user, id))),
-                    delete(() -> onSuccess(service.delete(user, id), d -> complete(StatusCodes.NO_CONTENT))))),
-                path("rttm", () -> get(() -> onSuccess(service.get(user, id), s -> rttm(id, s)))),
-                path("history", () -> get(() -> Json.answering(() -> onSuccess(service.history(user, id),
-                    h -> weaklyTagged(HttpResponse.create(), ContentTypes.APPLICATION_JSON, json(h)))))),
-                path("audio-url", () -> get(() -> completeOKWithFuture(service.get(user, id).thenCombine(
-                    auth.generation(user.id()), (s, generation) -> audioUrls.sign(s.meetingId(), generation)),
-                    Json.marshaller()))),
-                path("audio", () -> get(() -> audio(service.get(user, id))))))))))));
+            pathPrefix(PathMatchers.segment(), id -> meeting(user, id))))))));
+  }
+
+  /** One meeting's routes for its owner. */
+  private Route meeting(AuthUser user, String id) {
+    return concat(
+        pathEnd(() -> concat(
+            get(() -> Json.answering(() -> meetingJson(user, id))),
+            delete(() -> onSuccess(service.delete(user, id), d -> complete(StatusCodes.NO_CONTENT))))),
+        path("rttm", () -> get(() -> onSuccess(service.get(user, id), s -> rttm(id, s)))),
+        path("history", () -> get(() -> Json.answering(() -> onSuccess(service.history(user, id),
+            h -> weaklyTagged(HttpResponse.create(), ContentTypes.APPLICATION_JSON, json(h)))))),
+        path("audio-url", () -> get(() -> completeOKWithFuture(service.get(user, id).thenCombine(
+            auth.generation(user.id()), (s, generation) -> audioUrls.sign(s.meetingId(), generation)),
+            Json.marshaller()))),
+        path("audio", () -> get(() -> audio(service.get(user, id)))));
+  }
+
+  /**
+   * A signed audio URL, as an {@code <audio src>} fetches it: the signature stands for the bearer
+   * token. A request without {@code sig}, or with an Authorization header (the token's to answer,
+   * whatever its query says), passes on to the authenticated routes.
+   */
+  private Route signedAudioUrl(String id) {
+    return parameterOptional("sig", sig -> optionalHeaderValueByName("Authorization", bearer ->
+        sig.isEmpty() || bearer.isPresent() ? reject()
+            : parameterOptional("exp", exp -> parameterOptional("gen", gen ->
+                audioUrls.problem(id, exp.orElse(null), gen.orElse(null), sig.get())
+                    .map(MeetingRoutes::invalidSignature)
+                    .orElseGet(() -> signedAudio(id, Long.parseLong(gen.get())))))));
   }
 
   private static final ExceptionHandler ERRORS = ApiErrors.exceptionHandler();
   private static final CacheControl PRIVATE_NO_CACHE = CacheControl.create(CacheDirectives.PRIVATE(), CacheDirectives.NO_CACHE);
 
   /** The meeting as JSON, with a weak ETag of its bytes: an unchanged meeting answers 304 to If-None-Match. */
-  private Route meeting(AuthUser user, String id) {
+  private Route meetingJson(AuthUser user, String id) {
     return onSuccess(service.get(user, id),
         s -> weaklyTagged(HttpResponse.create(), ContentTypes.APPLICATION_JSON, json(MeetingViews.of(s))));
   }
@@ -338,10 +350,6 @@ public final class MeetingRoutes {
         ContentTypes.TEXT_PLAIN_UTF8, s.result().toRttm(id).getBytes(StandardCharsets.UTF_8));
   }
 
-  /**
-   * The audio, validated by its checksum and upload time: If-None-Match and If-Modified-Since answer
-   * 304, and a Range whose If-Range no longer matches gets the whole file ({@code conditional}).
-   */
   /** The audio of a validly signed URL, unless its owner has logged out or changed password since it was signed. */
   private Route signedAudio(String id, long generation) {
     return onSuccess(service.getSigned(id).thenCompose(s -> auth.generation(s.owner()).thenApply(current ->
@@ -351,9 +359,13 @@ public final class MeetingRoutes {
   }
 
   private static Route invalidSignature(String problem) {
-    return complete(ApiError.response(StatusCodes.UNAUTHORIZED, "invalid_signature", problem));
+    return complete(ApiError.response(StatusCodes.UNAUTHORIZED, "invalid_signature", problem).addHeader(AuthRoutes.CHALLENGE));
   }
 
+  /**
+   * The audio, validated by its checksum and upload time: If-None-Match and If-Modified-Since answer
+   * 304, and a Range whose If-Range no longer matches gets the whole file ({@code conditional}).
+   */
   private Route audio(CompletionStage<Meeting.State> meeting) {
     return onSuccess(meeting, s -> {
       Route serve = optionalHeaderValueByType(Range.class, range -> completeWithFuture(audio(s, range)));

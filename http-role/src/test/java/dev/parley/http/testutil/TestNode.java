@@ -47,7 +47,7 @@ public final class TestNode implements AutoCloseable {
         "parley.http.port = 0",
         "parley.http.max-upload = 1MiB",
         "parley.http.jwt-secret = \"test-secret-0123456789abcdef\"",
-        "parley.http.ask-timeout = 5s",
+        "parley.http.ask-timeout = 10s", // the default: 30 uploads at once on a loaded 2-core machine took more than 5 s
         "parley.http.upload-stall-timeout = 2s",
         "parley.auth.bcrypt-cost = 4",
         "parley.meeting.resend-interval = 300ms",
