@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class DiarizationPipeline implements Diarizer {
   private static final Logger log = LoggerFactory.getLogger(DiarizationPipeline.class);
-  public static final String PIPELINE_VERSION = "10";
+  public static final String PIPELINE_VERSION = "11";
 
   private final VoiceActivityDetector vad;
   private final SpeakerEmbeddingModel model;

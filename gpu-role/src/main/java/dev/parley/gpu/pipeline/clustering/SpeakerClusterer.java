@@ -93,11 +93,13 @@ public final class SpeakerClusterer {
     } else {
       List<AgglomerativeClustering.Merge> merges = AgglomerativeClustering.dendrogram(items, w);
       int k;
+      // how many speakers the threshold finds by itself: a floor that lifts the count does not make a
+      // recording one for spectral clustering (which would then count freely up to the ceiling)
+      int counted = numSpeakers != null ? numSpeakers : AgglomerativeClustering.countAbove(m, merges, params.threshold());
       if (numSpeakers != null) {
         k = numSpeakers;
       } else {
-        k = AgglomerativeClustering.countAbove(m, merges, params.threshold());
-        k = Math.max(lo, Math.min(hi, k));
+        k = Math.max(lo, Math.min(hi, counted));
       }
       k = Math.max(1, Math.min(m, k));
       labels = AgglomerativeClustering.cut(m, merges, k);
@@ -107,7 +109,7 @@ public final class SpeakerClusterer {
       }
       int found = Arrays.stream(labels).max().orElse(0) + 1;
       if (numSpeakers == null && m >= SPECTRAL_MIN_ITEMS
-          && ((spectral && found >= 2) || (auto && found >= params.spectralFrom()))) {
+          && ((spectral && found >= 2) || (auto && found >= params.spectralFrom() && counted >= params.spectralFrom()))) {
         labels = foldSmall(items, w, spectral(items, w, 0, lo, hi), Math.min(lo, m));
       }
     }

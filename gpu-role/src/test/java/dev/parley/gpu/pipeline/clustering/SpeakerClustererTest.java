@@ -184,6 +184,22 @@ class SpeakerClustererTest {
     assertEquals(1.0, purity(cut, SpeakerClusterer.dense(lab)), 1e-9);
   }
 
+  /**
+   * QA: on a one-speaker excerpt, minSpeakers 3 gave 6 speakers and "3 to 8" gave 5, more than "5 to 6":
+   * the floor lifted the count to where spectral clustering takes over, which then counted up to the ceiling.
+   */
+  @Test
+  void aFloorLiftsTheCountToTheFloorAndNoFurther() {
+    float[][] one = blobs(200, 1, 0.9, 7, null);
+    SpeakerClusterer auto = new SpeakerClusterer(PipelineParams.Clustering.defaults());
+    assertEquals("auto", PipelineParams.Clustering.defaults().method());
+    assertEquals(1, auto.cluster(one, ones(200), null, null, null).count());
+    assertEquals(3, auto.cluster(one, ones(200), null, 3, null).count());
+    assertEquals(3, auto.cluster(one, ones(200), null, 3, 8).count());
+    assertEquals(4, auto.cluster(one, ones(200), null, 4, null).count());
+    assertEquals(5, auto.cluster(one, ones(200), null, 5, 6).count());
+  }
+
   /** A review: minSpeakers above the default ceiling (20) was honoured, then undone by the spectral step capped at 20. */
   @Test
   void aFloorAboveTheDefaultCeilingIsHonoured() {
