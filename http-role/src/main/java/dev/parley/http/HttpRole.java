@@ -59,6 +59,7 @@ import org.apache.pekko.cluster.typed.SingletonActor;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
@@ -228,7 +229,8 @@ public final class HttpRole {
       binding = Http.get(system).newServerAt(settings.bindHost(), settings.port())
           .withSettings(ServerSettings.create(serverConfig).withTerminationDeadlineExceededResponse(
               // requests still open when a stopping node's grace period ends get the one error shape too
-              ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down; retry")))
+              ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down; retry")
+                  .addHeader(RetryAfter.create(1L))))
           .bind(routes)
           .toCompletableFuture()
           .get(30, TimeUnit.SECONDS);

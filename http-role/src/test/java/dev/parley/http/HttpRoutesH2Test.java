@@ -228,6 +228,7 @@ class HttpRoutesH2Test {
       assertTrue(response.startsWith("HTTP/1.1 503"), response);
       assertTrue(response.contains("application/json"), response);
       assertTrue(response.contains("\"error\":\"shutting_down\""), response);
+      assertTrue(response.contains("Retry-After: 1"), response);
     }
   }
 

@@ -91,6 +91,13 @@ public final class ApiErrors {
       return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
           "the service did not answer in time, try again").addHeader(RetryAfter.create(1L));
     }
+    if (c.getClass().getName().endsWith(".ServerTerminationDeadlineReached")) { // Pekko's internal type
+      // the node stopped before this request (an upload, most likely) was done: its client has the
+      // server's 503 already, and the request's stream reports the end here too; not a bug of the route
+      log.info("request cut off, the node stopped before it was done");
+      return ApiError.response(StatusCodes.SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down; retry")
+          .addHeader(RetryAfter.create(1L));
+    }
     if (c instanceof RejectedExecutionException) {
       // a dispatcher refused the work: the node is stopping (coordinated shutdown); another node can answer
       log.info("request refused, the node is stopping: {}", c.toString());

@@ -72,6 +72,12 @@ class ApiErrorsTest {
     assertEquals(503, r.status().intValue());
     assertTrue(body(r).contains("\"unavailable\""), body(r));
     assertEquals("1", r.getHeader("Retry-After").orElseThrow().value());
+    // QA: an upload cut off by the node's stop was logged as an unhandled error with a stack trace
+    HttpResponse cut = ApiErrors.toResponse(new CompletionException(
+        new org.apache.pekko.http.impl.engine.server.ServerTerminationDeadlineReached()));
+    assertEquals(503, cut.status().intValue());
+    assertTrue(body(cut).contains("\"shutting_down\""), body(cut));
+    assertEquals("1", cut.getHeader("Retry-After").orElseThrow().value());
   }
 
   @Test
