@@ -512,6 +512,10 @@ class HttpRoutesPostgresTest {
     assertError(api.postRaw("/meetings?numSpeakers=zero", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
     assertError(api.postRaw("/meetings?numSpeakers=%D9%A3", token, "audio/wav", Api.wav(0.1)), 400, "bad_request"); // Arabic-Indic 3
     assertError(api.postRaw("/meetings?minSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
+    // QA: a number too long for an int was "not a whole number"
+    Res huge = api.postRaw("/meetings?numSpeakers=99999999999999", token, "audio/wav", Api.wav(0.1));
+    assertError(huge, 400, "bad_request");
+    assertTrue(huge.json().get("message").asText().contains("must be between 1 and"), huge.text());
     assertError(api.postRaw("/meetings?numSpeakers=3&maxSpeakers=2", token, "audio/wav", Api.wav(0.1)), 400, "bad_request");
     assertError(api.postMultipart("/meetings?numSpeakers=0", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of()), 400, "bad_request");
     assertError(api.postMultipart("/meetings", token, "a.wav", "audio/wav", Api.wav(0.1), Map.of("numSpeakers", "1", "minSpeakers", "2")),

@@ -416,14 +416,20 @@ public final class MeetingService {
 
   /**
    * {@code v} as a whole number written in ASCII digits, as clients send them ({@link
-   * Integer#parseInt} alone also takes other scripts' digits, "٣" for 3).
+   * Integer#parseInt} alone also takes other scripts' digits, "٣" for 3); one beyond an int is
+   * {@link Integer#MAX_VALUE} or {@link Integer#MIN_VALUE}, so that a range check says what is wrong
+   * with it (QA: 99999999999999 was "not a whole number").
    *
    * @throws NumberFormatException for anything else
    */
   static int wholeNumber(String v) {
     String s = v.strip();
     if (!s.matches("[+-]?[0-9]+")) throw new NumberFormatException("not a whole number: " + v);
-    return Integer.parseInt(s);
+    try {
+      return Integer.parseInt(s);
+    } catch (NumberFormatException tooLong) {
+      return s.startsWith("-") ? Integer.MIN_VALUE : Integer.MAX_VALUE;
+    }
   }
 
   /**
