@@ -79,15 +79,31 @@ public final class Json {
    */
   public static Route answering(Supplier<Route> inner) {
     return Directives.extractRequest(req -> {
-      boolean refused = req.getHeader(Accept.class)
-          .map(a -> StreamSupport.stream(a.getMediaRanges().spliterator(), false)
-              .noneMatch((MediaRange r) -> r.matches(MediaTypes.APPLICATION_JSON)))
-          .orElse(false);
+      boolean refused = req.getHeader(Accept.class).map(a -> !acceptsJson(a)).orElse(false);
       return refused
           ? Directives.complete(ApiError.response(StatusCodes.NOT_ACCEPTABLE, "not_acceptable",
               "this route answers application/json, which the Accept header rules out"))
           : inner.get();
     });
+  }
+
+  /**
+   * Whether JSON is acceptable: the most specific media range that matches it ({@code
+   * application/json}, then {@code application/*}, then {@code * /*}) has a q-value above 0 (RFC
+   * 9110, 12.5.1: {@code application/json;q=0} rules JSON out even beside {@code * /*}).
+   */
+  static boolean acceptsJson(Accept accept) {
+    return StreamSupport.stream(accept.getMediaRanges().spliterator(), false)
+        .filter((MediaRange r) -> r.matches(MediaTypes.APPLICATION_JSON))
+        .max(java.util.Comparator.comparingInt(Json::specificity))
+        .map(r -> r.qValue() > 0)
+        .orElse(false);
+  }
+
+  /** 0 for {@code * /*}, 1 for {@code application/*}, 2 for {@code application/json} itself. */
+  private static int specificity(MediaRange r) {
+    if (r.matches(MediaTypes.TEXT_PLAIN)) return 0;
+    return r.matches(MediaTypes.APPLICATION_XML) ? 1 : 2;
   }
 
   /**

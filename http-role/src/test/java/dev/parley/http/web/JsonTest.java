@@ -1,7 +1,9 @@
 package dev.parley.http.web;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.parley.protocol.SpeakerSummary;
 import java.io.IOException;
@@ -31,5 +33,21 @@ class JsonTest {
   void speakersAreServedWithoutTheirVoiceprints() throws Exception {
     String json = Json.MAPPER.writeValueAsString(new SpeakerSummary("SPEAKER_00", 1.5, new float[] {0.6f, 0.8f}));
     assertEquals("{\"label\":\"SPEAKER_00\",\"talkTime\":1.5}", json);
+  }
+
+  /** QA: {@code application/json;q=0} was taken as accepting JSON. */
+  @Test
+  void jsonIsAcceptableUnlessItsMostSpecificRangeSaysQZero() {
+    java.util.function.Function<String, Boolean> accepts = header -> Json.acceptsJson(
+        (org.apache.pekko.http.javadsl.model.headers.Accept) org.apache.pekko.http.javadsl.model.HttpHeader.parse("Accept", header));
+    assertTrue(accepts.apply("application/json"));
+    assertTrue(accepts.apply("*/*"));
+    assertTrue(accepts.apply("application/*"));
+    assertTrue(accepts.apply("text/html, */*;q=0.1"));
+    assertFalse(accepts.apply("text/html"));
+    assertFalse(accepts.apply("application/json;q=0"));
+    assertFalse(accepts.apply("*/*;q=0.5, application/json;q=0"));
+    assertFalse(accepts.apply("application/*;q=0, */*"));
+    assertTrue(accepts.apply("application/json;q=0.2, */*;q=0"));
   }
 }
