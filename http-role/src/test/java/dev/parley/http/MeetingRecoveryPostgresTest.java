@@ -38,7 +38,11 @@ class MeetingRecoveryPostgresTest {
         ids = List.of(
             api.postRaw("/meetings?title=one", token, "audio/wav", Api.wav(0.4)).json().get("id").asText(),
             api.postRaw("/meetings?title=two", token, "audio/wav", Api.wav(0.6)).json().get("id").asText());
-        for (String id : ids) assertEquals("queued", api.get("/meetings/" + id, token).json().get("status").asText());
+        for (String id : ids) {
+          JsonNode m = api.get("/meetings/" + id, token).json();
+          assertEquals("queued", m.get("status").asText());
+          assertEquals("queued", m.get("stage").asText(), "no gpu node holds it yet: its stage reads as its status");
+        }
         JsonNode c = api.get("/cluster", null).json();
         assertEquals(0, c.get("gpuNodes").asInt());
         cluster = List.of(c.toString());

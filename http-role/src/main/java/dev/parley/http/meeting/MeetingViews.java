@@ -6,6 +6,7 @@ import dev.parley.protocol.DiarizationOptions;
 import dev.parley.protocol.DiarizationResult;
 import dev.parley.protocol.Segment;
 import dev.parley.protocol.SpeakerSummary;
+import dev.parley.protocol.worker.InferenceProtocol;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -67,7 +68,8 @@ public final class MeetingViews {
         s.title(),
         s.apiStatus(),
         s.progress(),
-        s.stage(),
+        // a queued meeting's stage is "queued" whether or not a gpu node holds it yet (QA: a retry read null)
+        s.stage() == null && s.status() == Meeting.Status.QUEUED ? InferenceProtocol.STAGE_WAITING : s.stage(),
         s.createdAt().truncatedTo(ChronoUnit.MILLIS), // as the list has it
         s.durationSeconds(),
         a == null ? null : new AudioView(a.size(), a.sha256(), a.contentType(), a.fileName()),
