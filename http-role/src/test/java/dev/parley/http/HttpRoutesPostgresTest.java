@@ -434,6 +434,18 @@ class HttpRoutesPostgresTest {
         .POST(HttpRequest.BodyPublishers.ofByteArray(Api.wav(0.5))).build());
     assertEquals("Given", api.awaitStatus(titled.json().get("id").asText(), token, "done", WAIT).get("title").asText());
 
+    // QA: num_speakers (pyannote's spelling) was ignored without a word; either spelling counts, not both
+    Res snake = api.postRaw("/meetings?min_speakers=1&max_speakers=2", token, "audio/wav", Api.wav(0.5));
+    JsonNode sn = api.awaitStatus(snake.json().get("id").asText(), token, "done", WAIT);
+    assertEquals(1, sn.get("options").get("minSpeakers").asInt());
+    assertEquals(2, sn.get("options").get("maxSpeakers").asInt());
+    Res snakeForm = api.postMultipart("/meetings", token, "s.wav", "audio/wav", Api.wav(0.5), Map.of("num_speakers", "1"));
+    assertEquals(1, api.awaitStatus(snakeForm.json().get("id").asText(), token, "done", WAIT).get("options")
+        .get("numSpeakers").asInt());
+    Res both = api.postRaw("/meetings?numSpeakers=1&num_speakers=2", token, "audio/wav", Api.wav(0.5));
+    assertError(both, 400, "bad_request");
+    assertTrue(both.json().get("message").asText().contains("'numSpeakers' is given twice"), both.text());
+
     // a form takes its fields from the query string too; its own fields win
     Res form = api.postMultipart("/meetings?title=From%20query&maxSpeakers=2&minSpeakers=2", token, "f.wav", "audio/wav",
         Api.wav(0.5), Map.of("minSpeakers", "1"));

@@ -282,17 +282,34 @@ public final class MeetingService {
   }
 
   /**
-   * The upload's fields ({@link #FIELDS}) from the query string; 400 for one given twice, whose
-   * meaning would depend on which copy won. Other parameters are ignored.
+   * The upload's fields ({@link #FIELDS}) from the query string; 400 for one given twice (in either
+   * spelling, see {@link #field}), whose meaning would depend on which copy won. Other parameters
+   * are ignored.
    */
   static Map<String, String> fields(Map<String, List<String>> query) {
     Map<String, String> fields = new HashMap<>();
     query.forEach((name, values) -> {
-      if (!FIELDS.contains(name)) return;
-      if (values.size() > 1) throw givenTwice(name);
-      fields.put(name, values.get(0));
+      String field = field(name);
+      if (field == null) return;
+      if (values.size() > 1 || fields.containsKey(field)) throw givenTwice(field);
+      fields.put(field, values.get(0));
     });
     return fields;
+  }
+
+  /**
+   * The upload field {@code name} stands for, or null for none: one of {@link #FIELDS}, or the
+   * snake_case spelling of a speaker count ({@code num_speakers}, as pyannote's API and many scripts
+   * spell it: QA found it silently ignored, the recording then clustered without the count).
+   */
+  static String field(String name) {
+    if (FIELDS.contains(name)) return name;
+    return switch (name) {
+      case "num_speakers" -> "numSpeakers";
+      case "min_speakers" -> "minSpeakers";
+      case "max_speakers" -> "maxSpeakers";
+      default -> null;
+    };
   }
 
   private static ApiException givenTwice(String name) {
@@ -328,14 +345,15 @@ public final class MeetingService {
             return store(key, part.getEntity().getDataBytes(), part.getEntity().getContentType().toString(),
                 part.getFilename().map(MeetingService::formFileName).orElse(null)).thenApply(Optional::of);
           }
-          if (FIELDS.contains(name)) {
+          String field = field(name);
+          if (field != null) {
             return part.getEntity().toStrict(settings.askTimeout().toMillis(), MAX_FIELD_BYTES, mat).handle((s, err) -> {
               if (err != null) {
                 throw new ApiException(StatusCodes.BAD_REQUEST, "bad_request",
                     "the form field '" + name + "' could not be read (at most " + MAX_FIELD_BYTES + " bytes)");
               }
-              if (!inForm.add(name)) throw givenTwice(name);
-              fields.put(name, s.getData().utf8String().strip()); // a form field wins over the query's
+              if (!inForm.add(field)) throw givenTwice(field);
+              fields.put(field, s.getData().utf8String().strip()); // a form field wins over the query's
               return Optional.<Meeting.Audio>empty();
             });
           }
