@@ -56,7 +56,21 @@ public final class Main {
   static int run(String[] args, PrintStream out, PrintStream err) {
     String command = args[0].toLowerCase(Locale.ROOT);
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
-    if (Cli.COMMANDS.contains(command)) return Cli.run(command, rest, NodeConfig.load().getConfig("parley"), out, err);
+    if (Cli.COMMANDS.contains(command)) {
+      Config parley;
+      try { // the node's configuration errors are the commands' too: explained, exit 2
+        EnvironmentVariables.check(System.getenv());
+        parley = NodeConfig.load().getConfig("parley");
+        PipelineSettings.fromConfig(parley);
+      } catch (ConfigException e) {
+        err.println("parley: configuration error: " + EnvironmentVariables.explain(e, System.getenv()));
+        return 2;
+      } catch (IllegalArgumentException e) {
+        err.println("parley: configuration error: " + EnvironmentVariables.explain(e.getMessage(), System.getenv()));
+        return 2;
+      }
+      return Cli.run(command, rest, parley, out, err);
+    }
     switch (command) {
       case "train-embedding":
         return TrainEmbedding.run(rest);

@@ -162,8 +162,14 @@ public final class ParleyNode {
     }
     Duration stableAfter = loaded.getDuration("pekko.cluster.split-brain-resolver.stable-after");
     if (stableAfter.isNegative() || stableAfter.isZero()) {
-      throw new IllegalArgumentException("PARLEY_SBR_STABLE_AFTER must be positive, not "
-          + stableAfter.toString().substring(2).toLowerCase(Locale.ROOT));
+      throw new IllegalArgumentException("PARLEY_SBR_STABLE_AFTER must be positive, not " + text(stableAfter));
+    }
+    if (node.isHttp() && db.isPostgres()) checkLease(parley.getConfig("cluster.lease"));
+    Duration gpuDownAfter = parley.getDuration("gpu.down-unreachable-after");
+    if (node.isHttp() && gpuDownAfter.compareTo(stableAfter) >= 0) {
+      log.warn("PARLEY_GPU_DOWN_AFTER ({}) is not below PARLEY_SBR_STABLE_AFTER ({}): the split-brain resolver, not the"
+          + " http nodes, will decide on every crashed gpu node, and each such decision needs the lease (the database)",
+          text(gpuDownAfter), text(stableAfter));
     }
     boolean postgresBlobs = node.blobStore() == BlobStores.Kind.DATABASE;
     if (postgresBlobs && !db.isPostgres()) {
@@ -181,6 +187,25 @@ public final class ParleyNode {
           + "PARLEY_DB_URL: any node, a gpu node too, may be the leader that takes a downing decision, and that needs "
           + "the lease in the database");
     }
+  }
+
+  /**
+   * The split-brain resolver's lease timing, as Pekko checks it only once the cluster has started
+   * (a review: a bad value crashed the cluster with an unexplained error instead of exiting 2).
+   */
+  private static void checkLease(Config lease) {
+    Duration timeout = lease.getDuration("heartbeat-timeout");
+    Duration interval = lease.getDuration("heartbeat-interval");
+    Duration operation = lease.getDuration("lease-operation-timeout");
+    if (interval.multipliedBy(2).compareTo(timeout) >= 0 || operation.compareTo(timeout) >= 0) {
+      throw new IllegalArgumentException("parley.cluster.lease: heartbeat-interval (" + text(interval) + ") must be less"
+          + " than half of heartbeat-timeout (" + text(timeout) + "), and lease-operation-timeout (" + text(operation)
+          + ") below it");
+    }
+  }
+
+  private static String text(Duration d) {
+    return d.toString().substring(2).toLowerCase(Locale.ROOT);
   }
 
   /** The data directory, created readable by this user alone when the node creates it. */

@@ -103,9 +103,9 @@ public final class JdbcLease extends Lease {
     this.timeoutMs = settings.timeoutSettings().getHeartbeatTimeout().toMillis();
     this.interval = settings.timeoutSettings().getHeartbeatInterval();
     this.operationTimeout = settings.timeoutSettings().getOperationTimeout();
-    if (interval.toMillis() * 2 > timeoutMs || operationTimeout.toMillis() >= timeoutMs) {
+    if (interval.toMillis() * 2 >= timeoutMs || operationTimeout.toMillis() >= timeoutMs) { // Pekko's rule too
       throw new IllegalArgumentException("lease " + settings.leaseName() + ": heartbeat-interval (" + interval
-          + ") must be at most half of heartbeat-timeout (" + timeoutMs + " ms), and lease-operation-timeout ("
+          + ") must be less than half of heartbeat-timeout (" + timeoutMs + " ms), and lease-operation-timeout ("
           + operationTimeout + ") below it");
     }
     DbSettings db = DbSettings.fromConfig(system.settings().config().getConfig("parley"));
