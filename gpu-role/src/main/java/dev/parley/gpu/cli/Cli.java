@@ -127,6 +127,10 @@ public final class Cli {
     } catch (OutOfMemoryError e) {
       err.println("error: " + outOfMemory(e));
       return 1;
+    } catch (RuntimeException e) {
+      // a defect (a model that fails to load in the engine, say): one line, as for a file
+      err.println("error: internal error: " + e);
+      return 1;
     }
   }
 
@@ -501,7 +505,7 @@ public final class Cli {
     try (DiarizationPipeline p = factory.create(o)) {
       double load = (System.nanoTime() - l0) / 1e9;
       long t0 = System.nanoTime();
-      DiarizationResult r = p.diarize(file, o.speakers(), null);
+      DiarizationResult r = diarizeOne(p, file, o.speakers());
       double wall = (System.nanoTime() - t0) / 1e9;
       double audio = r.timing().audioSeconds();
       out.printf(Locale.ROOT, "file              %s%n", file);

@@ -259,7 +259,10 @@ public final class DiarizationPipeline implements Diarizer {
       Thread.currentThread().interrupt();
       throw new DiarizationException("interrupted during speaker embedding", true, e);
     } catch (Exception e) {
-      throw new DiarizationException("speaker embedding failed: " + e.getMessage(), true, e);
+      // retried as a job's failure, which logs one line: the trace of what failed (a defect, a native
+      // fault) is logged here (a review: operators read "speaker embedding failed: null" and nothing else)
+      log.warn("speaker embedding failed", e);
+      throw new DiarizationException("speaker embedding failed: " + e, true, e);
     }
     progress.progress("clustering", 0.85);
     double[] weights = new double[windows.size()];

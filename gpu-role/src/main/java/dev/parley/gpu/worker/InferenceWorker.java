@@ -220,8 +220,9 @@ public final class InferenceWorker {
       replyTo.tell(outcome);
       if (handingOff) return Behaviors.stopped();
       if (settings.resultLinger().isZero()) {
-        Behavior<WorkerCommand> next = passivate();
-        return shard == null ? next : finished();
+        if (shard == null) return Behaviors.stopped();
+        shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf())); // it stops the finished worker soon
+        return finished();
       }
       timers.startSingleTimer(LingerOver.INSTANCE, settings.resultLinger());
       return finished();

@@ -70,6 +70,9 @@ class InferenceWorkerTest {
         parley.gpu.progress-interval = 200ms
         parley.gpu.result-linger = 5s
         parley.gpu.idle-timeout = 10m
+        # this cluster has no http node: after the default 30 s (a slow run of this class) the node
+        # would cancel every job and stop, as an orphaned gpu node does (a review saw it)
+        parley.gpu.orphan-timeout = 1h
         """.formatted(dir.toString().replace("\\", "/"))));
     Cluster cluster = Cluster.get(kit.system());
     cluster.manager().tell(Join.create(cluster.selfMember().address()));

@@ -27,8 +27,8 @@ import ws.schild.jave.process.ffmpeg.DefaultFFMPEGLocator;
 /**
  * Decodes any container/codec ffmpeg knows (WAV, FLAC, MP3, M4A/AAC, OGG/Opus, WebM/Opus, ...) at any
  * rate and channel count to 16 kHz mono float PCM. The ffmpeg binary ships inside the
- * {@code jave-nativebin-linux64} jar, so no system package is needed. {@link #stream} reads raw
- * {@link #read} has ffmpeg write raw float32 to a temporary file so that it can allocate the result
+ * {@code jave-nativebin-linux64} jar, so no system package is needed. {@link #read} has ffmpeg write
+ * raw float32 to a temporary file so that it can allocate the result
  * once, at its exact size, and reports damage ffmpeg decoded past (a truncated upload, corrupt frames)
  * as warnings rather than failing: what can be heard is diarized, and the user is told what was lost.
  */
@@ -386,15 +386,7 @@ public final class AudioDecoder {
       String text = readHead(errLog);
       DecoderLog log = DecoderLog.parse(text);
       int exit = proc.exitValue();
-      if (exit > 128) {
-        // killed by a signal (128 + its number): the OOM killer, a file-size limit; the node's trouble
-        throw new AudioDecodeException("the decoder was killed by signal " + (exit - 128) + " on this node", true, null);
-      }
-      if (exit != 0) {
-        Matcher unmixable = UNMIXABLE.matcher(text);
-        if (unmixable.find()) throw new UnmixableChannels(Integer.parseInt(unmixable.group(1)));
-        throw new AudioDecodeException("not decodable audio: " + log.reason());
-      }
+      if (exit != 0) throw failure(exit, text, log);
       return log;
     } catch (IOException e) {
       throw new AudioDecodeException("decoding failed: " + e.getMessage(), true, e);
@@ -562,6 +554,23 @@ public final class AudioDecoder {
     if (n == 0) return 0;
     Arrays.sort(a, 0, n);
     return a[(int) Math.min(n - 1, Math.floor(q * n))];
+  }
+
+  /** Why the decoder exited with {@code exit} (not 0), from what it wrote ({@code text}). */
+  static AudioDecodeException failure(int exit, String text, DecoderLog log) {
+    if (exit > 128) {
+      // killed by a signal (128 + its number): the OOM killer, a file-size limit; the node's trouble
+      return new AudioDecodeException("the decoder was killed by signal " + (exit - 128) + " on this node", true, null);
+    }
+    if (text.contains("No space left on device")) {
+      // the decoded samples go to java.io.tmpdir: the node's disk, not the file, is at fault (a review:
+      // such a meeting failed for good as "not decodable audio")
+      return new AudioDecodeException("the node's disk is full (" + System.getProperty("java.io.tmpdir")
+          + "): the decoded audio could not be written", true, null);
+    }
+    Matcher unmixable = UNMIXABLE.matcher(text);
+    if (unmixable.find()) return new UnmixableChannels(Integer.parseInt(unmixable.group(1)));
+    return new AudioDecodeException("not decodable audio: " + log.reason());
   }
 
   /**

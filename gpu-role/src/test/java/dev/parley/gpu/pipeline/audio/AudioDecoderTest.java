@@ -155,6 +155,18 @@ class AudioDecoderTest {
     } finally {
       f.set(null, real);
     }
+    // a review: a full disk under the decoded samples failed the meeting for good, as "not decodable audio"
+    Path full = Files.writeString(dir.resolve("ffmpeg-full.sh"),
+        "#!/bin/sh\necho 'av_interleaved_write_frame(): No space left on device' >&2\nexit 1\n");
+    full.toFile().setExecutable(true);
+    f.set(null, full.toString());
+    try {
+      AudioDecodeException e = assertThrows(AudioDecodeException.class, () -> AudioDecoder.decode(wav));
+      assertTrue(e.getMessage().startsWith("the node's disk is full"), e.getMessage());
+      assertTrue(e.retryable());
+    } finally {
+      f.set(null, real);
+    }
     AudioDecodeException text = assertThrows(AudioDecodeException.class,
         () -> AudioDecoder.decode(Files.writeString(dir.resolve("words.txt"), "no sound here\n")));
     assertTrue(!text.retryable(), "a file that is not audio stays the file's trouble");
