@@ -92,7 +92,7 @@ COMMON=(
   PARLEY_DB_USER="$PG_USER"
   PARLEY_BLOB_STORE=postgres
   PARLEY_JWT_SECRET=e2e-secret-0123456789abcdef0123456789abcdef
-  # a crashed gpu node is downed within ~10 s; a silent attempt is re-dispatched after 15 s
+  # a crashed gpu node is downed within ~3 s (the http node's GpuReaper); a silent attempt is re-dispatched after 15 s
   PARLEY_SBR_STABLE_AFTER=5s
   PARLEY_HEARTBEAT_TIMEOUT=15s
 )
@@ -222,8 +222,12 @@ api GET "/meetings/$ID1/rttm" | head -n 3
 
 # 2. the idle gpu node leaves the cluster and its process exits 0 by itself
 log "waiting for gpu1 to exit after its idle timeout"
-for _ in $(seq 1 240); do kill -0 "$GPU1_PID" 2>/dev/null || break; sleep 0.5; done
-kill -0 "$GPU1_PID" 2>/dev/null && fail "gpu1 still running 120 s after its last job"
+# twice the idle timeout and a minute for leaving, in half seconds (E2E_GPU_IDLE as 20s, 2m or 1h)
+IDLE_S=$(awk -v d="$GPU_IDLE" 'BEGIN { n = d + 0; u = substr(d, length(n "") + 1);
+  print int(n * (u == "m" ? 60 : u == "h" ? 3600 : u == "ms" ? 0.001 : 1)) }')
+IDLE_WAIT_S=$(( 2 * IDLE_S + 60 ))
+for _ in $(seq 1 $(( 2 * IDLE_WAIT_S ))); do kill -0 "$GPU1_PID" 2>/dev/null || break; sleep 0.5; done
+kill -0 "$GPU1_PID" 2>/dev/null && fail "gpu1 still running $IDLE_WAIT_S s after its last job"
 set +e; wait "$GPU1_PID"; RC=$?; set -e
 IDLE_EXIT_MS=$(( $(now_ms) - DONE1_MS ))
 [ "$RC" -eq 0 ] || fail "gpu1 exited with code $RC, expected 0"
@@ -248,7 +252,8 @@ LONG=$WORK/long.wav
 make_long_wav "$LONG"
 GPU2_PORT=$GPU_PORT
 ID3=$(upload "$LONG" crash)
-[ "$(wait_started "$ID3" 120)" = processing ] || fail "meeting $ID3 finished before the kill; the crash step needs a longer job"
+S3=$(wait_started "$ID3" 120) || exit 1 # wait_started said why
+[ "$S3" = processing ] || fail "meeting $ID3 finished before the kill; the crash step needs a longer job"
 kill -9 "$GPU2_PID"
 KILL_MS=$(now_ms)
 set +e; wait "$GPU2_PID" 2>/dev/null; set -e
