@@ -13,6 +13,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -95,6 +96,52 @@ final class EnvironmentVariables {
     }
   }
 
+  /** PARLEY_ variables that Parley's own scripts read, not the node. */
+  private static final Set<String> SCRIPT_VARIABLES = Set.of("PARLEY_SHARED");
+
+  /**
+   * A warning for each {@code PARLEY_*} variable that no setting reads, with the one it most likely
+   * means (a review: PARLEY_GPU_IDLE_TIMOUT=1m left gpu nodes on the 5-minute default, unnoticed).
+   * Not an error: a deployment may set variables for its own tools under the same prefix.
+   */
+  static List<String> unknown(Map<String, String> env) {
+    List<Variable> declared = declared();
+    List<String> warnings = new ArrayList<>();
+    env.keySet().stream().filter(n -> n.startsWith("PARLEY_")).sorted().forEach(name -> {
+      if (SCRIPT_VARIABLES.contains(name) || declared.stream().anyMatch(v -> v.name().equals(name))) return;
+      String closest = null;
+      int distance = Integer.MAX_VALUE;
+      for (Variable v : declared) {
+        int d = distance(name, v.name());
+        if (d < distance) {
+          distance = d;
+          closest = v.name();
+        }
+      }
+      warnings.add(name + " is not a Parley setting and is ignored"
+          + (closest != null && distance <= 3 ? " (did you mean " + closest + "?)" : ""));
+    });
+    return warnings;
+  }
+
+  /** Levenshtein distance. */
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) prev[j] = j;
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int same = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + same);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+
   /**
    * The message of a configuration error, with the variables that may have set the bad value when
    * it came from the environment (only those that are set, and whose key the message names).
@@ -111,7 +158,6 @@ final class EnvironmentVariables {
    */
   static String explain(String message, Map<String, String> env) {
     // the variables whose setting the message names most precisely: "parley.cluster.port" is the
-    // cluster port's alone, where a bare "port" could be either port's
     // cluster port's alone, where a bare "port" could be either port's; the most precise match over
     // every variable, set or not, so that a set variable matching only loosely is not named instead
     List<Variable> declared = declared();

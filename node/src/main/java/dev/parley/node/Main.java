@@ -11,6 +11,7 @@ import dev.parley.gpu.training.TrainVad;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code java -jar parley.jar [COMMAND ...]}: without a command it starts a node; the commands run
@@ -60,6 +61,7 @@ public final class Main {
       Config parley;
       try { // the node's configuration errors are the commands' too: explained, exit 2
         EnvironmentVariables.check(System.getenv());
+        EnvironmentVariables.unknown(System.getenv()).forEach(w -> err.println("parley: warning: " + w));
         parley = NodeConfig.load().getConfig("parley");
         PipelineSettings.fromConfig(parley);
       } catch (ConfigException e) {
@@ -93,6 +95,7 @@ public final class Main {
   private static void startNode() {
     try {
       EnvironmentVariables.check(System.getenv());
+      EnvironmentVariables.unknown(System.getenv()).forEach(w -> LoggerFactory.getLogger(Main.class).warn(w));
       Config loaded = NodeConfig.load();
       ParleyNode.start(loaded, true, parley -> DiarizationPipeline.create(PipelineSettings.fromConfig(parley)));
     } catch (ConfigException e) {

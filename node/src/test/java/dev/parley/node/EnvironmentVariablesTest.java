@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -46,6 +47,15 @@ class EnvironmentVariablesTest {
     // 0 is 0 in any unit: the README's "0 = off" for the caches (a review)
     assertDoesNotThrow(() -> EnvironmentVariables.check(Map.of("PARLEY_REVOCATION_CACHE_TTL", "0",
         "PARLEY_LIST_CACHE_TTL", " 0 ", "PARLEY_GPU_RESULT_LINGER", "0.0")));
+  }
+
+  /** A review: a misspelt variable was ignored without a word. */
+  @Test
+  void aVariableNoSettingReadsIsWarnedOfWithTheOneItMostLikelyMeans() {
+    assertEquals(List.of("PARLEY_GPU_IDLE_TIMOUT is not a Parley setting and is ignored (did you mean PARLEY_GPU_IDLE_TIMEOUT?)",
+            "PARLEY_WHATEVER_ELSE is not a Parley setting and is ignored"),
+        EnvironmentVariables.unknown(Map.of("PARLEY_GPU_IDLE_TIMOUT", "1m", "PARLEY_WHATEVER_ELSE", "x",
+            "PARLEY_GPU_IDLE_TIMEOUT", "5m", "PARLEY_SHARED", "/data/shared", "PORT", "8080", "HOME", "/root")));
   }
 
   @Test
