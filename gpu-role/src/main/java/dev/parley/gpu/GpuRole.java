@@ -8,6 +8,7 @@ import dev.parley.gpu.worker.IdleWatcher;
 import dev.parley.gpu.worker.InferenceWorker;
 import dev.parley.gpu.worker.JobExecution;
 import dev.parley.gpu.worker.JobRunner;
+import dev.parley.gpu.worker.LeaveGate;
 import dev.parley.gpu.worker.OrphanWatcher;
 import dev.parley.gpu.worker.ScratchSpace;
 import dev.parley.protocol.blob.BlobStore;
@@ -121,6 +122,7 @@ public final class GpuRole {
 
     // a combined http+gpu node must never leave because its gpu side is idle
     ActorRef<IdleWatcher.Command> idleWatcher = null;
+    LeaveGate gate = new LeaveGate(); // the idle watcher's leave and the workers' accepting, in order
     if (!cluster.selfMember().hasRole(InferenceProtocol.HTTP_ROLE)) {
       Runnable leave = () -> {
         MemberStatus status = cluster.selfMember().status();
@@ -136,7 +138,7 @@ public final class GpuRole {
         }
       };
       idleWatcher = system.systemActorOf(
-          IdleWatcher.create(settings.idleTimeout(), queueOf(system), leave, node), "parley-gpu-idle-watcher",
+          IdleWatcher.create(settings.idleTimeout(), queueOf(system), leave, node, gate), "parley-gpu-idle-watcher",
           Props.empty());
     }
     int stale = AudioDecoder.removeAbandonedTempFiles(Path.of(System.getProperty("java.io.tmpdir")), Duration.ofHours(1));
@@ -183,7 +185,7 @@ public final class GpuRole {
                 ctx -> InferenceWorker.create(ctx.getEntityId(), runner, settings, node, ctx.getShard(),
                     // Up until cluster-leave, which coordinated shutdown runs after the shard hand-off
                     () -> !cluster.selfMember().status().equals(MemberStatus.up())
-                        || CoordinatedShutdown.get(system).getShutdownReason().isPresent()))
+                        || CoordinatedShutdown.get(system).getShutdownReason().isPresent(), gate))
             .withRole(InferenceProtocol.GPU_ROLE)
             // jobs go where slots are free, and waiting ones move there (Pekko's default counts shards)
             .withAllocationStrategy(new GpuPlacement(system, sharding.numberOfShards(), PLACEMENT_ASK_TIMEOUT))

@@ -46,6 +46,9 @@ public final class IdleWatcher {
   private final Queue queue; // null: leave without asking
   private final Runnable onIdle;
   private final String node;
+  private final LeaveGate gate;
+  /** The gate's count of admitted jobs when this idle period began: one admitted since holds the leave off. */
+  private long mark;
   private int active = 0;
   private long idleSinceNanos = System.nanoTime();
   /** Counts idle periods, so that an answer about an earlier one (a job came and went since) is ignored. */
@@ -53,23 +56,31 @@ public final class IdleWatcher {
   private boolean toldStaying = false;
 
   private IdleWatcher(ActorContext<Command> ctx, TimerScheduler<Command> timers, Duration idleTimeout, Queue queue,
-      Runnable onIdle, String node) {
+      Runnable onIdle, String node, LeaveGate gate) {
     this.ctx = ctx;
     this.timers = timers;
     this.idleTimeout = idleTimeout;
     this.queue = queue;
     this.onIdle = onIdle;
     this.node = node;
+    this.gate = gate;
+    this.mark = gate.admitted();
   }
 
   /** A watcher that leaves without asking about the queue. */
   public static Behavior<Command> create(Duration idleTimeout, Runnable onIdle, String node) {
-    return create(idleTimeout, null, onIdle, node);
+    return create(idleTimeout, null, onIdle, node, new LeaveGate());
   }
 
+  /** A watcher whose node's workers admit jobs through no gate of its (tests). */
   public static Behavior<Command> create(Duration idleTimeout, Queue queue, Runnable onIdle, String node) {
+    return create(idleTimeout, queue, onIdle, node, new LeaveGate());
+  }
+
+  /** @param gate the gate this node's workers admit jobs through */
+  public static Behavior<Command> create(Duration idleTimeout, Queue queue, Runnable onIdle, String node, LeaveGate gate) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      IdleWatcher w = new IdleWatcher(ctx, timers, idleTimeout, queue, onIdle, node);
+      IdleWatcher w = new IdleWatcher(ctx, timers, idleTimeout, queue, onIdle, node, gate);
       timers.startSingleTimer(TIMER, Timeout.INSTANCE, idleTimeout);
       ctx.getLog().info("gpu node {}: idle watcher on, leaves the cluster after {} without a job", node, idleTimeout);
       return w.watching();
@@ -98,6 +109,7 @@ public final class IdleWatcher {
       if (before == 0) period++;
     } else if (before > 0) {
       idleSinceNanos = System.nanoTime();
+      mark = gate.admitted();
       toldStaying = false;
       timers.startSingleTimer(TIMER, Timeout.INSTANCE, idleTimeout);
     }
@@ -143,6 +155,13 @@ public final class IdleWatcher {
   }
 
   private Behavior<Command> leave(long stillQueued) {
+    if (!gate.close(mark)) {
+      // a worker took a job whose count is on its way here: stay; the count stops this timer
+      ctx.getLog().info("gpu node {}: a job was accepted as the node was about to leave; staying", node);
+      mark = gate.admitted();
+      timers.startSingleTimer(TIMER, Timeout.INSTANCE, idleTimeout);
+      return Behaviors.same();
+    }
     if (stillQueued > 0) {
       ctx.getLog().info("gpu node {}: no job for {} ms while {} meeting(s) still wait for a gpu (none reached this"
           + " node in twice the idle-timeout {}), leaving the cluster", node, idle().toMillis(), stillQueued, idleTimeout);

@@ -64,6 +64,7 @@ public final class InferenceWorker {
   private final String node;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final BooleanSupplier leaving;
+  private final LeaveGate gate;
 
   private RunJob job;
   private ActorRef<JobUpdate> replyTo;
@@ -74,7 +75,7 @@ public final class InferenceWorker {
 
   private InferenceWorker(ActorContext<WorkerCommand> ctx, TimerScheduler<WorkerCommand> timers, String attemptId,
       ActorRef<JobRunner.Command> runner, GpuSettings settings, String node,
-      ActorRef<ClusterSharding.ShardCommand> shard, BooleanSupplier leaving) {
+      ActorRef<ClusterSharding.ShardCommand> shard, BooleanSupplier leaving, LeaveGate gate) {
     this.ctx = ctx;
     this.timers = timers;
     this.attemptId = attemptId;
@@ -83,6 +84,7 @@ public final class InferenceWorker {
     this.node = node;
     this.shard = shard;
     this.leaving = leaving;
+    this.gate = gate;
   }
 
   /**
@@ -93,8 +95,15 @@ public final class InferenceWorker {
   public static Behavior<WorkerCommand> create(String attemptId, ActorRef<JobRunner.Command> runner,
       GpuSettings settings, String node, ActorRef<ClusterSharding.ShardCommand> shard,
       BooleanSupplier leaving) {
+    return create(attemptId, runner, settings, node, shard, leaving, new LeaveGate());
+  }
+
+  /** @param gate the gate this node's idle watcher closes when it leaves: a job is accepted only through it */
+  public static Behavior<WorkerCommand> create(String attemptId, ActorRef<JobRunner.Command> runner,
+      GpuSettings settings, String node, ActorRef<ClusterSharding.ShardCommand> shard,
+      BooleanSupplier leaving, LeaveGate gate) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new InferenceWorker(ctx, timers, attemptId, runner, settings, node, shard, leaving).idle()));
+        new InferenceWorker(ctx, timers, attemptId, runner, settings, node, shard, leaving, gate).idle()));
   }
 
   private Behavior<WorkerCommand> idle() {
@@ -114,7 +123,7 @@ public final class InferenceWorker {
           attemptId, node, run.attemptId(), run.meetingId());
       return Behaviors.same();
     }
-    if (leaving.getAsBoolean()) {
+    if (leaving.getAsBoolean() || !gate.admit()) {
       ctx.getLog().info("meeting {} attempt {} on {}: not accepted, this node is leaving the cluster",
           run.meetingId(), attemptId, node);
       return Behaviors.same();

@@ -38,6 +38,36 @@ class IdleWatcherTest {
     assertEquals(1, fired.get());
   }
 
+  /**
+   * A review: a worker that accepted a job just as the watcher decided to leave (its count still on
+   * the way) went with the node. A job admitted since the idle period began holds the leave off; once
+   * the gate is closed, no worker is admitted.
+   */
+  @Test
+  void aJobAdmittedAsTheNodeWouldLeaveHoldsTheLeaveOff() throws InterruptedException {
+    LeaveGate gate = new LeaveGate();
+    CountDownLatch left = new CountDownLatch(1);
+    ActorRef<IdleWatcher.Command> w = kit.spawn(IdleWatcher.create(Duration.ofMillis(400), null, left::countDown, "test", gate));
+    Thread.sleep(200);
+    assertTrue(gate.admit(), "a worker takes a job; its count has not reached the watcher");
+    assertTrue(!left.await(500, TimeUnit.MILLISECONDS), "left with a job just admitted");
+    w.tell(new IdleWatcher.JobCount(1)); // the count arrives
+    w.tell(new IdleWatcher.JobCount(0)); // and the job ends
+    assertTrue(left.await(5, TimeUnit.SECONDS), "leaves a full idle timeout after the job");
+    assertTrue(!gate.admit(), "no job is admitted once the node leaves");
+  }
+
+  @Test
+  void aClosedGateOpensAgainForAJobAdmittedMeanwhile() {
+    LeaveGate gate = new LeaveGate();
+    long mark = gate.admitted();
+    gate.admit();
+    assertTrue(!gate.close(mark), "a job came since the mark");
+    assertTrue(gate.admit(), "the gate is open again");
+    assertTrue(gate.close(gate.admitted()));
+    assertTrue(!gate.admit());
+  }
+
   @Test
   void jobsHoldItOffAndTheCountdownRestartsWhenTheLastJobEnds() throws InterruptedException {
     CountDownLatch latch = new CountDownLatch(1);
