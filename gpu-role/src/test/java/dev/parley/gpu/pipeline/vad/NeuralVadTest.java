@@ -72,6 +72,24 @@ class NeuralVadTest {
     assertTrue(mean < 0.2, "mean speech probability of band-limited room noise: " + mean);
   }
 
+  /**
+   * QA (pipeline version 10): mains hum made the detector of its day miss half of ami-dev's speech, and
+   * a beep became a speaker. The committed detector heard both as non-speech in training.
+   */
+  @Test
+  void mainsHumAndBeepsAreNotSpeech() throws Exception {
+    float[] x = Signals.noise(20, 0.003, 9);
+    for (int i = 0; i < x.length; i++) {
+      double t = i / 16_000.0;
+      double hum = 0;
+      for (int h = 1; h <= 5; h++) hum += Math.sin(2 * Math.PI * 50 * h * t) / h;
+      double beep = (t % 5.0) < 0.4 ? 0.1 * Math.sin(2 * Math.PI * 1000 * t) : 0; // 0.4 s every 5 s
+      x[i] += (float) (0.02 * hum + beep);
+    }
+    SpeechMask m = vad.detect(x);
+    assertTrue(m.speechFrames() < 100, "speech frames in hum and beeps: " + m.speechFrames() + " of " + m.length());
+  }
+
   /** Loud hiss and clicks have no pitch: the voicing check drops what the network calls speech in them. */
   @Test
   void hissAndClicksWithoutPitchAreNotSpeech() throws Exception {
