@@ -167,7 +167,15 @@ public final class JdbcLease extends Lease {
       Attempt previous) {
     call(this::tryTake).whenComplete((a, error) -> {
       if (error != null) {
-        result.completeExceptionally(leaseException("acquire", error));
+        // one dropped connection must not cost this side the decision: try again while there is time
+        // (taking is idempotent for its owner, so a take whose answer was lost is taken again)
+        if (System.nanoTime() + interval.toNanos() < deadline) {
+          log.warn("lease {}: acquiring failed ({}); trying again in {} ms", settings.leaseName(), error.toString(),
+              interval.toMillis());
+          retryLater(result, deadline, callback, previous, interval.toNanos());
+        } else {
+          result.completeExceptionally(leaseException("acquire", error));
+        }
       } else if (a.taken()) {
         hold(a.sentNanos(), callback);
         log.info("lease {} acquired by {}", settings.leaseName(), settings.ownerName());
@@ -190,16 +198,20 @@ public final class JdbcLease extends Lease {
               settings.ownerName(), a.holder(), a.remainingMs());
           result.complete(false);
         } else {
-          long wait = Math.min(lapse, interval.toNanos());
-          try {
-            system.scheduler().scheduleOnce(Duration.ofNanos(wait), () -> attempt(result, deadline, callback, a),
-                executor);
-          } catch (IllegalStateException stopped) { // the actor system is terminating
-            result.completeExceptionally(leaseException("acquire", stopped));
-          }
+          retryLater(result, deadline, callback, a, Math.min(lapse, interval.toNanos()));
         }
       }
     });
+  }
+
+  private void retryLater(CompletableFuture<Boolean> result, long deadline, Consumer<Optional<Throwable>> callback,
+      Attempt previous, long waitNanos) {
+    try {
+      system.scheduler().scheduleOnce(Duration.ofNanos(waitNanos), () -> attempt(result, deadline, callback, previous),
+          executor);
+    } catch (IllegalStateException stopped) { // the actor system is terminating
+      result.completeExceptionally(leaseException("acquire", stopped));
+    }
   }
 
   private Attempt tryTake(Connection c) throws SQLException {

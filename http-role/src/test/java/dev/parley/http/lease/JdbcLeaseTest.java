@@ -3,6 +3,7 @@ package dev.parley.http.lease;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
@@ -335,6 +336,31 @@ class JdbcLeaseTest {
     // and the thief's row stays: the loser's renewals do not touch it
     Thread.sleep(500);
     assertEquals("10.0.0.66:25520", ownerInDatabase(name));
+  }
+
+  /** A review: one failed statement (a dropped connection) made the deciding side fail its acquire, and down itself. */
+  @Test
+  void anAcquireOutlastsABriefDatabaseFailure() throws Exception {
+    String name = newName();
+    Lease a = lease(name, "10.0.0.1:25520");
+    sql("ALTER TABLE cluster_lease RENAME TO cluster_lease_away");
+    CompletionStage<Boolean> acquiring;
+    try {
+      acquiring = a.acquire();
+      Thread.sleep(500); // two or three tries fail meanwhile
+    } finally {
+      sql("ALTER TABLE cluster_lease_away RENAME TO cluster_lease");
+    }
+    assertTrue(await(acquiring), "acquired once the database answers again, within the heartbeat-timeout");
+    assertEquals("10.0.0.1:25520", ownerInDatabase(name));
+    // a failure that outlasts the heartbeat-timeout still fails the acquire
+    Lease b = lease(newName(), "10.0.0.2:25520");
+    sql("ALTER TABLE cluster_lease RENAME TO cluster_lease_away");
+    try {
+      assertThrows(java.util.concurrent.ExecutionException.class, () -> await(b.acquire()));
+    } finally {
+      sql("ALTER TABLE cluster_lease_away RENAME TO cluster_lease");
+    }
   }
 
   @Test
