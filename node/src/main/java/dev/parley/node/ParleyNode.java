@@ -13,6 +13,7 @@ import dev.parley.http.db.Database;
 import dev.parley.http.db.DbSettings;
 import dev.parley.http.db.Schema;
 import dev.parley.http.meeting.MeetingSettings;
+import dev.parley.http.meeting.list.MeetingListProjection;
 import dev.parley.protocol.WireProtocol;
 import dev.parley.protocol.blob.BlobStore;
 import java.io.IOException;
@@ -147,8 +148,11 @@ public final class ParleyNode {
    */
   private static void checkSettings(Config loaded, Config parley, NodeSettings node, DbSettings db) {
     if (node.isHttp()) {
+      // every setting the http role reads once it has started is checked here, before the actor
+      // system exists: a bad one then exits 2, not 1 with coordinated shutdown's exit racing Main's
       HttpSettings http = HttpSettings.fromConfig(parley);
       MeetingSettings.fromConfig(parley);
+      MeetingListProjection.Settings.fromConfig(parley);
       if (db.isPostgres() && http.jwtSecret().isBlank()) {
         // a secret generated per node: each http node would refuse the tokens the others signed,
         // and a client behind a load balancer would be logged out at random
