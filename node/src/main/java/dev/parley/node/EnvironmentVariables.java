@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.commons.text.similarity.LevenshteinDistance;
 
 /**
  * The environment variables Parley's configuration reads (the {@code key = ${?VARIABLE}} lines of
@@ -112,7 +113,7 @@ final class EnvironmentVariables {
       String closest = null;
       int distance = Integer.MAX_VALUE;
       for (Variable v : declared) {
-        int d = distance(name, v.name());
+        int d = LevenshteinDistance.getDefaultInstance().apply(name, v.name());
         if (d < distance) {
           distance = d;
           closest = v.name();
@@ -122,24 +123,6 @@ final class EnvironmentVariables {
           + (closest != null && distance <= 3 ? " (did you mean " + closest + "?)" : ""));
     });
     return warnings;
-  }
-
-  /** Levenshtein distance. */
-  private static int distance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) prev[j] = j;
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int same = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + same);
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
   }
 
   /**

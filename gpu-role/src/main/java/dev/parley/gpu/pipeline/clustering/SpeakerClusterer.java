@@ -92,15 +92,10 @@ public final class SpeakerClusterer {
       labels = spectral(items, w, numSpeakers, lo, hi);
     } else {
       List<AgglomerativeClustering.Merge> merges = AgglomerativeClustering.dendrogram(items, w);
-      int k;
       // how many speakers the threshold finds by itself: a floor that lifts the count does not make a
       // recording one for spectral clustering (which would then count freely up to the ceiling)
       int counted = numSpeakers != null ? numSpeakers : AgglomerativeClustering.countAbove(m, merges, params.threshold());
-      if (numSpeakers != null) {
-        k = numSpeakers;
-      } else {
-        k = Math.max(lo, Math.min(hi, counted));
-      }
+      int k = numSpeakers != null ? numSpeakers : Math.max(lo, Math.min(hi, counted));
       k = Math.max(1, Math.min(m, k));
       labels = AgglomerativeClustering.cut(m, merges, k);
       if (numSpeakers == null) {
