@@ -126,6 +126,10 @@ public final class WindowEmbedder {
         for (int f = 0; f < t; f++) rows[k++] = Math.min(frames - 1, Math.max(0, s + f));
       }
       try (NDManager scratch = manager.newSubManager()) {
+        // an op's result belongs to its first operand's manager: with the features lent to this batch's
+        // scope, every array the batch makes (the model's activations too) is freed when it ends, not
+        // when the whole block does (a review); the features go back to the block's manager then
+        scratch.tempAttachAll(features);
         NDArray idx = scratch.create(rows).toDevice(features.getDevice(), false);
         NDArray x = features.get(new NDIndex("{}", idx)).reshape(new Shape(b1 - b0, t, Fbank.NUM_BINS));
         NDArray e = model.embed(Fbank.cmn(x));
